@@ -1,0 +1,391 @@
+"""A workspace: a folder with a TOML config and a DuckDB file that stores the canonical tables,
+the quarantine, every analysis run and its results.
+
+This is the only module that knows which engine runs the expressions. Analysis code builds Ibis
+expressions over ``Workspace.table(name)`` and hands them to ``Workspace.execute``; with
+``engine = "spark"`` the same expressions run on Spark local mode over a Parquet mirror of the
+canonical tables.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tomllib
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+import tomli_w
+
+from brightspots import schema
+from brightspots.errors import BrightspotsError
+
+CONFIG_FILE = "brightspots.toml"
+DB_FILE = "workspace.duckdb"
+MIRROR_DIR = "parquet"
+ENGINES = ("duckdb", "spark")
+
+DEFAULT_CONFIG: dict[str, Any] = {
+    "workspace": {
+        "timezone": "UTC",
+        "engine": "duckdb",
+        "currency": "USD",
+    },
+    "analysis": {
+        # closed opportunities a rep needs in the window before they can be labelled
+        "min_volume": 20,
+        # case-mix covariates (method.md section 1): resources, never practices or outcomes
+        "covariates": [
+            "segment",
+            "deal_size",
+            "source",
+            "account_potential",
+            "territory_potential",
+            "tenure",
+            "quarter",
+        ],
+        # a categorical level with fewer closed opportunities than this is pooled into "other"
+        "pool_min_cases": 30,
+        # when no amount at creation exists: "warn" uses the current amount, "drop" drops deal size
+        "amount_fallback": "warn",
+        # months of closed opportunities analysed, counted back from the last close (0 = all)
+        "window_months": 0,
+    },
+    "duckdb": {
+        "memory_limit": "",  # e.g. "4GB"; empty = DuckDB's default
+        "threads": 0,  # 0 = DuckDB's default
+    },
+    "spark": {
+        "master": "local[2]",
+        "driver_memory": "2g",
+    },
+}
+
+
+class WorkspaceError(BrightspotsError):
+    """The workspace is missing, locked or misconfigured."""
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in base.items()}
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def init_workspace(path: str | Path, *, engine: str = "duckdb", force: bool = False) -> Workspace:
+    """Create a new workspace folder with a default config and an empty database."""
+    root = Path(path)
+    if engine not in ENGINES:
+        raise WorkspaceError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    if (root / CONFIG_FILE).exists() and not force:
+        raise WorkspaceError(f"{root} is already a workspace (found {CONFIG_FILE})")
+    if root.exists() and not root.is_dir():
+        raise WorkspaceError(f"{root} exists and is not a folder")
+    root.mkdir(parents=True, exist_ok=True)
+    config = _merge(DEFAULT_CONFIG, {"workspace": {"engine": engine}})
+    (root / CONFIG_FILE).write_text(tomli_w.dumps(config))
+    ws = Workspace(root)
+    with ws.transaction() as con:
+        _create_storage(con)
+    return ws
+
+
+def _create_storage(con: duckdb.DuckDBPyConnection) -> None:
+    for t in schema.TABLES:
+        cols = ", ".join(f'"{c.name}" {_duck_type(c)}' for c in t.columns)
+        con.execute(f'CREATE TABLE IF NOT EXISTS "{t.name}" ({cols}, PRIMARY KEY ("{t.key}"))')
+    con.execute(
+        """CREATE TABLE IF NOT EXISTS runs (
+            run_id VARCHAR PRIMARY KEY, created_at TIMESTAMP, engine VARCHAR,
+            fingerprint VARCHAR, config VARCHAR, diagnostics VARCHAR)"""
+    )
+
+
+def _duck_type(c: schema.Column) -> str:
+    return {
+        schema.ColumnType.STRING: "VARCHAR",
+        schema.ColumnType.INT: "BIGINT",
+        schema.ColumnType.FLOAT: "DOUBLE",
+        schema.ColumnType.MONEY: "DOUBLE",
+        schema.ColumnType.BOOL: "BOOLEAN",
+        schema.ColumnType.DATE: "DATE",
+        schema.ColumnType.TIMESTAMP: "TIMESTAMP",
+    }[c.type]
+
+
+@dataclass
+class Run:
+    run_id: str
+    created_at: datetime
+    engine: str
+    fingerprint: str
+    config: dict[str, Any]
+    diagnostics: dict[str, Any]
+
+
+@dataclass
+class Workspace:
+    root: Path
+    engine_override: str | None = None
+    _con: duckdb.DuckDBPyConnection | None = field(default=None, repr=False)
+    _backend: Any = field(default=None, repr=False)
+
+    # ------------------------------------------------------------------ opening
+    @classmethod
+    def open(cls, path: str | Path, *, engine: str | None = None) -> Workspace:
+        root = Path(path)
+        if not (root / CONFIG_FILE).is_file():
+            raise WorkspaceError(
+                f"{root} is not a workspace (no {CONFIG_FILE}); create one with "
+                f"`brightspots init {root}`"
+            )
+        if engine is not None and engine not in ENGINES:
+            raise WorkspaceError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+        ws = cls(root, engine_override=engine)
+        ws.config  # validate early  # noqa: B018
+        return ws
+
+    @property
+    def config(self) -> dict[str, Any]:
+        path = self.root / CONFIG_FILE
+        try:
+            user = tomllib.loads(path.read_text())
+        except tomllib.TOMLDecodeError as e:
+            raise WorkspaceError(f"{path}: not valid TOML: {e}") from None
+        cfg = _merge(DEFAULT_CONFIG, user)
+        if cfg["workspace"]["engine"] not in ENGINES:
+            raise WorkspaceError(
+                f"{path}: [workspace] engine = {cfg['workspace']['engine']!r}; "
+                f"choose one of {', '.join(ENGINES)}"
+            )
+        return cfg
+
+    def save_config(self, cfg: dict[str, Any]) -> None:
+        path = self.root / CONFIG_FILE
+        tmp = path.with_suffix(".toml.tmp")
+        tmp.write_text(tomli_w.dumps(cfg))
+        os.replace(tmp, path)
+
+    @property
+    def engine(self) -> str:
+        return self.engine_override or self.config["workspace"]["engine"]
+
+    @property
+    def timezone(self) -> str:
+        return self.config["workspace"]["timezone"]
+
+    # ------------------------------------------------------------------ storage (DuckDB)
+    @property
+    def db_path(self) -> Path:
+        return self.root / DB_FILE
+
+    def duckdb(self) -> duckdb.DuckDBPyConnection:
+        """The raw DuckDB connection of the store (imports, runs and results live here)."""
+        if self._con is None:
+            try:
+                con = duckdb.connect(str(self.db_path))
+            except duckdb.IOException as e:
+                raise WorkspaceError(f"cannot open {self.db_path}: {e}") from None
+            dcfg = self.config["duckdb"]
+            if dcfg.get("memory_limit"):
+                con.execute(f"SET memory_limit = '{dcfg['memory_limit']}'")
+            if int(dcfg.get("threads") or 0) > 0:
+                con.execute(f"SET threads = {int(dcfg['threads'])}")
+            con.execute("SET TimeZone = 'UTC'")
+            _create_storage(con)
+            self._con = con
+        return self._con
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """All or nothing: commit on success, roll back on any exception (or a kill)."""
+        con = self.duckdb()
+        con.execute("BEGIN TRANSACTION")
+        try:
+            yield con
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        else:
+            con.execute("COMMIT")
+
+    def close(self) -> None:
+        if self._backend is not None and self.engine == "spark":
+            self._backend = None
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+            self._backend = None
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def has_table(self, name: str) -> bool:
+        rows = self.duckdb().execute(
+            "SELECT 1 FROM information_schema.tables WHERE table_name = ?", [name]
+        ).fetchall()
+        return bool(rows)
+
+    def row_count(self, name: str) -> int:
+        return int(self.duckdb().execute(f'SELECT count(*) FROM "{name}"').fetchone()[0])
+
+    def read(self, name: str, where: str = "", params: list[Any] | None = None) -> pd.DataFrame:
+        """A stored table (canonical, quarantine or result) as a DataFrame."""
+        if not self.has_table(name):
+            raise WorkspaceError(f"no table {name!r} in {self.root}")
+        sql = f'SELECT * FROM "{name}"' + (f" WHERE {where}" if where else "")
+        return self.duckdb().execute(sql, params or []).df()
+
+    def fingerprint(self) -> str:
+        """A digest of the canonical tables' contents: equal data, equal fingerprint."""
+        con = self.duckdb()
+        h = hashlib.sha256()
+        for t in schema.TABLES:
+            n, x = con.execute(
+                f'SELECT count(*), coalesce(bit_xor(hash(t)), 0) FROM "{t.name}" AS t'
+            ).fetchone()
+            h.update(f"{t.name}:{n}:{x};".encode())
+        return h.hexdigest()[:16]
+
+    # ------------------------------------------------------------------ analysis engine (Ibis)
+    def backend(self):
+        """The Ibis backend that runs analysis expressions (DuckDB or Spark local mode)."""
+        if self._backend is None:
+            if self.engine == "duckdb":
+                import ibis
+
+                self._backend = ibis.duckdb.from_connection(self.duckdb())
+            else:
+                self._backend = self._spark_backend()
+        return self._backend
+
+    def _spark_backend(self):
+        try:
+            import ibis
+            from pyspark.sql import SparkSession
+        except ImportError:
+            raise WorkspaceError(
+                "engine 'spark' needs the spark extra: pip install 'brightspots[spark]'"
+            ) from None
+        scfg = self.config["spark"]
+        session = (
+            SparkSession.builder.master(scfg["master"])
+            .appName("brightspots")
+            .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.ui.enabled", "false")
+            .config("spark.driver.memory", scfg["driver_memory"])
+            .config("spark.sql.shuffle.partitions", "4")
+            .config("spark.sql.ansi.enabled", "false")
+            .getOrCreate()
+        )
+        session.sparkContext.setLogLevel("ERROR")
+        mirror = self._refresh_mirror()
+        for t in schema.TABLES:
+            session.read.parquet(str(mirror / f"{t.name}.parquet")).createOrReplaceTempView(
+                f"bs_{t.name}"
+            )
+        return ibis.pyspark.connect(session)
+
+    def _refresh_mirror(self) -> Path:
+        """Write the canonical tables as Parquet for Spark, when the data changed."""
+        mirror = self.root / MIRROR_DIR
+        mirror.mkdir(exist_ok=True)
+        fp = self.fingerprint()
+        stamp = mirror / "FINGERPRINT"
+        if stamp.exists() and stamp.read_text() == fp:
+            return mirror
+        con = self.duckdb()
+        for t in schema.TABLES:
+            out = mirror / f"{t.name}.parquet"
+            con.execute(f"COPY \"{t.name}\" TO '{out}' (FORMAT parquet)")
+        stamp.write_text(fp)
+        return mirror
+
+    def table(self, name: str):
+        """A canonical table as an Ibis table on the analysis engine."""
+        schema.table(name)  # raises on unknown names
+        be = self.backend()
+        return be.table(name if self.engine == "duckdb" else f"bs_{name}")
+
+    def execute(self, expr) -> pd.DataFrame:
+        """Run an Ibis expression on the analysis engine and return a DataFrame."""
+        return self.backend().execute(expr)
+
+    # ------------------------------------------------------------------ runs and results
+    def new_run(self, *, fingerprint: str) -> Run:
+        return Run(
+            run_id=datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6],
+            created_at=datetime.now(UTC).replace(tzinfo=None),
+            engine=self.engine,
+            fingerprint=fingerprint,
+            config=self.config,
+            diagnostics={},
+        )
+
+    def save_run(self, run: Run, results: dict[str, pd.DataFrame]) -> None:
+        """Store a run and its result tables in one transaction (all or nothing)."""
+        with self.transaction() as con:
+            for name, df in results.items():
+                frame = df.copy()
+                frame.insert(0, "run_id", run.run_id)
+                con.register("_bs_result", frame)
+                if not self.has_table(name):
+                    con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM _bs_result LIMIT 0')
+                existing = [r[0] for r in con.execute(f'DESCRIBE "{name}"').fetchall()]
+                missing = [c for c in frame.columns if c not in existing]
+                for c in missing:  # later versions add columns, never rename them
+                    dtype = con.execute(
+                        f'SELECT typeof("{c}") FROM _bs_result LIMIT 1'
+                    ).fetchone()
+                    con.execute(f'ALTER TABLE "{name}" ADD COLUMN "{c}" {dtype[0] if dtype else "VARCHAR"}')
+                cols = ", ".join(f'"{c}"' for c in frame.columns)
+                con.execute(f'INSERT INTO "{name}" ({cols}) SELECT {cols} FROM _bs_result')
+                con.unregister("_bs_result")
+            con.execute(
+                "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    run.run_id,
+                    run.created_at,
+                    run.engine,
+                    run.fingerprint,
+                    json.dumps(run.config, default=str),
+                    json.dumps(run.diagnostics, default=str),
+                ],
+            )
+
+    def runs(self) -> list[Run]:
+        rows = self.duckdb().execute("SELECT * FROM runs ORDER BY created_at, run_id").fetchall()
+        return [
+            Run(r[0], r[1], r[2], r[3], json.loads(r[4]), json.loads(r[5])) for r in rows
+        ]
+
+    def latest_run(self) -> Run:
+        runs = self.runs()
+        if not runs:
+            raise WorkspaceError(
+                f"no analysis run in {self.root} yet; run `brightspots analyze --workspace {self.root}`"
+            )
+        return runs[-1]
+
+    def run_results(self, name: str, run_id: str | None = None) -> pd.DataFrame:
+        """One result table of a run (the latest by default), without the run_id column."""
+        run_id = run_id or self.latest_run().run_id
+        if not self.has_table(name):
+            raise WorkspaceError(f"the latest run has no table {name!r}")
+        df = self.read(name, where="run_id = ?", params=[run_id])
+        return df.drop(columns=["run_id"]).reset_index(drop=True)
