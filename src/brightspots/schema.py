@@ -95,16 +95,6 @@ class Table:
         return ibis.schema({c.name: c.ibis_type for c in self.columns})
 
 
-S, I, F, M, B, D, T = (
-    ColumnType.STRING,
-    ColumnType.INT,
-    ColumnType.FLOAT,
-    ColumnType.MONEY,
-    ColumnType.BOOL,
-    ColumnType.DATE,
-    ColumnType.TIMESTAMP,
-)
-
 ACTIVITY_TYPES = ("call", "email", "meeting", "demo", "proposal", "other")
 BUYER_EVENT_TYPES = (
     "reply",
@@ -142,7 +132,7 @@ TABLES: tuple[Table, ...] = (
             Column("manager_rep_id", references="reps.rep_id"),
             Column("region"),
             Column("role"),
-            Column("hire_date", D),
+            Column("hire_date", ColumnType.DATE),
             Column("email"),
         ),
         description="Sales reps and their managers.",
@@ -158,9 +148,9 @@ TABLES: tuple[Table, ...] = (
             Column("segment"),
             Column("industry"),
             Column("region"),
-            Column("employees", I),
-            Column("annual_potential", M, description="estimated yearly wallet"),
-            Column("created_at", T),
+            Column("employees", ColumnType.INT),
+            Column("annual_potential", ColumnType.MONEY, description="estimated yearly wallet"),
+            Column("created_at", ColumnType.TIMESTAMP),
         ),
         description="Customer and prospect accounts.",
     ),
@@ -183,11 +173,17 @@ TABLES: tuple[Table, ...] = (
             Column("opportunity_id", nullable=False),
             Column("account_id", nullable=False, references="accounts.account_id"),
             Column("owner_rep_id", nullable=False, references="reps.rep_id"),
-            Column("created_at", T, nullable=False),
-            Column("closed_at", T),
+            Column("created_at", ColumnType.TIMESTAMP, nullable=False),
+            Column("closed_at", ColumnType.TIMESTAMP),
             Column("stage", nullable=False, enum=STAGES),
-            Column("amount", M, description="current value; the booked value once won"),
-            Column("initial_amount", M, description="value when the opportunity was created"),
+            Column(
+                "amount", ColumnType.MONEY, description="current value; the booked value once won"
+            ),
+            Column(
+                "initial_amount",
+                ColumnType.MONEY,
+                description="value when the opportunity was created",
+            ),
             Column("source", enum=SOURCES, open_enum=True),
             Column("product"),
         ),
@@ -204,9 +200,11 @@ TABLES: tuple[Table, ...] = (
             Column("opportunity_id", references="opportunities.opportunity_id"),
             Column("contact_id", references="contacts.contact_id"),
             Column("type", nullable=False, enum=ACTIVITY_TYPES),
-            Column("occurred_at", T, nullable=False),
-            Column("duration_minutes", F),
-            Column("is_bulk", B, description="list or mass e-mail: kept, never a touch"),
+            Column("occurred_at", ColumnType.TIMESTAMP, nullable=False),
+            Column("duration_minutes", ColumnType.FLOAT),
+            Column(
+                "is_bulk", ColumnType.BOOL, description="list or mass e-mail: kept, never a touch"
+            ),
         ),
         description="What reps do: calls, e-mails, meetings, demos, proposals.",
     ),
@@ -219,7 +217,7 @@ TABLES: tuple[Table, ...] = (
             Column("opportunity_id", references="opportunities.opportunity_id"),
             Column("contact_id", references="contacts.contact_id"),
             Column("type", nullable=False, enum=BUYER_EVENT_TYPES),
-            Column("occurred_at", T, nullable=False),
+            Column("occurred_at", ColumnType.TIMESTAMP, nullable=False),
         ),
         description="What buyers do: replies, meetings accepted, proposal views.",
     ),
@@ -235,10 +233,10 @@ TABLES: tuple[Table, ...] = (
             Column("account_id", references="accounts.account_id"),
             Column("question_id", nullable=False),
             Column("dimension"),
-            Column("score", F, nullable=False),
-            Column("scale_min", F),
-            Column("scale_max", F, nullable=False),
-            Column("submitted_at", T, nullable=False),
+            Column("score", ColumnType.FLOAT, nullable=False),
+            Column("scale_min", ColumnType.FLOAT),
+            Column("scale_max", ColumnType.FLOAT, nullable=False),
+            Column("submitted_at", ColumnType.TIMESTAMP, nullable=False),
         ),
         description="Customer and employee survey answers.",
     ),
@@ -253,7 +251,7 @@ TABLES: tuple[Table, ...] = (
             Column("title", nullable=False),
             Column("body", nullable=False),
             Column("tags", description="';'-separated"),
-            Column("created_at", T, nullable=False),
+            Column("created_at", ColumnType.TIMESTAMP, nullable=False),
         ),
         description="Customer stories told by reps.",
     ),

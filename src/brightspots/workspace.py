@@ -236,9 +236,11 @@ class Workspace:
         self.close()
 
     def has_table(self, name: str) -> bool:
-        rows = self.duckdb().execute(
-            "SELECT 1 FROM information_schema.tables WHERE table_name = ?", [name]
-        ).fetchall()
+        rows = (
+            self.duckdb()
+            .execute("SELECT 1 FROM information_schema.tables WHERE table_name = ?", [name])
+            .fetchall()
+        )
         return bool(rows)
 
     def row_count(self, name: str) -> int:
@@ -349,10 +351,10 @@ class Workspace:
                 existing = [r[0] for r in con.execute(f'DESCRIBE "{name}"').fetchall()]
                 missing = [c for c in frame.columns if c not in existing]
                 for c in missing:  # later versions add columns, never rename them
-                    dtype = con.execute(
-                        f'SELECT typeof("{c}") FROM _bs_result LIMIT 1'
-                    ).fetchone()
-                    con.execute(f'ALTER TABLE "{name}" ADD COLUMN "{c}" {dtype[0] if dtype else "VARCHAR"}')
+                    dtype = con.execute(f'SELECT typeof("{c}") FROM _bs_result LIMIT 1').fetchone()
+                    con.execute(
+                        f'ALTER TABLE "{name}" ADD COLUMN "{c}" {dtype[0] if dtype else "VARCHAR"}'
+                    )
                 cols = ", ".join(f'"{c}"' for c in frame.columns)
                 con.execute(f'INSERT INTO "{name}" ({cols}) SELECT {cols} FROM _bs_result')
                 con.unregister("_bs_result")
@@ -370,15 +372,14 @@ class Workspace:
 
     def runs(self) -> list[Run]:
         rows = self.duckdb().execute("SELECT * FROM runs ORDER BY created_at, run_id").fetchall()
-        return [
-            Run(r[0], r[1], r[2], r[3], json.loads(r[4]), json.loads(r[5])) for r in rows
-        ]
+        return [Run(r[0], r[1], r[2], r[3], json.loads(r[4]), json.loads(r[5])) for r in rows]
 
     def latest_run(self) -> Run:
         runs = self.runs()
         if not runs:
             raise WorkspaceError(
-                f"no analysis run in {self.root} yet; run `brightspots analyze --workspace {self.root}`"
+                f"no analysis run in {self.root} yet; "
+                f"run `brightspots analyze --workspace {self.root}`"
             )
         return runs[-1]
 

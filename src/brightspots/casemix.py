@@ -1,0 +1,369 @@
+"""Expected results from resources only: the case-mix model (method.md section 1).
+
+One row per closed opportunity (a *case*), y = 1 when won. The covariates are fixed before the rep
+could influence them: territory potential, account segment and potential, lead source, deal size
+at creation, tenure, quarter. Never a practice, never an outcome, never anything that identifies
+the unit being compared.
+
+Shape of the computation, so that it scales and runs on any Ibis backend:
+
+1. ``case_table`` is an Ibis expression (no connection) with one row per case and one *coded*
+   column per covariate: categorical covariates as text (missing = ``"(missing)"``), numeric
+   covariates rounded to a fixed grid (missing = a sentinel). Coding is engine arithmetic only.
+2. ``cells`` groups cases by the coded covariates: wins and trials per covariate pattern. Only this
+   aggregate leaves the engine; the logistic model is fitted on it as a grouped binomial GLM.
+3. ``score`` turns the fitted coefficients back into an Ibis expression giving each case its
+   expected win probability ``p_hat``, so per-rep sums stay in the engine.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+
+from brightspots.errors import BrightspotsError
+
+MISSING = "(missing)"
+OTHER = "(other)"
+NUM_MISSING = -1.0  # numeric covariates are non-negative logs or years, so -1 is free
+LOG_STEP = 0.05  # grid of log1p(value) for money-like covariates
+
+#: names that may never be covariates: outcomes, stages, practices and what reps cause.
+FORBIDDEN = {
+    "amount_final",
+    "stage",
+    "won",
+    "closed_at",
+    "cycle_days",
+    "activities",
+    "touches",
+    "meetings",
+    "calls",
+    "emails",
+    "buyer_events",
+    "rep_id",
+    "owner_rep_id",
+    "team_id",
+    "practice",
+}
+
+
+class CaseMixError(BrightspotsError):
+    """The case-mix model cannot be built from this data or this configuration."""
+
+
+@dataclass(frozen=True)
+class Covariate:
+    name: str
+    kind: str  # "categorical" or "numeric"
+    description: str
+    #: builds the coded column from the joined opportunity/account/rep table
+    build: Callable[[ir.Table, dict[str, Any]], ir.Value]
+    squared: bool = False  # numeric: add a squared term (curvature)
+
+
+def _text(col: ir.StringValue) -> ir.StringValue:
+    cleaned = col.strip().lower()
+    return ibis.cases((cleaned.isnull() | (cleaned == ""), MISSING), else_=cleaned)
+
+
+def _log_grid(col: ir.NumericValue) -> ir.FloatingValue:
+    """log1p(value) on a 0.05 grid (bin centres); missing or negative -> sentinel."""
+    v = col.cast("float64")
+    grid = ((v + 1).ln() / LOG_STEP).floor() * LOG_STEP + LOG_STEP / 2
+    return ibis.cases((v.isnull() | (v < 0), NUM_MISSING), else_=grid).cast("float64")
+
+
+def _tenure_band(t: ir.Table, ctx: dict[str, Any]) -> ir.StringValue:
+    days = t.created_at.date().delta(t.hire_date, unit="day")
+    return ibis.cases(
+        (t.hire_date.isnull(), MISSING),
+        (days < 365, "0-1y"),
+        (days < 730, "1-2y"),
+        (days < 1826, "2-5y"),
+        else_="5y+",
+    )
+
+
+def _quarter(t: ir.Table, ctx: dict[str, Any]) -> ir.StringValue:
+    return t.created_at.year().cast("string") + "-Q" + t.created_at.quarter().cast("string")
+
+
+def _deal_size(t: ir.Table, ctx: dict[str, Any]) -> ir.FloatingValue:
+    col = t.initial_amount if ctx["amount_column"] == "initial_amount" else t.amount
+    return _log_grid(col)
+
+
+COVARIATES: dict[str, Covariate] = {
+    c.name: c
+    for c in (
+        Covariate("segment", "categorical", "account segment", lambda t, c: _text(t.segment)),
+        Covariate("industry", "categorical", "account industry", lambda t, c: _text(t.industry)),
+        Covariate("region", "categorical", "account region", lambda t, c: _text(t.region)),
+        Covariate("source", "categorical", "lead source", lambda t, c: _text(t.source)),
+        Covariate("product", "categorical", "product", lambda t, c: _text(t.product)),
+        Covariate("tenure", "categorical", "rep tenure when the deal was created", _tenure_band),
+        Covariate("quarter", "categorical", "quarter the deal was created", _quarter),
+        Covariate("deal_size", "numeric", "deal size at creation (log)", _deal_size, squared=True),
+        Covariate(
+            "account_potential",
+            "numeric",
+            "account's annual potential (log)",
+            lambda t, c: _log_grid(t.annual_potential),
+        ),
+        Covariate(
+            "territory_potential",
+            "numeric",
+            "average annual potential of the rep's book of accounts (log)",
+            lambda t, c: _log_grid(t.territory_potential),
+        ),
+        Covariate(
+            "account_size",
+            "numeric",
+            "account employees (log)",
+            lambda t, c: _log_grid(t.employees),
+        ),
+    )
+}
+
+
+def check_covariates(names: list[str]) -> None:
+    """Refuse unknown covariates and those that are outcomes, practices or unit identifiers."""
+    for name in names:
+        if name in FORBIDDEN or name.startswith("practice"):
+            raise CaseMixError(
+                f"covariate {name!r} is an outcome, a practice or identifies the rep; the case-mix "
+                "model may only use resources fixed before the rep acted (method.md section 1)"
+            )
+        if name not in COVARIATES:
+            raise CaseMixError(
+                f"unknown covariate {name!r} in [analysis] covariates; known: "
+                + ", ".join(COVARIATES)
+            )
+    if not names:
+        raise CaseMixError("[analysis] covariates is empty: at least one covariate is needed")
+
+
+def case_table(
+    opportunities: ir.Table,
+    accounts: ir.Table,
+    reps: ir.Table,
+    *,
+    covariates: list[str],
+    amount_column: str = "initial_amount",
+) -> ir.Table:
+    """One row per closed opportunity with its outcome, owner, close date and coded covariates."""
+    check_covariates(covariates)
+    o = opportunities
+    closed = o.filter(o.stage.isin(["won", "lost"]) & o.closed_at.notnull())
+    acc = accounts.select(
+        "account_id",
+        "segment",
+        "industry",
+        "region",
+        "employees",
+        "annual_potential",
+        acct_owner="owner_rep_id",
+    )
+    # territory potential: average annual potential of the accounts a rep owns (their book)
+    book = (
+        accounts.filter(accounts.owner_rep_id.notnull() & accounts.annual_potential.notnull())
+        .group_by(book_rep="owner_rep_id")
+        .agg(territory_potential=accounts.annual_potential.mean())
+    )
+    r = reps.select(rep_key="rep_id", team_id="team_id", hire_date="hire_date")
+    j = closed.left_join(acc, closed.account_id == acc.account_id).select(
+        closed, *[acc[c] for c in acc.columns if c not in ("account_id",)]
+    )
+    j = j.left_join(r, j.owner_rep_id == r.rep_key).drop("rep_key")
+    j = j.left_join(book, j.owner_rep_id == book.book_rep).drop("book_rep")
+    ctx = {"amount_column": amount_column}
+    coded = {f"x_{name}": COVARIATES[name].build(j, ctx) for name in covariates}
+    return j.select(
+        "opportunity_id",
+        rep_id=j.owner_rep_id,
+        team_id=j.team_id,
+        closed_at=j.closed_at,
+        y=(j.stage == "won").cast("int64"),
+        amount=j.amount.cast("float64"),
+        **coded,
+    )
+
+
+def cells(cases: ir.Table) -> ir.Table:
+    """Wins and trials per covariate pattern: the grouped data the model is fitted on."""
+    keys = [c for c in cases.columns if c.startswith("x_")]
+    return cases.group_by(keys).agg(n=cases.count(), wins=cases.y.sum()).order_by(keys)
+
+
+@dataclass
+class CaseMixModel:
+    covariates: list[str]
+    #: categorical covariate -> kept levels (others are pooled into OTHER); first = reference
+    levels: dict[str, list[str]] = field(default_factory=dict)
+    #: numeric covariate -> mean used for centring and imputing
+    centres: dict[str, float] = field(default_factory=dict)
+    #: numeric covariate -> whether a missing indicator is in the model
+    has_missing: dict[str, bool] = field(default_factory=dict)
+    params: dict[str, float] = field(default_factory=dict)
+    n_cases: int = 0
+    n_wins: int = 0
+    n_cells: int = 0
+    regularised: bool = False
+    pooled: dict[str, list[str]] = field(default_factory=dict)
+
+    def design(self, cell_frame: pd.DataFrame) -> pd.DataFrame:
+        cols: dict[str, np.ndarray] = {"const": np.ones(len(cell_frame))}
+        for name in self.covariates:
+            x = cell_frame[f"x_{name}"]
+            cov = COVARIATES[name]
+            if cov.kind == "categorical":
+                lv = self.levels[name]
+                mapped = x.where(x.isin(lv), OTHER)
+                for level in lv[1:]:
+                    cols[f"{name}[{level}]"] = (mapped == level).to_numpy(float)
+            else:
+                v = x.to_numpy(float)
+                miss = v == NUM_MISSING
+                c = self.centres[name]
+                centred = np.where(miss, 0.0, v - c)
+                cols[name] = centred
+                if cov.squared:
+                    cols[f"{name}^2"] = centred**2
+                if self.has_missing[name]:
+                    cols[f"{name}[missing]"] = miss.astype(float)
+        return pd.DataFrame(cols, index=cell_frame.index)
+
+    def linear_predictor(self, cases: ir.Table) -> ir.FloatingValue:
+        """The fitted linear predictor as an Ibis expression over ``case_table`` rows."""
+        eta: ir.FloatingValue = ibis.literal(self.params["const"], "float64")
+        for name in self.covariates:
+            x = cases[f"x_{name}"]
+            cov = COVARIATES[name]
+            if cov.kind == "categorical":
+                lv = self.levels[name]
+                other = self.params.get(f"{name}[{OTHER}]", 0.0)
+                branches = [(x == level, self.params.get(f"{name}[{level}]", 0.0)) for level in lv]
+                eta = eta + ibis.cases(*branches, else_=other)
+            else:
+                c = self.centres[name]
+                miss = x == NUM_MISSING
+                centred = ibis.cases((miss, 0.0), else_=x - c)
+                eta = eta + self.params.get(name, 0.0) * centred
+                if cov.squared:
+                    eta = eta + self.params.get(f"{name}^2", 0.0) * centred * centred
+                if self.has_missing[name]:
+                    miss_coef = self.params.get(f"{name}[missing]", 0.0)
+                    eta = eta + ibis.cases((miss, miss_coef), else_=0.0)
+        return eta
+
+    def score(self, cases: ir.Table) -> ir.Table:
+        """``cases`` with ``p_hat``, each case's expected win probability."""
+        eta = self.linear_predictor(cases)
+        return cases.mutate(p_hat=1.0 / (1.0 + (-eta).exp()))
+
+    def coefficient_frame(self) -> pd.DataFrame:
+        return pd.DataFrame({"term": list(self.params), "coefficient": list(self.params.values())})
+
+
+def fit(
+    cell_frame: pd.DataFrame, covariates: list[str], *, pool_min_cases: int = 30
+) -> CaseMixModel:
+    """Fit the grouped binomial logistic model on the ``cells`` aggregate."""
+    check_covariates(covariates)
+    frame = cell_frame.sort_values([f"x_{c}" for c in covariates], kind="mergesort")
+    frame = frame.reset_index(drop=True)
+    n = frame["n"].to_numpy(float)
+    wins = frame["wins"].to_numpy(float)
+    total, total_wins = float(n.sum()), float(wins.sum())
+    if total == 0:
+        raise CaseMixError("no closed opportunities (won or lost with closed_at) to fit the model")
+    if total_wins == 0 or total_wins == total:
+        raise CaseMixError(
+            "every closed opportunity has the same outcome: expected win rates cannot be estimated"
+        )
+    model = CaseMixModel(covariates=list(covariates), n_cases=int(total), n_wins=int(total_wins))
+    model.n_cells = len(frame)
+    for name in covariates:
+        x = frame[f"x_{name}"]
+        if COVARIATES[name].kind == "categorical":
+            counts = (
+                frame.groupby(x, sort=True)["n"]
+                .sum()
+                .sort_values(ascending=False, kind="mergesort")
+            )
+            kept = [lv for lv, k in counts.items() if k >= pool_min_cases]
+            pooled = [lv for lv, k in counts.items() if k < pool_min_cases]
+            # rare levels are pooled; the pool gets its own term when it is big enough together,
+            # else it shares the reference level's estimate
+            levels = kept if kept else [OTHER]
+            if pooled and kept and float(counts[pooled].sum()) >= pool_min_cases:
+                levels = levels + [OTHER]
+            model.levels[name] = levels
+            model.pooled[name] = [str(p) for p in pooled]
+        else:
+            v = x.to_numpy(float)
+            miss = v == NUM_MISSING
+            model.has_missing[name] = bool(miss.any()) and bool((n[miss]).sum() >= pool_min_cases)
+            ok = ~miss
+            model.centres[name] = float(np.average(v[ok], weights=n[ok])) if ok.any() else 0.0
+    X = model.design(frame)
+    # drop constant columns (a covariate with one level, a numeric without spread)
+    keep = [c for c in X.columns if c == "const" or np.ptp(X[c].to_numpy()) > 0]
+    X = X[keep]
+    endog = np.column_stack([wins, n - wins])
+    glm = sm.GLM(endog, X, family=sm.families.Binomial())
+    params: pd.Series
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            res = glm.fit()
+            params = res.params
+            if not np.all(np.isfinite(params)) or np.abs(params).max() > 15:
+                raise ValueError("unstable fit")
+        except Exception:
+            # separation or an unstable fit: a lightly penalised fit (ridge) stays finite
+            res = glm.fit_regularized(alpha=1e-4, L1_wt=0.0)
+            params = pd.Series(res.params, index=X.columns)
+            model.regularised = True
+    model.params = {k: float(v) for k, v in params.items()}
+    return model
+
+
+def auc_and_calibration(hist: pd.DataFrame) -> tuple[float, pd.DataFrame]:
+    """AUC and calibration by decile from a histogram of p_hat (columns p, n, wins).
+
+    AUC is the Mann-Whitney probability that a random win has a higher p_hat than a random loss,
+    ties counted half (within a histogram bin). Deciles cut the cases ordered by p_hat into ten
+    groups of (about) equal size; a bin is not split, so decile sizes differ by at most one bin.
+    """
+    h = hist.sort_values("p").reset_index(drop=True)
+    wins = h["wins"].to_numpy(float)
+    losses = h["n"].to_numpy(float) - wins
+    total_w, total_l = wins.sum(), losses.sum()
+    if total_w == 0 or total_l == 0:
+        auc = float("nan")
+    else:
+        below_l = np.cumsum(losses) - losses
+        auc = float((wins * (below_l + 0.5 * losses)).sum() / (total_w * total_l))
+    n = h["n"].to_numpy(float)
+    cum = np.cumsum(n) - n / 2
+    decile = np.minimum((cum / n.sum() * 10).astype(int) + 1, 10)
+    h = h.assign(decile=decile, pn=h["p"] * h["n"])
+    cal = (
+        h.groupby("decile")
+        .agg(n=("n", "sum"), pn=("pn", "sum"), wins=("wins", "sum"))
+        .reset_index()
+    )
+    cal["mean_expected"] = cal["pn"] / cal["n"]
+    cal["observed_rate"] = cal["wins"] / cal["n"]
+    cal["n"] = cal["n"].astype("int64")
+    return auc, cal[["decile", "n", "mean_expected", "observed_rate"]]

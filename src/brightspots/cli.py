@@ -1,0 +1,316 @@
+"""The ``brightspots`` command: each command parses its options and calls one library function."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from brightspots import __version__
+from brightspots.errors import BrightspotsError
+
+app = typer.Typer(
+    name="brightspots",
+    help=(
+        "Find the reps and teams whose results beat what their resources predict "
+        "(positive deviance), honestly, and see what they do differently."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+WorkspaceOpt = Annotated[
+    Path, typer.Option("--workspace", "-w", help="The workspace folder (made by `init`).")
+]
+EngineOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--engine", help="Run on this engine instead of the workspace's: duckdb or spark."
+    ),
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"brightspots {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """Positive deviance for B2B sales organisations."""
+
+
+@contextmanager
+def progress_bar(title: str) -> Iterator[Callable[[str, float], None]]:
+    """A Rich progress bar fed by ``progress(step, fraction)`` callbacks."""
+    with Progress(
+        TextColumn("[bold]{task.fields[title]}[/] {task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+        disable=not err.is_terminal and not os.environ.get("BRIGHTSPOTS_PROGRESS"),
+    ) as bar:
+        task = bar.add_task("", total=1.0, title=title)
+
+        def update(step: str, fraction: float) -> None:
+            bar.update(task, description=step, completed=max(0.0, min(1.0, fraction)))
+
+        yield update
+        bar.update(task, completed=1.0, description="done")
+
+
+# ---------------------------------------------------------------------------- synth
+@app.command()
+def synth(
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the files into.")],
+    reps: Annotated[int, typer.Option(help="Number of sales reps.")] = 200,
+    months: Annotated[int, typer.Option(help="Months of history.")] = 18,
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, same files.")] = 7,
+    null: Annotated[
+        bool, typer.Option("--null", help="Plant no bright spots (a null organisation).")
+    ] = False,
+    dirty: Annotated[
+        float, typer.Option(help="Share of rows to corrupt with every kind of bad row (0-0.5).")
+    ] = 0.0,
+    activities: Annotated[
+        int | None, typer.Option(help="Scale volume to about this many activity rows.")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
+) -> None:
+    """Make a synthetic sales organisation with planted truth (truth.json) to test the method."""
+    from brightspots import synth as synth_mod
+
+    if not 0 <= dirty <= 0.5:
+        raise BrightspotsError("--dirty must be between 0 and 0.5")
+    if fmt not in ("csv", "parquet"):
+        raise BrightspotsError("--format must be csv or parquet")
+    config = synth_mod.SynthConfig(
+        reps=reps, months=months, seed=seed, null=null, dirty=dirty, activities=activities
+    )
+    with progress_bar("synth") as progress:
+        truth = synth_mod.synthesize(config, out_dir, fmt=fmt, progress=progress)
+    planted = len(truth.get("bright_spots", []))
+    out.print(f"Wrote a synthetic organisation of {reps} reps to {out_dir} ({planted} planted).")
+
+
+# ---------------------------------------------------------------------------- init
+@app.command()
+def init(
+    path: Annotated[Path, typer.Argument(help="Folder to create the workspace in.")],
+    engine: Annotated[str, typer.Option(help="Analysis engine: duckdb or spark.")] = "duckdb",
+) -> None:
+    """Create a workspace: a folder with a config file and a DuckDB database."""
+    from brightspots.workspace import CONFIG_FILE, init_workspace
+
+    ws = init_workspace(path, engine=engine)
+    ws.close()
+    out.print(f"Created workspace {path} (edit {path / CONFIG_FILE} to change settings).")
+
+
+# ---------------------------------------------------------------------------- import
+@app.command("import")
+def import_(
+    path: Annotated[Path, typer.Argument(help="A folder of CSV, Parquet or Excel files.")],
+    workspace: WorkspaceOpt,
+) -> None:
+    """Import data files into the workspace; bad rows are quarantined with their reason."""
+    from brightspots.ingest import import_path
+    from brightspots.workspace import Workspace
+
+    with Workspace.open(workspace) as ws, progress_bar("import") as progress:
+        result = import_path(ws, path, progress=progress)
+    t = Table(title=f"Import {result.import_id}")
+    for col in ("file", "read", "inserted", "updated", "unchanged", "repeats", "skipped"):
+        t.add_column(col, justify="left" if col == "file" else "right")
+    t.add_column("quarantined", justify="right", style="red")
+    for f in result.files:
+        t.add_row(
+            f.file,
+            *(
+                f"{v:,}"
+                for v in (
+                    f.read,
+                    f.inserted,
+                    f.updated,
+                    f.unchanged,
+                    f.repeats,
+                    f.skipped,
+                    f.quarantined,
+                )
+            ),
+        )
+    out.print(t)
+    for w in result.warnings:
+        out.print(f"[yellow]warning:[/] {w}")
+    if result.quarantine_by_reason:
+        reasons = ", ".join(f"{k} {v:,}" for k, v in sorted(result.quarantine_by_reason.items()))
+        out.print(
+            f"Quarantined rows by reason: {reasons}. See them with "
+            f"`brightspots export --workspace {workspace} --table quarantine --out quarantine.csv`."
+        )
+
+
+# ---------------------------------------------------------------------------- analyze
+@app.command()
+def analyze(workspace: WorkspaceOpt, engine: EngineOpt = None) -> None:
+    """Find the bright spots: case-mix adjusted results per rep, stored as a new run."""
+    from brightspots.analysis import analyze as run_analysis
+    from brightspots.workspace import Workspace
+
+    with Workspace.open(workspace, engine=engine) as ws, progress_bar("analyze") as progress:
+        run = run_analysis(ws, progress=progress)
+        table = ws.run_results("bright_spots", run.run_id)
+    d = run.diagnostics
+    out.print(
+        f"Run {run.run_id} on {run.engine}: {d['n_cases']:,} closed deals, model AUC "
+        f"{d['auc']:.2f}, {d['n_bright_spots']} bright spots and {d['n_candidates']} candidates "
+        f"among {d['n_units']} reps."
+    )
+    print_bright_spots(table)
+
+
+def print_bright_spots(table) -> None:
+    shown = table[table["label"] != ""].sort_values(["label", "oe"], ascending=[True, False])
+    if shown.empty:
+        out.print("No rep is beyond what chance and case mix explain.")
+        return
+    t = Table(title="Bright spots and candidates")
+    for col in ("rep", "team", "label", "closed", "won", "expected", "O/E", "99.8% limit"):
+        t.add_column(col, justify="left" if col in ("rep", "team", "label") else "right")
+    for r in shown.itertuples():
+        t.add_row(
+            f"{r.name} ({r.rep_id})",
+            str(r.team_id or ""),
+            r.label.replace("_", " "),
+            f"{int(r.closed)}",
+            f"{int(r.observed)}",
+            f"{r.expected:.1f}",
+            f"{r.oe:.2f}",
+            f"{r.adj_upper_998:.2f}",
+        )
+    out.print(t)
+
+
+# ---------------------------------------------------------------------------- report
+@app.command()
+def report(
+    workspace: WorkspaceOpt,
+    out_file: Annotated[Path, typer.Option("--out", "-o", help="HTML file to write.")] = Path(
+        "report.html"
+    ),
+    run: Annotated[str | None, typer.Option(help="Run id (default: the latest run).")] = None,
+) -> None:
+    """Write the self-contained HTML report of a run (no internet needed to open it)."""
+    from brightspots.report import write_report
+    from brightspots.workspace import Workspace
+
+    with Workspace.open(workspace) as ws:
+        path = write_report(ws, out_file, run_id=run)
+    out.print(f"Report written to {path.resolve()}")
+
+
+# ---------------------------------------------------------------------------- export
+@app.command()
+def export(
+    workspace: WorkspaceOpt,
+    table: Annotated[
+        str,
+        typer.Option(
+            help="Table to export: a canonical table (reps, opportunities, ...), quarantine, "
+            "imports, runs, or a result table (bright_spots, raw_leaderboard, funnel_curve, "
+            "calibration, case_mix_coefficients)."
+        ),
+    ],
+    out_file: Annotated[Path, typer.Option("--out", "-o", help="File to write.")],
+    fmt: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
+    run: Annotated[
+        str | None, typer.Option(help="Run id for result tables (default: latest).")
+    ] = None,
+) -> None:
+    """Export a table as CSV or Parquet."""
+    from brightspots.export import export_table
+    from brightspots.workspace import Workspace
+
+    with Workspace.open(workspace) as ws:
+        n = export_table(ws, table, out_file, fmt=fmt, run_id=run)
+    out.print(f"Wrote {n:,} rows of {table} to {out_file}")
+
+
+# ---------------------------------------------------------------------------- demo
+@app.command()
+def demo(
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for the demo.")] = Path(
+        "demo"
+    ),
+    reps: Annotated[int, typer.Option(help="Number of sales reps.")] = 200,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+) -> None:
+    """Make a synthetic organisation, import it, analyse it and write the report."""
+    data, ws_dir, html = out_dir / "data", out_dir / "workspace", out_dir / "report.html"
+    if ws_dir.exists():
+        shutil.rmtree(ws_dir)
+    out.rule("1/5 synthetic organisation")
+    synth(
+        out_dir=data,
+        reps=reps,
+        months=18,
+        seed=seed,
+        null=False,
+        dirty=0.0,
+        activities=None,
+        fmt="csv",
+    )
+    out.rule("2/5 workspace")
+    init(path=ws_dir, engine="duckdb")
+    out.rule("3/5 import")
+    import_(path=data, workspace=ws_dir)
+    out.rule("4/5 analyse")
+    analyze(workspace=ws_dir, engine=None)
+    out.rule("5/5 report")
+    report(workspace=ws_dir, out_file=html, run=None)
+    out.print(f"\n[bold]Open the report:[/] {html.resolve()}")
+
+
+def main() -> None:
+    """Entry point: user errors are one clear line on stderr and exit code 1, never a traceback."""
+    try:
+        app()
+    except BrightspotsError as e:
+        err.print(f"[red]error:[/] {e}", highlight=False)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        err.print("[red]interrupted[/]")
+        sys.exit(130)
+    except Exception as e:  # noqa: BLE001 - the last line of defence for a one-line error
+        if os.environ.get("BRIGHTSPOTS_DEBUG"):
+            raise
+        err.print(
+            f"[red]error:[/] unexpected {type(e).__name__}: {e} "
+            "(set BRIGHTSPOTS_DEBUG=1 for the traceback)",
+            highlight=False,
+        )
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()
