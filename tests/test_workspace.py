@@ -1,0 +1,86 @@
+"""The workspace store: init, config, transactions, runs and result tables."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from brightspots import schema
+from brightspots.workspace import Workspace, WorkspaceError, init_workspace
+
+
+def test_init_creates_config_and_every_canonical_table(tmp_path):
+    with init_workspace(tmp_path / "ws") as ws:
+        assert (tmp_path / "ws" / "brightspots.toml").is_file()
+        for t in schema.TABLES:
+            assert ws.row_count(t.name) == 0
+            cols = [r[0] for r in ws.duckdb().execute(f'DESCRIBE "{t.name}"').fetchall()]
+            assert cols == t.column_names
+        assert ws.config["analysis"]["min_volume"] == 20
+
+
+def test_init_refuses_an_existing_workspace(tmp_path):
+    init_workspace(tmp_path).close()
+    with pytest.raises(WorkspaceError, match="already a workspace"):
+        init_workspace(tmp_path)
+
+
+def test_open_a_folder_that_is_not_a_workspace(tmp_path):
+    with pytest.raises(WorkspaceError, match="not a workspace .*brightspots init"):
+        Workspace.open(tmp_path)
+
+
+def test_bad_config_is_named(tmp_path):
+    init_workspace(tmp_path).close()
+    (tmp_path / "brightspots.toml").write_text("[workspace\nengine=")
+    with pytest.raises(WorkspaceError, match="brightspots.toml: not valid TOML"):
+        Workspace.open(tmp_path)
+    (tmp_path / "brightspots.toml").write_text('[workspace]\nengine = "oracle"\n')
+    with pytest.raises(WorkspaceError, match="engine = 'oracle'"):
+        Workspace.open(tmp_path)
+
+
+def test_user_config_overrides_defaults_and_keeps_the_rest(tmp_path):
+    init_workspace(tmp_path).close()
+    (tmp_path / "brightspots.toml").write_text("[analysis]\nmin_volume = 35\n")
+    ws = Workspace.open(tmp_path)
+    assert ws.config["analysis"]["min_volume"] == 35
+    assert ws.config["analysis"]["pool_min_cases"] == 30
+    assert ws.engine == "duckdb"
+    assert Workspace.open(tmp_path, engine="spark").engine == "spark"
+
+
+def test_transaction_rolls_back_everything_on_error(tmp_path):
+    with init_workspace(tmp_path) as ws:
+        before = ws.fingerprint()
+        with pytest.raises(RuntimeError), ws.transaction() as con:
+            con.execute("INSERT INTO teams VALUES ('t1', 'Team 1', NULL)")
+            raise RuntimeError("boom")
+        assert ws.row_count("teams") == 0
+        assert ws.fingerprint() == before
+        with ws.transaction() as con:
+            con.execute("INSERT INTO teams VALUES ('t1', 'Team 1', NULL)")
+        assert ws.fingerprint() != before
+
+
+def test_runs_keep_every_result_and_columns_only_grow(tmp_path):
+    with init_workspace(tmp_path) as ws:
+        r1 = ws.new_run(fingerprint="a")
+        ws.save_run(r1, {"bright_spots": pd.DataFrame({"rep_id": ["r1"], "oe": [1.5]})})
+        r2 = ws.new_run(fingerprint="b")
+        r2.diagnostics = {"auc": 0.7}
+        ws.save_run(
+            r2, {"bright_spots": pd.DataFrame({"rep_id": ["r2"], "oe": [0.9], "extra": ["x"]})}
+        )
+        assert [r.run_id for r in ws.runs()] == [r1.run_id, r2.run_id]
+        assert ws.latest_run().diagnostics == {"auc": 0.7}
+        latest = ws.run_results("bright_spots")
+        assert list(latest.columns) == ["rep_id", "oe", "extra"]
+        assert latest["rep_id"].tolist() == ["r2"]
+        first = ws.run_results("bright_spots", r1.run_id)
+        assert first["rep_id"].tolist() == ["r1"] and pd.isna(first["extra"].iloc[0])
+
+
+def test_no_run_yet_is_a_clear_error(tmp_path):
+    with init_workspace(tmp_path) as ws, pytest.raises(WorkspaceError, match="no analysis run"):
+        ws.latest_run()
