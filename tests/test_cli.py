@@ -1,0 +1,99 @@
+"""The command line: help in plain words, --version, one-line errors, the whole path by hand."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from brightspots import __version__
+from brightspots.analysis import BRIGHT_SPOT_COLUMNS
+
+COMMANDS = ["synth", "init", "import", "analyze", "report", "export", "demo"]
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "COLUMNS": "120", "NO_COLOR": "1"}
+    env.pop("BRIGHTSPOTS_DEBUG", None)
+    return subprocess.run(
+        [sys.executable, "-m", "brightspots.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=600,
+    )
+
+
+def test_version():
+    r = run("--version")
+    assert r.returncode == 0
+    assert r.stdout.strip() == f"brightspots {__version__}"
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_explains_itself(command):
+    r = run(command, "--help")
+    assert r.returncode == 0, r.stderr
+    # a first line of plain words, and every option documented
+    text = " ".join(r.stdout.split())
+    assert len(text) > 80
+    for line in r.stdout.splitlines():
+        if line.strip().startswith("--") and "--help" not in line:
+            assert len(line.split()) > 1, f"undocumented option: {line}"
+
+
+def test_errors_are_one_line_without_traceback(tmp_path):
+    r = run("analyze", "--workspace", str(tmp_path / "nope"))
+    assert r.returncode == 1
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, r.stderr
+    assert lines[0].startswith("error:") and "not a workspace" in lines[0]
+    assert "Traceback" not in r.stderr
+
+
+def test_unknown_export_table_is_one_line(small_ws, tmp_path):
+    r = run("export", "--workspace", str(small_ws), "--table", "nope", "--out", str(tmp_path / "x"))
+    assert r.returncode == 1
+    assert "unknown table 'nope'" in r.stderr and "bright_spots" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_the_whole_path_by_hand(tmp_path):
+    data, ws = tmp_path / "data", tmp_path / "ws"
+    r = run("synth", "--reps", "30", "--months", "12", "--seed", "5", "--out", str(data))
+    assert r.returncode == 0, r.stderr
+    assert (data / "truth.json").is_file() and (data / "opportunities.csv").is_file()
+    assert run("init", str(ws)).returncode == 0
+    r = run("import", str(data), "--workspace", str(ws))
+    assert r.returncode == 0, r.stderr
+    assert "opportunities" in r.stdout
+    r = run("analyze", "--workspace", str(ws))
+    assert r.returncode == 0, r.stderr
+    assert "closed deals" in r.stdout and "AUC" in r.stdout
+    r = run("report", "--workspace", str(ws), "--out", str(tmp_path / "report.html"))
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "report.html").stat().st_size > 10_000
+    for fmt in ("csv", "parquet"):
+        target = tmp_path / f"bs.{fmt}"
+        r = run(
+            "export",
+            "--workspace",
+            str(ws),
+            "--table",
+            "bright_spots",
+            "--format",
+            fmt,
+            "--out",
+            str(target),
+        )
+        assert r.returncode == 0, r.stderr
+        df = pd.read_csv(target) if fmt == "csv" else pd.read_parquet(target)
+        assert list(df.columns[: len(BRIGHT_SPOT_COLUMNS)]) == BRIGHT_SPOT_COLUMNS
+        assert len(df) == 30  # one row per rep
+    r = run("export", "--workspace", str(ws), "--table", "reps", "--out", str(tmp_path / "r.csv"))
+    assert r.returncode == 0 and len(pd.read_csv(tmp_path / "r.csv")) == 30

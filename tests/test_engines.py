@@ -1,0 +1,35 @@
+"""One analysis, every engine: DuckDB and Spark local mode give the same numbers."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+from brightspots.analysis import analyze
+from brightspots.workspace import Workspace
+from conftest import require_spark
+
+pytestmark = pytest.mark.spark
+
+
+def test_duckdb_and_spark_agree_on_observed_over_expected(small_ws, tmp_path):
+    require_spark()
+    root = tmp_path / "ws"
+    shutil.copytree(small_ws, root)
+    with Workspace.open(root, engine="duckdb") as ws:
+        duck_run = analyze(ws)
+        duck = ws.run_results("bright_spots", duck_run.run_id).set_index("rep_id").sort_index()
+    with Workspace.open(root, engine="spark") as ws:
+        spark_run = analyze(ws)
+        assert spark_run.engine == "spark"
+        spark = ws.run_results("bright_spots", spark_run.run_id).set_index("rep_id").sort_index()
+    assert list(duck.index) == list(spark.index)
+    assert duck["closed"].tolist() == spark["closed"].tolist()
+    assert duck["observed"].tolist() == spark["observed"].tolist()
+    for col in ("expected", "oe", "lower_998", "upper_998", "adj_upper_998", "z_od"):
+        a, b = duck[col].to_numpy(float), spark[col].to_numpy(float)
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-9, equal_nan=True, err_msg=col)
+    assert duck["label"].tolist() == spark["label"].tolist()
+    assert duck_run.diagnostics["auc"] == pytest.approx(spark_run.diagnostics["auc"], abs=1e-9)
