@@ -185,7 +185,8 @@ def _aggregates(ws: Workspace, scored: ir.Table) -> tuple[pd.DataFrame, pd.DataF
     )
     binned = scored.mutate(pb=p.round(P_DECIMALS))
     probs = binned.group_by(unit_id=binned.rep_id, p=binned.pb).agg(count=binned.count())
-    hb = scored.mutate(hp=(p / HIST_STEP).floor() * HIST_STEP + HIST_STEP / 2)
+    step = ibis.literal(HIST_STEP, type="float64")
+    hb = scored.mutate(hp=(p / step).floor().cast("float64") * step + step / 2)
     hist = hb.group_by(p=hb.hp).agg(n=hb.count(), wins=hb.y.sum())
     units = ws.execute(per_rep.order_by("unit_id"))
     for c in ("observed_odd", "observed_even", "expected_odd", "expected_even", "won_amount"):

@@ -78,8 +78,11 @@ def _text(col: ir.StringValue) -> ir.StringValue:
 def _log_grid(col: ir.NumericValue) -> ir.FloatingValue:
     """log1p(value) on a 0.05 grid (bin centres); missing or negative -> sentinel."""
     v = col.cast("float64")
-    grid = ((v + 1).ln() / LOG_STEP).floor() * LOG_STEP + LOG_STEP / 2
-    return ibis.cases((v.isnull() | (v < 0), NUM_MISSING), else_=grid).cast("float64")
+    step = ibis.literal(LOG_STEP, type="float64")
+    one = ibis.literal(1.0, type="float64")
+    grid = ((v + one).ln() / step).floor().cast("float64") * step + step / 2
+    missing = ibis.literal(NUM_MISSING, type="float64")
+    return ibis.cases((v.isnull() | (v < 0), missing), else_=grid)
 
 
 def _tenure_band(t: ir.Table, ctx: dict[str, Any]) -> ir.StringValue:
@@ -242,33 +245,38 @@ class CaseMixModel:
                     cols[f"{name}[missing]"] = miss.astype(float)
         return pd.DataFrame(cols, index=cell_frame.index)
 
+    def _coef(self, term: str) -> ir.FloatingValue:
+        """A coefficient as a typed float literal (engines must not read it as a decimal)."""
+        return ibis.literal(float(self.params.get(term, 0.0)), type="float64")
+
     def linear_predictor(self, cases: ir.Table) -> ir.FloatingValue:
         """The fitted linear predictor as an Ibis expression over ``case_table`` rows."""
-        eta: ir.FloatingValue = ibis.literal(self.params["const"], "float64")
+        eta: ir.FloatingValue = self._coef("const")
         for name in self.covariates:
             x = cases[f"x_{name}"]
             cov = COVARIATES[name]
             if cov.kind == "categorical":
                 lv = self.levels[name]
-                other = self.params.get(f"{name}[{OTHER}]", 0.0)
-                branches = [(x == level, self.params.get(f"{name}[{level}]", 0.0)) for level in lv]
+                other = self._coef(f"{name}[{OTHER}]")
+                branches = [(x == level, self._coef(f"{name}[{level}]")) for level in lv]
                 eta = eta + ibis.cases(*branches, else_=other)
             else:
-                c = self.centres[name]
+                c = ibis.literal(self.centres[name], type="float64")
                 miss = x == NUM_MISSING
-                centred = ibis.cases((miss, 0.0), else_=x - c)
-                eta = eta + self.params.get(name, 0.0) * centred
+                zero = ibis.literal(0.0, type="float64")
+                centred = ibis.cases((miss, zero), else_=x.cast("float64") - c)
+                eta = eta + self._coef(name) * centred
                 if cov.squared:
-                    eta = eta + self.params.get(f"{name}^2", 0.0) * centred * centred
+                    eta = eta + self._coef(f"{name}^2") * centred * centred
                 if self.has_missing[name]:
-                    miss_coef = self.params.get(f"{name}[missing]", 0.0)
-                    eta = eta + ibis.cases((miss, miss_coef), else_=0.0)
+                    eta = eta + ibis.cases((miss, self._coef(f"{name}[missing]")), else_=zero)
         return eta
 
     def score(self, cases: ir.Table) -> ir.Table:
         """``cases`` with ``p_hat``, each case's expected win probability."""
         eta = self.linear_predictor(cases)
-        return cases.mutate(p_hat=1.0 / (1.0 + (-eta).exp()))
+        one = ibis.literal(1.0, type="float64")
+        return cases.mutate(p_hat=one / (one + (-eta).exp()))
 
     def coefficient_frame(self) -> pd.DataFrame:
         return pd.DataFrame({"term": list(self.params), "coefficient": list(self.params.values())})
