@@ -1,0 +1,106 @@
+"""The written report in a real browser: the funnel plot and the bright-spot table are visible,
+nothing is fetched from anywhere, and a full-page screenshot lands in test-artifacts/report.png."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+
+import pytest
+
+from brightspots.report import write_report
+from brightspots.workspace import init_workspace
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+VIEWPORT = {"width": 1440, "height": 900}
+
+pytestmark = pytest.mark.browser
+
+
+def _need_browser() -> None:
+    missing = []
+    if not CHROMIUM.exists():
+        missing.append(f"{CHROMIUM} (apt-get install chromium)")
+    if importlib.util.find_spec("playwright") is None:
+        missing.append("the playwright package (pip install playwright)")
+    if missing:
+        why = "the browser test needs " + " and ".join(missing)
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(why)
+        pytest.skip(why)
+
+
+def _fake_data():
+    """The hand-made run of test_report.py, loaded by path (the tests folder is not a package)."""
+    spec = importlib.util.spec_from_file_location(
+        "report_fake_data", Path(__file__).with_name("test_report.py")
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_report_renders_in_chromium(tmp_path: Path) -> None:
+    _need_browser()
+    from playwright.sync_api import sync_playwright
+
+    data = _fake_data()
+    ws = init_workspace(tmp_path / "acme-sales")
+    run = ws.new_run(fingerprint=ws.fingerprint())
+    run.diagnostics = data.fake_diagnostics(rankability=0.62)
+    ws.save_run(run, data.fake_frames())
+    out = write_report(ws, tmp_path / "report.html")
+    ws.close()
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "report.png"
+    shot.unlink(missing_ok=True)
+    requests: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            page = browser.new_page(viewport=VIEWPORT)
+            page.on("request", lambda r: requests.append(r.url))
+            page.goto(out.as_uri())
+            page.wait_for_load_state("load")
+
+            for selector in ("#funnel svg[role=img]", "table#bright-spots"):
+                element = page.locator(selector)
+                assert element.count() == 1, selector
+                element.scroll_into_view_if_needed()
+                assert element.is_visible(), selector
+                box = element.bounding_box()
+                assert box is not None and box["width"] > 200 and box["height"] > 100, selector
+                # in the viewport after scrolling: its top edge is on screen
+                assert 0 <= box["y"] < VIEWPORT["height"], (selector, box)
+                assert box["x"] >= 0 and box["x"] + box["width"] <= VIEWPORT["width"] + 1
+
+            # the named points are drawn as text inside the chart, not clipped away
+            label = page.locator("#funnel svg text", has_text="Ana Silva").last
+            assert label.is_visible()
+            rows = page.locator("table#bright-spots tbody tr")
+            assert rows.count() == 3
+            assert "Ana Silva won 31 of 52 deals" in rows.nth(1).inner_text()
+            # the script-like name is shown as text, never run
+            assert page.evaluate("document.scripts.length") == 0
+            assert '<script>alert("x")</script> Bo' in rows.nth(0).inner_text()
+
+            page.screenshot(path=str(shot), full_page=True)
+        finally:
+            browser.close()
+
+    assert requests == [out.as_uri()]  # the page itself and nothing else
+    assert shot.stat().st_size > 50_000
