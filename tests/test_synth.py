@@ -1,0 +1,495 @@
+"""The synthetic organisation: files per the contract, determinism, planted structure visible in
+the rows, dirty rows exactly as truth.json says, null mode, scaling.
+
+Rows are checked by an independent validator written here with the csv module (not the product's
+importer), so a disagreement points at the generator.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import time
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from brightspots import schema, synth
+from brightspots.schema import ColumnType, Reason
+
+SMALL = synth.SynthConfig(reps=30, months=12, seed=5)
+
+
+# ------------------------------------------------------------------------ a reference validator
+def _parse(ctype: ColumnType, v: str) -> object:
+    """The value, or raise ValueError when it does not parse as the contract's type."""
+    if ctype == ColumnType.INT:
+        if not re.fullmatch(r"[+-]?\d+", v.strip()):
+            raise ValueError(v)
+        return int(v)
+    if ctype in (ColumnType.FLOAT, ColumnType.MONEY):
+        x = float(v)
+        if not np.isfinite(x):
+            raise ValueError(v)
+        return x
+    if ctype == ColumnType.BOOL:
+        low = v.strip().lower()
+        if low not in ("true", "false", "1", "0", "yes", "no"):
+            raise ValueError(v)
+        return low in ("true", "1", "yes")
+    if ctype == ColumnType.DATE:
+        return date.fromisoformat(v)
+    if ctype == ColumnType.TIMESTAMP:
+        t = datetime.fromisoformat(v)
+        return t.astimezone(UTC).replace(tzinfo=None) if t.tzinfo else t
+    return v
+
+
+def _row_reason(t: schema.Table, row: dict[str, str]) -> tuple[str, str] | None:
+    """The first failing per-row rule (contract order), with its column."""
+    if not row[t.key]:
+        return Reason.MISSING_KEY, t.key
+    for c in t.columns:
+        if not c.nullable and not row[c.name]:
+            return Reason.MISSING_REQUIRED, c.name
+    parsed = {}
+    for c in t.columns:
+        if row[c.name]:
+            try:
+                parsed[c.name] = _parse(c.type, row[c.name])
+            except ValueError:
+                return Reason.BAD_VALUE, c.name
+    for c in t.columns:
+        if c.enum and not c.open_enum and row[c.name]:
+            if row[c.name].strip().lower() not in c.enum:
+                return Reason.BAD_ENUM, c.name
+    if Reason.CLOSED_AT_REQUIRED in t.row_rules:
+        stage = row["stage"].strip().lower()
+        if stage in ("won", "lost") and not row["closed_at"]:
+            return Reason.CLOSED_AT_REQUIRED, "closed_at"
+        if row["closed_at"] and parsed["closed_at"] < parsed["created_at"]:
+            return Reason.CLOSED_BEFORE_CREATED, "closed_at"
+    return None
+
+
+def validate(folder: Path) -> tuple[dict[tuple[str, int], str], set[tuple[str, int]], dict]:
+    """Quarantine reasons by (file, line), exact repeats, and counts per file, per the contract."""
+    bad: dict[tuple[str, int], str] = {}
+    repeats: set[tuple[str, int]] = set()
+    counts: dict[str, dict[str, int]] = {}
+    valid_keys: dict[str, set[str]] = {}
+    for t in schema.TABLES:
+        name = f"{t.name}.csv"
+        with open(folder / name, newline="", encoding="utf-8") as f:
+            reader = csv.reader(f)
+            header = next(reader)
+            assert header == t.column_names, f"{name}: header {header}"
+            records = []
+            start = reader.line_num + 1
+            for rec in reader:
+                records.append((start, dict(zip(header, rec, strict=True))))
+                start = reader.line_num + 1
+        first: dict[str, dict[str, str]] = {}
+        candidates = []
+        for line, row in records:
+            found = _row_reason(t, row)
+            if found:
+                bad[(name, line)] = found[0]
+            elif row[t.key] in first:
+                if first[row[t.key]] == row:
+                    repeats.add((name, line))
+                else:
+                    bad[(name, line)] = Reason.CONFLICT
+            else:
+                first[row[t.key]] = row
+                candidates.append((line, row))
+        # references, against valid rows of earlier tables and (iteratively) of this one
+        ok = {line: row for line, row in candidates}
+        while True:
+            mine = {row[t.key] for row in ok.values()}
+            dropped = []
+            for line, row in ok.items():
+                for c in t.columns:
+                    if c.references and row[c.name]:
+                        ref = c.references.split(".")[0]
+                        keys = mine if ref == t.name else valid_keys[ref]
+                        if row[c.name] not in keys:
+                            dropped.append(line)
+                            break
+            if not dropped:
+                break
+            for line in dropped:
+                bad[(name, line)] = Reason.MISSING_REFERENCE
+                del ok[line]
+        valid_keys[t.name] = {row[t.key] for row in ok.values()}
+        counts[name] = {
+            "rows": len(records),
+            "valid": len(ok),
+            "quarantined": sum(1 for f, _ in bad if f == name),
+            "repeats": sum(1 for f, _ in repeats if f == name),
+        }
+    return bad, repeats, counts
+
+
+def _read(folder: Path) -> dict[str, pd.DataFrame]:
+    out = {}
+    for t in schema.TABLES:
+        df = pd.read_csv(folder / f"{t.name}.csv", keep_default_na=False, na_values=[""])
+        for c in t.columns:
+            if c.type in (ColumnType.TIMESTAMP, ColumnType.DATE):
+                df[c.name] = pd.to_datetime(df[c.name])
+        out[t.name] = df
+    return out
+
+
+# ----------------------------------------------------------------------------- fixtures
+@pytest.fixture(scope="module")
+def small(tmp_path_factory) -> tuple[synth.Org, Path, dict[str, pd.DataFrame]]:
+    out = tmp_path_factory.mktemp("synth_small")
+    org = synth.generate(SMALL)
+    synth.write(org, out)
+    return org, out, _read(out)
+
+
+@pytest.fixture(scope="module")
+def dirty(tmp_path_factory) -> tuple[dict, Path]:
+    out = tmp_path_factory.mktemp("synth_dirty")
+    truth = synth.synthesize(synth.SynthConfig(reps=30, months=12, seed=8, dirty=0.05), out)
+    return truth, out
+
+
+def _closed(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    o = tables["opportunities"]
+    c = o[o.stage != "open"].set_index("opportunity_id").copy()
+    c["won"] = c.stage == "won"
+    return c
+
+
+def _touches(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    a = tables["activities"]
+    a = a[~a.is_bulk.astype(bool) & a.opportunity_id.notna()]
+    o = tables["opportunities"][["opportunity_id", "created_at"]]
+    a = a.merge(o, on="opportunity_id")
+    return a.merge(tables["contacts"][["contact_id", "seniority"]], on="contact_id", how="left")
+
+
+# ----------------------------------------------------------------------------- contract
+def test_config_is_checked(tmp_path):
+    for bad in (dict(reps=5), dict(months=1), dict(dirty=0.7), dict(activities=10)):
+        with pytest.raises(synth.SynthError):
+            synth.generate(synth.SynthConfig(**bad))
+    with pytest.raises(synth.SynthError, match="csv or parquet"):
+        synth.synthesize(synth.SynthConfig(reps=10, months=3), tmp_path, fmt="xlsx")
+
+
+def test_clean_files_follow_the_contract(small):
+    org, out, tables = small
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [f"{t.name}.csv" for t in schema.TABLES] + ["truth.json"]
+    )
+    bad, repeats, counts = validate(out)
+    assert bad == {} and repeats == set()
+    for t in schema.TABLES:
+        assert counts[f"{t.name}.csv"]["rows"] == org.tables[t.name].num_rows > 0
+        df = tables[t.name]
+        assert df[t.key].is_unique
+        for c in t.columns:
+            if c.enum and not c.open_enum:
+                assert set(df[c.name].dropna()) <= set(c.enum), (t.name, c.name)
+    o = tables["opportunities"]
+    assert set(o.stage) == {"open", "won", "lost"}
+    assert o.loc[o.stage == "open", "closed_at"].isna().all()
+    assert (o.closed_at.dropna() >= o.loc[o.closed_at.notna(), "created_at"]).all()
+    assert set(o.source.dropna()) == set(schema.SOURCES)
+    end = pd.Timestamp(SMALL.end) + pd.Timedelta(days=1)
+    for name, col in (("activities", "occurred_at"), ("buyer_events", "occurred_at")):
+        assert (tables[name][col] < end).all()
+
+
+def test_rows_are_realistic(small):
+    org, _, tables = small
+    reps, a, o = tables["reps"], tables["activities"], tables["opportunities"]
+    assert reps.name.is_unique and reps.email.is_unique
+    regions = {t["region"] for t in org.truth["territories"]}
+    assert reps.manager_rep_id.isna().sum() == len(regions)  # one head per region
+    hired_in_window = pd.to_datetime(reps.hire_date) > pd.Timestamp(org.truth["window"]["start"])
+    assert hired_in_window.any() and not hired_in_window.all()
+    teams = tables["teams"]
+    assert teams.parent_team_id.isna().sum() == len(regions)
+    assert teams.parent_team_id.notna().sum() == len(org.truth["territories"])
+    # some activities without an opportunity, some without a contact, bulk e-mails, durations
+    assert 0.02 < a.opportunity_id.isna().mean() < 0.2
+    assert 0.01 < a.contact_id.isna().mean() < 0.2
+    assert 0.03 < a.is_bulk.mean() < 0.15 and set(a.loc[a.is_bulk, "type"]) == {"email"}
+    assert a.loc[a.type == "email", "duration_minutes"].isna().all()
+    assert a.loc[a.type == "meeting", "duration_minutes"].between(30, 90).all()
+    # activities on a deal never precede its creation
+    j = a.dropna(subset=["opportunity_id"]).merge(o[["opportunity_id", "created_at"]])
+    assert (j.occurred_at >= j.created_at).all()
+    # volume: about 10-15 activities per opportunity
+    assert 10 <= len(a) / len(o) <= 16
+    # customer and employee surveys with a care dimension; stories on won deals
+    s = tables["survey_responses"]
+    assert set(s.respondent_type) == {"customer", "employee"} and "care" in set(s.dimension)
+    assert (s.score >= s.scale_min).all() and (s.score <= s.scale_max).all()
+    st = tables["stories"]
+    assert len(st) > 0 and st.body.str.contains("\n").any()  # multi-line values, quoted
+
+
+def test_same_seed_same_bytes_and_another_seed_differs(tmp_path):
+    cfg = synth.SynthConfig(reps=20, months=6, seed=3)
+    synth.synthesize(cfg, tmp_path / "a")
+    synth.synthesize(cfg, tmp_path / "b")
+    synth.synthesize(synth.SynthConfig(reps=20, months=6, seed=4), tmp_path / "c")
+    names = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert len(names) == len(schema.TABLES) + 1
+    for n in names:
+        assert (tmp_path / "a" / n).read_bytes() == (tmp_path / "b" / n).read_bytes(), n
+    differ = [
+        n for n in names if (tmp_path / "a" / n).read_bytes() != (tmp_path / "c" / n).read_bytes()
+    ]
+    assert "opportunities.csv" in differ and "activities.csv" in differ
+
+
+def test_parquet_has_the_contract_types(tmp_path):
+    synth.synthesize(synth.SynthConfig(reps=10, months=3, seed=1), tmp_path, fmt="parquet")
+    for t in schema.TABLES:
+        s = pq.read_schema(tmp_path / f"{t.name}.parquet")
+        assert s.names == t.column_names
+        for c in t.columns:
+            typ = s.field(c.name).type
+            if c.type == ColumnType.TIMESTAMP:  # Parquet stores seconds as milliseconds
+                assert typ == pa.timestamp("ms"), (t.name, c.name)
+            else:
+                assert typ == synth.ARROW_TYPES[c.type], (t.name, c.name)
+
+
+def test_truth_follows_the_written_format(tmp_path):
+    org = synth.generate(synth.SynthConfig(reps=10, months=3, seed=2))
+    synth.write(org, tmp_path / "p", fmt="parquet")
+    d = org.truth["dirty"]
+    assert d["rate"] == 0 and d["bad_rows"] == [] and d["format"] == "parquet"
+    assert d["files"]["activities.parquet"]["valid"] == org.tables["activities"].num_rows
+    assert set(org.truth["counts"]) == {f"{t.name}.parquet" for t in schema.TABLES}
+    dirty = synth.apply_dirt(replace(org, config=replace(org.config, dirty=0.1)), fmt="csv")
+    with pytest.raises(synth.SynthError, match="laid out for csv"):
+        synth.write(dirty, tmp_path / "q", fmt="parquet")
+
+
+def test_names_stay_unique_in_large_orgs():
+    org = synth.generate(synth.SynthConfig(reps=6000, months=3, opportunities_per_rep_month=0.3))
+    reps = org.tables["reps"].to_pandas()
+    assert reps.name.is_unique and reps.email.is_unique
+    assert reps.name.str.fullmatch(r"\S+ [A-Z]\. \S+.*").any()  # middle initials when needed
+
+
+def test_progress_is_reported(tmp_path):
+    seen: list[tuple[str, float]] = []
+    synth.synthesize(
+        synth.SynthConfig(reps=10, months=3), tmp_path, progress=lambda s, f: seen.append((s, f))
+    )
+    fractions = [f for _, f in seen]
+    assert len(seen) > 5 and fractions == sorted(fractions)
+    assert fractions[0] == 0.0 and fractions[-1] == 1.0
+
+
+# ----------------------------------------------------------------------------- planted truth
+def test_truth_records_the_plant(small):
+    org, out, _ = small
+    truth = org.truth
+    assert "generated_at" not in truth and truth["seed"] == SMALL.seed and truth["null"] is False
+    reps = pd.DataFrame(truth["reps"]).set_index("rep_id")
+    assert list(reps.index) == list(org.tables["reps"].column("rep_id").to_pylist())
+    bright = truth["bright_spots"]
+    assert len(bright) == 3 and set(bright) == set(reps.index[reps.bright_spot])
+    assert not set(bright) & set(truth["rich_territory_reps"])
+    # planted reps stand out in true ratio, nobody else is far above 1
+    others = reps.drop(index=bright)
+    assert reps.loc[bright, "true_ratio"].min() > 1.5
+    assert others.true_ratio.max() < 1.4
+    assert (reps.loc[truth["rich_territory_reps"], "true_ratio"] == 1.0).all()
+    # some bright spots work in poor territories
+    poorest = reps.territory_potential.min()
+    assert (reps.loc[bright, "territory_potential"] == poorest).any()
+    pots = [t["potential"] for t in truth["territories"]]
+    assert max(pots) / min(pots) > 2.5  # with 3 teams; about 10 with 20
+    assert [p["id"] for p in truth["true_practices"]] == list(synth.PRACTICES)
+    assert all(p["log_odds"] > 0 for p in truth["true_practices"])
+    assert len(truth["decoy_practices"]) == 2
+    assert (out / "truth.json").read_text(encoding="utf-8").startswith("{")
+
+
+def test_rich_territory_reps_top_the_raw_leaderboard(small):
+    org, _, tables = small
+    c = _closed(tables)
+    won_amount = c[c.won].groupby("owner_rep_id").amount.sum().sort_values(ascending=False)
+    rich = org.truth["rich_territory_reps"]
+    assert set(rich) <= set(won_amount.index[: len(rich) + 1])
+
+
+def test_bright_spots_win_more_than_their_teammates(small):
+    org, _, tables = small
+    c = _closed(tables)
+    rate = c.groupby("owner_rep_id").won.mean()
+    team = tables["reps"].set_index("rep_id").team_id
+    margins = []
+    for rep in org.truth["bright_spots"]:
+        mates = team.index[(team == team[rep]) & (team.index != rep)]
+        margins.append(rate[rep] - rate.reindex(mates).median())
+    assert min(margins) > 0 and np.mean(margins) > 0.1, margins
+
+
+def test_true_practices_are_measurable_from_the_rows(small):
+    org, _, tables = small
+    c = _closed(tables)
+    touches = _touches(tables)
+    hidden = pd.DataFrame(
+        {p: org.hidden[p] for p in synth.PRACTICES},
+        index=org.tables["opportunities"].column("opportunity_id").to_pylist(),
+    ).loc[c.index]
+
+    # multi-threading: 3+ distinct contacts incl. an executive in the first 14 days
+    early = touches[touches.occurred_at < touches.created_at + pd.Timedelta(days=14)]
+    g = early.groupby("opportunity_id")
+    mt = (g.contact_id.nunique() >= 3) & g.seniority.agg(lambda s: (s == "executive").any())
+    c["mt"] = mt.reindex(c.index, fill_value=False).astype(bool)
+    assert (c.mt == hidden.multi_threading).all()
+    assert c.loc[c.mt, "won"].mean() > c.loc[~c.mt, "won"].mean() + 0.05
+
+    # meeting before proposal, among deals with a proposal
+    first_prop = touches[touches.type == "proposal"].groupby("opportunity_id").occurred_at.min()
+    meet = touches[touches.type.isin(["meeting", "demo"])].merge(
+        first_prop.rename("prop"), left_on="opportunity_id", right_index=True
+    )
+    mbp = (meet.occurred_at < meet.prop).groupby(meet.opportunity_id).any()
+    with_prop = c.loc[c.index.intersection(first_prop.index)].copy()
+    with_prop["mbp"] = mbp.reindex(with_prop.index, fill_value=False).astype(bool)
+    assert (with_prop.mbp == hidden.loc[with_prop.index, "meeting_before_proposal"]).all()
+    assert with_prop.loc[with_prop.mbp, "won"].mean() > with_prop.loc[~with_prop.mbp, "won"].mean()
+
+    # fast response: the next rep touch on the deal within 4 hours of most buyer replies
+    ev = tables["buyer_events"]
+    replies = ev[(ev.type == "reply") & ev.opportunity_id.notna()].sort_values("occurred_at")
+    nxt = pd.merge_asof(
+        replies[["opportunity_id", "occurred_at"]],
+        touches[["opportunity_id", "occurred_at"]]
+        .sort_values("occurred_at")
+        .rename(columns={"occurred_at": "answer"}),
+        left_on="occurred_at",
+        right_on="answer",
+        by="opportunity_id",
+        direction="forward",
+    )
+    nxt["fast"] = nxt.answer - nxt.occurred_at <= pd.Timedelta(hours=4)
+    fr = nxt.groupby("opportunity_id").fast.mean() >= 0.5
+    measured = c.loc[c.index.intersection(fr.index)].copy()
+    measured["fr"] = fr.reindex(measured.index).astype(bool)
+    agree = (measured.fr == hidden.loc[measured.index, "fast_response"]).mean()
+    assert 0.75 < agree < 1.0  # a noisy but honest proxy
+    assert measured.loc[measured.fr, "won"].mean() > measured.loc[~measured.fr, "won"].mean()
+
+
+def test_decoys_follow_territory_and_deal_length(small):
+    _, _, tables = small
+    c = _closed(tables)
+    touches = _touches(tables)
+    per = touches.groupby(["opportunity_id", "type"]).size().unstack(fill_value=0)
+    c = c.join(per, how="left").fillna({k: 0 for k in per.columns})
+    # demos per deal follow the territory's potential (mean account potential of the team)
+    acc = tables["accounts"].merge(tables["reps"], left_on="owner_rep_id", right_on="rep_id")
+    team_pot = acc.groupby("team_id").annual_potential.mean()
+    rep_team = tables["reps"].set_index("rep_id").team_id
+    c["territory"] = np.log(c.owner_rep_id.map(rep_team).map(team_pot))
+    assert np.corrcoef(c.demo, c.territory)[0, 1] > 0.2
+    # calls and e-mails grow with deal length, and won deals last longer
+    c["days"] = (c.closed_at - c.created_at).dt.total_seconds() / 86400
+    volume = c.call + c.email
+    assert np.corrcoef(volume, c.days)[0, 1] > 0.6
+    assert c.loc[c.won, "days"].mean() > 1.3 * c.loc[~c.won, "days"].mean()
+    assert volume[c.won].mean() > 1.3 * volume[~c.won].mean()
+    weekly = volume / np.maximum(c.days, 1) * 7
+    assert weekly[c.won].mean() < 1.1 * weekly[~c.won].mean()  # no more per open week
+
+
+def test_null_mode_plants_no_deviants():
+    org = synth.generate(synth.SynthConfig(reps=30, months=12, seed=5, null=True))
+    truth = org.truth
+    assert truth["null"] is True and truth["bright_spots"] == []
+    assert truth["rich_territory_reps"]  # case mix stays
+    reps = pd.DataFrame(truth["reps"])
+    assert (reps.skill == 0).all() and not reps.bright_spot.any()
+    assert reps.true_ratio.dropna().eq(1.0).all()
+    assert all(v == 0 for d in reps.practice_offset for v in d.values())
+
+
+# ----------------------------------------------------------------------------- dirty rows
+def test_dirty_rows_are_exactly_as_recorded(dirty):
+    truth, out = dirty
+    d = truth["dirty"]
+    recorded = {(r["file"], r["line"]): r["reason"] for r in d["bad_rows"]}
+    assert len(recorded) == len(d["bad_rows"])
+    assert {r["reason"] for r in d["bad_rows"]} == {str(r) for r in Reason}
+    bad, repeats, counts = validate(out)
+    assert bad == recorded
+    assert repeats == {(r["file"], r["line"]) for r in d["repeats"]} != set()
+    for file, c in counts.items():
+        f = d["files"][file]
+        assert (f["rows"], f["valid"], f["quarantined"], f["repeats"]) == (
+            c["rows"], c["valid"], c["quarantined"], c["repeats"]
+        )  # fmt: skip
+        assert f["rows"] == f["valid"] + f["quarantined"] + f["repeats"]
+    # cascades: rows whose parent row was made bad
+    assert sum(f["cascaded"] for f in d["files"].values()) > 0
+    conflict = next(r for r in d["bad_rows"] if r["reason"] == "conflict")
+    assert conflict["first_line"] < conflict["line"]
+
+
+def test_dirty_files_carry_harmless_variations(dirty):
+    truth, out = dirty
+    text = (out / "opportunities.csv").read_text(encoding="utf-8")
+    assert re.search(r'"(Won|Lost|Open)"', text)
+    assert re.search(r'"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d)"', text)
+    assert sum(f["cosmetic"] for f in truth["dirty"]["files"].values()) > 0
+
+
+def test_dirty_parquet_lines_are_row_numbers(tmp_path):
+    truth = synth.synthesize(
+        synth.SynthConfig(reps=20, months=6, seed=2, dirty=0.05), tmp_path, fmt="parquet"
+    )
+    rows = {
+        t.name: pq.read_table(tmp_path / f"{t.name}.parquet").to_pylist() for t in schema.TABLES
+    }
+    keys = {r["file"]: 0 for r in truth["dirty"]["bad_rows"]}
+    assert keys
+    for r in truth["dirty"]["bad_rows"]:
+        name = r["file"].removesuffix(".parquet")
+        row = rows[name][r["line"] - 2]
+        if r["reason"] == "missing_key":
+            assert row[schema.table(name).key] is None
+        if r["reason"] == "bad_enum":
+            assert row[r["column"]].lower() not in schema.table(name).column(r["column"]).enum
+
+
+# ----------------------------------------------------------------------------- scale
+def test_activities_target_scales_volume():
+    org = synth.generate(synth.SynthConfig(reps=20, months=6, seed=1, activities=60_000))
+    assert 48_000 < org.tables["activities"].num_rows < 72_000
+
+
+@pytest.mark.slow
+def test_default_size_timing(tmp_path):
+    t0 = time.perf_counter()
+    org = synth.generate(synth.SynthConfig())
+    t1 = time.perf_counter()
+    rows = synth.write(org, tmp_path)
+    t2 = time.perf_counter()
+    print(f"\ndefault org: generate {t1 - t0:.1f}s, write {t2 - t1:.1f}s, rows {rows}")
+    closed = org.truth["reps"]
+    assert np.median([r["closed"] for r in closed]) >= 100
+    assert 10 <= rows["activities.csv"] / rows["opportunities.csv"] <= 15
