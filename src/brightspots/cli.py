@@ -296,7 +296,7 @@ def main() -> None:
     try:
         app()
     except BrightspotsError as e:
-        err.print(f"[red]error:[/] {e}", highlight=False)
+        err.print(f"[red]error:[/] {e}", highlight=False, soft_wrap=True)
         sys.exit(1)
     except KeyboardInterrupt:
         err.print("[red]interrupted[/]")
@@ -308,6 +308,7 @@ def main() -> None:
             f"[red]error:[/] unexpected {type(e).__name__}: {e} "
             "(set BRIGHTSPOTS_DEBUG=1 for the traceback)",
             highlight=False,
+            soft_wrap=True,
         )
         sys.exit(2)
 
