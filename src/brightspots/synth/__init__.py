@@ -1,0 +1,65 @@
+"""A synthetic B2B sales organisation with planted ground truth: the product's test bed.
+
+``generate`` builds the canonical tables of ``shared/data-contract.md`` (teams, reps, accounts,
+contacts, opportunities, activities, buyer events, surveys, stories) for an organisation whose
+truth is known, ``apply_dirt`` corrupts a share of the rows with every kind of bad row the importer
+must quarantine, and ``write`` puts the files and ``truth.json`` in a folder. ``synthesize`` does
+all three.
+
+What is planted (all of it visible in the rows, not only in ``truth.json``):
+
+* Territories of unequal potential: each team covers one (lognormal multiplier, the richest
+  several times the poorest). Richer territories have bigger accounts, more enterprise accounts,
+  more leads, bigger deals and better win odds. Segment, account potential, deal size at creation,
+  lead source, the rep's tenure and the quarter also move win odds: that is the case mix.
+* Three true practices raise the win odds of a deal (multi-threading early, fast response to buyer
+  replies, a meeting before the proposal). Each rep has a hidden propensity for each; a deal's
+  practice indicators are drawn from it and leave exact traces in the activity rows.
+* Two decoy practices do not change win odds: demos per deal (more in rich territories) and the raw
+  number of calls and e-mails on a deal (grows with deal length; won deals last longer).
+* Bright spots (about 5% of reps, some in poor territories) have a real skill boost and higher
+  practice propensities. Rich-territory reps (about 5%) have average skill but the richest books:
+  they top a raw leaderboard of won amount without being bright spots.
+
+Time runs on a business-day axis (weekdays, 08:00-18:00 in the team's time zone, stored in UTC) so
+that every ordering planted on that axis survives the conversion to timestamps; buyer replies and
+the rep's answers run on the clock. Everything is vectorised numpy (loops only per rep, per
+quarter or per chunk of deals) and deterministic by seed: the same config gives byte-identical
+files.
+
+``truth.json`` holds the planted reps, every rep's true skill, propensities and true adjusted
+ratio, the territories, the win model's coefficients, how to measure each true practice from the
+rows, why each decoy is one, and (``dirty``) every bad row by file, line, reason and column with
+the counts an importer must report. Dirty mode breaks existing rows except in ``teams`` and
+``reps``, where it adds broken stale records instead, so cascades stay in proportion: at
+``dirty=0.01`` about 3% of activity rows are quarantined, most of them as cascades.
+
+Modules, in the order ``generate`` uses them: ``config`` (``SynthConfig``), ``model`` (the true
+win model), ``vocabulary`` (names and words), ``calendar`` (the business-day axis), ``draws`` and
+``tables`` (random draws, Arrow tables), ``people`` (teams, reps), ``accounts`` (and contacts),
+``opportunities``, ``activities`` (and buyer events), ``surveys``, ``stories``, ``truth``
+(``truth.json``), ``org`` (``Org``, ``generate``); ``dirt`` (``apply_dirt``) with ``badrows``,
+``cascade``, ``variations``, ``layout`` and ``text``; ``files`` (``write``) and ``pipeline``
+(``synthesize``).
+"""
+
+from brightspots.synth.config import Progress, SynthConfig, SynthError
+from brightspots.synth.dirt import apply_dirt
+from brightspots.synth.files import write
+from brightspots.synth.model import PRACTICES
+from brightspots.synth.org import Org, generate
+from brightspots.synth.pipeline import synthesize
+from brightspots.synth.tables import ARROW_TYPES
+
+__all__ = [
+    "ARROW_TYPES",
+    "PRACTICES",
+    "Org",
+    "Progress",
+    "SynthConfig",
+    "SynthError",
+    "apply_dirt",
+    "generate",
+    "synthesize",
+    "write",
+]

@@ -1,0 +1,37 @@
+"""The true model: practice effects and propensities, the case mix of the win odds (segment,
+territory, account, deal size, source, quarter, tenure), cycle lengths and the decoy rates.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+PRACTICES = ("multi_threading", "fast_response", "meeting_before_proposal")
+PRACTICE_EFFECT = np.array([0.55, 0.45, 0.50])  # true win log-odds effects
+PRACTICE_BASE = np.array([-0.6, -0.2, 0.0])  # logit of the practice rate of an average rep
+PRACTICE_SEGMENT = np.array([[-0.4, 0.0, 0.4], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
+SEGMENTS = ("smb", "mid", "enterprise")
+SEG_POTENTIAL = np.array([30_000.0, 180_000.0, 900_000.0])  # annual potential, average territory
+SEG_EMPLOYEES = np.array([60.0, 700.0, 8000.0])
+SEG_WIN = np.array([0.15, 0.0, -0.35])
+SEG_CYCLE = np.array([14.0, 30.0, 55.0])  # median business days from creation to close
+SOURCES = ("inbound", "outbound", "partner", "referral", "expansion")
+SOURCE_WIN = np.array([0.35, -0.45, 0.15, 0.55, 0.80])
+QUARTER_WIN = np.array([-0.15, 0.0, -0.05, 0.20])  # quarter of the year the deal was created
+BASE_LOGIT = -1.55
+TERRITORY_WIN = 0.35  # per log unit of territory potential
+ACCOUNT_WIN = 0.12  # per log unit of account potential relative to its territory and segment
+DEAL_SIZE_WIN = -0.35  # per log unit of initial amount relative to the account's usual deal
+DEAL_SHARE = 0.09  # usual deal = this share of the account's annual potential
+TENURE_WIN = -0.7  # ramp-up: TENURE_WIN * exp(-tenure_years / TENURE_SCALE)
+TENURE_SCALE = 0.7
+TERRITORY_SIGMA = 0.6
+DEMO_RATE = 0.45  # decoy: demos per deal in an average territory
+DEMO_ELASTICITY = 1.3  # ... times potential ** DEMO_ELASTICITY (more in rich territories)
+CADENCE_PER_DAY = 0.18  # decoy: calls and e-mails per open business day, any outcome
+SKILL_SD = 0.12
+PROPENSITY_SD = 0.45
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
