@@ -28,8 +28,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console()
-err = Console(stderr=True)
+# piped output (make demo in a log) gets a readable width instead of 80 columns
+out = Console(width=None if sys.stdout.isatty() else 120)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
 
 WorkspaceOpt = Annotated[
     Path, typer.Option("--workspace", "-w", help="The workspace folder (made by `init`).")
