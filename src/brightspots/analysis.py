@@ -15,7 +15,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from brightspots import casemix, deviance
+from brightspots import casemix, deviance, timezones
 from brightspots.errors import BrightspotsError
 from brightspots.workspace import Run, Workspace
 
@@ -92,8 +92,22 @@ def analyze(ws: Workspace, progress: Progress | None = None) -> Run:
     covariates = list(cfg["covariates"])
     if amount is None:
         covariates = [c for c in covariates if c != "deal_size"]
+    span = ws.execute(opps.aggregate(start=opps.created_at.min(), end=opps.closed_at.max()))
+    first, last = span["start"].iloc[0], span["end"].iloc[0]
+    last = first if pd.isna(last) else last
+    tz = ws.timezone
+    timezones.zone(tz)  # a clear error for an unknown zone before any work
+
+    def local(ts: ir.TimestampValue) -> ir.TimestampValue:
+        return timezones.to_local(ts, tz, pd.Timestamp(first), pd.Timestamp(last))
+
     cases = casemix.case_table(
-        opps, accounts, reps, covariates=covariates, amount_column=amount or "amount"
+        opps,
+        accounts,
+        reps,
+        covariates=covariates,
+        amount_column=amount or "amount",
+        local=local,
     )
     window_end = ws.execute(cases.closed_at.max())
     if window_end is None or pd.isna(window_end):
@@ -170,7 +184,7 @@ def analyze(ws: Workspace, progress: Progress | None = None) -> Run:
 
 def _aggregates(ws: Workspace, scored: ir.Table) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     p = scored.p_hat
-    odd = (scored.closed_at.month() % 2) == 1
+    odd = (scored.closed_local.month() % 2) == 1
     won = scored.y == 1
     per_rep = scored.group_by(unit_id=scored.rep_id).agg(
         n=scored.count(),

@@ -86,7 +86,7 @@ def _log_grid(col: ir.NumericValue) -> ir.FloatingValue:
 
 
 def _tenure_band(t: ir.Table, ctx: dict[str, Any]) -> ir.StringValue:
-    days = t.created_at.date().delta(t.hire_date, unit="day")
+    days = ctx["local"](t.created_at).date().delta(t.hire_date, unit="day")
     return ibis.cases(
         (t.hire_date.isnull(), MISSING),
         (days < 365, "0-1y"),
@@ -97,7 +97,8 @@ def _tenure_band(t: ir.Table, ctx: dict[str, Any]) -> ir.StringValue:
 
 
 def _quarter(t: ir.Table, ctx: dict[str, Any]) -> ir.StringValue:
-    return t.created_at.year().cast("string") + "-Q" + t.created_at.quarter().cast("string")
+    created = ctx["local"](t.created_at)
+    return created.year().cast("string") + "-Q" + created.quarter().cast("string")
 
 
 def _deal_size(t: ir.Table, ctx: dict[str, Any]) -> ir.FloatingValue:
@@ -162,8 +163,14 @@ def case_table(
     *,
     covariates: list[str],
     amount_column: str = "initial_amount",
+    local: Callable[[ir.TimestampValue], ir.TimestampValue] | None = None,
 ) -> ir.Table:
-    """One row per closed opportunity with its outcome, owner, close date and coded covariates."""
+    """One row per closed opportunity with its outcome, owner, close date and coded covariates.
+
+    ``local`` turns a stored (UTC) timestamp into workspace-local time (see ``timezones``); dates,
+    quarters and the close month are local. ``closed_at`` stays UTC; ``closed_local`` is local.
+    """
+    local = local or (lambda ts: ts)
     check_covariates(covariates)
     o = opportunities
     closed = o.filter(o.stage.isin(["won", "lost"]) & o.closed_at.notnull())
@@ -188,13 +195,14 @@ def case_table(
     )
     j = j.left_join(r, j.owner_rep_id == r.rep_key).drop("rep_key")
     j = j.left_join(book, j.owner_rep_id == book.book_rep).drop("book_rep")
-    ctx = {"amount_column": amount_column}
+    ctx = {"amount_column": amount_column, "local": local}
     coded = {f"x_{name}": COVARIATES[name].build(j, ctx) for name in covariates}
     return j.select(
         "opportunity_id",
         rep_id=j.owner_rep_id,
         team_id=j.team_id,
         closed_at=j.closed_at,
+        closed_local=local(j.closed_at),
         y=(j.stage == "won").cast("int64"),
         amount=j.amount.cast("float64"),
         **coded,

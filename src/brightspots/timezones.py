@@ -1,0 +1,68 @@
+"""Local time on any engine: stored timestamps are UTC; days, weeks and months are local.
+
+Ibis has no portable time-zone conversion for naive timestamps, so the conversion is built as an
+expression: the zone's UTC offsets over the data's time span (from ``zoneinfo``) become a ``CASE``
+over the few intervals between daylight-saving transitions, and the local time is the UTC time
+plus that offset. DuckDB, Spark and every other backend run the same arithmetic.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import ibis
+import ibis.expr.types as ir
+
+from brightspots.errors import BrightspotsError
+
+STEP = timedelta(minutes=15)  # transitions fall on quarter hours in every zone in use
+
+
+class TimezoneError(BrightspotsError):
+    """An unknown time-zone name in the workspace config."""
+
+
+def zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise TimezoneError(
+            f"unknown time zone {name!r} in [workspace] timezone; use an IANA name such as "
+            "'UTC', 'Europe/Paris' or 'America/New_York'"
+        ) from None
+
+
+def offsets(name: str, start: datetime, end: datetime) -> list[tuple[datetime, int]]:
+    """(UTC instant from which it applies, offset in seconds) over [start, end], naive UTC."""
+    tz = zone(name)
+    start = start.replace(tzinfo=UTC) - timedelta(days=1)
+    end = end.replace(tzinfo=UTC) + timedelta(days=1)
+
+    def off(t: datetime) -> int:
+        return int(t.astimezone(tz).utcoffset().total_seconds())
+
+    out = [(start.replace(tzinfo=None), off(start))]
+    day = start
+    while day < end:
+        nxt = min(day + timedelta(days=1), end)
+        if off(nxt) != off(day):
+            t = day
+            while off(t + STEP) == off(day):
+                t += STEP
+            out.append(((t + STEP).replace(tzinfo=None), off(t + STEP)))
+        day = nxt
+    return out
+
+
+def to_local(ts: ir.TimestampValue, name: str, start: datetime, end: datetime) -> ir.TimestampValue:
+    """``ts`` (naive UTC) as naive local wall time in zone ``name``, valid over [start, end]."""
+    table = offsets(name, start, end)
+    if all(o == 0 for _, o in table):
+        return ts
+    branches = [
+        (ts < ibis.literal(since_next, type="timestamp"), ibis.literal(offset, type="int64"))
+        for (_, offset), (since_next, _) in zip(table, table[1:], strict=False)
+    ]
+    seconds = ibis.cases(*branches, else_=ibis.literal(table[-1][1], type="int64"))
+    return ts + seconds.as_interval("s")
