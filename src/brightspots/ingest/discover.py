@@ -1,0 +1,116 @@
+"""Which files of an import path hold which canonical tables.
+
+A path is a folder of table files (``reps.csv``, ``Accounts.parquet``, ``opportunities.xlsx``,
+...), a workbook whose sheet names are table names, or one table file. Names are matched to
+tables case-insensitively; anything else is reported back, never an error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from brightspots import schema
+from brightspots.ingest.errors import IngestError
+
+FORMATS = {".csv": "csv", ".parquet": "parquet", ".xlsx": "xlsx"}
+
+
+@dataclass(frozen=True)
+class Source:
+    """One table's rows: a CSV or Parquet file, or one sheet of a workbook."""
+
+    table: str
+    path: Path
+    format: str  # csv, parquet or xlsx
+    sheet: str | None = None
+
+    @property
+    def label(self) -> str:
+        """How reports and the quarantine name it: ``reps.csv`` or ``book.xlsx[Reps]``."""
+        if self.sheet is not None and self.path.stem.strip().lower() != self.table:
+            return f"{self.path.name}[{self.sheet}]"
+        return self.path.name
+
+
+@dataclass(frozen=True)
+class Discovery:
+    sources: list[Source]  # in schema.IMPORT_ORDER
+    ignored: list[str]  # names of files and sheets that are not tables of the contract
+
+
+def _table_for(name: str) -> str | None:
+    key = name.strip().lower()
+    return key if key in schema.BY_NAME else None
+
+
+def _sheet_names(path: Path) -> list[str]:
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as e:  # openpyxl raises many kinds for a damaged or foreign file
+        raise IngestError(f"{path.name}: not a readable .xlsx workbook ({e})") from None
+    try:
+        return list(wb.sheetnames)
+    finally:
+        wb.close()
+
+
+def _from_file(path: Path, ignored: list[str]) -> list[Source]:
+    fmt = FORMATS.get(path.suffix.lower())
+    table = _table_for(path.stem)
+    if fmt is None:
+        ignored.append(path.name)
+        return []
+    if fmt != "xlsx":
+        if table is None:
+            ignored.append(path.name)
+            return []
+        return [Source(table, path, fmt)]
+    sheets = _sheet_names(path)
+    if table is not None:  # one workbook per table: the sheet named after it, else the first
+        named = [s for s in sheets if _table_for(s) == table]
+        return [Source(table, path, fmt, named[0] if named else sheets[0])]
+    found = []
+    for s in sheets:
+        t = _table_for(s)
+        if t is None:
+            ignored.append(f"{path.name}[{s}]")
+        else:
+            found.append(Source(t, path, fmt, s))
+    return found
+
+
+def discover(path: Path) -> Discovery:
+    """The table sources under ``path``, one per table at most, in import order."""
+    if not path.exists():
+        raise IngestError(f"{path}: no such file or folder")
+    ignored: list[str] = []
+    if path.is_dir():
+        # hidden files and Office lock files (~$book.xlsx) are not data
+        files = sorted(p for p in path.iterdir() if not p.name.startswith((".", "~$")))
+        sources = []
+        for p in files:
+            if p.is_file():
+                sources.extend(_from_file(p, ignored))
+            else:
+                ignored.append(p.name + "/")
+    else:
+        sources = _from_file(path, ignored)
+        if not sources:
+            known = ", ".join(t.name for t in schema.TABLES)
+            raise IngestError(
+                f"{path.name}: not a table file of the data contract (.csv, .parquet or .xlsx "
+                f"named after a table, or a workbook with sheets named {known})"
+            )
+    by_table: dict[str, Source] = {}
+    for s in sources:
+        if s.table in by_table:
+            raise IngestError(
+                f"{by_table[s.table].label} and {s.label} both hold table {s.table}; "
+                "keep one of them"
+            )
+        by_table[s.table] = s
+    ordered = [by_table[t] for t in schema.IMPORT_ORDER if t in by_table]
+    return Discovery(ordered, ignored)

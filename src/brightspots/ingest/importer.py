@@ -1,0 +1,133 @@
+"""``import_path``: a folder (or workbook, or file) of canonical tables into a workspace.
+
+The whole import is one DuckDB transaction: an error, or a kill, leaves every table exactly as
+it was. Tables are imported in ``schema.IMPORT_ORDER``, so a row quarantined in one file makes
+the rows of later files that point at it ``missing_reference``.
+
+A reference into a table that is neither imported now nor holds rows in the workspace (e.g.
+``reps.team_id`` with no teams at all) is not checked; the import says so in its warnings.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from brightspots import schema
+from brightspots.ingest.checks import Outcome, references
+from brightspots.ingest.discover import Source, discover
+from brightspots.ingest.errors import IngestError
+from brightspots.ingest.layout import Layout, layout
+from brightspots.ingest.result import FileCounts, ImportResult
+from brightspots.ingest.stage import stage
+from brightspots.ingest.store import Upserted, has_extras, log_import, record_quarantine, upsert
+from brightspots.ingest.tables import drop_temps, ensure_tables
+from brightspots.ingest.validate import Checked, run_checks
+from brightspots.workspace import Workspace
+
+Progress = Callable[[str, float], None]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _weights(sources: list[Source]) -> list[float]:
+    """Each source's share of the work, by bytes (a workbook's size split over its sheets)."""
+    sheets = Counter(s.path for s in sources)
+    sizes = [max(s.path.stat().st_size / sheets[s.path], 1.0) for s in sources]
+    return [x / sum(sizes) for x in sizes]
+
+
+def _check_required(ws: Workspace, path: Path, imported: set[str]) -> None:
+    missing = [t for t in schema.REQUIRED_TABLES if t not in imported and not ws.row_count(t)]
+    if missing:
+        files = ", ".join(schema.table(t).file_name for t in missing)
+        raise IngestError(
+            f"{path}: no {files}; the workspace holds no {', '.join(missing)} yet "
+            f"(required tables: {', '.join(schema.REQUIRED_TABLES)})"
+        )
+
+
+def _checked_references(
+    ws: Workspace, lay: Layout, imported: set[str], label: str, warnings: list[str]
+) -> set[str]:
+    """Reference columns to verify: those into a table imported now or holding rows."""
+    checked = set()
+    for col in references(lay):
+        target = col.references.split(".")[0]
+        if target in imported or ws.row_count(target):
+            checked.add(col.name)
+        else:
+            warnings.append(
+                f"{label}: {col.name} not checked: no {target} in this import or the workspace"
+            )
+    return checked
+
+
+def _counts(source: Source, rows: int, checked: Checked, up: Upserted) -> FileCounts:
+    return FileCounts(
+        file=source.label,
+        table=source.table,
+        read=rows,
+        inserted=up.inserted,
+        updated=up.updated,
+        unchanged=up.unchanged,
+        repeats=checked.count(Outcome.REPEAT),
+        skipped=checked.count(Outcome.SKIPPED),
+        quarantined=checked.count(Outcome.QUARANTINED),
+    )
+
+
+def import_path(ws: Workspace, path: Path, *, progress: Progress | None = None) -> ImportResult:
+    """Import every table file under ``path`` into ``ws`` (see ``brightspots.ingest``).
+
+    ``progress(message, fraction)`` is called as each file is read, checked and stored."""
+    path = Path(path)
+    say: Progress = progress or (lambda message, fraction: None)
+    found = discover(path)
+    if not found.sources:
+        known = ", ".join(t.file_name for t in schema.TABLES)
+        raise IngestError(f"{path}: no table files found (expected some of: {known})")
+    imported = {s.table for s in found.sources}
+    _check_required(ws, path, imported)
+    con = ws.duckdb()
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")
+    warnings = [f"ignored {name}: not a table of the data contract" for name in found.ignored]
+    started = _now()
+    import_id = started.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    files: list[FileCounts] = []
+    reasons: Counter[str] = Counter()
+    done = 0.0
+    with ws.transaction() as con:
+        ensure_tables(con)
+        for source, weight in zip(found.sources, _weights(found.sources), strict=True):
+            say(f"reading {source.label}", done)
+            staged = stage(con, source)
+            lay = layout(con, staged, schema.table(source.table))
+            refs = _checked_references(ws, lay, imported, source.label, warnings)
+            if lay.extras:
+                warnings.append(
+                    f"{source.label}: kept extra column(s) aside in extra_columns: "
+                    + ", ".join(lay.extras)
+                )
+            say(f"checking {source.label}", done + 0.4 * weight)
+            checked = run_checks(con, lay, refs, old_extras=has_extras(con, source.table))
+            say(f"storing {source.label}", done + 0.7 * weight)
+            up = upsert(con, checked)
+            record_quarantine(con, checked, staged, import_id, started)
+            for k in checked.quarantine_codes():
+                reasons[str(checked.checks[k - 1].reason)] += checked.counts.get(k, 0)
+            files.append(_counts(source, staged.rows, checked, up))
+            drop_temps(con)
+            done += weight
+        by_reason = {r: n for r, n in sorted(reasons.items()) if n}
+        result = ImportResult(import_id, files, by_reason, warnings)
+        log_import(con, result, started_at=started, finished_at=_now(), path=str(path.resolve()))
+        say("committing", 0.99)
+    say("done", 1.0)
+    return result

@@ -1,0 +1,180 @@
+"""Read one source into a temporary table of text cells with physical line numbers.
+
+Nothing is converted on the way in: every cell stays the text that was in the file (Parquet values
+are cast to text), so the checks that follow see exactly what the user wrote. The result is a view
+``_bs_src(line, c0, c1, ...)``: ``line`` is the 1-based physical line (header = line 1, first data
+row = 2), ``c<i>`` the i-th column of the file.
+
+- CSV: UTF-8 (a BOM is fine), RFC 4180 quoting, delimiter ``,`` (or ``;``, tab or ``|`` when the
+  header line uses one of them instead). A row with the wrong number of cells or an unterminated
+  quote makes the file unreadable: the import stops naming the line. Blank lines are not rows.
+- Parquet: ``line`` is the row number + 1, as if the file had a header line.
+- Excel (.xlsx): the first non-empty row of the sheet is the header, ``line`` is the sheet's row
+  number; empty rows are not rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+
+import duckdb
+import pyarrow as pa
+
+from brightspots.ingest.discover import Source
+from brightspots.ingest.errors import IngestError
+from brightspots.ingest.excel import read_sheet
+from brightspots.ingest.lines import blank_offsets, scan_lines
+from brightspots.ingest.sql import ident, lit
+from brightspots.ingest.tables import BLANKS, LINES, RAW, SRC, drop_temps
+
+DELIMITERS = (",", ";", "\t", "|")
+
+
+@dataclass(frozen=True)
+class Staged:
+    source: Source
+    header: tuple[str, ...]  # column names as written in the file, in file order
+    rows: int
+
+    @staticmethod
+    def cell(i: int) -> str:
+        """The staged column holding the file's i-th column."""
+        return f"c{i}"
+
+
+def stage(con: duckdb.DuckDBPyConnection, source: Source) -> Staged:
+    drop_temps(con)
+    reader = {"csv": _stage_csv, "parquet": _stage_parquet, "xlsx": _stage_xlsx}[source.format]
+    header = reader(con, source)
+    rows = con.execute(f"SELECT count(*) FROM {RAW}").fetchone()[0]
+    return Staged(source, tuple(header), int(rows))
+
+
+# ---------------------------------------------------------------------------------------- CSV
+def _header_line(source: Source) -> tuple[list[str], str]:
+    name = source.label
+    try:
+        with source.path.open("rb") as f:
+            head = f.read(1 << 16)
+            f.seek(0)
+            first = f.readline(1 << 20)
+    except OSError as e:
+        raise IngestError(f"{name}: cannot read the file ({e.strerror})") from None
+    if not head.strip():
+        raise IngestError(f"{name}: the file is empty; line 1 must be the header")
+    if b"\0" in head:
+        raise IngestError(f"{name}: not a CSV file (it holds binary data)")
+    try:
+        text = first.decode("utf-8-sig").rstrip("\r\n")
+    except UnicodeDecodeError:
+        raise IngestError(f"{name}, line 1: not UTF-8 text; save the file as UTF-8 CSV") from None
+    if not text.strip():
+        raise IngestError(f"{name}, line 1: the header line is empty")
+    counts = {d: text.count(d) for d in DELIMITERS}
+    delim = max(DELIMITERS, key=lambda d: counts[d]) if any(counts.values()) else ","
+    return next(csv.reader([text], delimiter=delim)), delim
+
+
+def _csv_error(name: str, e: duckdb.Error) -> IngestError:
+    """DuckDB's multi-line CSV error as one line naming the file and line."""
+    msg = str(e)
+    line = re.search(r"CSV Error on Line: (\d+)", msg)
+    where = f"{name}, line {line.group(1)}" if line else name
+    cells = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", msg)
+    if "unicode" in msg.lower():
+        what = "not UTF-8 text; save the file as UTF-8 CSV"
+    elif cells:
+        what = f"{cells.group(2)} cells where the header has {cells.group(1)}"
+    elif "unterminated quote" in msg.lower():
+        what = "a quoted value is never closed"
+    else:
+        what = msg.splitlines()[0]
+    original = re.search(r"Original Line: (.*)", msg)
+    if original and "unicode" not in msg.lower():
+        what += f" ({original.group(1).strip()[:80]})"
+    return IngestError(f"{where}: not valid CSV: {what}")
+
+
+def _stage_csv(con: duckdb.DuckDBPyConnection, source: Source) -> list[str]:
+    header, delim = _header_line(source)
+    columns = "{" + ", ".join(f"{lit(Staged.cell(i))}: 'VARCHAR'" for i in range(len(header))) + "}"
+    try:
+        con.execute(
+            f"""CREATE TEMP TABLE {RAW} AS SELECT * FROM read_csv(?, header = true,
+                auto_detect = false, columns = {columns}, delim = ?, quote = '"', escape = '"',
+                skip = 0, comment = '')""",
+            [str(source.path), delim],
+        )
+    except duckdb.Error as e:
+        raise _csv_error(source.label, e) from None
+    # rows keep the file's order; row ids are consecutive from a base that is not 0 inside a
+    # transaction, so the row number is rowid - base
+    rows, base = con.execute(f"SELECT count(*), coalesce(min(rowid), 0) FROM {RAW}").fetchone()
+    scan = scan_lines(source.path, rows)
+    cells = ", ".join(Staged.cell(i) for i in range(len(header)))
+    if scan.simple(rows):
+        con.execute(
+            f"CREATE TEMP VIEW {SRC} AS SELECT rowid - {base} + 2 AS line, {cells} FROM {RAW}"
+        )
+        return header
+    # multi-line values or blank lines: line = 2 + row + newlines inside earlier rows + blanks
+    newlines = " + ".join(
+        f"coalesce(length({c}) - length(replace({c}, chr(10), '')), 0)"
+        for c in (Staged.cell(i) for i in range(len(header)))
+    )
+    con.execute(f"CREATE TEMP TABLE {BLANKS} (from_line BIGINT, blanks BIGINT)")
+    offsets = blank_offsets(scan.blank_lines)
+    if offsets:
+        con.executemany(f"INSERT INTO {BLANKS} VALUES (?, ?)", offsets)
+    con.execute(
+        f"""CREATE TEMP TABLE {LINES} AS
+            SELECT w.rid, w.line0 + coalesce(b.blanks, 0) AS line
+            FROM (SELECT rid, 2 + rid - {base} + coalesce(sum(nl) OVER (
+                         ORDER BY rid ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS line0
+                  FROM (SELECT rowid AS rid, {newlines} AS nl FROM {RAW})) AS w
+            ASOF LEFT JOIN {BLANKS} AS b ON w.line0 >= b.from_line"""
+    )
+    con.execute(
+        f"""CREATE TEMP VIEW {SRC} AS SELECT l.line, {cells}
+            FROM {RAW} AS r JOIN {LINES} AS l ON l.rid = r.rowid"""
+    )
+    return header
+
+
+# ---------------------------------------------------------------------------------------- Parquet
+def _stage_parquet(con: duckdb.DuckDBPyConnection, source: Source) -> list[str]:
+    path = str(source.path)
+    try:
+        described = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [path]).fetchall()
+        header = [str(r[0]) for r in described]
+        cells = ", ".join(
+            f"CAST({ident(h)} AS VARCHAR) AS {Staged.cell(i)}" for i, h in enumerate(header)
+        )
+        con.execute(
+            f"""CREATE TEMP TABLE {RAW} AS SELECT file_row_number + 2 AS line, {cells}
+                FROM read_parquet(?, file_row_number = true)""",
+            [path],
+        )
+    except duckdb.Error as e:
+        first = str(e).splitlines()[0]
+        raise IngestError(f"{source.label}: not a readable Parquet file ({first})") from None
+    names = ", ".join(Staged.cell(i) for i in range(len(header)))
+    con.execute(f"CREATE TEMP VIEW {SRC} AS SELECT line, {names} FROM {RAW}")
+    return header
+
+
+# ---------------------------------------------------------------------------------------- Excel
+def _stage_xlsx(con: duckdb.DuckDBPyConnection, source: Source) -> list[str]:
+    sheet = read_sheet(source)
+    arrays = {"line": pa.array(sheet.lines, pa.int64())}
+    arrays.update({Staged.cell(i): pa.array(c, pa.string()) for i, c in enumerate(sheet.columns)})
+    con.register("_bs_xlsx", pa.table(arrays))
+    try:
+        con.execute(f"CREATE TEMP TABLE {RAW} AS SELECT * FROM _bs_xlsx")
+    finally:
+        con.unregister("_bs_xlsx")
+    names = ", ".join(Staged.cell(i) for i in range(len(sheet.header)))
+    con.execute(f"CREATE TEMP VIEW {SRC} AS SELECT line, {names} FROM {RAW}")
+    return sheet.header

@@ -1,0 +1,120 @@
+"""Write checked rows into the workspace: upsert the canonical table, keep extra columns aside,
+record quarantined rows, and log the import.
+
+The quarantine holds, per table, the rows rejected by that table's latest import: importing a
+table again replaces its quarantined rows with the new import's. Re-importing the same files
+therefore never duplicates them, and the quarantine always describes the data as last imported;
+earlier imports' counts stay in ``imports``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+import duckdb
+
+from brightspots.ingest.result import ImportResult
+from brightspots.ingest.sql import ident, lit
+from brightspots.ingest.stage import Staged
+from brightspots.ingest.tables import CHK, EXTRA, IMPORTS, QUARANTINE, SRC
+from brightspots.ingest.validate import INSERT, SAME, UPDATE, Checked
+
+
+def has_extras(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return bool(
+        con.execute(f"SELECT count(*) > 0 FROM {EXTRA} WHERE table_name = ?", [table]).fetchone()[0]
+    )
+
+
+@dataclass(frozen=True)
+class Upserted:
+    inserted: int
+    updated: int
+    unchanged: int
+
+
+def upsert(con: duckdb.DuckDBPyConnection, checked: Checked) -> Upserted:
+    """Valid rows into the canonical table: new keys inserted, changed rows updated (a column
+    the file does not have becomes NULL), identical rows left alone."""
+    lay = checked.layout
+    t = lay.table
+    name, key = ident(t.name), ident(t.key)
+    value = {c.name: (f"v.p_{c.name}" if lay.has(c.name) else "NULL") for c in t.columns}
+    inserts, updates = checked.ops.get(INSERT, 0), checked.ops.get(UPDATE, 0)
+    if updates:
+        sets = ", ".join(f"{ident(c.name)} = {value[c.name]}" for c in t.columns if c.name != t.key)
+        con.execute(
+            f"""UPDATE {name} AS t SET {sets}
+                FROM (SELECT * FROM {CHK} WHERE code = 0 AND op = {UPDATE}) AS v
+                WHERE t.{key} = v.p_{t.key}"""
+        )
+        if has_extras(con, t.name):
+            con.execute(
+                f"""DELETE FROM {EXTRA} WHERE table_name = ? AND key IN
+                    (SELECT p_{t.key} FROM {CHK} WHERE code = 0 AND op = {UPDATE})""",
+                [t.name],
+            )
+    if inserts:
+        cols = ", ".join(ident(c.name) for c in t.columns)
+        vals = ", ".join(value[c.name] for c in t.columns)
+        con.execute(
+            f"""INSERT INTO {name} ({cols}) SELECT {vals} FROM {CHK} AS v
+                WHERE v.code = 0 AND v.op = {INSERT}"""
+        )
+    if lay.extras and (inserts or updates):
+        con.execute(
+            f"""INSERT INTO {EXTRA} SELECT ?, p_{t.key}, extra FROM {CHK}
+                WHERE code = 0 AND op IN ({INSERT}, {UPDATE}) AND extra IS NOT NULL""",
+            [t.name],
+        )
+    return Upserted(inserts, updates, checked.ops.get(SAME, 0))
+
+
+def record_quarantine(
+    con: duckdb.DuckDBPyConnection,
+    checked: Checked,
+    staged: Staged,
+    import_id: str,
+    imported_at: datetime,
+) -> None:
+    """Replace the table's quarantined rows with this file's, each with its raw row as JSON."""
+    lay = checked.layout
+    con.execute(f"DELETE FROM {QUARANTINE} WHERE table_name = ?", [lay.table.name])
+    codes = [k for k in checked.quarantine_codes() if checked.counts.get(k)]
+    if not codes:
+        return
+    reason = " ".join(f"WHEN {k} THEN {lit(checked.checks[k - 1].reason)}" for k in codes)
+    raw = ", ".join(f"{lit(h)}, s.{Staged.cell(i)}" for i, h in enumerate(lay.names))
+    con.execute(
+        f"""INSERT INTO {QUARANTINE}
+            SELECT ?, ?, ?, ?, c.line, c.col, CASE c.code {reason} END, c.detail,
+                   json_object({raw})::VARCHAR
+            FROM {CHK} AS c JOIN {SRC} AS s ON s.line = c.line
+            WHERE c.code IN ({", ".join(map(str, codes))})
+            ORDER BY c.line""",
+        [import_id, imported_at, staged.source.label, lay.table.name],
+    )
+
+
+def log_import(
+    con: duckdb.DuckDBPyConnection,
+    result: ImportResult,
+    *,
+    started_at: datetime,
+    finished_at: datetime,
+    path: str,
+) -> None:
+    con.execute(
+        f"INSERT INTO {IMPORTS} VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [
+            result.import_id,
+            started_at,
+            finished_at,
+            path,
+            json.dumps([f.as_dict() for f in result.files]),
+            json.dumps(result.quarantine_by_reason),
+            json.dumps(result.warnings),
+        ],
+    )

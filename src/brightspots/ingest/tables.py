@@ -1,0 +1,51 @@
+"""The tables the importer writes besides the canonical ones.
+
+Kept in the workspace (created on first import):
+
+- ``quarantine(import_id, imported_at, file, table_name, line, column, reason, detail, raw)``:
+  the rows each table's latest import rejected, ``raw`` the row as read, as a JSON object.
+- ``extra_columns(table_name, key, data)``: columns the contract does not know, one JSON object
+  per row.
+- ``imports(import_id, started_at, finished_at, path, files, quarantine_by_reason, warnings)``:
+  one row per import; ``files`` holds the per-file counts as JSON.
+
+Temporary, per file, inside the import's transaction: ``_bs_raw`` (the cells as read),
+``_bs_src`` (a view adding line numbers), ``_bs_lines`` / ``_bs_blanks`` (line numbering when a
+file has blank lines or values spanning lines), ``_bs_chk`` (each row's outcome).
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+QUARANTINE = "quarantine"
+EXTRA = "extra_columns"
+IMPORTS = "imports"
+
+RAW = "_bs_raw"
+SRC = "_bs_src"
+LINES = "_bs_lines"
+BLANKS = "_bs_blanks"
+CHK = "_bs_chk"
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        f"""CREATE TABLE IF NOT EXISTS {QUARANTINE} (import_id VARCHAR, imported_at TIMESTAMP,
+            file VARCHAR, table_name VARCHAR, line BIGINT, "column" VARCHAR, reason VARCHAR,
+            detail VARCHAR, raw VARCHAR)"""
+    )
+    con.execute(
+        f"CREATE TABLE IF NOT EXISTS {EXTRA} (table_name VARCHAR, key VARCHAR, data VARCHAR)"
+    )
+    con.execute(
+        f"""CREATE TABLE IF NOT EXISTS {IMPORTS} (import_id VARCHAR PRIMARY KEY,
+            started_at TIMESTAMP, finished_at TIMESTAMP, path VARCHAR, files VARCHAR,
+            quarantine_by_reason VARCHAR, warnings VARCHAR)"""
+    )
+
+
+def drop_temps(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(f"DROP VIEW IF EXISTS {SRC}")
+    for t in (CHK, LINES, BLANKS, RAW):
+        con.execute(f"DROP TABLE IF EXISTS {t}")
