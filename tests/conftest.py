@@ -7,6 +7,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# property tests are reproducible: the same examples on every run and in CI
+settings.register_profile("brightspots", derandomize=True, print_blob=True)
+settings.load_profile("brightspots")
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"

@@ -52,3 +52,9 @@ def test_utc_is_the_identity_expression():
 def test_unknown_zone_is_named():
     with pytest.raises(TimezoneError, match="unknown time zone 'Mars/Olympus'"):
         offsets("Mars/Olympus", datetime(2025, 1, 1), datetime(2026, 1, 1))
+
+
+def test_fixed_offset_zone():
+    t = ibis.memtable(pd.DataFrame({"ts": pd.to_datetime(["2025-01-31 20:00:00"])}))
+    e = t.select(local=to_local(t.ts, "Asia/Tokyo", datetime(2025, 1, 1), datetime(2026, 1, 1)))
+    assert str(ibis.duckdb.connect().execute(e)["local"].iloc[0]) == "2025-02-01 05:00:00"

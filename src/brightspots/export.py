@@ -20,7 +20,7 @@ RUN_TABLES = (
     "case_mix_coefficients",
 )
 #: bookkeeping tables stored as they are
-STORE_TABLES = ("quarantine", "imports", "runs")
+STORE_TABLES = ("quarantine", "imports", "runs", "extra_columns")
 FORMATS = ("csv", "parquet")
 
 

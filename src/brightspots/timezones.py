@@ -60,6 +60,8 @@ def to_local(ts: ir.TimestampValue, name: str, start: datetime, end: datetime) -
     table = offsets(name, start, end)
     if all(o == 0 for _, o in table):
         return ts
+    if len({o for _, o in table}) == 1:  # a fixed offset (no daylight saving in the span)
+        return ts + ibis.literal(table[0][1], type="int64").as_interval("s")
     branches = [
         (ts < ibis.literal(since_next, type="timestamp"), ibis.literal(offset, type="int64"))
         for (_, offset), (since_next, _) in zip(table, table[1:], strict=False)

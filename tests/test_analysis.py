@@ -1,0 +1,108 @@
+"""One analysis run: what is stored, the amount fallback, windows, time zone, clear errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from brightspots import synth
+from brightspots.analysis import BRIGHT_SPOT_COLUMNS, AnalysisError, analyze
+from brightspots.casemix import CaseMixError
+from brightspots.workspace import Workspace, init_workspace
+
+
+@pytest.fixture(scope="module")
+def org():
+    return synth.generate(synth.SynthConfig(reps=30, months=12, seed=21))
+
+
+def _workspace(path, org, **analysis) -> Workspace:
+    ws = init_workspace(path)
+    con = ws.duckdb()
+    for name, table in org.tables.items():
+        con.register("_t", table)
+        con.execute(f'INSERT INTO "{name}" BY NAME SELECT * FROM _t')
+        con.unregister("_t")
+    if analysis:
+        cfg = ws.config
+        cfg["analysis"].update(analysis)
+        ws.save_config(cfg)
+    return ws
+
+
+def test_a_run_stores_every_result_table_and_diagnostics(tmp_path, org):
+    with _workspace(tmp_path, org) as ws:
+        run = analyze(ws)
+        table = ws.run_results("bright_spots")
+        assert list(table.columns[: len(BRIGHT_SPOT_COLUMNS)]) == BRIGHT_SPOT_COLUMNS
+        assert sorted(table["rep_id"]) == sorted(org.tables["reps"]["rep_id"].to_pylist())
+        closed = org.tables["opportunities"].to_pandas()
+        closed = closed[closed["stage"].isin(["won", "lost"])]
+        assert table["closed"].sum() == len(closed)
+        assert table["observed"].sum() == (closed["stage"] == "won").sum()
+        # maximum likelihood with an intercept: expected wins add up to observed wins
+        assert table["expected"].sum() == pytest.approx(table["observed"].sum(), rel=1e-6)
+        assert set(table["label"]) <= {"bright_spot", "candidate", ""}
+        assert table["reason"].str.len().min() > 10
+        lb = ws.run_results("raw_leaderboard")
+        assert lb["rank"].tolist() == list(range(1, 11))
+        assert lb["won_amount"].is_monotonic_decreasing
+        cal = ws.run_results("calibration")
+        assert cal["decile"].tolist() == list(range(1, 11)) and cal["n"].sum() == len(closed)
+        assert not ws.run_results("funnel_curve").empty
+        d = ws.latest_run().diagnostics
+        assert d == run.diagnostics or d["auc"] == pytest.approx(run.diagnostics["auc"])
+        assert 0.5 < d["auc"] < 1 and d["amount_column"] == "initial_amount"
+        assert d["warnings"] == []
+        assert ws.latest_run().fingerprint == ws.fingerprint()
+
+
+def test_without_amount_at_creation_the_current_amount_is_used_with_a_warning(tmp_path, org):
+    with _workspace(tmp_path, org) as ws:
+        ws.duckdb().execute("UPDATE opportunities SET initial_amount = NULL")
+        run = analyze(ws)
+        assert run.diagnostics["amount_column"] == "amount"
+        assert any("current amount was used" in w for w in run.diagnostics["warnings"])
+
+
+def test_amount_fallback_drop_leaves_deal_size_out(tmp_path, org):
+    with _workspace(tmp_path, org, amount_fallback="drop") as ws:
+        ws.duckdb().execute("UPDATE opportunities SET initial_amount = NULL")
+        run = analyze(ws)
+        assert run.diagnostics["amount_column"] is None
+        assert "deal_size" not in run.diagnostics["covariates"]
+        terms = ws.run_results("case_mix_coefficients")["term"]
+        assert not terms.str.startswith("deal_size").any()
+
+
+def test_window_months_keeps_recent_closes_only(tmp_path, org):
+    with _workspace(tmp_path / "all", org) as ws:
+        everything = analyze(ws).diagnostics["n_cases"]
+    with _workspace(tmp_path / "six", org, window_months=6) as ws:
+        recent = analyze(ws).diagnostics["n_cases"]
+    assert 0 < recent < everything
+
+
+def test_time_zone_moves_closes_between_months(tmp_path, org):
+    with _workspace(tmp_path / "utc", org) as ws:
+        utc = ws.run_results("bright_spots", analyze(ws).run_id).set_index("rep_id")
+    with _workspace(tmp_path / "tokyo", org) as ws:
+        cfg = ws.config
+        cfg["workspace"]["timezone"] = "Asia/Tokyo"
+        ws.save_config(cfg)
+        tokyo = ws.run_results("bright_spots", analyze(ws).run_id).set_index("rep_id")
+    assert (utc["observed_odd"] != tokyo["observed_odd"]).any()
+    np.testing.assert_array_equal(utc["observed"], tokyo["observed"])
+
+
+def test_forbidden_covariate_in_config_is_refused(tmp_path, org):
+    with (
+        _workspace(tmp_path, org, covariates=["segment", "stage"]) as ws,
+        pytest.raises(CaseMixError, match="'stage' is an outcome"),
+    ):
+        analyze(ws)
+
+
+def test_empty_workspace_says_what_to_import(tmp_path):
+    with init_workspace(tmp_path) as ws, pytest.raises(AnalysisError, match="no reps: import"):
+        analyze(ws)
