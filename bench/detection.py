@@ -14,19 +14,13 @@ import time
 from pathlib import Path
 
 from brightspots import evaluate, synth
-from brightspots.analysis import analyze
-from brightspots.ingest import import_path
-from brightspots.workspace import init_workspace
 
 
 def run_one(tmp: Path, config: synth.SynthConfig):
-    data = tmp / f"org-{config.seed}-{int(config.null)}"
-    truth = synth.synthesize(config, data, fmt="parquet")
-    with init_workspace(tmp / f"ws-{config.seed}-{int(config.null)}") as ws:
-        import_path(ws, data)
-        run = analyze(ws)
-        table = ws.run_results("bright_spots", run.run_id)
-    return evaluate.score(table, truth), run.diagnostics
+    table, truth, diagnostics = evaluate.analyse_synthetic(
+        tmp / f"{config.seed}-{int(config.null)}", config
+    )
+    return evaluate.score(table, truth), diagnostics
 
 
 def main() -> None:

@@ -9,9 +9,6 @@ from __future__ import annotations
 import pytest
 
 from brightspots import evaluate, synth
-from brightspots.analysis import analyze
-from brightspots.ingest import import_path
-from brightspots.workspace import init_workspace
 
 pytestmark = pytest.mark.slow
 
@@ -20,12 +17,7 @@ NULL_SEEDS = (11, 12, 13, 14, 15)
 
 
 def _analyse(tmp_path, config: synth.SynthConfig):
-    data = tmp_path / f"org-{config.seed}-{config.null}"
-    truth = synth.synthesize(config, data, fmt="parquet")
-    with init_workspace(tmp_path / f"ws-{config.seed}-{config.null}") as ws:
-        import_path(ws, data)
-        run = analyze(ws)
-        table = ws.run_results("bright_spots", run.run_id)
+    table, truth, _ = evaluate.analyse_synthetic(tmp_path / f"{config.seed}-{config.null}", config)
     return table, truth
 
 

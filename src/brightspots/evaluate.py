@@ -8,6 +8,8 @@ amount, k = the number of planted bright spots) for contrast.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -53,3 +55,23 @@ def score(bright_spots: pd.DataFrame, truth: dict) -> Detection:
         raw_true_positives=len(raw & planted),
         raw_rich_in_top=len(raw & rich),
     )
+
+
+def analyse_synthetic(folder: Path, config: Any) -> tuple[pd.DataFrame, dict, dict]:
+    """Generate a synthetic org into ``folder``, import it, analyse it.
+
+    Returns the run's ``bright_spots`` table, the planted truth and the run's diagnostics.
+    ``config`` is a ``synth.SynthConfig``.
+    """
+    from brightspots import synth
+    from brightspots.analysis import analyze
+    from brightspots.ingest import import_path
+    from brightspots.workspace import init_workspace
+
+    data, ws_dir = folder / "data", folder / "ws"
+    truth = synth.synthesize(config, data, fmt="parquet")
+    with init_workspace(ws_dir) as ws:
+        import_path(ws, data)
+        run = analyze(ws)
+        table = ws.run_results("bright_spots", run.run_id)
+    return table, truth, run.diagnostics
