@@ -17,10 +17,10 @@ from brightspots import evaluate, synth
 
 
 def run_one(tmp: Path, config: synth.SynthConfig):
-    table, truth, diagnostics = evaluate.analyse_synthetic(
+    table, truth, diagnostics, per_outcome = evaluate.analyse_synthetic(
         tmp / f"{config.seed}-{int(config.null)}", config
     )
-    return evaluate.score(table, truth), diagnostics
+    return evaluate.score(table, truth, per_outcome), diagnostics
 
 
 def main() -> None:
@@ -40,16 +40,21 @@ def main() -> None:
             )
             total = det if total is None else total + det
             print(
-                f"seed {seed}: planted {det.planted} labelled {det.labelled} "
-                f"precision {det.precision:.2f} recall {det.recall:.2f} | raw top-k precision "
-                f"{det.raw_precision:.2f}, rich reps in raw top-k {det.raw_rich_in_top}, rich "
-                f"labelled {det.rich_labelled} | AUC {diag['auc']:.3f} phi {diag['phi']:.2f} "
-                f"tau2 {diag['tau2']:.4f} ({time.perf_counter() - t0:.0f}s)"
+                f"seed {seed}: planted {det.planted} (detectable {det.detectable}) labelled "
+                f"{det.labelled} (coached {det.coached_labelled}) precision {det.precision:.2f} "
+                f"recall {det.recall:.2f} (detectable {det.detectable_recall:.2f}) | teams: "
+                f"coached found {det.teams_found}/{det.teams_planted}, labelled "
+                f"{det.teams_labelled} | raw top-k precision {det.raw_precision:.2f}, rich in "
+                f"raw top-k {det.raw_rich_in_top}, rich labelled {det.rich_labelled} | AUC "
+                f"{diag['auc']:.3f} phi {diag['phi']:.2f} tau2 {diag['tau2']:.4f} "
+                f"({time.perf_counter() - t0:.0f}s)"
             )
         if total is not None:
             print(
-                f"POOLED: precision {total.precision:.2f} recall {total.recall:.2f} | raw "
-                f"leaderboard precision {total.raw_precision:.2f}"
+                f"POOLED: precision {total.precision:.2f} recall {total.recall:.2f} recall among "
+                f"detectable {total.detectable_recall:.2f} ({total.planted - total.detectable} "
+                f"undetectable) | coached teams found {total.teams_found}/{total.teams_planted}"
+                f" | raw leaderboard precision {total.raw_precision:.2f}"
             )
         nulls = []
         for seed in args.null_seeds:

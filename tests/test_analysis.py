@@ -32,10 +32,16 @@ def _workspace(path, org, **analysis) -> Workspace:
 
 def test_a_run_stores_every_result_table_and_diagnostics(tmp_path, org):
     with _workspace(tmp_path, org) as ws:
-        run = analyze(ws)
-        table = ws.run_results("bright_spots")
-        assert list(table.columns[: len(BRIGHT_SPOT_COLUMNS)]) == BRIGHT_SPOT_COLUMNS
+        run = analyze(ws, window="all")
+        everything = ws.run_results("bright_spots")
+        assert list(everything.columns[: len(BRIGHT_SPOT_COLUMNS)]) == BRIGHT_SPOT_COLUMNS
+        assert set(everything["level"]) == {"rep", "team", "region"}
+        teams = everything[everything["level"] == "team"]
+        assert sorted(teams["unit_id"]) == sorted(set(org.tables["reps"]["team_id"].to_pylist()))
+        assert teams["closed"].sum() == everything.loc[everything["level"] == "rep", "closed"].sum()
+        table = everything[everything["level"] == "rep"]
         assert sorted(table["rep_id"]) == sorted(org.tables["reps"]["rep_id"].to_pylist())
+        assert (table["unit_id"] == table["rep_id"]).all()
         closed = org.tables["opportunities"].to_pandas()
         closed = closed[closed["stage"].isin(["won", "lost"])]
         assert table["closed"].sum() == len(closed)
@@ -47,6 +53,13 @@ def test_a_run_stores_every_result_table_and_diagnostics(tmp_path, org):
         lb = ws.run_results("raw_leaderboard")
         assert lb["rank"].tolist() == list(range(1, 11))
         assert lb["won_amount"].is_monotonic_decreasing
+        per_outcome = ws.run_results("deviance")
+        assert len(per_outcome) == len(everything) * 2  # win_rate and won_revenue
+        revenue = per_outcome[
+            (per_outcome["outcome"] == "won_revenue") & (per_outcome["level"] == "rep")
+        ]
+        # revenue expectations are calibrated to the booked total (up to deals without an amount)
+        assert revenue["expected"].sum() == pytest.approx(revenue["observed"].sum(), rel=0.1)
         cal = ws.run_results("calibration")
         assert cal["decile"].tolist() == list(range(1, 11)) and cal["n"].sum() == len(closed)
         assert not ws.run_results("funnel_curve").empty
@@ -76,9 +89,9 @@ def test_amount_fallback_drop_leaves_deal_size_out(tmp_path, org):
 
 
 def test_window_months_keeps_recent_closes_only(tmp_path, org):
-    with _workspace(tmp_path / "all", org) as ws:
+    with _workspace(tmp_path / "all", org, window="all") as ws:
         everything = analyze(ws).diagnostics["n_cases"]
-    with _workspace(tmp_path / "six", org, window_months=6) as ws:
+    with _workspace(tmp_path / "six", org, window="6m") as ws:
         recent = analyze(ws).diagnostics["n_cases"]
     assert 0 < recent < everything
 

@@ -147,6 +147,7 @@ def test_case_table_codes_covariates():
                 "rep_id": ["r1", "r2"],
                 "name": ["R1", "R2"],
                 "team_id": ["t1", "t2"],
+                "region": ["north", None],
                 "hire_date": pd.to_datetime(["2024-06-01", None]).date,
             }
         )

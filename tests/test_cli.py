@@ -13,7 +13,7 @@ import pytest
 from brightspots import __version__
 from brightspots.analysis import BRIGHT_SPOT_COLUMNS
 
-COMMANDS = ["synth", "init", "import", "analyze", "report", "export", "demo"]
+COMMANDS = ["synth", "init", "import", "analyze", "runs", "report", "export", "demo"]
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -94,6 +94,24 @@ def test_the_whole_path_by_hand(tmp_path):
         assert r.returncode == 0, r.stderr
         df = pd.read_csv(target) if fmt == "csv" else pd.read_parquet(target)
         assert list(df.columns[: len(BRIGHT_SPOT_COLUMNS)]) == BRIGHT_SPOT_COLUMNS
-        assert len(df) == 30  # one row per rep
+        assert (df["level"] == "rep").sum() == 30  # one row per rep, then teams and regions
     r = run("export", "--workspace", str(ws), "--table", "reps", "--out", str(tmp_path / "r.csv"))
     assert r.returncode == 0 and len(pd.read_csv(tmp_path / "r.csv")) == 30
+
+
+def test_runs_lists_every_run(small_ws):
+    r = run("runs", "--workspace", str(small_ws))
+    assert r.returncode == 0, r.stderr
+    assert "Runs in" in r.stdout and "duckdb" in r.stdout and "12m" in r.stdout
+
+
+def test_analyze_window_and_minimum_volume(tmp_path, small_ws):
+    import shutil
+
+    ws = tmp_path / "ws"
+    shutil.copytree(small_ws, ws)
+    r = run("analyze", "--workspace", str(ws), "--window", "90d", "--min-volume", "5")
+    assert r.returncode == 0, r.stderr
+    assert "over the last 90 days" in r.stdout
+    r = run("analyze", "--workspace", str(ws), "--window", "12w")
+    assert r.returncode == 1 and "use 'all', months like '12m' or days like '90d'" in r.stderr

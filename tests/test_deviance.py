@@ -27,6 +27,7 @@ from brightspots.deviance import (
     poisson_binomial_pmf,
     shrink,
 )
+from brightspots.deviance.dispersion import WINSORISED_NULL_MEAN
 from brightspots.errors import BrightspotsError
 
 # ------------------------------------------------------------------------------------------
@@ -101,17 +102,24 @@ def test_exact_limits_by_hand_for_twenty_deals():
     assert exact_count_limits(np.full(20, 0.3), levels=(0.95,)) == {0.95: (2.0, 10.0)}
 
 
-def test_normal_approximation_branch_with_continuity_correction():
-    # n = 200, p = 0.3: E = 60, V = 42 >= 30, sqrt(V) = 6.480741
-    # 95%:   60 + 1.959964 * 6.480741 - 0.5 = 72.202 -> upper 73; 60 - 12.702 + 0.5 = 47.798 -> 47
-    # 99.8%: 60 + 3.090232 * 6.480741 - 0.5 = 79.527 -> upper 80; 60 - 20.027 + 0.5 = 40.473 -> 40
+def test_normal_approximation_branch_with_continuity_correction_and_skew():
+    # n = 200, p = 0.3: E = 60, V = 42 >= 30, sqrt(V) = 6.480741, T = 42 * 0.4 = 16.8,
+    # gamma = 16.8 / 42^1.5 = 0.061723, g = gamma / 6 = 0.010287
+    # 95%:   x(+-1.959964) = +-1.959964 + 0.010287 * 2.841459 = 1.989195, -1.930733
+    #        upper ceil(60 + 6.480741 * 1.989195 - 0.5) = ceil(72.392) = 73
+    #        lower floor(60 - 6.480741 * 1.930733 + 0.5) = floor(47.987) = 47
+    # 99.8%: x(+-3.090232) = +-3.090232 + 0.010287 * 8.549534 = 3.178183, -3.002281
+    #        upper ceil(60 + 20.597 - 0.5) = ceil(80.097) = 81
+    #        lower floor(60 - 19.457 + 0.5) = floor(41.043) = 41
     limits = exact_count_limits(np.full(200, 0.3))
-    assert limits == {0.95: (47.0, 73.0), 0.998: (40.0, 80.0)}
+    assert limits == {0.95: (47.0, 73.0), 0.998: (41.0, 81.0)}
     # same answer when the 200 deals arrive as one bin with a count
     assert exact_count_limits(np.array([0.3]), np.array([200])) == limits
-    # and close to the exact binomial quantiles (48, 73, 41, 81)
+    # the exact binomial quantiles are 48, 73, 41, 81: three of four hit (the plain normal
+    # approximation without the skewness term gave 47, 73, 40, 80: one of four)
     exact = stats.binom.ppf([0.025, 0.975, 0.001, 0.999], 200, 0.3)
     assert np.all(np.abs(np.array([*limits[0.95], *limits[0.998]]) - exact) <= 1)
+    assert [*limits[0.998]] == exact[2:].tolist()
 
 
 def test_exact_limits_near_certain_probability_stay_on_their_side_of_the_mean():
@@ -197,7 +205,43 @@ def test_funnel_curve_by_hand():
     assert row["adj_lower_998"] == pytest.approx(0.597083, abs=1e-6)
     assert row["adj_upper_998"] == pytest.approx(1.402917, abs=1e-6)
     with pytest.raises(DevianceInputError, match="v_over_e"):
-        funnel_curve(np.array([10.0]), 1.5, 0.0)
+        funnel_curve(np.array([10.0]), 0.0, 0.0)
+    # revenue: V / E is a money amount, far above 1, and allowed
+    assert funnel_curve(np.array([1e5]), 2e4, 0.0)["upper_95"].iloc[0] == pytest.approx(
+        1 + 1.959964 * math.sqrt(2e9) / 1e5
+    )
+
+
+def test_funnel_curve_with_skew_by_hand():
+    # E = 100, V/E = 0.7, T/V = 0.4 (win rates at p = 0.3), tau2 = 0.01: V = 70, T = 28,
+    # s = sqrt(70) / 100 = 0.083666, k3 = T / E^3 = 2.8e-5
+    # unadjusted: gamma = 28 / 70^1.5 = 0.047809, x(1.959964) = 1.959964 + 0.047809 / 6 *
+    #   2.841459 = 1.982605 -> upper_95 = 1 + 0.083666 * 1.982605 = 1.165877
+    # adjusted: sd = sqrt(0.007 + 0.01) = 0.130384, gamma = 2.8e-5 / sd^3 = 0.012633,
+    #   x(3.090232) = 3.090232 + 0.012633 / 6 * 8.549534 = 3.108233 -> 1.405264
+    row = funnel_curve(np.array([100.0]), 0.7, 0.01, t_over_v=0.4).iloc[0]
+    assert row["upper_95"] == pytest.approx(1.165877, abs=1e-6)
+    assert row["adj_upper_998"] == pytest.approx(1.405264, abs=1e-6)
+    # skewed to the right: the upper limit moves out more than the lower one moves in
+    plain = funnel_curve(np.array([100.0]), 0.7, 0.01).iloc[0]
+    assert row["upper_998"] - plain["upper_998"] > 0
+    assert row["lower_998"] - plain["lower_998"] > 0
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.floats(0.1, 5000.0), min_size=2, max_size=30, unique=True),
+    st.floats(0.05, 1.0),
+    st.floats(0.0, 0.5),
+    st.floats(0.0, 1.0),
+)
+def test_skewed_funnel_curve_is_monotone(expected, v_over_e, tau2, t_over_v):
+    curve = funnel_curve(np.sort(np.array(expected)), v_over_e, tau2, t_over_v * v_over_e)
+    for level in ("95", "998"):
+        for prefix in ("", "adj_"):
+            lower, upper = curve[f"{prefix}lower_{level}"], curve[f"{prefix}upper_{level}"]
+            assert (np.diff(upper) <= 1e-12).all() and (upper >= 1).all()
+            assert (lower <= 1).all() and (lower >= 0).all()
 
 
 # ------------------------------------------------------------------------------------------
@@ -209,7 +253,9 @@ def test_overdispersion_by_hand():
     # z_w = -1.6, -1, 0, 1, 2.2; squares 2.56 + 1 + 0 + 1 + 4.84 = 9.4; phi = 9.4 / 5 = 1.88
     # n phi = 9.4 > n - 1 = 4; w = 100, 25, 100, 25, 4: sum 254, sum w^2 = 21266
     # tau2 = 5.4 / (254 - 21266 / 254) = 5.4 * 127 / 21625 = 0.0317132948
-    phi, tau2 = overdispersion(np.array([-2.0, -1, 0, 1, 3]), np.array([0.1, 0.2, 0.1, 0.2, 0.5]))
+    phi, tau2 = overdispersion(
+        np.array([-2.0, -1, 0, 1, 3]), np.array([0.1, 0.2, 0.1, 0.2, 0.5]), method="winsorised"
+    )
     assert phi == pytest.approx(1.88)
     assert tau2 == pytest.approx(5.4 * 127 / 21625, rel=1e-12)
 
@@ -217,13 +263,21 @@ def test_overdispersion_by_hand():
 def test_overdispersion_zero_when_phi_small():
     # z = -0.5, 0, 0.5, 0.2: percentiles -0.35 and 0.41; z_w = -0.35, 0, 0.41, 0.2
     # phi = (0.1225 + 0 + 0.1681 + 0.04) / 4 = 0.08265; n phi = 0.33 <= n - 1 = 3 -> tau2 = 0
-    phi, tau2 = overdispersion(np.array([-0.5, 0.0, 0.5, 0.2]), np.full(4, 0.1))
+    phi, tau2 = overdispersion(
+        np.array([-0.5, 0.0, 0.5, 0.2]), np.full(4, 0.1), method="winsorised"
+    )
     assert phi == pytest.approx(0.08265)
     assert tau2 == 0.0
     # boundary: n phi == n - 1 is still zero
     assert overdispersion(np.array([1.0, -1.0]), np.array([0.1, 0.2]))[1] > 0
     assert overdispersion(np.zeros(3), np.ones(3)) == (0.0, 0.0)
-    assert overdispersion(np.array([4.0]), np.array([0.1])) == (16.0, 0.0)
+    assert overdispersion(np.array([4.0]), np.array([0.1]), method="winsorised") == (16.0, 0.0)
+    # the default divides by the winsorised mean of z^2 under the null, 0.6787 (by hand:
+    # 0.8 - 2 * 1.28155 * 0.175498 + 0.2 * 1.28155^2), so phi = 1 means chance alone
+    assert WINSORISED_NULL_MEAN == pytest.approx(
+        0.8 - 2 * 1.281552 * 0.175498 + 0.2 * 1.281552**2, abs=1e-5
+    )
+    assert overdispersion(np.array([4.0]), np.array([0.1]))[0] == pytest.approx(16.0 / 0.678655)
     phi, tau2 = overdispersion(np.array([]), np.array([]))
     assert math.isnan(phi) and tau2 == 0.0
     with pytest.raises(DevianceInputError, match="s: entry 1"):
@@ -358,21 +412,34 @@ def test_assess_columns_and_hand_checked_numbers(quiet_org):
     assert row["oe"] == pytest.approx(35 / 19.2)
     assert row["s"] == pytest.approx(0.190941, abs=1e-6)
     assert row["z"] == pytest.approx(4.309803, abs=1e-6)
-    assert row["z_od"] == pytest.approx(row["z"])  # tau2 = 0
-    assert row["p_value"] == pytest.approx(stats.norm.sf(4.309803), rel=1e-5)
+    # skew-corrected z_od (tau2 = 0): T = 13.44 * (1 - 0.6) = 5.376, gamma = T / V^1.5 =
+    # 0.109109, g = gamma / 6 = 0.018185; D = 1 + 4 g (g + x) = 1 + 0.072739 * 4.327988 =
+    # 1.314815, z_od = 2 (g + x) / (1 + sqrt(D)) = 8.655976 / 2.146654 = 4.032311
+    assert row["skew"] == pytest.approx(0.109109, abs=1e-6)
+    assert row["z_od"] == pytest.approx(4.032311, abs=1e-6)
+    assert row["p_value"] == pytest.approx(stats.norm.sf(4.032311), rel=1e-5)
     # exact limits: Binomial(64, 0.3) quantiles over E
     q = stats.binom.ppf([0.025, 0.975, 0.001, 0.999], 64, 0.3) / 19.2
     assert [row["lower_95"], row["upper_95"], row["lower_998"], row["upper_998"]] == (
         pytest.approx(q.tolist())
     )
-    # adjusted limits with tau2 = 0: 1 -+ 1.959964 * 0.190941 = 0.625763, 1.374237
-    assert row["adj_lower_95"] == pytest.approx(0.625763, abs=1e-6)
-    assert row["adj_upper_95"] == pytest.approx(1.374237, abs=1e-6)
+    # adjusted limits with tau2 = 0: x(+-1.959964) = +-1.959964 + 0.018185 * 2.841459
+    # = 2.011635, -1.908293 -> 1 + 0.190941 * x = 1.384103, 0.635629 (the plain normal
+    # limits were 1.374237 and 0.625763: the right-skewed count needs more to be above)
+    assert row["adj_lower_95"] == pytest.approx(0.635629, abs=1e-6)
+    assert row["adj_upper_95"] == pytest.approx(1.384103, abs=1e-6)
     # tau2 = 0: everyone shrinks to 1, P(theta > 1) is not informative, ranks are all the middle
     assert row["shrunk_oe"] == 1.0 and row["reliability"] == 0.0
     assert np.isnan(row["p_above_1"]) and np.isnan(row["p_extreme"])
     assert row["expected_rank"] == pytest.approx((35 + 1) / 2)  # 35 eligible units
-    assert row["sustained"] and row["label"] == "bright_spot"
+    assert row["sustained"] and row["label"] == "bright_spot" and row["outcome"] == "win_rate"
+    assert row["needed_oe"] == pytest.approx(row["adj_upper_998"])  # tau2 = 0: no P gate
+    # power at a true ratio of 1.5: needed 1 + 0.190941 * x(3.090232) = 1.619737, i.e.
+    # ceil(1.619737 * 19.2) = 32 wins; every deal then wins with p = 0.45, so exactly the power
+    # is P(O1 + O2 >= 32, O1 >= 10, O2 >= 10) for O1, O2 ~ Binomial(32, 0.45) = 0.248090:
+    # 64 deals at p = 0.3 cannot show 1.5 times reliably
+    assert row["needed_oe"] == pytest.approx(1.619737, abs=1e-6)
+    assert row["power"] == pytest.approx(0.248090, abs=0.005) and not row["detectable"]
     assert row["reason"] == (
         "Above the 99.8% limit after allowing for overdispersion, above expectation in both "
         "halves of the sample, 64 closed deals: 35 wins where 19.2 were expected."
@@ -391,18 +458,24 @@ def test_assess_labels_and_reasons(quiet_org):
         "were expected), but neither beyond the 99.8% limit nor significant once the number of "
         "reps compared is allowed for."
     )
-    assert rows.loc["mild", "z_od"] == pytest.approx(7.8 / math.sqrt(13.44))
+    # plain z = 7.8 / sqrt(13.44) = 2.127624; skew-corrected (g = 0.018185) 2.068037
+    assert rows.loc["mild", "z"] == pytest.approx(7.8 / math.sqrt(13.44))
+    assert rows.loc["mild", "z_od"] == pytest.approx(2.068037, abs=1e-6)
     assert rows.loc["slightly", "label"] == ""
     assert rows.loc["slightly", "reason"] == (
-        "Above expectation but not beyond chance: 22 wins where 19.2 were expected."
+        "Above expectation but not beyond chance: 22 wins where 19.2 were expected. Too few "
+        "deals to tell reliably: a true 1.5 times expectation would be found only 25% of the time."
     )
-    # small: E = 3.6, V = 2.52 -> needed 1 + 3.090232 * sqrt(2.52) / 3.6 = 2.362664
+    # small: E = 3.6, V = 2.52, T = 1.008, s = sqrt(2.52) / 3.6 = 0.440959, gamma = T / V^1.5
+    # = 0.251976, x(3.090232) = 3.090232 + 0.041996 * 8.549534 = 3.449279 ->
+    # needed 1 + 0.440959 * 3.449279 = 2.520989 (the plain normal 2.362664)
     small = rows.loc["small"]
     assert small["label"] == "" and np.isnan(small["q_value"])
-    assert small["needed_oe"] == pytest.approx(2.362664, abs=1e-6)
-    assert small["reason"].startswith(
-        "Only 12 closed deals, below the minimum of 20: would need to win more than 2.4 times "
-        "what was expected to show"
+    assert small["needed_oe"] == pytest.approx(2.520989, abs=1e-6)
+    assert small["power"] == 0.0 and not small["detectable"]
+    assert small["reason"] == (
+        "Not enough closed deals yet to tell: 12 of the 20 needed. To show, would need to win "
+        "more than 2.5 times what was expected (now 2.2)."
     )
     assert rows.loc["none", "reason"] == "No closed deals in the window."
     assert rows.loc["zero_p", "label"] == "" and np.isnan(rows.loc["zero_p", "z"])
@@ -410,7 +483,9 @@ def test_assess_labels_and_reasons(quiet_org):
     zero = rows.loc["zero_wins"]  # O = 0 is defined: Y = 0, z = -18 / sqrt(12.6)
     assert zero["oe"] == 0.0 and zero["z"] == pytest.approx(-18 / math.sqrt(12.6))
     assert zero["label"] == "" and zero["reason"].startswith("Not above expectation: 0 wins")
-    assert np.isnan(rows["needed_oe"].drop("small")).all()
+    # needed_oe for every measurable unit, NaN where nothing can be compared
+    assert rows["needed_oe"].isna().to_dict() == {u: u in ("none", "zero_p") for u in rows.index}
+    assert rows.loc["r00", "needed_oe"] > 1 and summary["n_detectable"] == 0
     assert summary["n_units"] == 38 and summary["n_eligible"] == 35
     assert summary["n_bright_spots"] == 1 and summary["n_candidates"] == 2
     assert summary["tau2_zero_note"].startswith("The spread between reps is no more than chance")
@@ -441,15 +516,25 @@ def spread_org(seed=11, size=60):
 
 def test_assess_with_real_spread():
     units, probs = spread_org()
-    out, summary = assess(units, probs)
+    out, summary = assess(units, probs, phi_method="winsorised")
     tau2 = summary["tau2"]
     assert tau2 > 0 and summary["tau2_zero_note"] is None
-    phi, tau2_again = overdispersion(out["z"].to_numpy(), out["s"].to_numpy())
+    phi, tau2_again = overdispersion(out["z"].to_numpy(), out["s"].to_numpy(), method="winsorised")
     assert (summary["phi"], tau2) == (phi, tau2_again)
     s, oe = out["s"].to_numpy(), out["oe"].to_numpy()
-    assert out["z_od"].to_numpy() == pytest.approx((oe - 1) / np.sqrt(s**2 + tau2))
-    assert out["adj_upper_998"].to_numpy() == pytest.approx(1 + Z998 * np.sqrt(s**2 + tau2))
+    # every deal has p = 0.3: T = 0.4 V; on the ratio scale k3 = T / E^3, and under the
+    # overdispersed model Y has sd = sqrt(s^2 + tau2) and skewness gamma = k3 / sd^3
+    e, v = units["expected"].to_numpy(), units["variance"].to_numpy()
+    sd = np.sqrt(s**2 + tau2)
+    g = 0.4 * v / e**3 / sd**3 / 6
+    x = (oe - 1) / sd
+    assert out["z_od"].to_numpy() == pytest.approx(2 * (g + x) / (1 + np.sqrt(1 + 4 * g * (g + x))))
+    upper = 1 + sd * (Z998 + g * (Z998**2 - 1))
+    assert out["adj_upper_998"].to_numpy() == pytest.approx(upper)
     w = tau2 / (tau2 + s**2)
+    # needed: the adjusted limit, or the ratio where P(theta > 1) reaches 0.95 if higher
+    gate = 1 + stats.norm.isf(0.05) * s / np.sqrt(w)
+    assert out["needed_oe"].to_numpy() == pytest.approx(np.maximum(upper, gate))
     assert out["reliability"].to_numpy() == pytest.approx(w)
     theta = 1 + w * (oe - 1)
     assert out["shrunk_oe"].to_numpy() == pytest.approx(theta)
@@ -491,9 +576,11 @@ def test_assess_units_without_any_eligible():
     assert summary["n_eligible"] == 0 and math.isnan(summary["rankability"])
     assert (out["label"] == "").all() and out["reason"].str.len().gt(0).all()
     # E = 0.9, V = 0.63: needed 1 + 3.090232 * sqrt(0.63) / 0.9 = 3.725, i.e. 3.35 wins > 3 deals
+    # E = 0.9, V = 0.63, T = 0.252: gamma = 0.503953, needed 1 + 0.881917 * x(3.090232)
+    # = 1 + 0.881917 * (3.090232 + 0.083992 * 8.549534) = 4.358627, i.e. 3.9 wins > 3 deals
     assert out.loc[0, "reason"] == (
-        "Only 3 closed deals, below the minimum of 20: would need to win more than 3.7 times what "
-        "was expected to show (now 2.2; out of reach with 3 closed deals)."
+        "Not enough closed deals yet to tell: 3 of the 20 needed. To show, would need to win more "
+        "than 4.4 times what was expected (now 2.2; out of reach with 3 closed deals)."
     )
 
 

@@ -40,3 +40,21 @@ def test_unknown_table_and_format(small_ws, tmp_path):
         with pytest.raises(ExportError, match="unknown format 'xls'"):
             export_table(ws, "reps", tmp_path / "x.xls", fmt="xls")
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_bright_spots_has_rep_team_and_region_rows_and_deviance_per_outcome(small_ws, tmp_path):
+    with Workspace.open(small_ws) as ws:
+        export_table(ws, "bright_spots", tmp_path / "b.csv")
+        export_table(ws, "deviance", tmp_path / "d.csv")
+        n_reps = ws.row_count("reps")
+        outcomes = ws.latest_run().diagnostics["outcomes"]
+    b = pd.read_csv(tmp_path / "b.csv", keep_default_na=False)
+    d = pd.read_csv(tmp_path / "d.csv", keep_default_na=False)
+    assert set(b["level"]) == {"rep", "team", "region"}
+    assert (b["level"] == "rep").sum() == n_reps
+    assert not b.duplicated(["level", "unit_id"]).any()
+    assert set(outcomes) == {"win_rate", "won_revenue"}
+    assert len(d) == len(b) * len(outcomes)
+    assert not d.duplicated(["level", "unit_id", "outcome"]).any()
+    labelled = b[b["label"] != ""]
+    assert labelled["outcome"].str.len().min() > 0

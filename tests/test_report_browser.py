@@ -1,5 +1,6 @@
-"""The written report in a real browser: the funnel plot and the bright-spot table are visible,
-nothing is fetched from anywhere, and a full-page screenshot lands in test-artifacts/report.png."""
+"""The written report in a real browser: the funnel plot, the caterpillar plot, the bright-spot
+table and the team section are visible, nothing is fetched from anywhere, and a full-page
+screenshot lands in test-artifacts/report.png."""
 
 from __future__ import annotations
 
@@ -59,9 +60,11 @@ def test_report_renders_in_chromium(tmp_path: Path) -> None:
 
     data = _fake_data()
     ws = init_workspace(tmp_path / "acme-sales")
-    run = ws.new_run(fingerprint=ws.fingerprint())
-    run.diagnostics = data.fake_diagnostics(rankability=0.62)
-    ws.save_run(run, data.fake_frames())
+    # two earlier runs (the oldest in the old format) for the history across runs
+    (a, b), (when_a, when_b) = data.past_frames(), [w for _, w in data.PAST]
+    data.store(ws, a, data.old_diagnostics(n_units=29, n_bright_spots=1, n_candidates=2), when_a)
+    data.store(ws, b, data.fake_diagnostics(), when_b)
+    data.store(ws, data.fake_frames(), data.fake_diagnostics(rankability=0.62), data.RUN_TIME)
     out = write_report(ws, tmp_path / "report.html")
     ws.close()
 
@@ -77,26 +80,49 @@ def test_report_renders_in_chromium(tmp_path: Path) -> None:
             page.goto(out.as_uri())
             page.wait_for_load_state("load")
 
-            for selector in ("#funnel svg[role=img]", "table#bright-spots"):
+            for selector in (
+                "#funnel-win_rate svg[role=img]",
+                "#funnel-won_revenue svg[role=img]",
+                "#caterpillar-win_rate svg[role=img]",
+                "table#bright-spots",
+                "#funnel-team svg[role=img]",
+                "table#team-table",
+            ):
                 element = page.locator(selector)
                 assert element.count() == 1, selector
                 element.scroll_into_view_if_needed()
                 assert element.is_visible(), selector
                 box = element.bounding_box()
                 assert box is not None and box["width"] > 200 and box["height"] > 100, selector
-                # in the viewport after scrolling: its top edge is on screen
-                assert 0 <= box["y"] < VIEWPORT["height"], (selector, box)
+                # in the viewport after scrolling: on screen (a table taller than the screen
+                # is scrolled to its middle)
+                assert box["y"] < VIEWPORT["height"] and box["y"] + box["height"] > 0, selector
+                if box["height"] <= VIEWPORT["height"]:
+                    assert 0 <= box["y"], (selector, box)
                 assert box["x"] >= 0 and box["x"] + box["width"] <= VIEWPORT["width"] + 1
 
-            # the named points are drawn as text inside the chart, not clipped away
-            label = page.locator("#funnel svg text", has_text="Ana Silva").last
-            assert label.is_visible()
+            # the named points are drawn as text inside the charts, not clipped away
+            for chart, name in (
+                ("#funnel-win_rate", "Ana Silva"),
+                ("#funnel-won_revenue", "Nadia Rahman"),
+                ("#caterpillar-win_rate", "Chen Wei"),
+                ("#funnel-team", "Benelux"),
+            ):
+                label = page.locator(f"{chart} svg text", has_text=name).last
+                assert label.is_visible(), (chart, name)
             rows = page.locator("table#bright-spots tbody tr")
-            assert rows.count() == 3
-            assert "Ana Silva won 31 of 52 deals" in rows.nth(1).inner_text()
+            assert rows.count() == 4
+            first = rows.nth(0).inner_text()
             # the script-like name is shown as text, never run
             assert page.evaluate("document.scripts.length") == 0
-            assert '<script>alert("x")</script> Bo' in rows.nth(0).inner_text()
+            assert '<script>alert("x")</script> Bo' in first
+            assert "NEW" in first  # the trend word (shown in capitals)
+            assert "Above expectation in 3 of the last 4 quarters" in first
+            second = rows.nth(1).inner_text()
+            assert "Ana Silva won 31 of 52 deals" in second and "SUSTAINED" in second
+            teams = page.locator("table#team-table tbody tr")
+            assert teams.count() == 2
+            assert "Benelux won 283 of 782 deals" in teams.nth(0).inner_text()
 
             page.screenshot(path=str(shot), full_page=True)
         finally:

@@ -1,5 +1,6 @@
 """The synthetic organisation: files per the contract, determinism, planted structure visible in
-the rows, dirty rows exactly as truth.json says, null mode, scaling.
+the rows (bright spots, the coached team, booked amounts), effect sizes as parameters, dirty rows
+exactly as truth.json says, null mode, scaling.
 
 Rows are checked by an independent validator written here with the csv module (not the product's
 importer), so a disagreement points at the generator.
@@ -8,6 +9,7 @@ importer), so a disagreement points at the generator.
 from __future__ import annotations
 
 import csv
+import math
 import re
 import time
 from dataclasses import replace
@@ -24,6 +26,7 @@ from brightspots import schema, synth
 from brightspots.schema import ColumnType, Reason
 
 SMALL = synth.SynthConfig(reps=30, months=12, seed=5)
+MEDIUM = synth.SynthConfig(reps=80, months=18, seed=3)  # 8 teams: one of them coached
 
 
 # ------------------------------------------------------------------------ a reference validator
@@ -164,6 +167,17 @@ def dirty(tmp_path_factory) -> tuple[dict, Path]:
     return truth, out
 
 
+@pytest.fixture(scope="module")
+def medium() -> tuple[synth.Org, pd.DataFrame, pd.DataFrame]:
+    """An org with a coached team: the org, its truth per rep, its opportunities (with the
+    hidden case-mix log-odds ``eta0`` and latent outcome)."""
+    org = synth.generate(MEDIUM)
+    reps = pd.DataFrame(org.truth["reps"]).set_index("rep_id")
+    o = org.tables["opportunities"].to_pandas()
+    o["eta0"], o["latent_won"] = org.hidden["eta0"], org.hidden["won"]
+    return org, reps, o.join(reps[["team_id", "bright_spot", "team_effect"]], on="owner_rep_id")
+
+
 def _closed(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     o = tables["opportunities"]
     c = o[o.stage != "open"].set_index("opportunity_id").copy()
@@ -184,6 +198,18 @@ def test_config_is_checked(tmp_path):
     for bad in (dict(reps=5), dict(months=1), dict(dirty=0.7), dict(activities=10)):
         with pytest.raises(synth.SynthError):
             synth.generate(synth.SynthConfig(**bad))
+    for bad, message in (
+        (dict(bright_spot_odds_ratio=0.5), "above 1"),
+        (dict(bright_spot_odds_ratio=1.0), "above 1"),
+        (dict(team_odds_ratio=float("nan")), "above 1"),
+        (dict(null=True, bright_spot_odds_ratio=2.0), "null=True"),
+        (dict(null=True, coached_teams=1), "null=True"),
+        (dict(coached_teams=-1), "0 or more"),
+        (dict(coached_teams=0, team_odds_ratio=2.0), "at least one coached team"),
+        (dict(reps=40, coached_teams=3), "can be coached"),  # 4 teams: 2 at most
+    ):
+        with pytest.raises(synth.SynthError, match=message):
+            synth.generate(synth.SynthConfig(**{"months": 3, **bad}))
     with pytest.raises(synth.SynthError, match="csv or parquet"):
         synth.synthesize(synth.SynthConfig(reps=10, months=3), tmp_path, fmt="xlsx")
 
@@ -418,14 +444,182 @@ def test_decoys_follow_territory_and_deal_length(small):
 
 
 def test_null_mode_plants_no_deviants():
-    org = synth.generate(synth.SynthConfig(reps=30, months=12, seed=5, null=True))
+    org = synth.generate(synth.SynthConfig(reps=60, months=12, seed=5, null=True))
     truth = org.truth
     assert truth["null"] is True and truth["bright_spots"] == []
+    assert truth["bright_spot_teams"] == [] and truth["team_effects"] == {}
     assert truth["rich_territory_reps"]  # case mix stays
     reps = pd.DataFrame(truth["reps"])
     assert (reps.skill == 0).all() and not reps.bright_spot.any()
+    assert not reps.team_effect.any() and (reps.team_log_odds == 0).all()
     assert reps.true_ratio.dropna().eq(1.0).all()
+    assert reps.true_revenue_ratio.dropna().eq(1.0).all() and (reps.amount_uplift == 0).all()
     assert all(v == 0 for d in reps.practice_offset for v in d.values())
+    assert all(t["true_ratio"] == 1.0 for t in truth["territories"])
+
+
+# ----------------------------------------------------------------------------- coached team
+def test_truth_records_the_coached_team_and_regions(medium):
+    org, reps, _ = medium
+    truth = org.truth
+    terr = pd.DataFrame(truth["territories"]).set_index("team_id")
+    assert len(terr) == 8
+    (coached,) = truth["bright_spot_teams"]  # about 1 team in 20, at least one
+    effect = truth["team_effects"][coached]
+    assert 0.30 <= effect["log_odds"] <= 0.40
+    assert effect["odds_ratio"] == pytest.approx(math.exp(effect["log_odds"]), abs=1e-4)
+    # every rep of the team, manager included, and nobody else
+    members = reps.index[reps.team_id == coached]
+    assert set(reps.index[reps.team_effect]) == set(members) and effect["reps"] == len(members)
+    assert reps.loc[members, "manager"].any()
+    assert (reps.loc[members, "team_log_odds"] == effect["log_odds"]).all()
+    assert (reps.drop(index=members).team_log_odds == 0).all()
+    # not the richest or poorest territory, no rich-territory rep, no planted bright spot
+    assert terr.potential.min() < terr.loc[coached, "potential"] < terr.potential.max()
+    assert not reps.loc[members, "rich_territory"].any()
+    assert not reps.loc[members, "bright_spot"].any() and terr.loc[coached, "bright_spots"] == 0
+    # planted bright spots: at most one per team (8 teams, 4 bright spots)
+    assert reps[reps.bright_spot].team_id.is_unique
+    assert terr.bright_spots.sum() == len(truth["bright_spots"]) == 4
+    # every coached rep modestly above expectation, none as far as a planted bright spot
+    ratios = reps.loc[members, "true_ratio"]
+    assert ratios.min() > 1.1 and ratios.max() < reps[reps.bright_spot].true_ratio.min() - 0.3
+    # the team stands out: its true ratio tops every team without a planted bright spot
+    assert effect["true_ratio"] == terr.loc[coached, "true_ratio"] > 1.15
+    plain = terr[(terr.bright_spots == 0) & (terr.index != coached)]
+    assert terr.loc[coached, "true_ratio"] > plain.true_ratio.max() + 0.1
+    # ... and every team once its planted individual bright spots are left out
+    without = terr.true_ratio_excluding_bright_spots
+    assert without[coached] == terr.loc[coached, "true_ratio"]
+    assert without[coached] > without.drop(index=coached).max() + 0.1
+    hosts = terr[terr.bright_spots > 0]
+    assert (hosts.true_ratio > without[hosts.index]).all()
+    # regions: region id -> its teams, as in the teams table
+    teams = org.tables["teams"].to_pandas().set_index("team_id")
+    regions = truth["regions"]
+    assert sorted(t for ts in regions.values() for t in ts) == sorted(terr.index)
+    for region, team_ids in regions.items():
+        assert (teams.loc[team_ids, "parent_team_id"] == region).all()
+        assert (terr.loc[team_ids, "region_id"] == region).all()
+        assert teams.loc[region, "name"] == terr.loc[team_ids[0], "region"]
+
+
+def test_coached_team_wins_above_its_case_mix_peers(medium):
+    """In the rows: each closed deal's expected win rate is that of its case-mix peers (deals of
+    unplanted reps in the same twentile of the true case-mix log-odds); the coached team's wins
+    exceed that expectation clearly, and more than any other team's."""
+    org, _, o = medium
+    c = o[(o.stage != "open") & ~o.bright_spot].copy()
+    c["won"] = (c.stage == "won").astype(float)
+    c["band"] = pd.qcut(c.eta0, 20, labels=False)
+    peers = c[~c.team_effect].groupby("band").won.mean()
+    c["p"] = c.band.map(peers)
+    g = c.groupby("team_id").agg(O=("won", "sum"), E=("p", "sum"))
+    g["V"] = (c.p * (1 - c.p)).groupby(c.team_id).sum()
+    g["ratio"], g["z"] = g.O / g.E, (g.O - g.E) / np.sqrt(g.V)
+    (coached,) = org.truth["bright_spot_teams"]
+    assert g.loc[coached, "ratio"] > 1.1 and g.loc[coached, "z"] > 2  # 1.22 and 5.0 here
+    others = g.drop(index=coached)
+    assert g.loc[coached, "ratio"] > others.ratio.max() + 0.05
+    assert others.z.max() < 2.5  # no other team clearly above its peers
+
+
+# ----------------------------------------------------------------------------- effect sizes
+def test_odds_ratio_parameters_set_the_plant_exactly():
+    base = dict(reps=40, months=12, seed=4)
+    beta = None
+    means: dict[str, list[float]] = {"bright": [], "team": [], "bright_rows": []}
+    first = None
+    for ratio in (1.5, 2.0, 3.0):
+        org = synth.generate(
+            synth.SynthConfig(**base, bright_spot_odds_ratio=ratio, team_odds_ratio=ratio)
+        )
+        truth = org.truth
+        reps = pd.DataFrame(truth["reps"]).set_index("rep_id")
+        beta = np.array([p["log_odds"] for p in truth["true_practices"]])
+        # each deal of a planted rep (bright spot or coached) has exactly `ratio` times the odds
+        # of the same deal with the same practices in an average rep's hands
+        rep_ids = np.array(org.tables["opportunities"].column("owner_rep_id").to_pylist())
+        practices = np.stack([org.hidden[p] for p in synth.PRACTICES], axis=1)
+        lift = np.log(org.hidden["p_win"] / (1 - org.hidden["p_win"]))
+        lift -= org.hidden["eta0"] + practices @ beta
+        planted = reps.bright_spot | reps.team_effect
+        assert planted.sum() >= 3 + 4
+        on_planted = pd.Series(rep_ids).map(planted).to_numpy()
+        np.testing.assert_allclose(lift[on_planted], math.log(ratio), atol=1e-9)
+        assert (reps.loc[reps.bright_spot, "skill"] == round(math.log(ratio), 4)).all()
+        assert (reps.loc[reps.team_effect, "skill"] == 0).all()
+        assert (reps.loc[reps.team_effect, "team_log_odds"] == round(math.log(ratio), 4)).all()
+        for rows in (reps[reps.bright_spot], reps[reps.team_effect]):
+            assert all(v == 0 for d in rows.practice_offset for v in d.values())
+            # odds times r, probabilities times less than r: 1 < true ratio < r
+            assert (rows.true_ratio > 1).all() and (rows.true_ratio < ratio).all()
+        means["bright"].append(reps[reps.bright_spot].true_ratio.mean())
+        means["team"].append(reps[reps.team_effect].true_ratio.mean())
+        o = org.tables["opportunities"].to_pandas()
+        mine = o[o.owner_rep_id.isin(reps.index[reps.bright_spot]) & (o.stage != "open")]
+        means["bright_rows"].append((mine.stage == "won").mean())
+        # the effect size changes nothing else: same plant, same accounts, same deals
+        same = (truth["bright_spots"], truth["bright_spot_teams"], org.tables["accounts"])
+        if first is None:
+            first = same + (o.created_at, o.initial_amount)
+        else:
+            assert same[:2] == first[:2] and same[2].equals(first[2])
+            assert o.created_at.equals(first[3]) and o.initial_amount.equals(first[4])
+    for key, values in means.items():
+        assert values == sorted(values) and values[-1] > values[0] + 0.1, (key, values)
+
+
+def test_coached_teams_can_be_set():
+    org = synth.generate(synth.SynthConfig(reps=80, months=3, seed=3, coached_teams=0))
+    assert org.truth["bright_spot_teams"] == [] and org.truth["team_effects"] == {}
+    org = synth.generate(synth.SynthConfig(reps=80, months=3, seed=3, coached_teams=2))
+    assert len(org.truth["bright_spot_teams"]) == len(org.truth["team_effects"]) == 2
+    # with team_odds_ratio, small orgs (3 teams) get their coached team too
+    org = synth.generate(synth.SynthConfig(reps=30, months=3, seed=3, team_odds_ratio=2.0))
+    assert len(org.truth["bright_spot_teams"]) == 1
+
+
+# ----------------------------------------------------------------------------- won revenue
+def test_booked_amounts_follow_the_amount_at_creation(medium):
+    org, reps, o = medium
+    won = o[o.stage == "won"]
+    drift = won.amount / won.initial_amount
+    # a quarter never updated (a few more round back to the initial amount)
+    assert 0.22 < (drift == 1).mean() < 0.35
+    assert np.corrcoef(np.log(won.amount), np.log(won.initial_amount))[0, 1] > 0.95
+    # expected drift 0.25 + 0.75 * exp(0.06 + 0.28**2 / 2) = 0.25 + 0.75 * 1.10429 = 1.07821
+    model = org.truth["amount_model"]
+    assert model["won_amount_factor_average"] == 1.0782
+    assert drift[~won.bright_spot].mean() == pytest.approx(1.0782, abs=0.03)
+    # bright spots book their updated won deals larger (log uplift 0.05-0.12)
+    moved = np.log(drift[drift != 1])
+    bright = won.bright_spot[drift != 1]
+    assert moved[bright].mean() > moved[~bright].mean() + 0.03
+    uplift = reps.amount_uplift
+    assert uplift[reps.bright_spot].between(0.05, 0.12).all()
+    assert (uplift[~reps.bright_spot] == 0).all()
+    # lost deals mostly keep their amount
+    lost = o[o.stage == "lost"]
+    assert (lost.amount == lost.initial_amount).mean() > 0.55
+
+
+def test_truth_has_true_revenue_ratios(medium):
+    org, reps, _ = medium
+    books = reps[reps.closed >= 20]  # expected revenue is rounded to whole units
+    ratio = books.expected_revenue_true / books.expected_revenue_average_rep
+    np.testing.assert_allclose(books.true_revenue_ratio, ratio, atol=2e-4)
+    bright = reps[reps.bright_spot]
+    assert (bright.true_revenue_ratio > bright.true_ratio).all()  # the amount uplift
+    assert (bright.true_revenue_ratio > 1.5).all()
+    rich = reps[reps.rich_territory]
+    assert (rich.true_revenue_ratio == 1.0).all()
+    # without an uplift, revenue and win ratios differ only through deal sizes
+    plain = reps[~reps.bright_spot]
+    assert (plain.true_revenue_ratio - plain.true_ratio).abs().max() < 0.1
+    terr = pd.DataFrame(org.truth["territories"]).set_index("team_id")
+    (coached,) = org.truth["bright_spot_teams"]
+    assert terr.loc[coached, "true_revenue_ratio"] > 1.15
 
 
 # ----------------------------------------------------------------------------- dirty rows

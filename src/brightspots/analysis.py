@@ -16,7 +16,10 @@ import numpy as np
 import pandas as pd
 
 from brightspots import casemix, deviance, timezones
+from brightspots import levels as levels_mod
+from brightspots import outcomes as outcomes_mod
 from brightspots.errors import BrightspotsError
+from brightspots.windows import parse_window
 from brightspots.workspace import Run, Workspace
 
 Progress = Callable[[str, float], None]
@@ -73,11 +76,27 @@ def amount_column(ws: Workspace, closed: ir.Table) -> tuple[str | None, list[str
     ]
 
 
-def analyze(ws: Workspace, progress: Progress | None = None) -> Run:
-    """Analyse the workspace's current data and store the results as a new run."""
+def analyze(
+    ws: Workspace,
+    progress: Progress | None = None,
+    *,
+    window: str | None = None,
+    min_volume: int | None = None,
+) -> Run:
+    """Analyse the workspace's current data and store the results as a new run.
+
+    ``window`` ("12m", "90d", "all") and ``min_volume`` override the config for this run (reps;
+    teams and regions use ``team_window``).
+    """
     progress = progress or _noop
     cfg = ws.config["analysis"]
-    min_volume = int(cfg["min_volume"])
+    min_volume = int(min_volume if min_volume is not None else cfg["min_volume"])
+    if min_volume < 1:
+        raise AnalysisError(f"minimum volume {min_volume}: it must be at least 1 closed deal")
+    rep_window = parse_window(window if window is not None else cfg["window"])
+    team_window = parse_window(cfg["team_window"], setting="team_window")
+    levels = _levels(cfg)
+    outcomes = _outcomes(cfg)
     for name in ("reps", "accounts", "opportunities"):
         if ws.row_count(name) == 0:
             raise AnalysisError(
@@ -92,6 +111,7 @@ def analyze(ws: Workspace, progress: Progress | None = None) -> Run:
     covariates = list(cfg["covariates"])
     if amount is None:
         covariates = [c for c in covariates if c != "deal_size"]
+    casemix.check_levels(covariates, levels)
     span = ws.execute(opps.aggregate(start=opps.created_at.min(), end=opps.closed_at.max()))
     first, last = span["start"].iloc[0], span["end"].iloc[0]
     last = first if pd.isna(last) else last
@@ -112,49 +132,100 @@ def analyze(ws: Workspace, progress: Progress | None = None) -> Run:
     window_end = ws.execute(cases.closed_at.max())
     if window_end is None or pd.isna(window_end):
         raise AnalysisError("no closed opportunities (won or lost with closed_at) to analyse")
-    months = int(cfg["window_months"] or 0)
-    if months > 0:
-        start = pd.Timestamp(window_end) - pd.DateOffset(months=months)
-        cases = cases.filter(cases.closed_at > ibis.literal(start.to_pydatetime()))
-    window_start = ws.execute(cases.closed_at.min())
+    windows = {lv: rep_window if lv == "rep" else team_window for lv in levels}
+    starts = {lv: w.start(pd.Timestamp(window_end)) for lv, w in windows.items()}
+    # the model is fitted once, over the longest window any level uses
+    fit_start = None if any(v is None for v in starts.values()) else min(starts.values())
+    fit_cases = _since(cases, fit_start)
 
-    progress("fitting the case-mix model", 0.15)
-    cell_frame = ws.execute(casemix.cells(cases))
+    progress("fitting the case-mix model", 0.1)
+    cell_frame = ws.execute(casemix.cells(fit_cases))
     model = casemix.fit(cell_frame, covariates, pool_min_cases=int(cfg["pool_min_cases"]))
-    scored = model.score(cases)
-
-    progress("observed and expected per rep", 0.4)
-    units, probs, hist = _aggregates(ws, scored)
+    scored = model.score(fit_cases)
+    hist = ws.execute(_histogram(_since(scored, starts["rep"])))
     auc, calibration = casemix.auc_and_calibration(hist)
 
-    progress("funnel limits and labels", 0.7)
-    rep_frame = ws.execute(reps.select("rep_id", "name", "team_id")).sort_values("rep_id")
-    units = _all_reps(units, rep_frame)
-    assessed, summary = deviance.assess(units, probs, min_volume=min_volume)
-    table = rep_frame.merge(
-        assessed.rename(columns={"unit_id": "rep_id", "n": "closed"}), on="rep_id", how="left"
-    )
-    table = table[BRIGHT_SPOT_COLUMNS + [c for c in table.columns if c not in BRIGHT_SPOT_COLUMNS]]
-    eligible = table[(table["closed"] >= min_volume) & (table["expected"] > 0)]
-    v_over_e = (
-        float(np.median(eligible["variance"] / eligible["expected"])) if len(eligible) else 0.7
-    )
-    top_e = float(table["expected"].max()) if len(table) else 1.0
-    grid = np.linspace(max(0.5, min_volume * 0.05), max(top_e * 1.1, 2.0), 200)
-    curve = deviance.funnel_curve(grid, v_over_e, float(summary["tau2"]))
-    leaderboard = _leaderboard(table)
+    revenue = None
+    if "won_revenue" in outcomes:
+        revenue, note = _revenue_scale(ws, scored, amount)
+        if note:
+            warnings.append(note)
 
+    names = _unit_names(ws, reps)
+    per_level: dict[str, dict] = {}
+    deviance_rows, table_rows, curves = [], [], []
+    for i, level in enumerate(levels):
+        progress(f"observed and expected per {level}", 0.2 + 0.6 * i / len(levels))
+        unit = outcomes_mod.LEVELS[level]
+        level_cases = _since(scored, starts[level])
+        level_cases = level_cases.filter(level_cases[unit].notnull())
+        unit_ids = sorted(names[level])
+        if not unit_ids:
+            warnings.append(f"No {level}s in the data: the {level} level was skipped.")
+            continue
+        results = {}
+        for outcome in outcomes:
+            if outcome == "won_revenue" and revenue is None:
+                continue
+            units = _units(ws, level_cases, unit, outcome, revenue)
+            units = levels_mod.fill_halves(levels_mod.complete_units(units, unit_ids))
+            probs = (
+                ws.execute(outcomes_mod.probability_histogram(level_cases, unit, P_DECIMALS))
+                if outcome == "win_rate"
+                else None
+            )
+            assessed, summary = deviance.assess_outcome(
+                units,
+                outcome=outcome,
+                min_volume=min_volume,
+                noun=level,
+                probs=probs,
+                currency=ws.config["workspace"]["currency"],
+                phi_method=cfg["overdispersion"],
+            )
+            assessed = assessed.assign(level=level, outcome=outcome)
+            assessed.insert(1, "name", assessed["unit_id"].map(names[level]))
+            results[outcome] = (assessed, summary)
+            curves.append(
+                levels_mod.curve(assessed, summary, min_volume).assign(level=level, outcome=outcome)
+            )
+        per_outcome = pd.concat([r[0] for r in results.values()], ignore_index=True)
+        deviance_rows.append(per_outcome)
+        combined = deviance.combine_labels(per_outcome)
+        quarters = ws.execute(outcomes_mod.quarter_units(level_cases, unit))
+        shown = levels_mod.last_quarters(quarters["quarter"].dropna().tolist())
+        persist = levels_mod.persistence(quarters, shown)
+        table_rows.append(_level_table(level, results["win_rate"][0], combined, persist, ws, reps))
+        per_level[level] = {
+            "window": str(windows[level]),
+            "window_words": windows[level].words(),
+            "window_start": str(starts[level]) if starts[level] is not None else None,
+            "quarters": shown,
+            "outcomes": {o: {k: _plain(v) for k, v in r[1].items()} for o, r in results.items()},
+            "n_bright_spots": int((combined["label"] == "bright_spot").sum()),
+            "n_candidates": int((combined["label"] == "candidate").sum()),
+        }
+
+    progress("saving the run", 0.9)
+    table = pd.concat(table_rows, ignore_index=True)
+    rep_table = table[table["level"] == "rep"]
     run.diagnostics = {
-        **{k: _plain(v) for k, v in summary.items()},
+        **per_level["rep"]["outcomes"]["win_rate"],
+        "n_bright_spots": per_level["rep"]["n_bright_spots"],
+        "n_candidates": per_level["rep"]["n_candidates"],
+        "levels": per_level,
+        "outcomes": [o for o in outcomes if o != "won_revenue" or revenue is not None],
         "auc": auc,
-        "n_cases": model.n_cases,
-        "n_wins": model.n_wins,
+        "n_cases": int(hist["n"].sum()),
+        "n_wins": int(hist["wins"].sum()),
+        "n_model_cases": model.n_cases,
         "n_cells": model.n_cells,
         "covariates": covariates,
         "covariate_descriptions": {c: casemix.COVARIATES[c].description for c in covariates},
         "pooled_levels": model.pooled,
         "regularised": model.regularised,
         "amount_column": amount,
+        "revenue_scale": revenue,
         "warnings": warnings
         + (
             ["The case-mix model needed a small ridge penalty to converge (separation)."]
@@ -162,18 +233,21 @@ def analyze(ws: Workspace, progress: Progress | None = None) -> Run:
             else []
         ),
         "min_volume": min_volume,
-        "window_start": str(window_start),
+        "window": str(rep_window),
+        "window_words": rep_window.words(),
+        "team_window": str(team_window),
+        "window_start": str(ws.execute(_since(cases, starts["rep"]).closed_at.min())),
         "window_end": str(window_end),
-        "v_over_e": v_over_e,
+        "v_over_e": levels_mod.v_over_e(rep_table.rename(columns={"closed": "n"}), min_volume),
         "timezone": ws.timezone,
     }
-    progress("saving the run", 0.9)
     ws.save_run(
         run,
         {
             "bright_spots": table,
-            "funnel_curve": curve,
-            "raw_leaderboard": leaderboard,
+            "deviance": pd.concat(deviance_rows, ignore_index=True),
+            "funnel_curve": pd.concat(curves, ignore_index=True),
+            "raw_leaderboard": _leaderboard(rep_table),
             "calibration": calibration,
             "case_mix_coefficients": model.coefficient_frame(),
         },
@@ -182,42 +256,96 @@ def analyze(ws: Workspace, progress: Progress | None = None) -> Run:
     return run
 
 
-def _aggregates(ws: Workspace, scored: ir.Table) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def _levels(cfg: dict) -> list[str]:
+    levels = list(cfg["levels"])
+    unknown = [lv for lv in levels if lv not in outcomes_mod.LEVELS]
+    if unknown or "rep" not in levels:
+        raise AnalysisError(f"[analysis] levels = {levels}: use 'rep' and any of 'team', 'region'")
+    return ["rep"] + [lv for lv in ("team", "region") if lv in levels]
+
+
+def _outcomes(cfg: dict) -> list[str]:
+    outcomes = list(cfg["outcomes"])
+    unknown = [o for o in outcomes if o not in outcomes_mod.OUTCOMES]
+    if unknown or "win_rate" not in outcomes:
+        raise AnalysisError(
+            f"[analysis] outcomes = {outcomes}: use 'win_rate' and optionally 'won_revenue'"
+        )
+    return outcomes
+
+
+def _since(t: ir.Table, start: pd.Timestamp | None) -> ir.Table:
+    if start is None:
+        return t
+    return t.filter(t.closed_at > ibis.literal(pd.Timestamp(start).to_pydatetime()))
+
+
+def _histogram(scored: ir.Table) -> ir.Table:
     p = scored.p_hat
-    odd = (scored.closed_local.month() % 2) == 1
-    won = scored.y == 1
-    per_rep = scored.group_by(unit_id=scored.rep_id).agg(
-        n=scored.count(),
-        observed=scored.y.sum(),
-        expected=p.sum(),
-        variance=(p * (1 - p)).sum(),
-        observed_odd=scored.y.sum(where=odd),
-        expected_odd=p.sum(where=odd),
-        observed_even=scored.y.sum(where=~odd),
-        expected_even=p.sum(where=~odd),
-        won_amount=scored.amount.sum(where=won),
-    )
-    binned = scored.mutate(pb=p.round(P_DECIMALS))
-    probs = binned.group_by(unit_id=binned.rep_id, p=binned.pb).agg(count=binned.count())
     step = ibis.literal(HIST_STEP, type="float64")
     hb = scored.mutate(hp=(p / step).floor().cast("float64") * step + step / 2)
-    hist = hb.group_by(p=hb.hp).agg(n=hb.count(), wins=hb.y.sum())
-    units = ws.execute(per_rep.order_by("unit_id"))
-    for c in ("observed_odd", "observed_even", "expected_odd", "expected_even", "won_amount"):
-        units[c] = units[c].fillna(0)
-    probs_df = ws.execute(probs.order_by(["unit_id", "p"]))
-    hist_df = ws.execute(hist.order_by("p"))
-    return units, probs_df, hist_df
+    return hb.group_by(p=hb.hp).agg(n=hb.count(), wins=hb.y.sum()).order_by("p")
 
 
-def _all_reps(units: pd.DataFrame, reps: pd.DataFrame) -> pd.DataFrame:
-    """Every rep gets a row; reps with no closed deals in the window have zeros."""
-    missing = sorted(set(reps["rep_id"]) - set(units["unit_id"]))
-    if not missing:
-        return units
-    zeros = pd.DataFrame({c: 0 for c in units.columns if c != "unit_id"}, index=range(len(missing)))
-    zeros.insert(0, "unit_id", missing)
-    return pd.concat([units, zeros.astype(units.dtypes.to_dict())], ignore_index=True)
+def _revenue_scale(ws: Workspace, scored: ir.Table, amount: str | None) -> tuple[dict | None, str]:
+    if amount != "initial_amount":
+        return None, (
+            "Won revenue was not assessed: it needs the amount at creation (initial_amount) to "
+            "say what revenue to expect."
+        )
+    row = ws.execute(outcomes_mod.revenue_scale(scored)).iloc[0]
+    if not row["n"] or pd.isna(row["created"]) or not row["created"]:
+        return None, "Won revenue was not assessed: no won deal has an amount at creation."
+    r = float(row["booked"] / row["created"])
+    # relative variance of a won deal's booked/created ratio around r
+    cv2 = max(float(row["mean_ratio_sq"]) / r**2 - 2 * float(row["mean_ratio"]) / r + 1.0, 0.0)
+    return {"r": r, "cv2": cv2, "won_deals": int(row["n"])}, ""
+
+
+def _units(ws, level_cases, unit, outcome, revenue) -> pd.DataFrame:
+    if outcome == "win_rate":
+        expr = outcomes_mod.win_rate_units(level_cases, unit)
+        won = level_cases.filter(level_cases.y == 1)
+        amounts = won.group_by(unit_id=won[unit]).agg(won_amount=won.amount.sum())
+        expr = expr.left_join(amounts, "unit_id").select(expr, amounts.won_amount)
+    else:
+        expr = outcomes_mod.revenue_units(level_cases, unit, r=revenue["r"], cv2=revenue["cv2"])
+    return ws.execute(expr.order_by("unit_id"))
+
+
+def _unit_names(ws: Workspace, reps: ir.Table) -> dict[str, dict[str, str]]:
+    rep_df = ws.execute(reps.select("rep_id", "name", "team_id", "region"))
+    team_df = ws.execute(ws.table("teams").select("team_id", "name"))
+    team_names = dict(zip(team_df["team_id"], team_df["name"], strict=True))
+    return {
+        "rep": dict(zip(rep_df["rep_id"], rep_df["name"], strict=True)),
+        "team": {t: team_names.get(t, t) for t in sorted(set(rep_df["team_id"].dropna()))},
+        "region": {r: r for r in sorted(set(rep_df["region"].dropna()))},
+    }
+
+
+def _level_table(level, win, combined, persist, ws, reps) -> pd.DataFrame:
+    """One row per unit of a level: win-rate statistics, the label over all outcomes."""
+    stats = win.drop(columns=["label", "reason", "outcome", "level"], errors="ignore")
+    t = stats.merge(combined[["unit_id", "label", "outcome", "reason"]], on="unit_id")
+    t = t.merge(persist, on="unit_id", how="left")
+    t["quarters_above"] = t["quarters_above"].fillna(0).astype("int64")
+    t["quarters_assessed"] = t["quarters_assessed"].fillna(0).astype("int64")
+    t["quarters_oe"] = t["quarters_oe"].fillna("")
+    t = t.rename(columns={"n": "closed"})
+    if level == "rep":
+        t = t.merge(
+            ws.execute(reps.select("rep_id", "team_id")),
+            left_on="unit_id",
+            right_on="rep_id",
+            how="left",
+        )
+    else:
+        t["rep_id"] = None
+        t["team_id"] = t["unit_id"] if level == "team" else None
+    t["level"] = level
+    first = BRIGHT_SPOT_COLUMNS + ["level", "unit_id", "outcome"]
+    return t[first + [c for c in t.columns if c not in first]]
 
 
 def _leaderboard(table: pd.DataFrame) -> pd.DataFrame:

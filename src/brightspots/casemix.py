@@ -156,6 +156,15 @@ def check_covariates(names: list[str]) -> None:
         raise CaseMixError("[analysis] covariates is empty: at least one covariate is needed")
 
 
+def check_levels(covariates: list[str], levels: list[str]) -> None:
+    """Refuse a covariate that identifies a level being compared (method.md section 1)."""
+    if "region" in covariates and "region" in levels:
+        raise CaseMixError(
+            "covariate 'region' cannot be used while regions are compared ([analysis] levels): "
+            "the model would force every region to its own expectation; drop one of them"
+        )
+
+
 def case_table(
     opportunities: ir.Table,
     accounts: ir.Table,
@@ -189,7 +198,7 @@ def case_table(
         .group_by(book_rep="owner_rep_id")
         .agg(territory_potential=accounts.annual_potential.mean())
     )
-    r = reps.select(rep_key="rep_id", team_id="team_id", hire_date="hire_date")
+    r = reps.select(rep_key="rep_id", team_id="team_id", hire_date="hire_date", rep_region="region")
     j = closed.left_join(acc, closed.account_id == acc.account_id).select(
         closed, *[acc[c] for c in acc.columns if c not in ("account_id",)]
     )
@@ -201,10 +210,12 @@ def case_table(
         "opportunity_id",
         rep_id=j.owner_rep_id,
         team_id=j.team_id,
+        region=j.rep_region,
         closed_at=j.closed_at,
         closed_local=local(j.closed_at),
         y=(j.stage == "won").cast("int64"),
         amount=j.amount.cast("float64"),
+        base_amount=j.initial_amount.cast("float64"),
         **coded,
     )
 

@@ -173,41 +173,104 @@ def import_(
 
 # ---------------------------------------------------------------------------- analyze
 @app.command()
-def analyze(workspace: WorkspaceOpt, engine: EngineOpt = None) -> None:
-    """Find the bright spots: case-mix adjusted results per rep, stored as a new run."""
+def analyze(
+    workspace: WorkspaceOpt,
+    engine: EngineOpt = None,
+    window: Annotated[
+        str | None,
+        typer.Option(
+            help="Closed deals analysed for reps, back from the last close: '12m', '90d' or "
+            "'all' (default: [analysis] window, 12m)."
+        ),
+    ] = None,
+    min_volume: Annotated[
+        int | None,
+        typer.Option(help="Closed deals a unit needs before it can be labelled (default 20)."),
+    ] = None,
+) -> None:
+    """Find the bright spots: case-mix adjusted results per rep, team and region, as a new run."""
     from brightspots.analysis import analyze as run_analysis
     from brightspots.workspace import Workspace
 
     with Workspace.open(workspace, engine=engine) as ws, progress_bar("analyze") as progress:
-        run = run_analysis(ws, progress=progress)
+        run = run_analysis(ws, progress=progress, window=window, min_volume=min_volume)
         table = ws.run_results("bright_spots", run.run_id)
     d = run.diagnostics
     out.print(
-        f"Run {run.run_id} on {run.engine}: {d['n_cases']:,} closed deals, model AUC "
-        f"{d['auc']:.2f}, {d['n_bright_spots']} bright spots and {d['n_candidates']} candidates "
-        f"among {d['n_units']} reps."
+        f"Run {run.run_id} on {run.engine} over {d['window_words']}: {d['n_cases']:,} closed "
+        f"deals, model AUC {d['auc']:.2f}, {d['n_bright_spots']} bright spots and "
+        f"{d['n_candidates']} candidates among {d['n_units']} reps."
     )
     print_bright_spots(table)
 
 
 def print_bright_spots(table) -> None:
-    shown = table[table["label"] != ""].sort_values(["label", "oe"], ascending=[True, False])
+    shown = table[table["label"] != ""].sort_values(
+        ["level", "label", "oe"], ascending=[False, True, False]
+    )
     if shown.empty:
-        out.print("No rep is beyond what chance and case mix explain.")
+        out.print("No rep or team is beyond what chance and case mix explain.")
         return
     t = Table(title="Bright spots and candidates")
-    for col in ("rep", "team", "label", "closed", "won", "expected", "O/E", "99.8% limit"):
-        t.add_column(col, justify="left" if col in ("rep", "team", "label") else "right")
+    cols = ("unit", "level", "label", "outcome", "closed", "won", "expected", "O/E", "99.8% limit")
+    for col in cols:
+        t.add_column(col, justify="left" if col in cols[:4] else "right")
     for r in shown.itertuples():
         t.add_row(
-            f"{r.name} ({r.rep_id})",
-            str(r.team_id or ""),
+            f"{r.name} ({r.unit_id})",
+            r.level,
             r.label.replace("_", " "),
+            r.outcome.replace("_", " ").replace("+", " + "),
             f"{int(r.closed)}",
             f"{int(r.observed)}",
             f"{r.expected:.1f}",
             f"{r.oe:.2f}",
             f"{r.adj_upper_998:.2f}",
+        )
+    out.print(t)
+
+
+# ---------------------------------------------------------------------------- runs
+@app.command()
+def runs(workspace: WorkspaceOpt) -> None:
+    """List the analysis runs kept in the workspace, oldest first."""
+    from brightspots.workspace import Workspace
+
+    with Workspace.open(workspace) as ws:
+        history = ws.runs()
+    if not history:
+        out.print(f"No runs yet: `brightspots analyze --workspace {workspace}`.")
+        return
+    t = Table(title=f"Runs in {workspace}")
+    for col in (
+        "run",
+        "created (UTC)",
+        "engine",
+        "window",
+        "data",
+        "closed deals",
+        "AUC",
+        "bright spots",
+        "candidates",
+    ):
+        t.add_column(
+            col,
+            justify="right"
+            if col in ("closed deals", "AUC", "bright spots", "candidates")
+            else "left",
+        )
+    for r in history:
+        d = r.diagnostics
+        t.add_row(
+            r.run_id,
+            f"{r.created_at:%Y-%m-%d %H:%M}",
+            r.engine,
+            str(d.get("window", "all")),
+            r.fingerprint,
+            f"{d.get('n_cases', 0):,}",
+            f"{d.get('auc', float('nan')):.2f}",
+            str(d.get("n_bright_spots", "")),
+            str(d.get("n_candidates", "")),
         )
     out.print(t)
 
@@ -238,8 +301,9 @@ def export(
         str,
         typer.Option(
             help="Table to export: a canonical table (reps, opportunities, ...), quarantine, "
-            "imports, runs, or a result table (bright_spots, raw_leaderboard, funnel_curve, "
-            "calibration, case_mix_coefficients)."
+            "imports, runs, extra_columns, or a result table (bright_spots: one row per rep, "
+            "team and region; deviance: one row per unit and outcome; raw_leaderboard, "
+            "funnel_curve, calibration, case_mix_coefficients)."
         ),
     ],
     out_file: Annotated[Path, typer.Option("--out", "-o", help="File to write.")],
@@ -286,7 +350,7 @@ def demo(
     out.rule("3/5 import")
     import_(path=data, workspace=ws_dir)
     out.rule("4/5 analyse")
-    analyze(workspace=ws_dir, engine=None)
+    analyze(workspace=ws_dir, engine=None, window=None, min_volume=None)
     out.rule("5/5 report")
     report(workspace=ws_dir, out_file=html, run=None)
     out.print(f"\n[bold]Open the report:[/] {html.resolve()}")

@@ -16,20 +16,35 @@ import pandas as pd
 
 @dataclass(frozen=True)
 class Detection:
+    """Rep-level detection. Precision counts as correct a label on a planted bright spot or on a
+    rep of a planted coached team (their true ratio is above 1 too: a real, smaller deviance);
+    recall is over planted bright spots only. Coached reps labelled are also counted apart."""
+
     planted: int
     labelled: int
     true_positives: int
     rich_labelled: int  # planted rich-territory reps wrongly labelled bright_spot
     raw_true_positives: int  # planted bright spots in the raw top k
     raw_rich_in_top: int  # rich-territory reps in the raw top k
+    coached_labelled: int = 0  # reps of a coached team labelled bright_spot
+    teams_planted: int = 0
+    teams_found: int = 0  # planted coached teams labelled bright_spot at team level
+    teams_labelled: int = 0  # teams labelled bright_spot
+    detectable: int = 0  # planted reps whose power to be labelled at their true ratio is >= 0.8
+    detectable_found: int = 0
 
     @property
     def precision(self) -> float:
-        return self.true_positives / self.labelled if self.labelled else float("nan")
+        correct = self.true_positives + self.coached_labelled
+        return correct / self.labelled if self.labelled else float("nan")
 
     @property
     def recall(self) -> float:
         return self.true_positives / self.planted if self.planted else float("nan")
+
+    @property
+    def detectable_recall(self) -> float:
+        return self.detectable_found / self.detectable if self.detectable else float("nan")
 
     @property
     def raw_precision(self) -> float:
@@ -39,11 +54,50 @@ class Detection:
         return Detection(*(getattr(self, f) + getattr(other, f) for f in self.__dataclass_fields__))
 
 
-def score(bright_spots: pd.DataFrame, truth: dict) -> Detection:
-    """Compare a run's ``bright_spots`` table (rep_id, label, won_amount) with planted truth."""
+def detectable_planted(deviance: pd.DataFrame, truth: dict, target: float = 0.8) -> set[str]:
+    """Planted reps whose computed power to be labelled on win rate, at their true ratio, is at
+    least ``target`` (``deviance`` is a run's per-outcome table)."""
+    from brightspots.deviance import detection_power
+
+    true_ratio = {r["rep_id"]: r["true_ratio"] for r in truth.get("reps", [])}
+    d = deviance[
+        (deviance["level"] == "rep")
+        & (deviance["outcome"] == "win_rate")
+        & deviance["unit_id"].isin(truth.get("bright_spots", []))
+    ]
+    if d.empty:
+        return set()
+    power = detection_power(
+        ratio=d["unit_id"].map(true_ratio).to_numpy(float),
+        threshold=d["needed_oe"].to_numpy(float),
+        n=d["n"].to_numpy(float),
+        expected=d["expected"].to_numpy(float),
+        variance=d["variance"].to_numpy(float),
+        third=d["third"].to_numpy(float),
+        expected_odd=d["expected_odd"].to_numpy(float),
+        expected_even=d["expected_even"].to_numpy(float),
+        counts=True,
+    )
+    return set(d.loc[power >= target, "unit_id"])
+
+
+def score(
+    bright_spots: pd.DataFrame, truth: dict, deviance: pd.DataFrame | None = None
+) -> Detection:
+    """Compare a run's ``bright_spots`` table (rep_id, label, won_amount) with planted truth;
+    with the run's ``deviance`` table, also recall among detectable planted reps."""
+    if "level" in bright_spots.columns:
+        teams = bright_spots[bright_spots["level"] == "team"]
+        bright_spots = bright_spots[bright_spots["level"] == "rep"]
+    else:
+        teams = bright_spots.iloc[0:0].assign(unit_id=[])
     planted = set(truth.get("bright_spots", []))
     rich = set(truth.get("rich_territory_reps", []))
+    coached = {r["rep_id"] for r in truth.get("reps", []) if r.get("team_effect")}
+    planted_teams = set(truth.get("bright_spot_teams", []))
     labelled = set(bright_spots.loc[bright_spots["label"] == "bright_spot", "rep_id"])
+    detectable = detectable_planted(deviance, truth) if deviance is not None else set()
+    teams_labelled = set(teams.loc[teams["label"] == "bright_spot", "unit_id"])
     k = len(planted)
     top = bright_spots.sort_values(["won_amount", "rep_id"], ascending=[False, True]).head(k)
     raw = set(top["rep_id"])
@@ -54,14 +108,20 @@ def score(bright_spots: pd.DataFrame, truth: dict) -> Detection:
         rich_labelled=len(labelled & rich),
         raw_true_positives=len(raw & planted),
         raw_rich_in_top=len(raw & rich),
+        coached_labelled=len((labelled & coached) - planted),
+        teams_planted=len(planted_teams),
+        teams_found=len(teams_labelled & planted_teams),
+        teams_labelled=len(teams_labelled),
+        detectable=len(detectable),
+        detectable_found=len(detectable & labelled),
     )
 
 
-def analyse_synthetic(folder: Path, config: Any) -> tuple[pd.DataFrame, dict, dict]:
+def analyse_synthetic(folder: Path, config: Any) -> tuple[pd.DataFrame, dict, dict, pd.DataFrame]:
     """Generate a synthetic org into ``folder``, import it, analyse it.
 
-    Returns the run's ``bright_spots`` table, the planted truth and the run's diagnostics.
-    ``config`` is a ``synth.SynthConfig``.
+    Returns the run's ``bright_spots`` table, the planted truth, the run's diagnostics and its
+    ``deviance`` table. ``config`` is a ``synth.SynthConfig``.
     """
     from brightspots import synth
     from brightspots.analysis import analyze
@@ -74,4 +134,5 @@ def analyse_synthetic(folder: Path, config: Any) -> tuple[pd.DataFrame, dict, di
         import_path(ws, data)
         run = analyze(ws)
         table = ws.run_results("bright_spots", run.run_id)
-    return table, truth, run.diagnostics
+        per_outcome = ws.run_results("deviance", run.run_id)
+    return table, truth, run.diagnostics, per_outcome

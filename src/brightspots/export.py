@@ -14,6 +14,7 @@ from brightspots.workspace import Workspace
 #: tables written by ``analyze``, one set per run
 RUN_TABLES = (
     "bright_spots",
+    "deviance",
     "funnel_curve",
     "raw_leaderboard",
     "calibration",

@@ -56,8 +56,17 @@ DEFAULT_CONFIG: dict[str, Any] = {
         "pool_min_cases": 30,
         # when no amount at creation exists: "warn" uses the current amount, "drop" drops deal size
         "amount_fallback": "warn",
-        # months of closed opportunities analysed, counted back from the last close (0 = all)
-        "window_months": 0,
+        # closed opportunities analysed, counted back from the last close: "12m", "90d" or "all"
+        "window": "12m",
+        # teams and regions are judged over a long window (long-term results)
+        "team_window": "12m",
+        # units compared: reps always; teams (reps.team_id) and regions (reps.region)
+        "levels": ["rep", "team", "region"],
+        # outcomes assessed; a label says which outcome(s) it rests on
+        "outcomes": ["win_rate", "won_revenue"],
+        # overdispersion phi from winsorised z: "unbiased" (divided by its null mean 0.679, so
+        # phi = 1 means no more spread than chance) or "winsorised" (method.md's literal formula)
+        "overdispersion": "unbiased",
     },
     "duckdb": {
         "memory_limit": "",  # e.g. "4GB"; empty = DuckDB's default

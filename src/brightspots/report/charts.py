@@ -1,13 +1,17 @@
-"""The report's charts as Altair (Vega-Lite) specs, rendered offline to inline SVG.
+"""What the report's charts share: colours and point styles, the HTML legend, label placement
+and name layers, the calibration chart, and rendering to inline SVG (offline, no script).
 
-``funnel_chart`` names only bright spots and candidates: the point layer carries no names at all,
-so no other rep's name can reach the SVG (not even in an aria-label).
+The funnel plot is in ``funnel``, the caterpillar plot in ``caterpillar``. In every chart the
+point layers carry no names at all; names reach the SVG only through the label layers, which
+hold exactly the units a chart may name.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
+import json
 import re
 from dataclasses import dataclass
 
@@ -23,12 +27,40 @@ GRID = "#e4e7eb"
 # an orange and a blue that stay distinct for colour-blind readers; shape and size carry the
 # same signal, so the chart also reads in greyscale print
 GROUPS: dict[str, tuple[str, str, int, float]] = {
-    # group: (colour, shape, size, fill opacity)
+    # group: (colour, shape, size, fill opacity); "Other" stands for "Other rep", "Other team"
     "Bright spot": ("#c2410c", "diamond", 170, 1.0),
     "Candidate": ("#0072b2", "triangle-up", 130, 1.0),
-    "Other rep": ("#7b8794", "circle", 60, 0.8),
+    "Other": ("#7b8794", "circle", 60, 0.8),
     "Below minimum volume": ("#7b8794", "circle", 60, 0.0),
 }
+#: the ink of a name label: bright spots and candidates in their colour, other named units grey
+NAME_INK = {"Bright spot": "#c2410c", "Candidate": "#0072b2", "Other": "#52606d"}
+LABELLED = ("bright_spot", "candidate")
+
+
+def style_key(group: str) -> str:
+    """'Other team' -> 'Other'; the other groups are their own key."""
+    return "Other" if group.startswith("Other ") else group
+
+
+def style(group: str) -> tuple[str, str, int, float]:
+    return GROUPS[style_key(group)]
+
+
+def unit_group(label: str, closed: int, min_volume: int, noun: str = "rep") -> str:
+    """A unit's point group: 'Bright spot', 'Candidate', 'Other rep' or 'Below minimum volume'."""
+    if label == "bright_spot":
+        return "Bright spot"
+    if label == "candidate":
+        return "Candidate"
+    return f"Other {noun}" if closed >= min_volume else "Below minimum volume"
+
+
+def group_order(groups: set[str]) -> list[str]:
+    """Groups in legend order."""
+    return sorted(groups, key=lambda g: list(GROUPS).index(style_key(g)))
+
+
 LIMITS: dict[str, str] = {"99.8% limits": "#3e4c59", "95% limits": "#9aa5b1"}
 KINDS: dict[str, list[float]] = {
     "allowing for overdispersion": [1, 0],
@@ -36,7 +68,7 @@ KINDS: dict[str, list[float]] = {
 }
 
 
-def _base_config(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
+def base_config(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
     return (
         chart.configure(font=FONT, background="white")
         .configure_view(stroke=None)
@@ -58,7 +90,7 @@ def legend_entries(groups: list[str]) -> list[tuple[str, str]]:
     stays readable at any zoom and in print."""
     out = []
     for g in groups:
-        colour, shape, _, fill = GROUPS[g]
+        colour, shape, _, fill = style(g)
         paint = f'fill="{colour}" fill-opacity="{fill}" stroke="{colour}" stroke-width="1.5"'
         body = {
             "diamond": f'<path d="M8 1 L15 8 L8 15 L1 8 Z" {paint}/>',
@@ -80,57 +112,26 @@ def legend_entries(groups: list[str]) -> list[tuple[str, str]]:
     return out
 
 
-def funnel_groups(reps: pd.DataFrame, min_volume: int) -> list[str]:
-    """The point groups present in the funnel plot, in legend order."""
-    drawn = reps[(reps["expected"] > 0) & np.isfinite(reps["oe"])]
-    found = {
-        rep_group(lab, int(c), min_volume)
-        for lab, c in zip(drawn["label"], drawn["closed"], strict=True)
-    }
-    return [g for g in GROUPS if g in found]
-
-
-def funnel_y_top(reps: pd.DataFrame, min_volume: int) -> float:
-    """Top of the O/E axis: room for every assessed or named rep (at least 2). A rep below the
-    minimum volume can have a huge ratio on a tiny book; such points are drawn on the top edge
-    instead of squashing the funnel (see ``off_scale``)."""
-    drawn = reps[(reps["expected"] > 0) & np.isfinite(reps["oe"])]
-    shown = drawn[(drawn["closed"] >= min_volume) | (drawn["label"] != "")]
-    top = float(shown["oe"].max()) if len(shown) else 1.0
-    return max(2.0, top * 1.08)
-
-
-def off_scale(reps: pd.DataFrame, min_volume: int) -> int:
-    """How many reps lie above the top of the funnel plot (drawn on its edge)."""
-    drawn = reps[(reps["expected"] > 0) & np.isfinite(reps["oe"])]
-    return int((drawn["oe"] > funnel_y_top(reps, min_volume)).sum())
-
-
-def rep_group(label: str, closed: int, min_volume: int) -> str:
-    if label == "bright_spot":
-        return "Bright spot"
-    if label == "candidate":
-        return "Candidate"
-    return "Other rep" if closed >= min_volume else "Below minimum volume"
-
-
 @dataclass(frozen=True)
 class Frame:
-    """The plotting area: pixel size and data domains (both axes start at 0)."""
+    """The plotting area: pixel size and data domains (x from 0, y from ``y_min``)."""
 
     width: int
     height: int
     x_max: float
     y_max: float
+    y_min: float = 0.0
 
     def px(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(x, dtype=float) / self.x_max * self.width
 
     def py(self, y: np.ndarray) -> np.ndarray:
-        return self.height - np.asarray(y, dtype=float) / self.y_max * self.height
+        span = self.y_max - self.y_min
+        return self.height - (np.asarray(y, dtype=float) - self.y_min) / span * self.height
 
     def y_from_px(self, py: np.ndarray) -> np.ndarray:
-        return (self.height - np.asarray(py, dtype=float)) / self.height * self.y_max
+        span = self.y_max - self.y_min
+        return self.y_min + (self.height - np.asarray(py, dtype=float)) / self.height * span
 
 
 def place_labels(
@@ -165,171 +166,56 @@ def place_labels(
     return out
 
 
-def _curve_long(curve: pd.DataFrame, y_cap: float) -> pd.DataFrame:
-    rows = []
-    for level, suffix in (("99.8% limits", "998"), ("95% limits", "95")):
-        for kind, prefix in (("allowing for overdispersion", "adj_"), ("exact (chance only)", "")):
-            for bound in ("lower", "upper"):
-                part = pd.DataFrame(
-                    {
-                        "expected": curve["expected"],
-                        "value": curve[f"{prefix}{bound}_{suffix}"],
-                    }
-                )
-                part = part[np.isfinite(part["value"]) & (part["expected"] > 0)]
-                part["value"] = part["value"].clip(lower=-0.5 * y_cap, upper=1.5 * y_cap)
-                part["level"], part["kind"], part["line"] = level, kind, f"{level}{kind}{bound}"
-                rows.append(part)
-    return pd.concat(rows, ignore_index=True).sort_values(["line", "expected"])
-
-
-def funnel_chart(
-    reps: pd.DataFrame,
-    curve: pd.DataFrame,
-    *,
-    min_volume: int,
-    description: str,
-    width: int = 860,
-    height: int = 470,
-) -> alt.TopLevelMixin:
-    """O/E against expected wins with the 95% and 99.8% limits; bright spots and candidates
-    highlighted and named. ``reps`` is the report's bright_spots frame."""
-    ok = reps[(reps["expected"] > 0) & np.isfinite(reps["oe"])]
-    y_top = funnel_y_top(reps, min_volume)
-    points = pd.DataFrame(
-        {
-            "expected": ok["expected"].astype(float),
-            "oe": ok["oe"].astype(float).clip(upper=y_top),
-            "group": [
-                rep_group(lab, int(c), min_volume)
-                for lab, c in zip(ok["label"], ok["closed"], strict=True)
-            ],
-        }
+def name_layers(
+    labels: pd.DataFrame,
+    x: alt.X,
+    y_scale: alt.Scale,
+    x_field: str,
+    y_field: str,
+) -> list[alt.Chart]:
+    """Text layers that name points: ``labels`` has ``x_field``, ``y_field`` (the point),
+    ``label_y`` (where the text sits), ``name``, ``group``, ``side`` ('right' or 'left' of the
+    point). A white halo under each name keeps it readable over lines and points; a name pushed
+    off its point gets a thin leader line back to it. Bright spots and candidates are bold."""
+    if labels.empty:
+        return []
+    groups = group_order(set(labels["group"]))
+    colour = alt.Color(
+        "group:N",
+        scale=alt.Scale(domain=groups, range=[NAME_INK[style_key(g)] for g in groups]),
+        legend=None,
     )
-    x_top = float(max(points["expected"].max() if len(points) else 1.0, 1.0)) * 1.06
-    frame = Frame(width, height, x_top, y_top)
-
-    named = ok[ok["label"].isin(["bright_spot", "candidate"])]
-    labels = pd.DataFrame(
-        {
-            "expected": named["expected"].astype(float),
-            "name": named["name"].astype(str),
-            "group": ["Bright spot" if x == "bright_spot" else "Candidate" for x in named["label"]],
-        }
-    )
-    px = frame.px(labels["expected"])
-    widths = np.array([6.6 * len(n) + 10 for n in labels["name"]], dtype=float)
-    right = px + widths + 8 > width
-    start = np.where(right, px - 8 - widths, px + 8)
-    label_py = place_labels(start, frame.py(named["oe"]), widths, height=height)
-    labels["label_y"] = frame.y_from_px(label_py)
-    labels["side"] = np.where(right, "left", "right")
-    labels["oe"] = named["oe"].astype(float).to_numpy()
-    moved = labels[np.abs(label_py - frame.py(named["oe"])) > 4]
-
-    x = alt.X(
-        "expected:Q",
-        title="Expected wins (from territory and deal mix)",
-        scale=alt.Scale(domain=[0, x_top], nice=False, zero=True),
-    )
-    y_scale = alt.Scale(domain=[0, y_top], nice=False, zero=True)
-    present = funnel_groups(reps, min_volume)
-
-    limits = (
-        alt.Chart(_curve_long(curve, y_top))
-        .mark_line(clip=True, strokeWidth=1.6)
-        .encode(
-            x=x,
-            y=alt.Y("value:Q", scale=y_scale, title="Deals won ÷ expected (O/E)"),
-            color=alt.Color(
-                "level:N",
-                scale=alt.Scale(domain=list(LIMITS), range=list(LIMITS.values())),
-                legend=None,
-            ),
-            strokeDash=alt.StrokeDash(
-                "kind:N",
-                scale=alt.Scale(domain=list(KINDS), range=list(KINDS.values())),
-                legend=None,
-            ),
-            detail="line:N",
-            order="expected:Q",
-        )
-    )
-    target = (
-        alt.Chart(pd.DataFrame({"oe": [1.0]}))
-        .mark_rule(color=INK, strokeWidth=1.2)
-        .encode(y=alt.Y("oe:Q", scale=y_scale))
-    )
-    target_text = (
-        alt.Chart(pd.DataFrame({"expected": [x_top], "oe": [1.0], "t": ["1 = as expected"]}))
-        .mark_text(align="left", baseline="middle", dx=6, color=INK, fontSize=11)
-        .encode(x=x, y=alt.Y("oe:Q", scale=y_scale), text="t:N")
-    )
-    dots = []
-    for g in reversed(present):  # bright spots drawn last, on top
-        colour, shape, size, fill = GROUPS[g]
-        dots.append(
-            alt.Chart(points[points["group"] == g])
-            .mark_point(
-                shape=shape,
-                size=size,
-                color=colour,
-                filled=fill > 0,
-                fillOpacity=fill if fill > 0 else 1,
-                strokeWidth=1.5,
-                opacity=1,
-                aria=False,
-            )
-            .encode(x=x, y=alt.Y("oe:Q", scale=y_scale))
-        )
-    layers: list[alt.Chart] = [limits, target, target_text, *dots]
-    if not moved.empty:  # a label pushed off its point gets a thin leader line to it
+    layers: list[alt.Chart] = []
+    moved = labels[np.abs(labels["label_px"] - labels["point_px"]) > 4]
+    if not moved.empty:
         layers.append(
-            alt.Chart(moved[["expected", "oe", "label_y", "group"]])
+            alt.Chart(moved[[x_field, y_field, "label_y", "group"]])
             .mark_rule(strokeWidth=1, opacity=0.7, aria=False)
-            .encode(
-                x=x,
-                y=alt.Y("oe:Q", scale=y_scale),
-                y2="label_y:Q",
-                color=alt.Color(
-                    "group:N",
-                    scale=alt.Scale(domain=present, range=[GROUPS[g][0] for g in present]),
-                    legend=None,
-                ),
-            )
+            .encode(x=x, y=alt.Y(f"{y_field}:Q", scale=y_scale), y2="label_y:Q", color=colour)
         )
+    bold = labels["group"].isin(["Bright spot", "Candidate"])
     for side in ("right", "left"):
-        part = labels[labels["side"] == side]
-        if part.empty:
-            continue
-        common = {
-            "align": "left" if side == "right" else "right",
-            "dx": 8 if side == "right" else -8,
-            "baseline": "middle",
-            "fontSize": 12,
-            "fontWeight": "bold",
-        }
-        enc = {"x": x, "y": alt.Y("label_y:Q", scale=y_scale), "text": "name:N"}
-        halo = (
-            alt.Chart(part)
-            .mark_text(stroke="white", strokeWidth=4, strokeJoin="round", aria=False, **common)
-            .encode(**enc)
-        )
-        ink = (
-            alt.Chart(part)
-            .mark_text(**common)
-            .encode(
-                color=alt.Color(
-                    "group:N",
-                    scale=alt.Scale(domain=present, range=[GROUPS[g][0] for g in present]),
-                    legend=None,
-                ),
-                **enc,
+        for weight in ("bold", "normal"):
+            part = labels[(labels["side"] == side) & (bold == (weight == "bold"))]
+            if part.empty:
+                continue
+            common = {
+                "align": "left" if side == "right" else "right",
+                "dx": 8 if side == "right" else -8,
+                "baseline": "middle",
+                "fontSize": 12 if weight == "bold" else 11,
+                "fontWeight": weight,
+            }
+            part = part[[x_field, "label_y", "name", "group"]]
+            enc = {"x": x, "y": alt.Y("label_y:Q", scale=y_scale), "text": "name:N"}
+            halo = (
+                alt.Chart(part)
+                .mark_text(stroke="white", strokeWidth=4, strokeJoin="round", aria=False, **common)
+                .encode(**enc)
             )
-        )
-        layers += [halo, ink]
-    chart = alt.layer(*layers).properties(width=width, height=height, description=description)
-    return _base_config(chart.resolve_scale(color="independent"))
+            ink = alt.Chart(part).mark_text(**common).encode(color=colour, **enc)
+            layers += [halo, ink]
+    return layers
 
 
 def calibration_chart(
@@ -375,11 +261,18 @@ def calibration_chart(
     chart = alt.layer(diagonal, diag_text, path, dots).properties(
         width=size, height=size, description=description
     )
-    return _base_config(chart)
+    return base_config(chart)
 
 
 _XMLNS = re.compile(r'\s+xmlns(:\w+)?="[^"]*"')
 _IDS = re.compile(r'\bid="([^"]+)"')
+
+
+@functools.lru_cache(maxsize=32)
+def _render(spec: str) -> str:
+    """Vega-Lite JSON -> SVG text; the same spec always renders the same SVG, so a report (or a
+    test suite) drawing one chart twice renders it once."""
+    return vl_convert.vegalite_to_svg(json.loads(spec))
 
 
 def to_svg(chart: alt.TopLevelMixin, *, title: str | None = None) -> str:
@@ -391,7 +284,7 @@ def to_svg(chart: alt.TopLevelMixin, *, title: str | None = None) -> str:
     drawn from the content, so two charts in one page never share an id.
     """
     spec = chart.to_dict()
-    svg = vl_convert.vegalite_to_svg(spec)
+    svg = _render(json.dumps(spec, sort_keys=True))
     svg = svg.removeprefix('<?xml version="1.0" encoding="utf-8"?>').strip()
     prefix = "c" + hashlib.sha1(svg.encode()).hexdigest()[:8] + "-"
     for old in set(_IDS.findall(svg)):

@@ -86,6 +86,20 @@ def day(x: Any) -> str:
     return f"{d.day} {d.strftime('%b %Y')}"
 
 
+def run_dates(moments: list[Any], year: int | None = None) -> list[str]:
+    """Short labels for runs: '5 Mar' ('5 Mar 2024' when any is not in ``year``), with the time
+    of day added when two runs fall on the same day ('5 Mar 14:02', seconds when needed)."""
+    stamps = [pd.Timestamp(m) for m in moments]
+    same_year = year is not None and all(t.year == year for t in stamps)
+    days = [f"{t.day} {t.strftime('%b')}" if same_year else day(t) for t in stamps]
+    labels = days
+    for clock in (" %H:%M", " %H:%M:%S"):
+        if len(set(labels)) == len(labels):
+            break
+        labels = [d + t.strftime(clock) for d, t in zip(days, stamps, strict=True)]
+    return labels
+
+
 def moment(x: Any) -> str:
     """A timestamp as '5 Mar 2024, 14:02 UTC' (stored timestamps are UTC)."""
     if is_missing(x):

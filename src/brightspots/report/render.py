@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 
 import jinja2
 
-from brightspots.report.context import ReportContext, ReportError, build_context
+from brightspots.report.context import ReportContext, build_context
+from brightspots.report.tables import ReportError
 from brightspots.report.view import report_view
 
 if TYPE_CHECKING:

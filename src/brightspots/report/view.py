@@ -13,24 +13,19 @@ from markupsafe import Markup
 from brightspots import __version__
 from brightspots.report import charts, fmt, words
 from brightspots.report.context import ReportContext
+from brightspots.report.rows import LABEL_MARK, LABEL_TEXT, UnitRow, team_names, unit_rows
+from brightspots.report.sections import (
+    Chart,
+    LevelSection,
+    caterpillars,
+    detectability,
+    level_section,
+    model_terms,
+    quarters_outcome,
+    rep_funnels,
+)
 
-LABEL_TEXT = {"bright_spot": "Bright spot", "candidate": "Candidate", "": ""}
-LABEL_MARK = {"bright_spot": "◆", "candidate": "▲", "": ""}
 TOP_N = 10
-
-
-@dataclass(frozen=True)
-class SpotRow:
-    rank: str
-    name: str
-    team: str
-    label: str
-    label_text: str
-    label_mark: str
-    sentence: str
-    shrunk: str
-    p_above_1: str
-    reason: str
 
 
 @dataclass(frozen=True)
@@ -58,22 +53,30 @@ class ReportView:
     version: str
     window: str
     headline: str
+    levels_headline: str
+    outcomes_text: str
     label_meaning: str
     tiles: list[tuple[str, str]]
     caveats: list[str]
-    funnel_svg: Markup
+    funnels: list[Chart]
     funnel_how_to_read: str
     funnel_legend: list[tuple[Markup, str]]
-    funnel_not_drawn: str
+    caterpillars: list[Chart]
     ranks_published: bool
     ranks_note: str
     n_units: str
-    spots: list[SpotRow]
+    detectability: str
+    quarters_outcome: str
+    spots: list[UnitRow]
+    history_caption: str
+    teams: LevelSection | None
+    regions: LevelSection | None
     leaders: list[LeaderRow]
     leaders_contrast: str
     auc: str
     auc_text: str
     covariates_text: str
+    model_window: str
     calibration_svg: Markup
     calibration_text: str
     calibration_rows: list[tuple[str, str, str, str]]
@@ -81,36 +84,9 @@ class ReportView:
     min_volume: int
 
 
-def _spot_rows(ctx: ReportContext, published: bool) -> list[SpotRow]:
-    df = ctx.bright_spots[ctx.bright_spots["label"].isin(["bright_spot", "candidate"])].copy()
-    df["_order"] = (df["label"] == "candidate").astype(int)
-    if published:
-        df = df.sort_values(["_order", "expected_rank", "name"], na_position="last")
-    else:
-        df = df.assign(_key=df["name"].str.casefold()).sort_values(["_order", "_key"])
-    rows = []
-    for r in df.itertuples(index=False):
-        rows.append(
-            SpotRow(
-                rank=fmt.decimal(r.expected_rank) if published else "",
-                name=r.name,
-                team=r.team_id,
-                label=r.label,
-                label_text=LABEL_TEXT[r.label],
-                label_mark=LABEL_MARK[r.label],
-                sentence=words.rep_sentence(
-                    r.name, int(r.observed), int(r.closed), float(r.expected), r.oe
-                ),
-                shrunk=words.interval(r.shrunk_oe, r.shrunk_lower_95, r.shrunk_upper_95),
-                p_above_1=fmt.percent(r.p_above_1),
-                reason=r.reason,
-            )
-        )
-    return rows
-
-
 def _leader_rows(ctx: ReportContext) -> list[LeaderRow]:
     top = ctx.raw_leaderboard.sort_values(["rank", "won_amount"], ascending=[True, False])
+    teams = team_names(ctx)
     rows = []
     for r in top.head(TOP_N).itertuples(index=False):
         won = fmt.integer(r.won) if not fmt.is_missing(r.won) else fmt.MISSING
@@ -118,7 +94,7 @@ def _leader_rows(ctx: ReportContext) -> list[LeaderRow]:
             LeaderRow(
                 rank=fmt.integer(r.rank),
                 name=r.name,
-                team=r.team_id,
+                team=teams.get(r.team_id, r.team_id),
                 won_amount=fmt.money(r.won_amount, ctx.currency),
                 won_closed=f"{won} of {fmt.integer(r.closed)}",
                 win_rate=fmt.percent(r.win_rate),
@@ -130,35 +106,17 @@ def _leader_rows(ctx: ReportContext) -> list[LeaderRow]:
     return rows
 
 
-def _funnel_description(ctx: ReportContext) -> str:
-    bs = ctx.bright_spots
-    spots = sorted(bs.loc[bs["label"] == "bright_spot", "name"], key=str.casefold)
-    cands = sorted(bs.loc[bs["label"] == "candidate", "name"], key=str.casefold)
-    text = (
-        f"Funnel plot of {fmt.plural(len(bs), 'rep')}: deals won divided by deals expected "
-        "against expected wins, with 95% and 99.8% limits."
-    )
-    text += f" Bright spots: {fmt.words_list(spots)}." if spots else " No bright spots."
-    text += f" Candidates: {fmt.words_list(cands)}." if cands else " No candidates."
-    return text
-
-
 def report_view(ctx: ReportContext) -> ReportView:
     """Everything the template shows, as display-ready values."""
     d = ctx.diagnostics
-    published = words.ranks_published(d.rankability)
+    reps = d.reps
+    published = reps.primary.ranks_published
     leaders = _leader_rows(ctx)
     cal = ctx.calibration.sort_values("decile")
     cal_rows = [
         (int(r.decile), float(r.mean_expected), float(r.observed_rate))
         for r in cal.itertuples(index=False)
     ]
-    funnel_desc = _funnel_description(ctx)
-    funnel_svg = charts.to_svg(
-        charts.funnel_chart(
-            ctx.bright_spots, ctx.funnel_curve, min_volume=d.min_volume, description=funnel_desc
-        )
-    )
     cal_desc = "Calibration by decile: predicted chance of winning against actual win rate."
     calibration_svg = (
         charts.to_svg(charts.calibration_chart(ctx.calibration, description=cal_desc))
@@ -168,8 +126,24 @@ def report_view(ctx: ReportContext) -> ReportView:
     caveats = list(d.warnings)
     if d.tau2 <= 0:
         caveats.append(d.tau2_zero_note or words.tau2(d.tau2, d.mu, None))
-    no_expected = int((ctx.bright_spots["expected"] <= 0).sum())
-    above = charts.off_scale(ctx.bright_spots, d.min_volume)
+    funnels, legend = rep_funnels(ctx)
+    teams = level_section(ctx, "team")
+    regions = level_section(ctx, "region")
+    upper = [
+        (words.LEVEL_NOUNS[lv], len(ctx.units(lv)), s.n_bright_spots, s.n_candidates)
+        for lv in ("team", "region")
+        if (s := d.level(lv)) is not None and len(ctx.units(lv))
+    ]
+    team_summary = d.level("team") or d.level("region")
+    tiles = [
+        ("Bright spots", fmt.integer(d.n_bright_spots)),
+        ("Candidates", fmt.integer(d.n_candidates)),
+        ("Reps assessed", f"{fmt.integer(d.n_eligible)} of {fmt.integer(d.n_units)}"),
+    ]
+    for noun, n, spots, cands in upper:
+        tiles.append((f"{noun.capitalize()}s labelled", f"{fmt.integer(spots + cands)} of {n}"))
+    tiles.append(("Closed deals", fmt.integer(d.n_cases)))
+    spots = unit_rows(ctx, "rep", published=published)
     return ReportView(
         title=f"Bright spots: {ctx.workspace_name}",
         workspace=ctx.workspace_name,
@@ -179,7 +153,7 @@ def report_view(ctx: ReportContext) -> ReportView:
         fingerprint=ctx.run.fingerprint,
         currency=ctx.currency.upper(),
         version=__version__,
-        window=words.window(d.window_start, d.window_end),
+        window=_capital(words.window_phrase(d.window_words, d.window_start, d.window_end)),
         headline=words.headline(
             n_units=d.n_units,
             n_eligible=d.n_eligible,
@@ -190,48 +164,46 @@ def report_view(ctx: ReportContext) -> ReportView:
             n_wins=d.n_wins,
             start=d.window_start,
             end=d.window_end,
+            window_words=d.window_words,
         ),
+        levels_headline=words.levels_headline(
+            upper, team_summary.window_words if team_summary else None, d.window_words
+        ),
+        outcomes_text=words.outcomes_sentence(list(reps.outcomes)),
         label_meaning=words.LABEL_MEANING,
-        tiles=[
-            ("Bright spots", fmt.integer(d.n_bright_spots)),
-            ("Candidates", fmt.integer(d.n_candidates)),
-            ("Reps assessed", f"{fmt.integer(d.n_eligible)} of {fmt.integer(d.n_units)}"),
-            ("Closed deals", fmt.integer(d.n_cases)),
-        ],
+        tiles=tiles,
         caveats=caveats,
-        funnel_svg=Markup(funnel_svg),
+        funnels=funnels,
         funnel_how_to_read=words.FUNNEL_HOW_TO_READ,
-        funnel_legend=[
-            (
-                Markup(symbol),
-                f"{text} (fewer than {d.min_volume} closed deals)"
-                if text == "Below minimum volume"
-                else text,
-            )
-            for symbol, text in charts.legend_entries(
-                charts.funnel_groups(ctx.bright_spots, d.min_volume)
-            )
-        ],
-        funnel_not_drawn=words.not_drawn(no_expected, above),
+        funnel_legend=legend,
+        caterpillars=caterpillars(ctx, "rep", "rep"),
         ranks_published=published,
-        ranks_note="" if published else words.ranks_note(d.rankability),
+        ranks_note="" if published else words.ranks_note(reps.primary.rankability),
         n_units=fmt.integer(d.n_units),
-        spots=_spot_rows(ctx, published),
+        detectability=detectability(reps),
+        quarters_outcome=quarters_outcome(reps),
+        spots=spots,
+        history_caption=words.history_caption(len(ctx.past_runs)),
+        teams=teams,
+        regions=regions,
         leaders=leaders,
         leaders_contrast=words.leaderboard_contrast([r.label for r in leaders], d.n_bright_spots),
         auc=fmt.ratio(d.auc) if d.auc is not None else fmt.MISSING,
         auc_text=words.auc(d.auc),
         covariates_text=words.covariates(d.covariates, d.n_cases, d.n_wins),
+        model_window=words.model_window(
+            d.n_cases, words.window_phrase(d.window_words, d.window_start, d.window_end)
+        ),
         calibration_svg=Markup(calibration_svg),
         calibration_text=words.calibration(cal_rows),
         calibration_rows=[
             (str(dec), fmt.percent(p), fmt.percent(o), fmt.integer(n))
             for (dec, p, o), n in zip(cal_rows, cal["n"], strict=True)
         ],
-        model_terms=[
-            ("Overdispersion", words.phi(d.phi)),
-            ("Between-rep variance", words.tau2(d.tau2, d.mu, d.tau2_zero_note)),
-            ("Rankability", words.rankability(d.rankability)),
-        ],
+        model_terms=model_terms(reps, "rep"),
         min_volume=d.min_volume,
     )
+
+
+def _capital(text: str) -> str:
+    return text[0].upper() + text[1:] if text else text

@@ -41,6 +41,10 @@ def rep_sentence(name: str, observed: int, closed: int, expected: float, oe: flo
     )
 
 
+#: in place of a shrunken O/E when tau^2 = 0 (every unit is pulled to 1)
+NOT_SHRUNK = "– (no spread beyond chance, τ² = 0)"
+
+
 def interval(estimate: float, lower: float, upper: float) -> str:
     """'1.48 (1.21 to 1.75)': a shrunk O/E with its 95% range."""
     if fmt.is_missing(estimate):
@@ -57,6 +61,18 @@ def window(start: date | None, end: date | None) -> str:
     if end:
         return f"up to {fmt.day(end)}"
     return "over the whole history in the workspace"
+
+
+def window_phrase(words: str | None, start: date | None, end: date | None) -> str:
+    """'over the last 12 months (1 Jan 2024 to 31 Dec 2024)'; without words (an older run), the
+    dates alone: 'from 1 Jan 2024 to 31 Dec 2024'."""
+    if not words:
+        return window(start, end)
+    if start and end:
+        return f"over {words} ({fmt.day(start)} to {fmt.day(end)})"
+    if end:
+        return f"over {words} (up to {fmt.day(end)})"
+    return f"over {words}"
 
 
 def _count_phrase(n: int, one: str, many: str) -> str:
@@ -78,8 +94,9 @@ def headline(
     n_wins: int,
     start: date | None,
     end: date | None,
+    window_words: str | None = None,
 ) -> str:
-    """The one-paragraph summary at the top of the report."""
+    """The one-paragraph summary of the reps at the top of the report."""
     spots = _count_phrase(n_bright_spots, "a bright spot", "bright spots")
     cands = _count_phrase(n_candidates, "a candidate", "candidates")
     below = n_units - n_eligible
@@ -94,7 +111,7 @@ def headline(
     return (
         f"Of {fmt.plural(n_units, 'rep')}, {spots} and {cands}, judged on "
         f"{fmt.plural(n_cases, 'closed deal')} ({fmt.integer(n_wins)} won) "
-        f"{window(start, end)}. {assessed[0].upper() + assessed[1:]}."
+        f"{window_phrase(window_words, start, end)}. {assessed[0].upper() + assessed[1:]}."
     )
 
 
@@ -132,17 +149,18 @@ def leaderboard_contrast(top_labels: Sequence[str], n_bright_spots: int) -> str:
     )
 
 
-def ranks_note(rankability: float) -> str:
+def ranks_note(rankability: float, noun: str = "rep") -> str:
+    title = noun[0].upper() + noun[1:]
     if fmt.is_missing(rankability):
         return (
             "Ranks are not published: rankability could not be estimated for this run. "
-            "Reps are listed alphabetically within each label."
+            f"{title}s are listed alphabetically within each label."
         )
     return (
         f"Ranks are not published: rankability is {fmt.ratio(rankability)}, below "
-        f"{RANKABILITY_THRESHOLD}, so most of the difference between reps' measured ratios is "
-        "noise and an ordering would mostly reflect luck. Reps are listed alphabetically within "
-        "each label."
+        f"{RANKABILITY_THRESHOLD}, so most of the difference between {noun}s' measured ratios is "
+        f"noise and an ordering would mostly reflect luck. {title}s are listed alphabetically "
+        "within each label."
     )
 
 
@@ -181,6 +199,14 @@ def covariates(names: Sequence[str], n_cases: int, n_wins: int) -> str:
     )
 
 
+def model_window(n_cases: int, window: str) -> str:
+    """Which deals the discrimination and calibration figures describe."""
+    return (
+        f"Discrimination and calibration are measured on the {fmt.plural(n_cases, 'deal')} "
+        f"closed {window}, the reps' window."
+    )
+
+
 def calibration(rows: Sequence[tuple[int, float, float]]) -> str:
     """From (decile, mean_expected, observed_rate) rows: where predicted and actual differ most."""
     usable = [r for r in rows if not (fmt.is_missing(r[1]) or fmt.is_missing(r[2]))]
@@ -196,47 +222,52 @@ def calibration(rows: Sequence[tuple[int, float, float]]) -> str:
     )
 
 
-NOT_ESTIMATED = "could not be estimated (too few reps met the minimum volume)."
+def _not_estimated(noun: str) -> str:
+    return f"could not be estimated (too few {noun}s met the minimum volume)."
 
 
-def phi(value: float) -> str:
+def phi(value: float, noun: str = "rep") -> str:
     if fmt.is_missing(value):
-        return f"Overdispersion {NOT_ESTIMATED}"
+        return f"Overdispersion {_not_estimated(noun)}"
     if value <= 1:
         return (
-            f"Overdispersion φ = {fmt.ratio(value)}: reps' results spread no more than the model's "
-            "chance variation alone would produce."
+            f"Overdispersion φ = {fmt.ratio(value)}: {noun}s' results spread no more than the "
+            "model's chance variation alone would produce."
         )
     return (
-        f"Overdispersion φ = {fmt.ratio(value)}: reps' results spread about "
+        f"Overdispersion φ = {fmt.ratio(value)}: {noun}s' results spread about "
         f"{fmt.ratio(value)} times as much as chance alone would produce."
     )
 
 
-def tau2(value: float, mu: float, note: str | None) -> str:
+def tau2(value: float, mu: float, note: str | None, noun: str = "rep") -> str:
     if fmt.is_missing(value):
-        return f"Between-rep variance {NOT_ESTIMATED}"
+        return f"Between-{noun} variance {_not_estimated(noun)}"
     if value <= 0:
         return note or (
-            "Between-rep variance τ² = 0: the spread between reps is no more than chance, so "
-            "shrinkage pulls every rep to the average and labels rest on the unadjusted test with "
-            "a false-discovery correction."
+            f"Between-{noun} variance τ² = 0: the spread between {noun}s is no more than chance, "
+            f"so shrinkage pulls every {noun} to the average and labels rest on the unadjusted "
+            "test with a false-discovery correction."
         )
     sd = math.sqrt(value)
     return (
-        f"Between-rep variance τ² = {value:.4f}: beyond chance, reps' true ratios differ from the "
-        f"average of {fmt.ratio(mu)} by about {fmt.ratio(sd)} (one standard deviation). The solid "
-        "limits in the funnel plot allow for this."
+        f"Between-{noun} variance τ² = {value:.4f}: beyond chance, {noun}s' true ratios differ "
+        f"from the average of {fmt.ratio(mu)} by about {fmt.ratio(sd)} (one standard deviation). "
+        "The solid limits in the funnel plot allow for this."
     )
 
 
-def rankability(value: float) -> str:
+def rankability(value: float, noun: str = "rep", *, ranked: bool = True) -> str:
+    """``ranked``: whether the tables rank by this outcome (only the win rate's ranks are
+    shown; for another outcome the sentence says so instead of a verdict)."""
     if fmt.is_missing(value):
         return "Rankability could not be estimated, so ranks are not published."
     verdict = "ranks are published" if value >= RANKABILITY_THRESHOLD else "ranks are not published"
+    if not ranked:
+        verdict = "the tables rank by win rate only"
     share = min(max(value, 0.0), 1.0)
     return (
-        f"Rankability ρ = {fmt.ratio(value)}: for a typical rep, {fmt.percent(share)} of the "
+        f"Rankability ρ = {fmt.ratio(value)}: for a typical {noun}, {fmt.percent(share)} of the "
         f"variation in the measured ratio is real difference and {fmt.percent(1 - share)} is "
         f"noise. Ranks need at least {RANKABILITY_THRESHOLD}, so {verdict}."
     )
@@ -263,4 +294,211 @@ FUNNEL_HOW_TO_READ = (
     "The funnel narrows as evidence grows: a rep above the solid upper line beats expectation by "
     "more than chance and the normal variation between reps explain. Dashed lines are the exact "
     "limits without that allowance. Only bright spots and candidates are named."
+)
+
+
+# ---------------------------------------------------------------- levels, outcomes, history
+
+#: plain names of the outcomes a label can rest on
+OUTCOME_NAMES: dict[str, str] = {"win_rate": "win rate", "won_revenue": "won revenue"}
+LEVEL_NOUNS: dict[str, str] = {"rep": "rep", "team": "team", "region": "region"}
+
+
+def outcome_name(outcome: str) -> str:
+    return OUTCOME_NAMES.get(outcome, outcome.replace("_", " "))
+
+
+def outcomes(combined: str) -> str:
+    """'win_rate+won_revenue' -> 'win rate and won revenue'."""
+    return fmt.words_list([outcome_name(o) for o in combined.split("+") if o])
+
+
+def rests_on(combined: str) -> str:
+    """'won_revenue' -> 'on won revenue' (what a label rests on)."""
+    return f"on {outcomes(combined)}" if combined else ""
+
+
+def outcomes_sentence(assessed: Sequence[str]) -> str:
+    if len(assessed) <= 1:
+        return (
+            f"Outcome assessed: {outcomes('+'.join(assessed) or 'win_rate')}. Each label says "
+            "which outcome it rests on."
+        )
+    return (
+        f"Outcomes assessed: {outcomes('+'.join(assessed))}. A unit is labelled on any of them; "
+        "each label says which outcome it rests on."
+    )
+
+
+def levels_headline(
+    counts: Sequence[tuple[str, int, int, int]], team_window: str | None, rep_window: str | None
+) -> str:
+    """From (noun, units, bright spots, candidates) per level above the rep: 'Of 4 teams, 1 is a
+    bright spot and none is a candidate; of 1 region, none is ... Teams and regions are judged
+    over the last 24 months.'"""
+    if not counts:
+        return ""
+    parts = []
+    for noun, n, spots, cands in counts:
+        parts.append(
+            f"of {fmt.plural(n, noun)}, {_count_phrase(spots, 'a bright spot', 'bright spots')} "
+            f"and {_count_phrase(cands, 'a candidate', 'candidates')}"
+        )
+    text = "; ".join(parts)
+    text = text[0].upper() + text[1:] + "."
+    if team_window and team_window != rep_window:
+        nouns = fmt.words_list([f"{noun}s" for noun, *_ in counts])
+        text += f" {nouns[0].upper() + nouns[1:]} are judged over {team_window}."
+    return text
+
+
+def unit_sentence(name: str, observed: int, closed: int, expected: float, oe: float) -> str:
+    """'Benelux won 283 of 782 deals where 243.9 were expected (1.16 times).'"""
+    deals = "deal" if closed == 1 else "deals"
+    verb = "was" if fmt.decimal(expected) == "1.0" else "were"
+    if fmt.is_missing(oe) or expected <= 0:
+        tail = "(no expected wins to compare with)"
+    else:
+        tail = f"({fmt.ratio(oe)} times)"
+    return (
+        f"{name} won {fmt.integer(observed)} of {fmt.integer(closed)} {deals} where "
+        f"{fmt.decimal(expected)} {verb} expected {tail}."
+    )
+
+
+def revenue_sentence(name: str, booked: float, expected: float, oe: float, currency: str) -> str:
+    """'Ana Silva booked $1,234,567 in won deals where $800,000 was expected (1.54 times).'"""
+    if fmt.is_missing(oe) or fmt.is_missing(expected) or expected <= 0:
+        tail = "(no expected revenue to compare with)"
+    else:
+        tail = f"({fmt.ratio(oe)} times)"
+    return (
+        f"{name} booked {fmt.money(booked, currency)} in won deals where "
+        f"{fmt.money(expected, currency)} was expected {tail}."
+    )
+
+
+def detectability(n_detectable: int, n_units: int, effect: float, noun: str = "rep") -> str:
+    """'For 10 of the 80 reps, a true win rate 1.5 times what is expected would very likely
+    be found; the others have too few closed deals to tell it from chance.'"""
+    few = "the others have" if n_units - n_detectable != 1 else "the other has"
+    if n_detectable == n_units:
+        return (
+            f"For every {noun}, a true win rate {effect:g} times what is expected would very "
+            "likely be found."
+        )
+    return (
+        f"For {fmt.integer(n_detectable)} of the {fmt.plural(n_units, noun)}, a true win rate "
+        f"{effect:g} times what is expected would very likely be found; {few} too few closed "
+        "deals to tell it from chance: for them, no label does not mean no difference."
+    )
+
+
+def needed(needed_oe: float, oe: float) -> str:
+    """What a candidate would need: 'Needs O/E above 1.45 to clear the 99.8% limit (now 1.38).'"""
+    if fmt.is_missing(needed_oe):
+        return ""
+    return f"Needs O/E above {fmt.ratio(needed_oe)} to clear the 99.8% limit (now {fmt.ratio(oe)})."
+
+
+#: the trend word of a named unit across runs, and what it means
+HISTORY_WORDS: dict[str, str] = {
+    "new": "not labelled in any earlier run",
+    "sustained": "labelled in the previous run too, O/E holding",
+    "fading": "labelled in the previous run, O/E lower now",
+    "returning": "labelled in an earlier run, not in the previous one",
+}
+
+
+def history_caption(n_runs: int) -> str:
+    if n_runs == 0:
+        return (
+            "Across runs: this is the first run in the workspace, so every bright spot and "
+            "candidate is new."
+        )
+    shown = fmt.plural(n_runs, "earlier run")
+    return (
+        f"Across runs: the O/E and label in each of the last {shown} (oldest first), then now. "
+        + "; ".join(f"{w}: {m}" for w, m in HISTORY_WORDS.items())
+        + "."
+    )
+
+
+def hidden_units(n: int, noun: str, *, plotted: bool) -> str:
+    """'2 teams below expectation are not listed by name (drawn as unnamed points in the
+    plot).' ('' when none is hidden)."""
+    if n == 0:
+        return ""
+    be = "is" if n == 1 else "are"
+    text = f"{fmt.plural(n, noun)} below expectation {be} not listed by name"
+    return text + (" (drawn as unnamed points in the plot)." if plotted else ".")
+
+
+def spread_summary(noun: str, phi_: float, tau2_: float, rho: float, *, ranked: bool) -> str:
+    """One line on an outcome's spread between units: 'Teams' results spread 2.96 times as much
+    as chance alone (φ); beyond chance, true ratios differ by about 0.07 (τ² = 0.0050);
+    rankability ρ = 0.68, so ranks are published.'"""
+    nouns = f"{noun[0].upper() + noun[1:]}s'"
+    if fmt.is_missing(phi_):
+        text = f"{nouns} spread {_not_estimated(noun)[:-1]}"
+    else:
+        text = f"{nouns} results spread {fmt.ratio(phi_)} times as much as chance alone (φ)"
+    if fmt.is_missing(tau2_):
+        text += "; between-unit variance could not be estimated"
+    elif tau2_ <= 0:
+        text += "; beyond chance they do not differ (τ² = 0)"
+    else:
+        text += (
+            f"; beyond chance, true ratios differ by about {fmt.ratio(math.sqrt(tau2_))} "
+            f"(τ² = {tau2_:.4f})"
+        )
+    if fmt.is_missing(rho):
+        text += "; rankability could not be estimated, so ranks are not published"
+    else:
+        verdict = "ranks are published" if rho >= RANKABILITY_THRESHOLD else "ranks are hidden"
+        if not ranked:
+            verdict = "the tables rank by win rate only"
+        text += f"; rankability ρ = {fmt.ratio(rho)}, so {verdict}"
+    return text + "."
+
+
+def caterpillar_how_to_read(noun: str, min_volume: int, ranks_published: bool, rho: float) -> str:
+    text = (
+        f"Each vertical line is a {noun} with at least {min_volume} closed deals: the dot is their "
+        "O/E after shrinkage (a small book is pulled toward 1, the average, because its raw ratio "
+        "is mostly luck) and the line its 95% interval. Ordered from lowest to highest estimate. "
+        "Only bright spots and candidates whose label rests on this outcome are named."
+    )
+    if not ranks_published:
+        rank = (
+            "rankability could not be estimated"
+            if fmt.is_missing(rho)
+            else f"rankability is {fmt.ratio(rho)}, below {RANKABILITY_THRESHOLD}"
+        )
+        text += (
+            f" The order is not a ranking: {rank}, so neighbouring {noun}s differ mostly by noise."
+        )
+    return text
+
+
+def caterpillar_flat(noun: str, outcome: str, note: str | None) -> str:
+    """Why a caterpillar plot is replaced by a sentence when tau^2 = 0."""
+    base = (
+        f"No caterpillar plot for {outcome_name(outcome)}: the spread between {noun}s is no more "
+        f"than chance (τ² = 0), so shrinkage pulls every {noun} to 1 and the plot would be a flat "
+        "line."
+    )
+    return f"{base} {note}" if note else base
+
+
+TEAM_FUNNEL_HOW_TO_READ = (
+    "Each point is a team: its deals won divided by deals expected from territory and deal mix, "
+    "against expected wins, with the same limits as the rep funnel. Teams at or above "
+    "expectation are named; a team below expectation is drawn without its name."
+)
+
+REVENUE_FUNNEL_HOW_TO_READ = (
+    "The same reading for won revenue: revenue booked on won deals divided by the revenue "
+    "expected from each deal's chance of winning and its amount at creation, against expected "
+    "revenue. Only bright spots and candidates whose label rests on won revenue are named."
 )

@@ -17,9 +17,19 @@ What is planted (all of it visible in the rows, not only in ``truth.json``):
   practice indicators are drawn from it and leave exact traces in the activity rows.
 * Two decoy practices do not change win odds: demos per deal (more in rich territories) and the raw
   number of calls and e-mails on a deal (grows with deal length; won deals last longer).
-* Bright spots (about 5% of reps, some in poor territories) have a real skill boost and higher
-  practice propensities. Rich-territory reps (about 5%) have average skill but the richest books:
-  they top a raw leaderboard of won amount without being bright spots.
+* Bright spots (about 5% of reps, at most one per team while teams last, some in poor
+  territories) have a real skill boost (0.8-1.2 win log-odds) and higher practice propensities,
+  and book their updated won deals 5-12% larger. ``bright_spot_odds_ratio`` replaces the boost
+  by an exact odds ratio on each of their deals (all skill, average propensities).
+* A coached team (about 1 team in 20, at least one from 4 teams up; never the richest or poorest
+  territory, no rich-territory rep, no planted bright spot): every rep of it, manager included,
+  gets 0.30-0.40 win log-odds (or exactly ``log(team_odds_ratio)``) on top of their own skill and
+  propensities, which are clipped to half an SD so that no one of them stands out alone: the
+  team does, with a true ratio around 1.25.
+* Rich-territory reps (about 5%) have average skill but the richest books: they top a raw
+  leaderboard of won amount without being bright spots.
+* Booked amounts of won deals follow the amount at creation: a quarter are never updated, the
+  others move by a lognormal factor (mean +10%, SD about 0.28 on the log scale).
 
 Time runs on a business-day axis (weekdays, 08:00-18:00 in the team's time zone, stored in UTC) so
 that every ordering planted on that axis survives the conversion to timestamps; buyer replies and
@@ -27,17 +37,21 @@ the rep's answers run on the clock. Everything is vectorised numpy (loops only p
 quarter or per chunk of deals) and deterministic by seed: the same config gives byte-identical
 files.
 
-``truth.json`` holds the planted reps, every rep's true skill, propensities and true adjusted
-ratio, the territories, the win model's coefficients, how to measure each true practice from the
-rows, why each decoy is one, and (``dirty``) every bad row by file, line, reason and column with
-the counts an importer must report. Dirty mode breaks existing rows except in ``teams`` and
-``reps``, where it adds broken stale records instead, so cascades stay in proportion: at
-``dirty=0.01`` about 3% of activity rows are quarantined, most of them as cascades.
+``truth.json`` holds the planted reps (``bright_spots``) and teams (``bright_spot_teams`` with
+``team_effects``), every rep's true skill, team effect, propensities, amount uplift and true ratios
+of wins and of booked revenue (``true_ratio``, ``true_revenue_ratio``, also per team in
+``territories``), the regions (``regions``: region id -> team ids), the win and amount models, how
+to measure each true practice from the rows, why each decoy is one, and (``dirty``) every bad row
+by file, line, reason and column with the counts an importer must report. Dirty mode breaks
+existing rows except in ``teams`` and ``reps``, where it adds broken stale records instead, so
+cascades stay in proportion: at ``dirty=0.01`` about 3% of activity rows are quarantined, most of
+them as cascades.
 
 Modules, in the order ``generate`` uses them: ``config`` (``SynthConfig``), ``model`` (the true
 win model), ``vocabulary`` (names and words), ``calendar`` (the business-day axis), ``draws`` and
-``tables`` (random draws, Arrow tables), ``people`` (teams, reps), ``accounts`` (and contacts),
-``opportunities``, ``activities`` (and buyer events), ``surveys``, ``stories``, ``truth``
+``tables`` (random draws, Arrow tables), ``people`` (teams, reps) with ``coaching`` (the coached
+teams), ``accounts`` (and contacts), ``opportunities``, ``activities`` (and buyer events),
+``surveys``, ``stories``, ``expectation`` (true expected wins and revenue) and ``truth``
 (``truth.json``), ``org`` (``Org``, ``generate``); ``dirt`` (``apply_dirt``) with ``badrows``,
 ``cascade``, ``variations``, ``layout`` and ``text``; ``files`` (``write``) and ``pipeline``
 (``synthesize``).

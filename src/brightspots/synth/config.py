@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -25,6 +26,17 @@ class SynthConfig:
     dirty: float = 0.0  # fraction of rows made bad, across every kind of bad row
     opportunities_per_rep_month: float = 8.0
     activities: int | None = None  # if given, scale opportunity volume to hit ~this many
+    # None: skill 0.8-1.2 log-odds and raised practice propensities (the default plant); a
+    # number: every planted bright spot has exactly this odds ratio on each of its deals, all of
+    # it skill (log of the ratio), with an average rep's practice propensities.
+    bright_spot_odds_ratio: float | None = None
+    # None: the coached team's log-odds effect is drawn in 0.30-0.40 and its reps keep their
+    # own spread of skill and propensities; a number: every rep of a coached team has exactly
+    # this odds ratio on each of its deals (individual skill 0, average propensities).
+    team_odds_ratio: float | None = None
+    # coached teams (a planted team effect); None: about 1 in 20 teams, at least one from 4
+    # teams up (or whenever team_odds_ratio is set), none below 4 teams
+    coached_teams: int | None = None
 
     def check(self) -> None:
         if self.reps < 10:
@@ -37,3 +49,28 @@ class SynthConfig:
             raise SynthError("opportunities_per_rep_month must be positive")
         if self.activities is not None and self.activities < 1000:
             raise SynthError(f"activities must be at least 1000, got {self.activities}")
+        for name in ("bright_spot_odds_ratio", "team_odds_ratio"):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if self.null:
+                raise SynthError(f"{name} plants an effect: leave it unset with null=True")
+            if not (math.isfinite(value) and 1.0 < value <= 50.0):
+                raise SynthError(f"{name} must be above 1 and at most 50, got {value}")
+        if self.coached_teams is not None:
+            if self.coached_teams < 0:
+                raise SynthError(f"coached_teams must be 0 or more, got {self.coached_teams}")
+            if self.null and self.coached_teams > 0:
+                raise SynthError("coached_teams plants a team effect: use 0 with null=True")
+            if self.team_odds_ratio is not None and self.coached_teams == 0:
+                raise SynthError("team_odds_ratio needs at least one coached team")
+
+    def n_coached(self, n_teams: int) -> int:
+        """How many teams get the planted coaching effect."""
+        if self.null:
+            return 0
+        if self.coached_teams is not None:
+            return self.coached_teams
+        if n_teams >= 4 or self.team_odds_ratio is not None:
+            return max(1, round(n_teams / 20))
+        return 0

@@ -31,6 +31,16 @@ DEMO_ELASTICITY = 1.3  # ... times potential ** DEMO_ELASTICITY (more in rich te
 CADENCE_PER_DAY = 0.18  # decoy: calls and e-mails per open business day, any outcome
 SKILL_SD = 0.12
 PROPENSITY_SD = 0.45
+BRIGHT_SKILL = (0.8, 1.2)  # planted bright spots: skill (win log-odds), uniform in this range
+BRIGHT_OFFSET = (0.9, 1.4)  # ... and practice propensity offsets (logit), uniform
+TEAM_EFFECT = (0.30, 0.40)  # coached team: win log-odds added to each of its reps, uniform
+COACHED_SKILL_CLIP = 0.5  # coached reps' own skill and offsets are clipped at this many SDs
+# Booked amount of a won deal = initial amount * drift. The amount of some won deals is never
+# updated (drift 1); the others move by a lognormal factor (discounts, added seats, descoping).
+WON_UNCHANGED = 0.25
+WON_DRIFT_MU = 0.06
+WON_DRIFT_SD = 0.28
+BRIGHT_UPLIFT = (0.05, 0.12)  # bright spots: extra log drift of their updated won amounts
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:

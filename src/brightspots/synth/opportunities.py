@@ -1,5 +1,5 @@
-"""Opportunities: account, source, size, case-mix win odds, planted practices, outcome, cycle
-and quarter-end push; the opportunities table."""
+"""Opportunities: account, source, size, case-mix win odds, skill, team effect, planted
+practices, outcome, cycle, quarter-end push and booked amount; the opportunities table."""
 
 from __future__ import annotations
 
@@ -28,6 +28,9 @@ from brightspots.synth.model import (
     TENURE_SCALE,
     TENURE_WIN,
     TERRITORY_WIN,
+    WON_DRIFT_MU,
+    WON_DRIFT_SD,
+    WON_UNCHANGED,
     sigmoid,
 )
 from brightspots.synth.people import Reps, Teams
@@ -117,7 +120,7 @@ def make_opportunities(
     )
     q = sigmoid(PRACTICE_BASE + PRACTICE_SEGMENT.T[segment] + reps.offset[rep])
     practice = rng.random((n, 3)) < q
-    eta = eta0 + reps.skill[rep] + practice @ PRACTICE_EFFECT
+    eta = eta0 + reps.skill[rep] + reps.coaching[rep] + practice @ PRACTICE_EFFECT
     p_win = sigmoid(eta)
     won = rng.random(n) < p_win
 
@@ -137,11 +140,13 @@ def make_opportunities(
     closed = cal.seconds(b_close, tz)
     is_closed = closed < cal.cut
 
-    drift = np.where(
-        won,
-        np.exp(rng.normal(0.10, 0.25, n)),
-        np.where(rng.random(n) < 0.6, 1.0, np.exp(rng.normal(-0.05, 0.15, n))),
-    )
+    # booked amount of a won deal: some never updated, the others moved by a lognormal factor
+    # (discounts, added seats, descoping) plus the rep's uplift; lost deals mostly unchanged;
+    # open deals show the current value, most of them not updated yet
+    moved = np.exp(rng.normal(WON_DRIFT_MU, WON_DRIFT_SD, n) + reps.uplift[rep])
+    won_drift = np.where(rng.random(n) < WON_UNCHANGED, 1.0, moved)
+    lost_drift = np.where(rng.random(n) < 0.6, 1.0, np.exp(rng.normal(-0.05, 0.15, n)))
+    drift = np.where(won, won_drift, lost_drift)
     drift = np.where(is_closed, drift, np.where(rng.random(n) < 0.7, 1.0, drift))
     amount = np.maximum(500.0, np.round(initial * drift / 100) * 100)
     product = np.where(

@@ -44,10 +44,13 @@ def generate(config: SynthConfig, progress: Progress | None = None) -> Org:
     config.check()
     report = progress or (lambda step, fraction: None)
     cal = Calendar.build(config.end, config.months)
-    r_struct, r_acc, r_opp, r_act, r_misc = np.random.default_rng(config.seed).spawn(5)
+    # one stream per stage; the sixth (planted team effect, amount uplift) came later and is
+    # kept apart so that the others draw as before
+    streams = np.random.default_rng(config.seed).spawn(6)
+    r_struct, r_acc, r_opp, r_act, r_misc, r_plant = streams
     report("teams and reps", 0.0)
     teams = make_teams(r_struct, config.reps)
-    reps = make_reps(r_struct, config, cal, teams)
+    reps = make_reps(r_struct, config, cal, teams, r_plant)
     if config.activities:
         reps.volume = reps.volume * config.activities / (ACTIVITIES_PER_OPP * reps.volume.sum())
     acc = make_accounts(r_acc, teams, reps, OPP_PER_ACCOUNT)

@@ -1,6 +1,6 @@
 """Teams (territories of unequal potential) and reps (tenure, hidden skill, practice
-propensities, planted bright spots and rich-territory reps, deal volume); the teams and reps
-tables."""
+propensities, planted bright spots, coached teams and rich-territory reps, deal volume); the
+teams and reps tables."""
 
 from __future__ import annotations
 
@@ -13,8 +13,17 @@ import numpy as np
 import pyarrow as pa
 
 from brightspots.synth.calendar import Calendar, epoch_day
+from brightspots.synth.coaching import coach_teams
 from brightspots.synth.config import SynthConfig
-from brightspots.synth.model import PROPENSITY_SD, SKILL_SD, TERRITORY_SIGMA
+from brightspots.synth.model import (
+    BRIGHT_OFFSET,
+    BRIGHT_SKILL,
+    BRIGHT_UPLIFT,
+    COACHED_SKILL_CLIP,
+    PROPENSITY_SD,
+    SKILL_SD,
+    TERRITORY_SIGMA,
+)
 from brightspots.synth.tables import Keys, canonical_table, take_ids, take_strings
 from brightspots.synth.vocabulary import FIRST_NAMES, LAST_NAMES, REGIONS
 
@@ -31,8 +40,10 @@ class Reps:
     middle: np.ndarray  # -1 or a letter index, for uniqueness beyond the name lists
     tenure: np.ndarray  # years at the end of the window
     hire_day: np.ndarray  # epoch day
-    skill: np.ndarray
+    skill: np.ndarray  # the rep's own win log-odds
+    coaching: np.ndarray  # win log-odds of the team effect (0 outside a coached team)
     offset: np.ndarray  # (n, 3) practice propensity offsets (logit)
+    uplift: np.ndarray  # extra log drift of the booked amount of updated won deals
     cadence: np.ndarray  # decoy: multiplier of the call/e-mail rate
     care: np.ndarray  # hidden care trait (surveys)
     bright: np.ndarray
@@ -78,9 +89,17 @@ def make_teams(rng: np.random.Generator, n_reps: int) -> Teams:
     )
 
 
-def make_reps(rng: np.random.Generator, cfg: SynthConfig, cal: Calendar, teams: Teams) -> Reps:
+def make_reps(
+    rng: np.random.Generator,
+    cfg: SynthConfig,
+    cal: Calendar,
+    teams: Teams,
+    plant: np.random.Generator,
+) -> Reps:
     """Reps in teams with a selling manager each; tenure, hidden skill and practice propensities;
-    planted bright spots and rich-territory reps; expected deal volume."""
+    planted bright spots, coached teams and rich-territory reps; expected deal volume. ``plant``
+    draws the coached teams and the amount uplift, so that the other draws of ``rng`` do not
+    depend on them."""
     R, n_teams, region, log_t = cfg.reps, teams.n, teams.region, teams.log_potential
     min_size = min(5, R // n_teams)
     sizes = min_size + rng.multinomial(R - min_size * n_teams, np.full(n_teams, 1 / n_teams))
@@ -116,20 +135,14 @@ def make_reps(rng: np.random.Generator, cfg: SynthConfig, cal: Calendar, teams: 
             break
     tenure[rich] = np.maximum(tenure[rich], rng.uniform(3.0, longest - 1, rich.sum()))
 
+    coaching = coach_teams(plant, cfg, log_t, team, rich)[team]
+    coached = coaching != 0
     bright = np.zeros(R, bool)
     if not cfg.null:
-        n_bright = max(3, round(0.05 * R))
-        eligible = ~is_manager & ~rich & (tenure > window_years + 0.3)
-        poor = log_t[team] < np.median(log_t)
-        poorest = team == np.argmin(log_t)
-        first = rng.permutation(np.flatnonzero(eligible & poorest))[:1]
-        bright[first] = True
-        n_poor = math.ceil(n_bright / 2) - len(first)
-        more = rng.permutation(np.flatnonzero(eligible & poor & ~bright))[:n_poor]
-        bright[more] = True
-        rest = rng.permutation(np.flatnonzero(eligible & ~bright))[: n_bright - bright.sum()]
-        bright[rest] = True
+        eligible = ~is_manager & ~rich & ~coached & (tenure > window_years + 0.3)
+        bright = _choose_bright_spots(rng, max(3, round(0.05 * R)), eligible, team, log_t)
 
+    uplift = np.where(bright, plant.uniform(*BRIGHT_UPLIFT, R), 0.0)
     if cfg.null:
         skill = np.zeros(R)
         offset = np.zeros((R, 3))
@@ -138,8 +151,19 @@ def make_reps(rng: np.random.Generator, cfg: SynthConfig, cal: Calendar, teams: 
         offset = np.clip(
             rng.normal(0, PROPENSITY_SD, (R, 3)), -2 * PROPENSITY_SD, 2 * PROPENSITY_SD
         )
-        skill[bright] = rng.uniform(0.8, 1.2, bright.sum())
-        offset[bright] = rng.uniform(0.9, 1.4, (bright.sum(), 3))
+        skill[bright] = rng.uniform(*BRIGHT_SKILL, bright.sum())
+        offset[bright] = rng.uniform(*BRIGHT_OFFSET, (bright.sum(), 3))
+        if cfg.bright_spot_odds_ratio is not None:
+            skill[bright] = math.log(cfg.bright_spot_odds_ratio)
+            offset[bright] = 0.0
+        # coached reps: the team effect on top of a narrower spread of their own, so that every
+        # one of them is modestly above expectation and none stands out alone
+        clip = COACHED_SKILL_CLIP
+        skill[coached] = np.clip(skill[coached], -clip * SKILL_SD, clip * SKILL_SD)
+        offset[coached] = np.clip(offset[coached], -clip * PROPENSITY_SD, clip * PROPENSITY_SD)
+        if cfg.team_odds_ratio is not None:
+            skill[coached] = 0.0
+            offset[coached] = 0.0
         skill[rich] = 0.0
         offset[rich] = 0.0
     cadence = np.exp(rng.normal(0, 0.3, R))
@@ -179,13 +203,44 @@ def make_reps(rng: np.random.Generator, cfg: SynthConfig, cal: Calendar, teams: 
         tenure=tenure,
         hire_day=hire_day,
         skill=skill,
+        coaching=coaching,
         offset=offset,
+        uplift=uplift,
         cadence=cadence,
         care=care,
         bright=bright,
         rich=rich,
         volume=volume,
     )
+
+
+def _choose_bright_spots(
+    rng: np.random.Generator,
+    n_bright: int,
+    eligible: np.ndarray,
+    team: np.ndarray,
+    log_t: np.ndarray,
+) -> np.ndarray:
+    """One in the poorest territory, half of them in territories below the median, the rest
+    anywhere; at most one per team while there are teams left, so that a team's result is not
+    the sum of several planted reps (the coached team is the team-level plant)."""
+    bright = np.zeros(len(team), bool)
+    taken = np.zeros(len(log_t), bool)
+
+    def pick(candidates: np.ndarray, k: int) -> None:
+        c = rng.permutation(candidates)
+        first_of_team = np.zeros(len(c), bool)
+        first_of_team[np.unique(team[c], return_index=True)[1]] = True
+        fresh = first_of_team & ~taken[team[c]]
+        chosen = np.concatenate([c[fresh], c[~fresh]])[: max(0, k)]
+        bright[chosen] = True
+        taken[team[chosen]] = True
+
+    pick(np.flatnonzero(eligible & (team == np.argmin(log_t))), 1)
+    poor = log_t[team] < np.median(log_t)
+    pick(np.flatnonzero(eligible & poor & ~bright), math.ceil(n_bright / 2) - bright.sum())
+    pick(np.flatnonzero(eligible & ~bright), n_bright - bright.sum())
+    return bright
 
 
 def _ascii(s: str) -> str:

@@ -1,5 +1,6 @@
-"""``truth.json``: planted reps, true ratios, territories, the win model, how to measure each
-true practice and why each decoy is one."""
+"""``truth.json``: planted reps and teams, true ratios (wins and booked revenue), territories
+and regions, the win and amount models, how to measure each true practice and why each decoy is
+one."""
 
 from __future__ import annotations
 
@@ -14,15 +15,18 @@ import pyarrow as pa
 from brightspots.synth.accounts import Accounts
 from brightspots.synth.calendar import Calendar, epoch_day
 from brightspots.synth.config import SynthConfig
+from brightspots.synth.expectation import expected_outcomes, won_amount_factor
 from brightspots.synth.model import (
     ACCOUNT_WIN,
     BASE_LOGIT,
+    BRIGHT_SKILL,
+    BRIGHT_UPLIFT,
+    COACHED_SKILL_CLIP,
     DEAL_SIZE_WIN,
     DEMO_ELASTICITY,
     DEMO_RATE,
     PRACTICE_BASE,
     PRACTICE_EFFECT,
-    PRACTICE_SEGMENT,
     PRACTICES,
     QUARTER_WIN,
     SEG_WIN,
@@ -30,35 +34,18 @@ from brightspots.synth.model import (
     SKILL_SD,
     SOURCE_WIN,
     SOURCES,
+    TEAM_EFFECT,
     TENURE_SCALE,
     TENURE_WIN,
     TERRITORY_WIN,
+    WON_DRIFT_MU,
+    WON_DRIFT_SD,
+    WON_UNCHANGED,
     sigmoid,
 )
 from brightspots.synth.opportunities import Opps
 from brightspots.synth.people import Reps, Teams
 from brightspots.synth.vocabulary import REGIONS
-
-
-def _true_ratio(reps: Reps, o: Opps) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per rep over their closed deals: expected wins with their true skill and practice
-    propensities, and with an average rep's (skill 0, propensity offsets 0)."""
-    closed = o.is_closed
-    rep, seg, eta0 = o.rep[closed], o.segment[closed], o.eta0[closed]
-    q_rep = sigmoid(PRACTICE_BASE + PRACTICE_SEGMENT.T[seg] + reps.offset[rep])
-    q_avg = sigmoid(PRACTICE_BASE + PRACTICE_SEGMENT.T[seg])
-    e_rep = np.zeros(len(rep))
-    e_avg = np.zeros(len(rep))
-    for combo in range(8):
-        x = np.array([(combo >> k) & 1 for k in range(3)], dtype=np.float64)
-        p_rep = np.prod(np.where(x == 1, q_rep, 1 - q_rep), axis=1)
-        p_avg = np.prod(np.where(x == 1, q_avg, 1 - q_avg), axis=1)
-        e_rep += p_rep * sigmoid(eta0 + reps.skill[rep] + x @ PRACTICE_EFFECT)
-        e_avg += p_avg * sigmoid(eta0 + x @ PRACTICE_EFFECT)
-    exp_rep = np.bincount(rep, e_rep, minlength=reps.n)
-    exp_avg = np.bincount(rep, e_avg, minlength=reps.n)
-    n_closed = np.bincount(rep, minlength=reps.n)
-    return exp_rep, exp_avg, n_closed
 
 
 def _r(x: float, nd: int = 4) -> float | None:
@@ -114,6 +101,70 @@ DECOY_PRACTICES = (
 )
 
 
+def _ratio(num: float, den: float) -> float | None:
+    return _r(num / den) if den > 0 else None
+
+
+def _win_model(cfg: SynthConfig) -> dict[str, Any]:
+    bright = cfg.bright_spot_odds_ratio
+    team = cfg.team_odds_ratio
+    return {
+        "description": "logit P(win) = base + segment + territory * log(territory potential) "
+        "+ account * log(account potential / territory-segment norm) + deal_size * "
+        "log(initial_amount / usual deal of the account) + source + quarter created + "
+        "tenure * exp(-years / scale) + skill + team effect + sum(practice effects). Open deals "
+        "have a latent outcome that is not visible.",
+        "base": BASE_LOGIT,
+        "segment": dict(zip(SEGMENTS, SEG_WIN.tolist(), strict=True)),
+        "territory": TERRITORY_WIN,
+        "account": ACCOUNT_WIN,
+        "deal_size": DEAL_SIZE_WIN,
+        "source": dict(zip(SOURCES, SOURCE_WIN.tolist(), strict=True)),
+        "quarter": dict(zip(("Q1", "Q2", "Q3", "Q4"), QUARTER_WIN.tolist(), strict=True)),
+        "tenure": TENURE_WIN,
+        "tenure_scale_years": TENURE_SCALE,
+        "skill_sd_unplanted": 0.0 if cfg.null else SKILL_SD,
+        "bright_spot_skill": None
+        if cfg.null
+        else (list(BRIGHT_SKILL) if bright is None else [math.log(bright)] * 2),
+        "bright_spot_odds_ratio": bright,
+        "bright_spot_practices": "average propensities (offsets 0)"
+        if bright is not None
+        else "raised propensities (offsets uniform 0.9-1.4 on the logit scale)",
+        "team_effect": "every rep of a coached team (manager included) gets the team's log-odds "
+        f"on each deal, on top of their own skill and propensities clipped at "
+        f"+-{COACHED_SKILL_CLIP} SD (or skill 0 and average propensities when team_odds_ratio "
+        "is set); no planted bright spot sits in a coached team, none is in the richest or "
+        "poorest territory or holds a rich-territory rep",
+        "team_log_odds": None
+        if cfg.null
+        else (list(TEAM_EFFECT) if team is None else [math.log(team)] * 2),
+        "team_odds_ratio": team,
+        "true_ratio": "expected wins with the rep's true skill, team effect and practice "
+        "propensities divided by expected wins of an average rep (skill 0, no team effect, "
+        "propensity offsets 0), both over the rep's own closed deals; for a team or region, "
+        "the same sums over its reps.",
+    }
+
+
+def _amount_model(cfg: SynthConfig) -> dict[str, Any]:
+    return {
+        "description": "amount = initial_amount * drift, rounded to 100 (at least 500). Won "
+        "deals: drift 1 (amount never updated) with probability unchanged_share, else "
+        "exp(N(log_drift_mean + uplift, log_drift_sd)) where uplift is the rep's "
+        "amount_uplift (planted bright spots only). Lost deals: drift 1 (60%) or "
+        "exp(N(-0.05, 0.15)). Open deals show the current value, 70% still the initial amount.",
+        "unchanged_share": WON_UNCHANGED,
+        "log_drift_mean": WON_DRIFT_MU,
+        "log_drift_sd": WON_DRIFT_SD,
+        "bright_spot_uplift": None if cfg.null else list(BRIGHT_UPLIFT),
+        "won_amount_factor_average": _r(float(won_amount_factor(0.0))),
+        "true_revenue_ratio": "expected booked revenue (P(win) * expected booked amount, "
+        "before rounding) with the rep's true parameters divided by that of an average rep "
+        "(no uplift), both over the rep's own closed deals.",
+    }
+
+
 def build_truth(
     cfg: SynthConfig,
     cal: Calendar,
@@ -124,8 +175,9 @@ def build_truth(
     tables: dict[str, pa.Table],
 ) -> dict[str, Any]:
     rep_ids = tables["reps"].column("rep_id").to_pylist()
-    team_ids = tables["teams"].column("team_id").to_pylist()[teams.n_regions :]
-    exp_rep, exp_avg, n_closed = _true_ratio(reps, o)
+    all_team_ids = tables["teams"].column("team_id").to_pylist()
+    region_ids, team_ids = all_team_ids[: teams.n_regions], all_team_ids[teams.n_regions :]
+    ex = expected_outcomes(reps, o)
     wins = np.bincount(o.rep[o.is_closed & o.won], minlength=reps.n)
     book = np.bincount(acc.owner, acc.potential, minlength=reps.n) / np.maximum(
         1, np.bincount(acc.owner, minlength=reps.n)
@@ -133,7 +185,6 @@ def build_truth(
     q_avg = sigmoid(PRACTICE_BASE[None, :] + reps.offset)  # at a mid-market deal
     rep_rows = []
     for i in range(reps.n):
-        ratio = exp_rep[i] / exp_avg[i] if exp_avg[i] > 0 else float("nan")
         rep_rows.append(
             {
                 "rep_id": rep_ids[i],
@@ -141,34 +192,71 @@ def build_truth(
                 "territory_potential": _r(math.exp(teams.log_potential[reps.team[i]])),
                 "book_potential": _r(book[i], 0),
                 "skill": _r(reps.skill[i]),
+                "team_log_odds": _r(reps.coaching[i]),
                 "practice_propensity": {p: _r(q_avg[i, k]) for k, p in enumerate(PRACTICES)},
                 "practice_offset": {p: _r(reps.offset[i, k]) for k, p in enumerate(PRACTICES)},
+                "amount_uplift": _r(reps.uplift[i]),
                 "cadence": _r(reps.cadence[i]),
                 "care": _r(reps.care[i]),
-                "closed": int(n_closed[i]),
+                "closed": int(ex.closed[i]),
                 "wins": int(wins[i]),
-                "expected_wins_true": _r(exp_rep[i], 3),
-                "expected_wins_average_rep": _r(exp_avg[i], 3),
-                "true_ratio": _r(ratio),
+                "expected_wins_true": _r(ex.wins_true[i], 3),
+                "expected_wins_average_rep": _r(ex.wins_average[i], 3),
+                "true_ratio": _ratio(ex.wins_true[i], ex.wins_average[i]),
+                "expected_revenue_true": _r(ex.revenue_true[i], 0),
+                "expected_revenue_average_rep": _r(ex.revenue_average[i], 0),
+                "true_revenue_ratio": _ratio(ex.revenue_true[i], ex.revenue_average[i]),
                 "bright_spot": bool(reps.bright[i]),
+                "team_effect": bool(reps.coaching[i] != 0),
                 "rich_territory": bool(reps.rich[i]),
                 "manager": bool(reps.is_manager[i]),
                 "hired_in_window": bool(reps.hire_day[i] > epoch_day(cal.start)),
             }
         )
+
+    def team_sum(x: np.ndarray) -> np.ndarray:
+        return np.bincount(reps.team, x, minlength=teams.n)
+
+    t_wins, t_wins_avg = team_sum(ex.wins_true), team_sum(ex.wins_average)
+    plain = ~reps.bright  # the team's result without its planted individual bright spots
+    t_plain, t_plain_avg = team_sum(ex.wins_true * plain), team_sum(ex.wins_average * plain)
+    t_rev, t_rev_avg = team_sum(ex.revenue_true), team_sum(ex.revenue_average)
+    coaching = np.zeros(teams.n)
+    coaching[reps.team] = reps.coaching
     territories = [
         {
             "team_id": team_ids[t],
             "name": teams.names[t],
+            "region_id": region_ids[teams.region[t]],
             "region": REGIONS[teams.region[t]][0],
             "potential": _r(math.exp(teams.log_potential[t])),
             "segment_mix": {s: _r(teams.seg_mix[t, k], 3) for k, s in enumerate(SEGMENTS)},
             "demo_rate": _r(DEMO_RATE * math.exp(DEMO_ELASTICITY * teams.log_potential[t])),
             "utc_offset_hours": int(teams.tz[t]),
             "reps": int((reps.team == t).sum()),
+            "bright_spots": int((reps.bright & (reps.team == t)).sum()),
+            "team_log_odds": _r(coaching[t]),
+            "true_ratio": _ratio(t_wins[t], t_wins_avg[t]),
+            "true_ratio_excluding_bright_spots": _ratio(t_plain[t], t_plain_avg[t]),
+            "true_revenue_ratio": _ratio(t_rev[t], t_rev_avg[t]),
         }
         for t in range(teams.n)
     ]
+    coached = np.flatnonzero(coaching != 0)
+    team_effects = {
+        team_ids[t]: {
+            "log_odds": _r(coaching[t]),
+            "odds_ratio": _r(math.exp(coaching[t])),
+            "reps": int((reps.team == t).sum()),
+            "true_ratio": territories[t]["true_ratio"],
+            "true_revenue_ratio": territories[t]["true_revenue_ratio"],
+        }
+        for t in coached
+    }
+    regions = {
+        region_ids[g]: [team_ids[t] for t in np.flatnonzero(teams.region == g)]
+        for g in range(teams.n_regions)
+    }
     config = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in asdict(cfg).items()}
     return {
         "seed": cfg.seed,
@@ -176,32 +264,16 @@ def build_truth(
         "null": cfg.null,
         "window": {"start": cal.start.isoformat(), "end": cal.end.isoformat()},
         "bright_spots": [rep_ids[i] for i in np.flatnonzero(reps.bright)],
+        "bright_spot_teams": [team_ids[t] for t in coached],
+        "team_effects": team_effects,
         "rich_territory_reps": [rep_ids[i] for i in np.flatnonzero(reps.rich)],
         "true_practices": [
             {**p, "log_odds": float(PRACTICE_EFFECT[k])} for k, p in enumerate(TRUE_PRACTICES)
         ],
         "decoy_practices": list(DECOY_PRACTICES),
-        "win_model": {
-            "description": "logit P(win) = base + segment + territory * log(territory potential) "
-            "+ account * log(account potential / territory-segment norm) + deal_size * "
-            "log(initial_amount / usual deal of the account) + source + quarter created + "
-            "tenure * exp(-years / scale) + skill + sum(practice effects). Open deals have a "
-            "latent outcome that is not visible.",
-            "base": BASE_LOGIT,
-            "segment": dict(zip(SEGMENTS, SEG_WIN.tolist(), strict=True)),
-            "territory": TERRITORY_WIN,
-            "account": ACCOUNT_WIN,
-            "deal_size": DEAL_SIZE_WIN,
-            "source": dict(zip(SOURCES, SOURCE_WIN.tolist(), strict=True)),
-            "quarter": dict(zip(("Q1", "Q2", "Q3", "Q4"), QUARTER_WIN.tolist(), strict=True)),
-            "tenure": TENURE_WIN,
-            "tenure_scale_years": TENURE_SCALE,
-            "skill_sd_unplanted": 0.0 if cfg.null else SKILL_SD,
-            "bright_spot_skill": None if cfg.null else [0.8, 1.2],
-            "true_ratio": "expected wins with the rep's true skill and practice propensities "
-            "divided by expected wins of an average rep (skill 0, propensity offsets 0), both "
-            "over the rep's own closed deals.",
-        },
+        "win_model": _win_model(cfg),
+        "amount_model": _amount_model(cfg),
+        "regions": regions,
         "territories": territories,
         "reps": rep_rows,
         "counts": {f"{name}.csv": t.num_rows for name, t in tables.items()},
