@@ -119,3 +119,13 @@ def test_forbidden_covariate_in_config_is_refused(tmp_path, org):
 def test_empty_workspace_says_what_to_import(tmp_path):
     with init_workspace(tmp_path) as ws, pytest.raises(AnalysisError, match="no reps: import"):
         analyze(ws)
+
+
+def test_two_runs_on_one_open_workspace(tmp_path, org):
+    # every query result is fetched to the end (DuckDB 2 refuses new work on a connection with
+    # an unfinished result)
+    with _workspace(tmp_path, org) as ws:
+        first = analyze(ws)
+        second = analyze(ws, window="90d")
+        assert [r.run_id for r in ws.runs()] == [first.run_id, second.run_id]
+        assert second.diagnostics["window"] == "90d"

@@ -256,7 +256,7 @@ class Workspace:
         return bool(rows)
 
     def row_count(self, name: str) -> int:
-        return int(self.duckdb().execute(f'SELECT count(*) FROM "{name}"').fetchone()[0])
+        return int(self.duckdb().execute(f'SELECT count(*) FROM "{name}"').fetchall()[0][0])
 
     def read(self, name: str, where: str = "", params: list[Any] | None = None) -> pd.DataFrame:
         """A stored table (canonical, quarantine or result) as a DataFrame."""
@@ -272,7 +272,7 @@ class Workspace:
         for t in schema.TABLES:
             n, x = con.execute(
                 f'SELECT count(*), coalesce(bit_xor(hash(t)), 0) FROM "{t.name}" AS t'
-            ).fetchone()
+            ).fetchall()[0]
             h.update(f"{t.name}:{n}:{x};".encode())
         return h.hexdigest()[:16]
 
@@ -364,7 +364,8 @@ class Workspace:
                 existing = [r[0] for r in con.execute(f'DESCRIBE "{name}"').fetchall()]
                 missing = [c for c in frame.columns if c not in existing]
                 for c in missing:  # later versions add columns, never rename them
-                    dtype = con.execute(f'SELECT typeof("{c}") FROM _bs_result LIMIT 1').fetchone()
+                    found = con.execute(f'SELECT typeof("{c}") FROM _bs_result LIMIT 1').fetchall()
+                    dtype = found[0] if found else None
                     con.execute(
                         f'ALTER TABLE "{name}" ADD COLUMN "{c}" {dtype[0] if dtype else "VARCHAR"}'
                     )

@@ -60,6 +60,6 @@ def layout(con: duckdb.DuckDBPyConnection, staged: Staged, table: schema.Table) 
     extras: dict[str, int] = {}
     if candidates:
         counts = ", ".join(f"count({normalized(Staged.cell(i))})" for i in candidates.values())
-        filled = con.execute(f"SELECT {counts} FROM {SRC}").fetchone()
+        filled = con.execute(f"SELECT {counts} FROM {SRC}").fetchall()[0]
         extras = {n: i for (n, i), k in zip(candidates.items(), filled, strict=True) if k}
     return Layout(table, names, present, extras)

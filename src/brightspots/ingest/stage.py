@@ -48,7 +48,7 @@ def stage(con: duckdb.DuckDBPyConnection, source: Source) -> Staged:
     drop_temps(con)
     reader = {"csv": _stage_csv, "parquet": _stage_parquet, "xlsx": _stage_xlsx}[source.format]
     header = reader(con, source)
-    rows = con.execute(f"SELECT count(*) FROM {RAW}").fetchone()[0]
+    rows = con.execute(f"SELECT count(*) FROM {RAW}").fetchall()[0][0]
     return Staged(source, tuple(header), int(rows))
 
 
@@ -111,7 +111,7 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, source: Source) -> list[str]:
         raise _csv_error(source.label, e) from None
     # rows keep the file's order; row ids are consecutive from a base that is not 0 inside a
     # transaction, so the row number is rowid - base
-    rows, base = con.execute(f"SELECT count(*), coalesce(min(rowid), 0) FROM {RAW}").fetchone()
+    rows, base = con.execute(f"SELECT count(*), coalesce(min(rowid), 0) FROM {RAW}").fetchall()[0]
     scan = scan_lines(source.path, rows)
     cells = ", ".join(Staged.cell(i) for i in range(len(header)))
     if scan.simple(rows):

@@ -24,7 +24,9 @@ from brightspots.ingest.validate import INSERT, SAME, UPDATE, Checked
 
 def has_extras(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     return bool(
-        con.execute(f"SELECT count(*) > 0 FROM {EXTRA} WHERE table_name = ?", [table]).fetchone()[0]
+        con.execute(f"SELECT count(*) > 0 FROM {EXTRA} WHERE table_name = ?", [table]).fetchall()[
+            0
+        ][0]
     )
 
 

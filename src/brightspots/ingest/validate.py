@@ -172,6 +172,6 @@ def _resolve_self_reference(con: duckdb.DuckDBPyConnection, lay: Layout, k: int,
                   AND NOT EXISTS (SELECT 1 FROM {ident(table)} AS t WHERE t.{ident(key)} = {value})
                   AND NOT EXISTS (SELECT 1 FROM {CHK} AS v
                                   WHERE v.code = 0 AND v.p_{lay.table.key} = {value})"""
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         if not changed:
             return
