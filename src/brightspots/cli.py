@@ -242,23 +242,9 @@ def runs(workspace: WorkspaceOpt) -> None:
         out.print(f"No runs yet: `brightspots analyze --workspace {workspace}`.")
         return
     t = Table(title=f"Runs in {workspace}")
-    for col in (
-        "run",
-        "created (UTC)",
-        "engine",
-        "window",
-        "data",
-        "closed deals",
-        "AUC",
-        "bright spots",
-        "candidates",
-    ):
-        t.add_column(
-            col,
-            justify="right"
-            if col in ("closed deals", "AUC", "bright spots", "candidates")
-            else "left",
-        )
+    numeric = ("deals", "AUC", "bright spots", "candidates")
+    for col in ("run", "created (UTC)", "engine", "window", "data", *numeric):
+        t.add_column(col, justify="right" if col in numeric else "left", no_wrap=True)
     for r in history:
         d = r.diagnostics
         t.add_row(
@@ -266,7 +252,7 @@ def runs(workspace: WorkspaceOpt) -> None:
             f"{r.created_at:%Y-%m-%d %H:%M}",
             r.engine,
             str(d.get("window", "all")),
-            r.fingerprint,
+            r.fingerprint[:8],
             f"{d.get('n_cases', 0):,}",
             f"{d.get('auc', float('nan')):.2f}",
             str(d.get("n_bright_spots", "")),
