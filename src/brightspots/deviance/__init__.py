@@ -26,6 +26,7 @@ combination over outcomes), ``reasons`` (sentences), ``assessment`` (the whole a
 from brightspots.deviance.assessment import OUTCOMES, OUTPUT_COLUMNS, assess, assess_outcome
 from brightspots.deviance.constants import (
     DEFAULT_EFFECT,
+    LIMIT_COLUMNS,
     NORMAL_APPROX_MIN_VARIANCE,
     P_ABOVE_1_THRESHOLD,
     POWER_TARGET,
@@ -48,6 +49,7 @@ from brightspots.deviance.skew import cf_quantile, count_limits, skew_z
 
 __all__ = [
     "DEFAULT_EFFECT",
+    "LIMIT_COLUMNS",
     "NORMAL_APPROX_MIN_VARIANCE",
     "OUTCOMES",
     "OUTPUT_COLUMNS",

@@ -18,3 +18,15 @@ P_ABOVE_1_THRESHOLD = 0.95
 #: the true ratio (O/E) that detectability asks about, and the power that makes it detectable
 DEFAULT_EFFECT = 1.5
 POWER_TARGET = 0.8
+
+#: the funnel-limit columns of every assessment, in their public order (exact, then adjusted)
+LIMIT_COLUMNS: tuple[str, ...] = (
+    "lower_95",
+    "upper_95",
+    "lower_998",
+    "upper_998",
+    "adj_lower_95",
+    "adj_upper_95",
+    "adj_lower_998",
+    "adj_upper_998",
+)

@@ -16,6 +16,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from brightspots.deviance.constants import LIMIT_COLUMNS
 from brightspots.errors import BrightspotsError
 from brightspots.report import fmt
 
@@ -25,16 +26,7 @@ LABELS = ("bright_spot", "candidate", "")
 LEVELS = ("rep", "team", "region")
 PRIMARY_OUTCOME = "win_rate"
 
-_LIMITS = (
-    "lower_95",
-    "upper_95",
-    "lower_998",
-    "upper_998",
-    "adj_lower_95",
-    "adj_upper_95",
-    "adj_lower_998",
-    "adj_upper_998",
-)
+_LIMITS = LIMIT_COLUMNS
 
 
 class ReportError(BrightspotsError):
