@@ -217,7 +217,7 @@ def test_config_is_checked(tmp_path):
 def test_clean_files_follow_the_contract(small):
     org, out, tables = small
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        [f"{t.name}.csv" for t in schema.TABLES] + ["truth.json"]
+        [f"{t.name}.csv" for t in schema.TABLES] + ["truth.json", "truth_opportunities.parquet"]
     )
     bad, repeats, counts = validate(out)
     assert bad == {} and repeats == set()
@@ -274,7 +274,7 @@ def test_same_seed_same_bytes_and_another_seed_differs(tmp_path):
     synth.synthesize(cfg, tmp_path / "b")
     synth.synthesize(synth.SynthConfig(reps=20, months=6, seed=4), tmp_path / "c")
     names = sorted(p.name for p in (tmp_path / "a").iterdir())
-    assert len(names) == len(schema.TABLES) + 1
+    assert len(names) == len(schema.TABLES) + 2  # the tables, truth.json, the deal truth
     for n in names:
         assert (tmp_path / "a" / n).read_bytes() == (tmp_path / "b" / n).read_bytes(), n
     differ = [
@@ -687,3 +687,22 @@ def test_default_size_timing(tmp_path):
     closed = org.truth["reps"]
     assert np.median([r["closed"] for r in closed]) >= 100
     assert 10 <= rows["activities.csv"] / rows["opportunities.csv"] <= 15
+
+
+def test_deal_truth_gives_each_opportunity_its_true_win_probability(tmp_path):
+    import pandas as pd
+
+    from brightspots import synth
+
+    synth.synthesize(synth.SynthConfig(reps=20, months=6, seed=3), tmp_path)
+    p = pd.read_parquet(tmp_path / "truth_opportunities.parquet")
+    opps = pd.read_csv(tmp_path / "opportunities.csv")
+    assert p["opportunity_id"].tolist() == opps["opportunity_id"].tolist()
+    assert p["p_win"].between(0, 1).all()
+    closed = opps.merge(p, on="opportunity_id")
+    closed = closed[closed["stage"].isin(["won", "lost"])]
+    # wins are drawn from these probabilities: the totals agree within a few standard errors
+    se = (closed["p_win"] * (1 - closed["p_win"])).sum() ** 0.5
+    assert abs((closed["stage"] == "won").sum() - closed["p_win"].sum()) < 4 * se
+    synth.synthesize(synth.SynthConfig(reps=20, months=6, seed=3, dirty=0.05), tmp_path / "d")
+    assert not (tmp_path / "d" / "truth_opportunities.parquet").exists()

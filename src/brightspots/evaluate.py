@@ -59,7 +59,6 @@ def detectable_planted(deviance: pd.DataFrame, truth: dict, target: float = 0.8)
     least ``target`` (``deviance`` is a run's per-outcome table)."""
     from brightspots.deviance import detection_power
 
-    true_ratio = {r["rep_id"]: r["true_ratio"] for r in truth.get("reps", [])}
     d = deviance[
         (deviance["level"] == "rep")
         & (deviance["outcome"] == "win_rate")
@@ -67,8 +66,15 @@ def detectable_planted(deviance: pd.DataFrame, truth: dict, target: float = 0.8)
     ]
     if d.empty:
         return set()
+    if "true_expected" in d.columns:
+        # what the method can see: truly expected wins over the model's expected wins, on the
+        # deals of the analysis window (see ``visible_ratios``)
+        ratio = (d["true_expected"] / d["expected"]).to_numpy(float)
+    else:
+        true_ratio = {r["rep_id"]: r["true_ratio"] for r in truth.get("reps", [])}
+        ratio = d["unit_id"].map(true_ratio).to_numpy(float)
     power = detection_power(
-        ratio=d["unit_id"].map(true_ratio).to_numpy(float),
+        ratio=ratio,
         threshold=d["needed_oe"].to_numpy(float),
         n=d["n"].to_numpy(float),
         expected=d["expected"].to_numpy(float),
@@ -135,4 +141,22 @@ def analyse_synthetic(folder: Path, config: Any) -> tuple[pd.DataFrame, dict, di
         run = analyze(ws)
         table = ws.run_results("bright_spots", run.run_id)
         per_outcome = ws.run_results("deviance", run.run_id)
+        deal_truth = data / "truth_opportunities.parquet"
+        if deal_truth.exists():
+            start = run.diagnostics["levels"]["rep"]["window_start"]
+            true_expected = visible_expected(ws.read("opportunities"), deal_truth, start)
+            rows = (per_outcome["level"] == "rep") & (per_outcome["outcome"] == "win_rate")
+            per_outcome.loc[rows, "true_expected"] = (
+                per_outcome.loc[rows, "unit_id"].map(true_expected).fillna(0.0)
+            )
     return table, truth, run.diagnostics, per_outcome
+
+
+def visible_expected(opportunities: pd.DataFrame, deal_truth: Path, start: str | None) -> pd.Series:
+    """Per rep, the sum of the true win probabilities of their closed deals in the window."""
+    p = pd.read_parquet(deal_truth)
+    o = opportunities[opportunities["stage"].isin(["won", "lost"])]
+    if start is not None:
+        o = o[o["closed_at"] > pd.Timestamp(start)]
+    o = o.merge(p, on="opportunity_id", how="inner")
+    return o.groupby("owner_rep_id")["p_win"].sum()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -51,5 +52,26 @@ def write(
         done += table.num_rows
     text = json.dumps(org.truth, indent=1, ensure_ascii=False)
     (out / "truth.json").write_text(text + "\n", encoding="utf-8")
+    _write_deal_truth(org, out)
     report("written", 1.0)
     return rows
+
+
+DEAL_TRUTH = "truth_opportunities.parquet"
+
+
+def _write_deal_truth(org: Org, out: Path) -> None:
+    """Each opportunity's true win probability (``truth_opportunities.parquet``), so a scorer can
+    compute, over any analysis window, the ratio of truly expected wins to the model's expected
+    wins: the deviation the method is meant to find. Written for clean orgs only (dirty rows
+    change keys)."""
+    opps = org.tables["opportunities"]
+    p_win = org.hidden.get("p_win")
+    path = out / DEAL_TRUTH
+    path.unlink(missing_ok=True)
+    if p_win is None or (org.truth.get("dirty") or {}).get("rate") or len(p_win) != opps.num_rows:
+        return
+    pq.write_table(
+        pa.table({"opportunity_id": opps.column("opportunity_id"), "p_win": pa.array(p_win)}),
+        path,
+    )
