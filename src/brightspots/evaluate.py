@@ -32,6 +32,8 @@ class Detection:
     teams_labelled: int = 0  # teams labelled bright_spot
     detectable: int = 0  # planted reps whose power to be labelled at their true ratio is >= 0.8
     detectable_found: int = 0
+    teams_detectable: int = 0  # coached teams likewise
+    teams_detectable_found: int = 0
 
     @property
     def precision(self) -> float:
@@ -54,15 +56,19 @@ class Detection:
         return Detection(*(getattr(self, f) + getattr(other, f) for f in self.__dataclass_fields__))
 
 
-def detectable_planted(deviance: pd.DataFrame, truth: dict, target: float = 0.8) -> set[str]:
-    """Planted reps whose computed power to be labelled on win rate, at their true ratio, is at
-    least ``target`` (``deviance`` is a run's per-outcome table)."""
+def detectable_planted(
+    deviance: pd.DataFrame, truth: dict, target: float = 0.8, level: str = "rep"
+) -> set[str]:
+    """Planted units (reps, or coached teams with ``level="team"``) whose computed power to be
+    labelled on win rate, at their true ratio, is at least ``target`` (``deviance`` is a run's
+    per-outcome table)."""
     from brightspots.deviance import detection_power
 
+    planted = truth.get("bright_spots" if level == "rep" else "bright_spot_teams", [])
     d = deviance[
-        (deviance["level"] == "rep")
+        (deviance["level"] == level)
         & (deviance["outcome"] == "win_rate")
-        & deviance["unit_id"].isin(truth.get("bright_spots", []))
+        & deviance["unit_id"].isin(planted)
     ]
     if d.empty:
         return set()
@@ -70,9 +76,12 @@ def detectable_planted(deviance: pd.DataFrame, truth: dict, target: float = 0.8)
         # what the method can see: truly expected wins over the model's expected wins, on the
         # deals of the analysis window (see ``visible_ratios``)
         ratio = (d["true_expected"] / d["expected"]).to_numpy(float)
-    else:
+    elif level == "rep":
         true_ratio = {r["rep_id"]: r["true_ratio"] for r in truth.get("reps", [])}
         ratio = d["unit_id"].map(true_ratio).to_numpy(float)
+    else:
+        effects = truth.get("team_effects", {})
+        ratio = d["unit_id"].map(lambda t: effects[t]["true_ratio"]).to_numpy(float)
     power = detection_power(
         ratio=ratio,
         threshold=d["needed_oe"].to_numpy(float),
@@ -103,6 +112,9 @@ def score(
     planted_teams = set(truth.get("bright_spot_teams", []))
     labelled = set(bright_spots.loc[bright_spots["label"] == "bright_spot", "rep_id"])
     detectable = detectable_planted(deviance, truth) if deviance is not None else set()
+    teams_detectable = (
+        detectable_planted(deviance, truth, level="team") if deviance is not None else set()
+    )
     teams_labelled = set(teams.loc[teams["label"] == "bright_spot", "unit_id"])
     k = len(planted)
     top = bright_spots.sort_values(["won_amount", "rep_id"], ascending=[False, True]).head(k)
@@ -120,6 +132,8 @@ def score(
         teams_labelled=len(teams_labelled),
         detectable=len(detectable),
         detectable_found=len(detectable & labelled),
+        teams_detectable=len(teams_detectable),
+        teams_detectable_found=len(teams_detectable & teams_labelled),
     )
 
 
@@ -148,6 +162,14 @@ def analyse_synthetic(folder: Path, config: Any) -> tuple[pd.DataFrame, dict, di
             rows = (per_outcome["level"] == "rep") & (per_outcome["outcome"] == "win_rate")
             per_outcome.loc[rows, "true_expected"] = (
                 per_outcome.loc[rows, "unit_id"].map(true_expected).fillna(0.0)
+            )
+            team_start = run.diagnostics["levels"].get("team", {}).get("window_start")
+            by_rep = visible_expected(ws.read("opportunities"), deal_truth, team_start)
+            team_of = ws.read("reps").set_index("rep_id")["team_id"]
+            by_team = by_rep.groupby(by_rep.index.map(team_of)).sum()
+            rows = (per_outcome["level"] == "team") & (per_outcome["outcome"] == "win_rate")
+            per_outcome.loc[rows, "true_expected"] = (
+                per_outcome.loc[rows, "unit_id"].map(by_team).fillna(0.0)
             )
     return table, truth, run.diagnostics, per_outcome
 
