@@ -71,7 +71,8 @@ def last_quarters(all_quarters: list[str], n: int = QUARTERS_SHOWN) -> list[str]
 def funnel_grid(table: pd.DataFrame, min_volume: int) -> np.ndarray:
     top_e = float(table["expected"].max()) if len(table) else 1.0
     low = float(table.loc[table["expected"] > 0, "expected"].min()) if len(table) else 0.5
-    return np.linspace(max(min(low, 0.5), 1e-3), max(top_e * 1.1, 2.0), 200)
+    # geometric: revenue books span orders of magnitude, and the funnel bends most at small E
+    return np.geomspace(max(min(low, 0.5), 1e-3), max(top_e * 1.1, 2.0), 200)
 
 
 def v_over_e(table: pd.DataFrame, min_volume: int) -> float:
