@@ -205,9 +205,9 @@ def analyze(
 
 
 def print_bright_spots(table) -> None:
-    shown = table[table["label"] != ""].sort_values(
-        ["level", "label", "oe"], ascending=[False, True, False]
-    )
+    order = {"rep": 0, "team": 1, "region": 2}
+    shown = table[table["label"] != ""].assign(_level=table["level"].map(order))
+    shown = shown.sort_values(["_level", "label", "oe"], ascending=[True, True, False])
     if shown.empty:
         out.print("No rep or team is beyond what chance and case mix explain.")
         return
