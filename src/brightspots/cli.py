@@ -195,27 +195,31 @@ def analyze(
     with Workspace.open(workspace, engine=engine) as ws, progress_bar("analyze") as progress:
         run = run_analysis(ws, progress=progress, window=window, min_volume=min_volume)
         table = ws.run_results("bright_spots", run.run_id)
+        per_outcome = ws.run_results("deviance", run.run_id)
     d = run.diagnostics
     out.print(
         f"Run {run.run_id} on {run.engine} over {d['window_words']}: {d['n_cases']:,} closed "
         f"deals, model AUC {d['auc']:.2f}, {d['n_bright_spots']} bright spots and "
         f"{d['n_candidates']} candidates among {d['n_units']} reps."
     )
-    print_bright_spots(table)
+    print_bright_spots(table, per_outcome)
 
 
-def print_bright_spots(table) -> None:
+def print_bright_spots(table, per_outcome) -> None:
+    """Labelled units; O/E and the 99.8% limit are those of the outcome the label rests on."""
     order = {"rep": 0, "team": 1, "region": 2}
     shown = table[table["label"] != ""].assign(_level=table["level"].map(order))
     shown = shown.sort_values(["_level", "label", "oe"], ascending=[True, True, False])
     if shown.empty:
         out.print("No rep or team is beyond what chance and case mix explain.")
         return
+    stats = per_outcome.set_index(["level", "unit_id", "outcome"])
     t = Table(title="Bright spots and candidates")
-    cols = ("unit", "level", "label", "outcome", "closed", "won", "expected", "O/E", "99.8% limit")
+    cols = ("unit", "level", "label", "on", "closed", "won", "expected wins", "O/E", "99.8% limit")
     for col in cols:
         t.add_column(col, justify="left" if col in cols[:4] else "right")
     for r in shown.itertuples():
+        behind = stats.loc[(r.level, r.unit_id, r.outcome.split("+")[0])]
         t.add_row(
             f"{r.name} ({r.unit_id})",
             r.level,
@@ -224,10 +228,11 @@ def print_bright_spots(table) -> None:
             f"{int(r.closed)}",
             f"{int(r.observed)}",
             f"{r.expected:.1f}",
-            f"{r.oe:.2f}",
-            f"{r.adj_upper_998:.2f}",
+            f"{behind['oe']:.2f}",
+            f"{behind['adj_upper_998']:.2f}",
         )
     out.print(t)
+    out.print("O/E and the limit are those of the outcome the label rests on (its first, if two).")
 
 
 # ---------------------------------------------------------------------------- runs
