@@ -988,7 +988,7 @@ def test_estimates_that_could_not_be_made_read_as_such() -> None:
     )
     assert d.auc is None and d.window_start is None
     assert words.auc(d.auc) == "The model's discrimination (AUC) was not computed for this run."
-    assert words.phi(d.phi).startswith("Overdispersion could not be estimated")
+    assert words.phi(d.summary.phi).startswith("Overdispersion could not be estimated")
     assert words.window(d.window_start, d.window_end) == "up to 31 Dec 2024"
     assert not d.reps.primary.ranks_published
     region = d.level("region")

@@ -126,9 +126,9 @@ def _check_consistency(ctx: ReportContext, where: str) -> None:
     bs = ctx.bright_spots
     reps = bs[bs["level"] == "rep"]
     counts = {
-        "n_bright_spots": (d.n_bright_spots, int((reps["label"] == "bright_spot").sum())),
-        "n_candidates": (d.n_candidates, int((reps["label"] == "candidate").sum())),
-        "n_units": (d.n_units, len(reps)),
+        "n_bright_spots": (d.summary.n_bright_spots, int((reps["label"] == "bright_spot").sum())),
+        "n_candidates": (d.summary.n_candidates, int((reps["label"] == "candidate").sum())),
+        "n_units": (d.summary.n_units, len(reps)),
     }
     for key, (said, found) in counts.items():
         if said != found:

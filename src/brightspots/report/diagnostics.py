@@ -158,25 +158,18 @@ class LevelSummary:
 class Diagnostics:
     """The run's model, window and per-level summaries (``run.diagnostics``), typed.
 
-    The flat fields are the rep level's win-rate summary, as every run has stored them."""
+    ``summary`` is the rep level's headline summary, stored flat in every run's diagnostics
+    (spread and rankability of win rate; label counts over all outcomes)."""
 
     auc: float | None
     n_cases: int
     n_wins: int
     covariates: tuple[str, ...]
     warnings: tuple[str, ...]
-    phi: float
-    tau2: float
-    mu: float
-    rankability: float
-    n_units: int
-    n_eligible: int
-    n_bright_spots: int
-    n_candidates: int
+    summary: OutcomeSummary
     min_volume: int
     window_start: date | None
     window_end: date | None
-    tau2_zero_note: str | None = None
     window: str | None = None
     window_words: str | None = None
     team_window: str | None = None
@@ -203,18 +196,10 @@ class Diagnostics:
             n_wins=r.integer("n_wins"),
             covariates=r.texts("covariates"),
             warnings=r.texts("warnings"),
-            phi=r.number("phi"),
-            tau2=flat.tau2,
-            mu=flat.mu,
-            rankability=flat.rankability,
-            n_units=flat.n_units,
-            n_eligible=flat.n_eligible,
-            n_bright_spots=flat.n_bright_spots,
-            n_candidates=flat.n_candidates,
+            summary=replace(flat, phi=r.number("phi")),  # required at the top level
             min_volume=r.integer("min_volume"),
             window_start=r.day("window_start"),
             window_end=r.day("window_end"),
-            tau2_zero_note=flat.tau2_zero_note,
             window=r.text("window"),
             window_words=r.text("window_words"),
             team_window=r.text("team_window"),

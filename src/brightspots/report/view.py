@@ -124,8 +124,8 @@ def report_view(ctx: ReportContext) -> ReportView:
         else ""
     )
     caveats = list(d.warnings)
-    if d.tau2 <= 0:
-        caveats.append(d.tau2_zero_note or words.tau2(d.tau2, d.mu, None))
+    if d.summary.tau2 <= 0:
+        caveats.append(d.summary.tau2_zero_note or words.tau2(d.summary.tau2, d.summary.mu, None))
     funnels, legend = rep_funnels(ctx)
     teams = level_section(ctx, "team")
     regions = level_section(ctx, "region")
@@ -136,9 +136,12 @@ def report_view(ctx: ReportContext) -> ReportView:
     ]
     team_summary = d.level("team") or d.level("region")
     tiles = [
-        ("Bright spots", fmt.integer(d.n_bright_spots)),
-        ("Candidates", fmt.integer(d.n_candidates)),
-        ("Reps assessed", f"{fmt.integer(d.n_eligible)} of {fmt.integer(d.n_units)}"),
+        ("Bright spots", fmt.integer(d.summary.n_bright_spots)),
+        ("Candidates", fmt.integer(d.summary.n_candidates)),
+        (
+            "Reps assessed",
+            f"{fmt.integer(d.summary.n_eligible)} of {fmt.integer(d.summary.n_units)}",
+        ),
     ]
     for noun, n, spots, cands in upper:
         tiles.append((f"{noun.capitalize()}s labelled", f"{fmt.integer(spots + cands)} of {n}"))
@@ -155,10 +158,10 @@ def report_view(ctx: ReportContext) -> ReportView:
         version=__version__,
         window=_capital(words.window_phrase(d.window_words, d.window_start, d.window_end)),
         headline=words.headline(
-            n_units=d.n_units,
-            n_eligible=d.n_eligible,
-            n_bright_spots=d.n_bright_spots,
-            n_candidates=d.n_candidates,
+            n_units=d.summary.n_units,
+            n_eligible=d.summary.n_eligible,
+            n_bright_spots=d.summary.n_bright_spots,
+            n_candidates=d.summary.n_candidates,
             min_volume=d.min_volume,
             n_cases=d.n_cases,
             n_wins=d.n_wins,
@@ -179,7 +182,7 @@ def report_view(ctx: ReportContext) -> ReportView:
         caterpillars=caterpillars(ctx, "rep", "rep"),
         ranks_published=published,
         ranks_note="" if published else words.ranks_note(reps.primary.rankability),
-        n_units=fmt.integer(d.n_units),
+        n_units=fmt.integer(d.summary.n_units),
         detectability=detectability(reps),
         quarters_outcome=quarters_outcome(reps),
         spots=spots,
@@ -187,7 +190,9 @@ def report_view(ctx: ReportContext) -> ReportView:
         teams=teams,
         regions=regions,
         leaders=leaders,
-        leaders_contrast=words.leaderboard_contrast([r.label for r in leaders], d.n_bright_spots),
+        leaders_contrast=words.leaderboard_contrast(
+            [r.label for r in leaders], d.summary.n_bright_spots
+        ),
         auc=fmt.ratio(d.auc) if d.auc is not None else fmt.MISSING,
         auc_text=words.auc(d.auc),
         covariates_text=words.covariates(d.covariates, d.n_cases, d.n_wins),

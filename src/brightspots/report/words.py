@@ -29,15 +29,14 @@ COVARIATE_NAMES: dict[str, str] = {
 def rep_sentence(name: str, observed: int, closed: int, expected: float, oe: float) -> str:
     """'Ana Silva won 31 of 52 deals where 19.0 were expected from their territory and deal mix
     (1.63 times expected).'"""
-    deals = "deal" if closed == 1 else "deals"
-    verb = "was" if fmt.decimal(expected) == "1.0" else "were"
-    if fmt.is_missing(oe) or expected <= 0:
-        tail = "(no expected wins to compare with)"
-    else:
-        tail = f"({fmt.ratio(oe)} times expected)"
-    return (
-        f"{name} won {fmt.integer(observed)} of {fmt.integer(closed)} {deals} where "
-        f"{fmt.decimal(expected)} {verb} expected from their territory and deal mix {tail}."
+    return unit_sentence(
+        name,
+        observed,
+        closed,
+        expected,
+        oe,
+        basis=" from their territory and deal mix",
+        times="times expected",
     )
 
 
@@ -352,17 +351,26 @@ def levels_headline(
     return text
 
 
-def unit_sentence(name: str, observed: int, closed: int, expected: float, oe: float) -> str:
+def unit_sentence(
+    name: str,
+    observed: int,
+    closed: int,
+    expected: float,
+    oe: float,
+    *,
+    basis: str = "",
+    times: str = "times",
+) -> str:
     """'Benelux won 283 of 782 deals where 243.9 were expected (1.16 times).'"""
     deals = "deal" if closed == 1 else "deals"
     verb = "was" if fmt.decimal(expected) == "1.0" else "were"
     if fmt.is_missing(oe) or expected <= 0:
         tail = "(no expected wins to compare with)"
     else:
-        tail = f"({fmt.ratio(oe)} times)"
+        tail = f"({fmt.ratio(oe)} {times})"
     return (
         f"{name} won {fmt.integer(observed)} of {fmt.integer(closed)} {deals} where "
-        f"{fmt.decimal(expected)} {verb} expected {tail}."
+        f"{fmt.decimal(expected)} {verb} expected{basis} {tail}."
     )
 
 
