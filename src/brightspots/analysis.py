@@ -144,7 +144,8 @@ def analyze(
         if note:
             warnings.append(note)
 
-    names = _unit_names(ws, reps)
+    rep_df = ws.execute(reps.select("rep_id", "name", "team_id", "region"))
+    names = _unit_names(ws, rep_df)
     per_level: dict[str, dict] = {}
     deviance_rows, table_rows, curves = [], [], []
     for i, level in enumerate(levels):
@@ -188,7 +189,7 @@ def analyze(
         quarters = ws.execute(outcomes_mod.quarter_units(level_cases, unit))
         shown = levels_mod.last_quarters(quarters["quarter"].dropna().tolist())
         persist = levels_mod.persistence(quarters, shown)
-        table_rows.append(_level_table(level, results["win_rate"][0], combined, persist, ws, reps))
+        table_rows.append(_level_table(level, results["win_rate"][0], combined, persist, rep_df))
         per_level[level] = {
             "window": str(windows[level]),
             "window_words": windows[level].words(),
@@ -306,8 +307,7 @@ def _units(ws, level_cases, unit, outcome, revenue) -> pd.DataFrame:
     return ws.execute(expr.order_by("unit_id"))
 
 
-def _unit_names(ws: Workspace, reps: ir.Table) -> dict[str, dict[str, str]]:
-    rep_df = ws.execute(reps.select("rep_id", "name", "team_id", "region"))
+def _unit_names(ws: Workspace, rep_df: pd.DataFrame) -> dict[str, dict[str, str]]:
     team_df = ws.execute(ws.table("teams").select("team_id", "name"))
     team_names = dict(zip(team_df["team_id"], team_df["name"], strict=True))
     return {
@@ -317,7 +317,7 @@ def _unit_names(ws: Workspace, reps: ir.Table) -> dict[str, dict[str, str]]:
     }
 
 
-def _level_table(level, win, combined, persist, ws, reps) -> pd.DataFrame:
+def _level_table(level, win, combined, persist, rep_df) -> pd.DataFrame:
     """One row per unit of a level: win-rate statistics, the label over all outcomes."""
     stats = win.drop(columns=["label", "reason", "outcome", "level"], errors="ignore")
     t = stats.merge(combined[["unit_id", "label", "outcome", "reason"]], on="unit_id")
@@ -328,7 +328,7 @@ def _level_table(level, win, combined, persist, ws, reps) -> pd.DataFrame:
     t = t.rename(columns={"n": "closed"})
     if level == "rep":
         t = t.merge(
-            ws.execute(reps.select("rep_id", "team_id")),
+            rep_df[["rep_id", "team_id"]],
             left_on="unit_id",
             right_on="rep_id",
             how="left",

@@ -158,13 +158,14 @@ def analyse_synthetic(folder: Path, config: Any) -> tuple[pd.DataFrame, dict, di
         deal_truth = data / "truth_opportunities.parquet"
         if deal_truth.exists():
             start = run.diagnostics["levels"]["rep"]["window_start"]
-            true_expected = visible_expected(ws.read("opportunities"), deal_truth, start)
+            opportunities = ws.read("opportunities")
+            true_expected = visible_expected(opportunities, deal_truth, start)
             rows = (per_outcome["level"] == "rep") & (per_outcome["outcome"] == "win_rate")
             per_outcome.loc[rows, "true_expected"] = (
                 per_outcome.loc[rows, "unit_id"].map(true_expected).fillna(0.0)
             )
             team_start = run.diagnostics["levels"].get("team", {}).get("window_start")
-            by_rep = visible_expected(ws.read("opportunities"), deal_truth, team_start)
+            by_rep = visible_expected(opportunities, deal_truth, team_start)
             team_of = ws.read("reps").set_index("rep_id")["team_id"]
             by_team = by_rep.groupby(by_rep.index.map(team_of)).sum()
             rows = (per_outcome["level"] == "team") & (per_outcome["outcome"] == "win_rate")
