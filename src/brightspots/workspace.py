@@ -68,6 +68,21 @@ DEFAULT_CONFIG: dict[str, Any] = {
         # phi = 1 means no more spread than chance) or "winsorised" (method.md's literal formula)
         "overdispersion": "unbiased",
     },
+    "metrics": {
+        # a buyer event is credited to the latest touch at most this long before it
+        "impact_window": "7d",
+        # a touch with no buyer event on its account this long after it is effort in the dark
+        "dark_after": "30d",
+    },
+    "practices": {
+        # landmark analysis: practices measured in the first N days, on deals still open at day N
+        "landmark_days": 14,
+        # a rep "does" a practice when it holds on at least this share of their deals
+        "most_deals": 0.5,
+        # the workspace's own practices: [[practices.custom]] tables with id, description,
+        # level ("opportunity" or "rep_period"), higher_is_better and sql (see the README)
+        "custom": [],
+    },
     "duckdb": {
         "memory_limit": "",  # e.g. "4GB"; empty = DuckDB's default
         "threads": 0,  # 0 = DuckDB's default
