@@ -41,7 +41,8 @@ files.
 ``team_effects``), every rep's true skill, team effect, propensities, amount uplift and true ratios
 of wins and of booked revenue (``true_ratio``, ``true_revenue_ratio``, also per team in
 ``territories``), the regions (``regions``: region id -> team ids), the win and amount models, how
-to measure each true practice from the rows, why each decoy is one, and (``dirty``) every bad row
+to measure each true practice from the rows, why each decoy is one (each with the
+``registry_id`` of the built-in practice that measures it), and (``dirty``) every bad row
 by file, line, reason and column with the counts an importer must report. Dirty mode breaks
 existing rows except in ``teams`` and ``reps``, where it adds broken stale records instead, so
 cascades stay in proportion: at ``dirty=0.01`` about 3% of activity rows are quarantined, most of

@@ -55,6 +55,7 @@ def _r(x: float, nd: int = 4) -> float | None:
 TRUE_PRACTICES = (
     {
         "id": "multi_threading",
+        "registry_id": "multithreading",
         "description": "Reaching several people at the account early, including an executive.",
         "measure": "Non-bulk activities on the opportunity in the first 14 days after created_at "
         "touch at least 3 distinct contacts, at least one with seniority executive.",
@@ -65,6 +66,7 @@ TRUE_PRACTICES = (
     },
     {
         "id": "fast_response",
+        "registry_id": "response_within_4h",
         "description": "Answering a buyer's reply within 4 hours.",
         "measure": "For each buyer_events row of type reply on the opportunity, the next non-bulk "
         "activity of the rep on the same opportunity at or after it; the practice holds when at "
@@ -75,6 +77,7 @@ TRUE_PRACTICES = (
     },
     {
         "id": "meeting_before_proposal",
+        "registry_id": "meeting_before_proposal",
         "description": "Holding a meeting or demo before sending the proposal.",
         "measure": "Among opportunities with a proposal activity: a non-bulk meeting or demo "
         "activity on the opportunity before the first proposal activity.",
@@ -86,12 +89,14 @@ TRUE_PRACTICES = (
 DECOY_PRACTICES = (
     {
         "id": "demo_intensity",
+        "registry_id": "demos_per_opportunity",
         "description": "Number of demo activities per opportunity.",
         "why_decoy": "Demos per deal are proportional to the territory's potential and do not "
         "change win odds; they correlate with winning only because rich territories win more.",
     },
     {
         "id": "touch_volume",
+        "registry_id": "touches_per_opportunity",
         "description": "Total non-bulk calls and e-mails on the opportunity.",
         "why_decoy": "Calls and e-mails come at a steady rate per open business day (a rep-level "
         "cadence that does not change win odds), so the raw count grows with deal length; won "
