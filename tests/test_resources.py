@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from brightspots import resources
+from brightspots.casemix import MISSING
 from brightspots.workspace import Workspace
 
 
@@ -34,7 +35,7 @@ def test_profile_equals_pandas_on_the_small_org(small_ws):
             assert row["territory_potential"] == pytest.approx(book["annual_potential"].mean())
         if len(mine):
             assert row["median_deal_size"] == pytest.approx(mine["initial_amount"].median())
-            seg = mine["segment"].str.strip().str.lower().fillna("(none)")
+            seg = mine["segment"].str.strip().str.lower().replace("", None).fillna(MISSING)
             for name, share in seg.value_counts(normalize=True).items():
                 assert row[f"{resources.SEGMENT_PREFIX}{name}"] == pytest.approx(share)
         if pd.notna(rep["hire_date"]):

@@ -70,7 +70,8 @@ class Covariate:
     squared: bool = False  # numeric: add a squared term (curvature)
 
 
-def _text(col: ir.StringValue) -> ir.StringValue:
+def text_code(col: ir.StringValue) -> ir.StringValue:
+    """A categorical code: trimmed, lower case, and MISSING for null or empty text."""
     cleaned = col.strip().lower()
     return ibis.cases((cleaned.isnull() | (cleaned == ""), MISSING), else_=cleaned)
 
@@ -109,11 +110,13 @@ def _deal_size(t: ir.Table, ctx: dict[str, Any]) -> ir.FloatingValue:
 COVARIATES: dict[str, Covariate] = {
     c.name: c
     for c in (
-        Covariate("segment", "categorical", "account segment", lambda t, c: _text(t.segment)),
-        Covariate("industry", "categorical", "account industry", lambda t, c: _text(t.industry)),
-        Covariate("region", "categorical", "account region", lambda t, c: _text(t.region)),
-        Covariate("source", "categorical", "lead source", lambda t, c: _text(t.source)),
-        Covariate("product", "categorical", "product", lambda t, c: _text(t.product)),
+        Covariate("segment", "categorical", "account segment", lambda t, c: text_code(t.segment)),
+        Covariate(
+            "industry", "categorical", "account industry", lambda t, c: text_code(t.industry)
+        ),
+        Covariate("region", "categorical", "account region", lambda t, c: text_code(t.region)),
+        Covariate("source", "categorical", "lead source", lambda t, c: text_code(t.source)),
+        Covariate("product", "categorical", "product", lambda t, c: text_code(t.product)),
         Covariate("tenure", "categorical", "rep tenure when the deal was created", _tenure_band),
         Covariate("quarter", "categorical", "quarter the deal was created", _quarter),
         Covariate("deal_size", "numeric", "deal size at creation (log)", _deal_size, squared=True),

@@ -16,6 +16,8 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
+from brightspots import casemix
+
 #: numeric resources, and whether they are compared on a log scale (money and counts are skewed)
 NUMERIC = {
     "territory_potential": True,
@@ -52,7 +54,7 @@ def profile(
     d = d.select(
         rep_id=d.owner_rep_id,
         amount=d.initial_amount.cast("float64"),
-        segment=d.segment.strip().lower().fill_null("(none)"),
+        segment=casemix.text_code(d.segment),
     )
     work = d.group_by(work_rep=d.rep_id).agg(deals=d.count(), median_deal_size=d.amount.median())
     mix = d.group_by(["rep_id", "segment"]).agg(n=d.count())
