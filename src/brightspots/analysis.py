@@ -15,10 +15,12 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from brightspots import casemix, deviance, timezones
+from brightspots import casemix, deviance, metrics, resources, timezones
 from brightspots import levels as levels_mod
 from brightspots import outcomes as outcomes_mod
 from brightspots.errors import BrightspotsError
+from brightspots.practices import analysis as practice_analysis
+from brightspots.practices.registry import registry as practice_registry
 from brightspots.windows import parse_window
 from brightspots.workspace import Run, Workspace
 
@@ -75,12 +77,16 @@ def analyze(
     *,
     window: str | None = None,
     min_volume: int | None = None,
+    practices: bool = True,
 ) -> Run:
     """Analyse the workspace's current data and store the results as a new run.
 
     ``window`` ("12m", "90d", "all") and ``min_volume`` override the config for this run (reps;
-    teams and regions use ``team_window``).
+    teams and regions use ``team_window``). ``practices=False`` finds bright spots only: no
+    effort and buyer impact, practices or peer resources (for detection benchmarks).
     """
+    if practices:
+        practice_registry(ws.config)  # a bad practice in the config fails before any work
     progress = progress or _noop
     cfg = ws.config["analysis"]
     min_volume = int(min_volume if min_volume is not None else cfg["min_volume"])
@@ -105,9 +111,7 @@ def analyze(
     if amount is None:
         covariates = [c for c in covariates if c != "deal_size"]
     casemix.check_levels(covariates, levels)
-    span = ws.execute(opps.aggregate(start=opps.created_at.min(), end=opps.closed_at.max()))
-    first, last = span["start"].iloc[0], span["end"].iloc[0]
-    last = first if pd.isna(last) else last
+    first, last = _time_span(ws)
     tz = ws.timezone
     timezones.zone(tz)  # a clear error for an unknown zone before any work
 
@@ -200,9 +204,48 @@ def analyze(
             "n_candidates": int((combined["label"] == "candidate").sum()),
         }
 
-    progress("saving the run", 0.9)
     table = pd.concat(table_rows, ignore_index=True)
     rep_table = table[table["level"] == "rep"]
+
+    extra: dict[str, pd.DataFrame] = {}
+    practice_notes: dict = {}
+    if practices:
+        progress("effort and buyer impact", 0.8)
+        extra["effort_impact"] = metrics.compute(ws)
+        progress("practices", 0.85)
+        bright = set(rep_table.loc[rep_table["label"] == "bright_spot", "rep_id"])
+        peers = set(rep_table.loc[rep_table["closed"] >= min_volume, "rep_id"]) - bright
+        found = practice_analysis.run(
+            ws,
+            _since(scored, starts["rep"]),
+            covariates=covariates,
+            bright=bright,
+            peers=peers,
+            local=local,
+            pool_min_cases=int(cfg["pool_min_cases"]),
+            as_of=last,
+        )
+        window_cases = _since(cases, starts["rep"])
+        window_opps = opps.semi_join(
+            window_cases, opps.opportunity_id == window_cases.opportunity_id
+        )
+        prof, mix = resources.profile(
+            window_opps, accounts, reps, as_of=pd.Timestamp(window_end).normalize()
+        )
+        extra.update(
+            practice_effects=found.effects,
+            practice_segment_effects=found.by_segment,
+            practice_reps=found.reps,
+            rep_resources=resources.frame(ws.execute(prof), ws.execute(mix)),
+        )
+        practice_notes = {
+            "n_deals": found.n_deals,
+            "n_bright_spots": len(bright),
+            "n_peers": len(peers),
+            "landmark_days": int(ws.config["practices"]["landmark_days"]),
+        }
+
+    progress("saving the run", 0.9)
     run.diagnostics = {
         **per_level["rep"]["outcomes"]["win_rate"],
         "n_bright_spots": per_level["rep"]["n_bright_spots"],
@@ -234,6 +277,7 @@ def analyze(
         "window_end": str(window_end),
         "v_over_e": levels_mod.v_over_e(rep_table.rename(columns={"closed": "n"}), min_volume),
         "timezone": ws.timezone,
+        "practices": practice_notes,
     }
     ws.save_run(
         run,
@@ -244,6 +288,7 @@ def analyze(
             "raw_leaderboard": _leaderboard(rep_table),
             "calibration": calibration,
             "case_mix_coefficients": model.coefficient_frame(),
+            **extra,
         },
     )
     progress("done", 1.0)
@@ -266,6 +311,28 @@ def _outcomes(cfg: dict) -> list[str]:
             f"[analysis] outcomes = {outcomes}: use 'win_rate' and optionally 'won_revenue'"
         )
     return outcomes
+
+
+def _time_span(ws: Workspace) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The first and last timestamp in the data: local times are valid over this span."""
+    stamps = [
+        (ws.table("opportunities"), ("created_at", "closed_at")),
+        (ws.table("activities"), ("occurred_at",)),
+        (ws.table("buyer_events"), ("occurred_at",)),
+    ]
+    lows, highs = [], []
+    for t, cols in stamps:
+        got = ws.execute(
+            t.aggregate(
+                **{f"lo{i}": t[c].min() for i, c in enumerate(cols)},
+                **{f"hi{i}": t[c].max() for i, c in enumerate(cols)},
+            )
+        ).iloc[0]
+        for k, v in got.items():
+            if pd.notna(v):
+                (lows if k.startswith("lo") else highs).append(pd.Timestamp(v))
+    first = min(lows)
+    return first, max(highs) if highs else first
 
 
 def _since(t: ir.Table, start: pd.Timestamp | None) -> ir.Table:

@@ -304,23 +304,18 @@ class CaseMixModel:
         return pd.DataFrame({"term": list(self.params), "coefficient": list(self.params.values())})
 
 
-def fit(
+def prepare(
     cell_frame: pd.DataFrame, covariates: list[str], *, pool_min_cases: int = 30
 ) -> CaseMixModel:
-    """Fit the grouped binomial logistic model on the ``cells`` aggregate."""
+    """The model's coding before any fit: kept and pooled levels of each categorical covariate
+    (levels with fewer than ``pool_min_cases`` closed deals are pooled), the centre and missing
+    indicator of each numeric one. Other models that adjust for the case mix (practice effects)
+    code their rows with it, so they pool and centre exactly as this model does."""
     check_covariates(covariates)
     frame = cell_frame.sort_values([f"x_{c}" for c in covariates], kind="mergesort")
     frame = frame.reset_index(drop=True)
     n = frame["n"].to_numpy(float)
-    wins = frame["wins"].to_numpy(float)
-    total, total_wins = float(n.sum()), float(wins.sum())
-    if total == 0:
-        raise CaseMixError("no closed opportunities (won or lost with closed_at) to fit the model")
-    if total_wins == 0 or total_wins == total:
-        raise CaseMixError(
-            "every closed opportunity has the same outcome: expected win rates cannot be estimated"
-        )
-    model = CaseMixModel(covariates=list(covariates), n_cases=int(total), n_wins=int(total_wins))
+    model = CaseMixModel(covariates=list(covariates), n_cases=int(n.sum()))
     model.n_cells = len(frame)
     for name in covariates:
         x = frame[f"x_{name}"]
@@ -345,6 +340,26 @@ def fit(
             model.has_missing[name] = bool(miss.any()) and bool((n[miss]).sum() >= pool_min_cases)
             ok = ~miss
             model.centres[name] = float(np.average(v[ok], weights=n[ok])) if ok.any() else 0.0
+    return model
+
+
+def fit(
+    cell_frame: pd.DataFrame, covariates: list[str], *, pool_min_cases: int = 30
+) -> CaseMixModel:
+    """Fit the grouped binomial logistic model on the ``cells`` aggregate."""
+    model = prepare(cell_frame, covariates, pool_min_cases=pool_min_cases)
+    frame = cell_frame.sort_values([f"x_{c}" for c in covariates], kind="mergesort")
+    frame = frame.reset_index(drop=True)
+    n = frame["n"].to_numpy(float)
+    wins = frame["wins"].to_numpy(float)
+    total, total_wins = float(n.sum()), float(wins.sum())
+    if total == 0:
+        raise CaseMixError("no closed opportunities (won or lost with closed_at) to fit the model")
+    if total_wins == 0 or total_wins == total:
+        raise CaseMixError(
+            "every closed opportunity has the same outcome: expected win rates cannot be estimated"
+        )
+    model.n_wins = int(total_wins)
     X = model.design(frame)
     # drop constant columns (a covariate with one level, a numeric without spread)
     keep = [c for c in X.columns if c == "const" or np.ptp(X[c].to_numpy()) > 0]

@@ -294,7 +294,8 @@ def export(
             help="Table to export: a canonical table (reps, opportunities, ...), quarantine, "
             "imports, runs, extra_columns, or a result table (bright_spots: one row per rep, "
             "team and region; deviance: one row per unit and outcome; raw_leaderboard, "
-            "funnel_curve, calibration, case_mix_coefficients)."
+            "funnel_curve, calibration, case_mix_coefficients; effort_impact: touches, buyer "
+            "impact and response times per unit and period)."
         ),
     ],
     out_file: Annotated[Path, typer.Option("--out", "-o", help="File to write.")],
@@ -302,13 +303,24 @@ def export(
     run: Annotated[
         str | None, typer.Option(help="Run id for result tables (default: latest).")
     ] = None,
+    grain: Annotated[
+        str | None,
+        typer.Option(
+            help="effort_impact only: rows of one grain, rep, team, account or opportunity "
+            "(default: all)."
+        ),
+    ] = None,
+    every: Annotated[
+        str | None,
+        typer.Option(help="effort_impact only: rows by day or by (ISO) week (default: both)."),
+    ] = None,
 ) -> None:
     """Export a table as CSV or Parquet."""
     from brightspots.export import export_table
     from brightspots.workspace import Workspace
 
     with Workspace.open(workspace) as ws:
-        n = export_table(ws, table, out_file, fmt=fmt, run_id=run)
+        n = export_table(ws, table, out_file, fmt=fmt, run_id=run, grain=grain, every=every)
     out.print(f"Wrote {n:,} rows of {table} to {out_file}")
 
 

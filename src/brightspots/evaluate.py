@@ -152,7 +152,7 @@ def analyse_synthetic(folder: Path, config: Any) -> tuple[pd.DataFrame, dict, di
     truth = synth.synthesize(config, data, fmt="parquet")
     with init_workspace(ws_dir) as ws:
         import_path(ws, data)
-        run = analyze(ws)
+        run = analyze(ws, practices=False)
         table = ws.run_results("bright_spots", run.run_id)
         per_outcome = ws.run_results("deviance", run.run_id)
         deal_truth = data / "truth_opportunities.parquet"
@@ -183,3 +183,25 @@ def visible_expected(opportunities: pd.DataFrame, deal_truth: Path, start: str |
         o = o[o["closed_at"] > pd.Timestamp(start)]
     o = o.merge(p, on="opportunity_id", how="inner")
     return o.groupby("owner_rep_id")["p_win"].sum()
+
+
+def practice_recovery(folder: Path, config: Any) -> tuple[pd.DataFrame, dict]:
+    """Generate a synthetic org into ``folder``, import it, analyse it with practices.
+
+    Returns the run's ``practice_effects`` table and the planted truth, whose
+    ``true_practices`` and ``decoy_practices`` name the built-in that measures each
+    (``registry_id``).
+    """
+    from brightspots import synth
+    from brightspots.analysis import analyze
+    from brightspots.ingest import import_path
+    from brightspots.workspace import init_workspace
+
+    data, ws_dir = folder / "data", folder / "ws"
+    truth = synth.synthesize(config, data, fmt="parquet")
+    with init_workspace(ws_dir) as ws:
+        import_path(ws, data)
+        run = analyze(ws)
+        effects = ws.run_results("practice_effects", run.run_id)
+    return effects, truth
+

@@ -19,7 +19,14 @@ RUN_TABLES = (
     "raw_leaderboard",
     "calibration",
     "case_mix_coefficients",
+    "effort_impact",
+    "practice_effects",
+    "practice_segment_effects",
+    "practice_reps",
+    "rep_resources",
 )
+#: run tables that ``--grain`` and ``--every`` filter
+FILTERABLE = ("effort_impact",)
 #: bookkeeping tables stored as they are
 STORE_TABLES = ("quarantine", "imports", "runs", "extra_columns")
 FORMATS = ("csv", "parquet")
@@ -33,8 +40,52 @@ def exportable_tables() -> list[str]:
     return [*schema.IMPORT_ORDER, *STORE_TABLES, *RUN_TABLES]
 
 
-def table_frame(ws: Workspace, name: str, run_id: str | None = None) -> pd.DataFrame:
-    """The rows ``export`` writes for ``name``: stored tables as stored, run tables of one run."""
+def _check_filters(name: str, grain: str | None, every: str | None) -> None:
+    from brightspots.metrics import EVERY, GRAINS
+
+    if (grain is not None or every is not None) and name not in FILTERABLE:
+        raise ExportError(
+            f"--grain and --every apply to --table {' or '.join(FILTERABLE)}, not to {name!r}"
+        )
+    if grain is not None and grain not in GRAINS:
+        raise ExportError(f"unknown grain {grain!r}; choose one of {', '.join(GRAINS)}")
+    if every is not None and every not in EVERY:
+        raise ExportError(f"unknown period {every!r} for --every; choose one of {', '.join(EVERY)}")
+
+
+def _filtered(
+    ws: Workspace, name: str, run_id: str | None, grain: str | None, every: str | None
+) -> pd.DataFrame:
+    """A filterable run table of one run, only the rows of one grain and/or one period kind."""
+    run_id = run_id or ws.latest_run().run_id
+    if not ws.has_table(name):
+        raise ExportError(f"the run has no table {name!r}; run `brightspots analyze` again")
+    where, params = ["run_id = ?"], [run_id]
+    for column, value in (("grain", grain), ("every", every)):
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    df = ws.read(name, where=" AND ".join(where), params=params).drop(columns=["run_id"])
+    order = ["grain", "every", "unit_id", "period"]
+    return df.sort_values(order, kind="mergesort").reset_index(drop=True)
+
+
+def table_frame(
+    ws: Workspace,
+    name: str,
+    run_id: str | None = None,
+    *,
+    grain: str | None = None,
+    every: str | None = None,
+) -> pd.DataFrame:
+    """The rows ``export`` writes for ``name``: stored tables as stored, run tables of one run.
+
+    ``grain`` (rep, team, account, opportunity) and ``every`` (day, week) keep only those rows of
+    ``effort_impact``; with any other table they are an error.
+    """
+    _check_filters(name, grain, every)
+    if name in FILTERABLE:
+        return _filtered(ws, name, run_id, grain, every)
     if name in RUN_TABLES:
         return ws.run_results(name, run_id)
     if name in schema.BY_NAME or name in STORE_TABLES:
@@ -49,12 +100,19 @@ def table_frame(ws: Workspace, name: str, run_id: str | None = None) -> pd.DataF
 
 
 def export_table(
-    ws: Workspace, name: str, out: Path, fmt: str = "csv", run_id: str | None = None
+    ws: Workspace,
+    name: str,
+    out: Path,
+    fmt: str = "csv",
+    run_id: str | None = None,
+    *,
+    grain: str | None = None,
+    every: str | None = None,
 ) -> int:
     """Write one table to ``out``; returns the number of rows written."""
     if fmt not in FORMATS:
         raise ExportError(f"unknown format {fmt!r}; choose csv or parquet")
-    df = table_frame(ws, name, run_id)
+    df = table_frame(ws, name, run_id, grain=grain, every=every)
     out = Path(out)
     if out.parent and not out.parent.exists():
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -13,7 +13,13 @@ from brightspots import schema
 from brightspots.synth.accounts import Accounts
 from brightspots.synth.calendar import Calendar
 from brightspots.synth.draws import segmented_pick, uniform_index
-from brightspots.synth.model import CADENCE_PER_DAY, DEMO_ELASTICITY, DEMO_RATE
+from brightspots.synth.model import (
+    CADENCE_PER_DAY,
+    DEMO_ELASTICITY,
+    DEMO_RATE,
+    DEMO_SPAN,
+    MEETING_WITHIN,
+)
 from brightspots.synth.opportunities import Opps
 from brightspots.synth.people import Reps, Teams
 from brightspots.synth.tables import Keys, canonical_table, serial_ids, take_ids, take_strings
@@ -104,7 +110,9 @@ def activity_chunk(
         return np.where(early_single, primary[local], pick)
 
     # --- intro touches: who the rep reaches in the first days (multi-threading)
-    n_intro = np.where(mt, 3 + rng.poisson(0.8, n), 2 + rng.poisson(0.5, n))
+    # as many intro touches either way: multi-threading is whom they reach, not how often (so
+    # early touch counts, a decoy, carry nothing of it)
+    n_intro = 3 + rng.poisson(0.8, n)
     li = np.repeat(np.arange(n), n_intro)
     k = np.arange(len(li)) - np.repeat(np.cumsum(n_intro) - n_intro, n_intro)
     random_any = uniform_index(rng, c0[li], cn[li])
@@ -199,7 +207,10 @@ def activity_chunk(
     meet_end = np.where(prop, prop_b, bc + 0.7 * dur)
     has_meet = mbp.astype(bool)
     lm = np.flatnonzero(has_meet)
-    meet_b = bc[lm] + 0.2 + (meet_end[lm] - bc[lm] - 0.2) * rng.uniform(0.15, 0.85, len(lm))
+    # a meeting some business days after creation, whatever the deal's eventual length: a time
+    # that scaled with the length would leak the outcome into early-deal measures (won deals
+    # last longer); only a proposal that comes sooner moves it earlier
+    meet_b = bc[lm] + 0.2 + rng.uniform(1.0, MEETING_WITHIN, len(lm))
     meet_b = np.minimum(meet_b, meet_end[lm] - 0.05)
     after = np.flatnonzero(~has_meet & prop & (rng.random(n) < 0.4))
     after_b = prop_b[after] + (bx[after] - prop_b[after]) * rng.uniform(0.1, 0.9, len(after))
@@ -223,9 +234,13 @@ def activity_chunk(
     evs.add(m_time[held], ids[ml[held]], m_contact[held], HELD, account[ml[held]], rep[ml[held]])
 
     demo_rate = DEMO_RATE * np.exp(DEMO_ELASTICITY * teams.log_potential[reps.team[rep]])
-    ld = np.repeat(np.arange(n), rng.poisson(demo_rate))
-    lo = np.where(prop[ld] & ~mbp[ld], prop_b[ld], bc[ld] + 0.3)
-    demo_b = lo + (bx[ld] - lo) * rng.uniform(0.05, 0.95, len(ld))
+    # demos come at a steady rate per open business day (from the proposal on, for deals without
+    # the meeting-first practice), so how many fall in any stretch of the deal does not depend on
+    # when it will close
+    start = np.where(prop & ~mbp, prop_b, bc + 0.3)
+    span = np.maximum(bx - start, 0.0)
+    ld = np.repeat(np.arange(n), rng.poisson(demo_rate / DEMO_SPAN * span))
+    demo_b = start[ld] + span[ld] * rng.random(len(ld))
     demo_contact = contact_for(ld, demo_b, 0.5)
     demo_t = cal.seconds(demo_b, tz_o[ld])
     acts.add(

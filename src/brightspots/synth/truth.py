@@ -91,8 +91,9 @@ DECOY_PRACTICES = (
         "id": "demo_intensity",
         "registry_id": "demos_per_opportunity",
         "description": "Number of demo activities per opportunity.",
-        "why_decoy": "Demos per deal are proportional to the territory's potential and do not "
-        "change win odds; they correlate with winning only because rich territories win more.",
+        "why_decoy": "Demos come at a rate per open business day proportional to the territory's "
+        "potential and do not change win odds; they correlate with winning only because rich "
+        "territories win more (and, counted over the whole deal, because won deals last longer).",
     },
     {
         "id": "touch_volume",

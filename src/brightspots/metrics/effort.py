@@ -1,0 +1,199 @@
+"""The ``effort_impact`` table: touches, their outcomes and buyer events per unit and period."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import ibis
+import ibis.expr.types as ir
+
+from brightspots.metrics.credit import credited, data_as_of, touches
+from brightspots.metrics.outcomes import touch_outcomes
+from brightspots.metrics.periods import EVERY, iso_week_label, week_start
+from brightspots.metrics.response import response_times
+from brightspots.schema import ACTIVITY_TYPES
+
+Local = Callable[[ir.TimestampValue], ir.TimestampValue]
+
+GRAINS = ("rep", "team", "account", "opportunity")
+
+#: the columns of ``effort_impact``, in order
+COLUMNS: tuple[str, ...] = (
+    "grain",
+    "unit_id",
+    "every",
+    "period",
+    "week_label",
+    "touches",
+    "touches_with_impact",
+    "impact_rate",
+    "touches_followed",
+    "touches_in_dark",
+    "touches_pending",
+    "buyer_events",
+    "events_credited",
+    "events_unanswered",
+    *(f"events_per_{ty}_touch" for ty in ACTIVITY_TYPES),
+    *(f"{ty}_touches" for ty in ACTIVITY_TYPES),
+    "median_response_hours",
+)
+
+_NAN = ibis.literal(float("nan"), type="float64")
+
+#: count columns of the table, and the row flag each one sums
+_SOURCE = {
+    "touches": "touch",
+    "touches_with_impact": "impact",
+    "touches_followed": "followed",
+    "touches_in_dark": "dark",
+    "touches_pending": "pending",
+    "buyer_events": "event",
+    "events_credited": "event_credited",
+    "events_unanswered": "unanswered",
+}
+_SUMS = tuple(_SOURCE) + tuple(f"{ty}_touches" for ty in ACTIVITY_TYPES)
+_TYPE_SUMS = tuple(f"_credited_{ty}" for ty in ACTIVITY_TYPES)
+#: per-type columns of a row
+_TYPE_COLUMNS = tuple(f"{ty}_touches" for ty in ACTIVITY_TYPES) + _TYPE_SUMS
+
+
+def _int(value: int | ir.BooleanValue) -> ir.IntegerValue:
+    if isinstance(value, ir.Expr):
+        return value.cast("int64")
+    return ibis.literal(value, type="int64")
+
+
+def _touch_rows(out: ir.Table, teams: ir.Table, local: Local) -> ir.Table:
+    j = out.left_join(teams, out.rep_id == teams.tm_rep)
+    return j.select(
+        rep_id=j.rep_id,
+        team_id=j.team_id,
+        account_id=j.account_id,
+        opportunity_id=j.opportunity_id,
+        local_at=local(j.occurred_at),
+        touch=_int(1),
+        impact=_int(j.outcome == "impact"),
+        followed=_int(j.outcome == "followed"),
+        dark=_int(j.outcome == "dark"),
+        pending=_int(j.outcome == "pending"),
+        event=_int(0),
+        event_credited=_int(0),
+        unanswered=_int(0),
+        response_hours=ibis.null("float64"),
+        **{f"{ty}_touches": _int(j.type == ty) for ty in ACTIVITY_TYPES},
+        # events credited to the touch, under its type
+        **{
+            f"_credited_{ty}": ibis.ifelse(j.type == ty, j.events_credited, 0).cast("int64")
+            for ty in ACTIVITY_TYPES
+        },
+    )
+
+
+def _event_rows(
+    cr: ir.Table, t: ir.Table, resp: ir.Table, teams: ir.Table, local: Local
+) -> ir.Table:
+    by = t.select(c_aid="activity_id", c_rep="rep_id")
+    r = resp.select(r_eid="event_id", r_rep="responsible_rep_id", r_hours="response_hours")
+    c = cr.view()  # a reference, not an extension of its join chain: computed once
+    j = c.left_join(by, c.activity_id == by.c_aid)
+    j = j.left_join(r, j.event_id == r.r_eid)
+    j = j.mutate(unit_rep=ibis.coalesce(j.c_rep, j.r_rep))
+    j = j.left_join(teams, j.unit_rep == teams.tm_rep)
+    return j.select(
+        rep_id=j.unit_rep,
+        team_id=j.team_id,
+        account_id=j.account_id,
+        opportunity_id=j.opportunity_id,
+        local_at=local(j.occurred_at),
+        touch=_int(0),
+        impact=_int(0),
+        followed=_int(0),
+        dark=_int(0),
+        pending=_int(0),
+        event=_int(1),
+        event_credited=_int(j.activity_id.notnull()),
+        unanswered=_int(j.r_hours.isnull()),
+        response_hours=j.r_hours,
+        **{name: _int(0) for name in _TYPE_COLUMNS},
+    )
+
+
+def _ratio(num: ir.NumericValue, den: ir.NumericValue) -> ir.FloatingValue:
+    """num / den, NaN when den is 0."""
+    return ibis.ifelse(den > 0, num.cast("float64") / den.cast("float64"), _NAN)
+
+
+def effort_impact(
+    activities: ir.Table,
+    buyer_events: ir.Table,
+    opportunities: ir.Table,
+    accounts: ir.Table,
+    reps: ir.Table,
+    *,
+    local: Local,
+    impact_window: timedelta,
+    dark_after: timedelta,
+    as_of: ir.TimestampScalar | datetime | None = None,
+) -> ir.Table:
+    """The long ``effort_impact`` table (columns ``COLUMNS``) as one Ibis expression.
+
+    ``local`` turns stored UTC timestamps into workspace-local ones (``timezones.to_local``);
+    ``as_of`` defaults to the data's as-of time (``data_as_of``).
+    """
+    t = touches(activities)
+    cr = credited(t, buyer_events, impact_window=impact_window)
+    as_of = data_as_of(activities, buyer_events) if as_of is None else as_of
+    out = touch_outcomes(t, buyer_events, cr, dark_after=dark_after, as_of=as_of)
+    resp = response_times(t, buyer_events, opportunities, accounts)
+    teams = reps.select(tm_rep="rep_id", team_id="team_id")
+    rows = ibis.union(
+        _touch_rows(out, teams, local), _event_rows(cr, t, resp, teams, local), distinct=False
+    )
+    rows = rows.mutate(day=rows.local_at.date())
+    rows = rows.mutate(week=week_start(rows.day))
+    units = {
+        "rep": rows.rep_id,
+        "team": rows.team_id,
+        "account": rows.account_id,
+        "opportunity": rows.opportunity_id,
+    }
+    # one aggregation per grain and period (two keys each), stacked: cheaper than stacking the
+    # rows eight times and grouping by four keys
+    parts = [_summarise(rows, grain, units[grain], every) for grain in GRAINS for every in EVERY]
+    g = ibis.union(*parts, distinct=False)
+    values = {
+        "grain": g.grain,
+        "unit_id": g.unit_id,
+        "every": g.every,
+        "period": g.period,
+        "week_label": ibis.ifelse(g.every == "week", iso_week_label(g.period), ""),
+        **{name: g[name] for name in _SUMS},
+        "impact_rate": _ratio(g.touches_with_impact, g.touches),
+        **{
+            f"events_per_{ty}_touch": _ratio(g[f"_credited_{ty}"], g[f"{ty}_touches"])
+            for ty in ACTIVITY_TYPES
+        },
+        # NaN rather than NULL: the same in pandas, and it keeps DuckDB's fast path to pandas
+        "median_response_hours": g.median_response_hours.cast("float64").fill_null(_NAN),
+    }
+    result = g.select(**{name: values[name] for name in COLUMNS})
+    return result.order_by("grain", "every", "unit_id", "period")
+
+
+def _summarise(rows: ir.Table, grain: str, unit: ir.Value, every: str) -> ir.Table:
+    """Sums and the median response per unit and period, at one grain and one period kind."""
+    part = rows.mutate(_unit=unit.cast("string"))
+    part = part.filter(part._unit.notnull())
+    g = part.group_by(unit_id=part._unit, period=part[every]).agg(
+        **{name: part[_SOURCE.get(name, name)].sum() for name in _SUMS + _TYPE_SUMS},
+        median_response_hours=part.response_hours.median(),
+    )
+    return g.select(
+        grain=ibis.literal(grain, type="string"),
+        unit_id=g.unit_id,
+        every=ibis.literal(every, type="string"),
+        period=g.period,
+        **{name: g[name].cast("int64") for name in _SUMS + _TYPE_SUMS},
+        median_response_hours=g.median_response_hours.cast("float64"),
+    )

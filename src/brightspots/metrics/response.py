@@ -1,0 +1,72 @@
+"""Response times: from a buyer event to the next touch on its account by the responsible rep."""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+
+_TOUCH, _EVENT = 0, 1
+
+
+def responsible_reps(
+    buyer_events: ir.Table, opportunities: ir.Table, accounts: ir.Table
+) -> ir.Table:
+    """``buyer_events`` with ``responsible_rep_id``: the owner of the event's opportunity, else
+    the owner of its account (NULL when neither is known)."""
+    e = buyer_events
+    o = opportunities.select(o_id="opportunity_id", o_owner="owner_rep_id")
+    a = accounts.select(a_id="account_id", a_owner="owner_rep_id")
+    j = e.left_join(o, e.opportunity_id == o.o_id).left_join(a, e.account_id == a.a_id)
+    return j.select(*e.columns, responsible_rep_id=ibis.coalesce(j.o_owner, j.a_owner))
+
+
+def hours_between(start: ir.TimestampValue, end: ir.TimestampValue) -> ir.FloatingValue:
+    """Hours from ``start`` to ``end``, to the second (the same on every backend)."""
+
+    def whole(ts: ir.TimestampValue) -> ir.IntegerValue:
+        return ts.epoch_seconds().cast("float64").floor().cast("int64")
+
+    return (whole(end) - whole(start)).cast("float64") / 3600.0
+
+
+def response_times(
+    touches: ir.Table, buyer_events: ir.Table, opportunities: ir.Table, accounts: ir.Table
+) -> ir.Table:
+    """One row per buyer event: ``event_id``, ``responsible_rep_id``, ``responded_at`` (the first
+    touch at or after the event on its account by the responsible rep, NULL when none) and
+    ``response_hours`` (NULL when unanswered). One window over touches and events."""
+    t = touches
+    e = responsible_reps(buyer_events, opportunities, accounts)
+    answerable = e.filter(e.responsible_rep_id.notnull())
+    rows = ibis.union(
+        t.select(
+            "account_id",
+            rep=t.rep_id,
+            at=t.occurred_at,
+            kind=ibis.literal(_TOUCH, "int64"),
+            row_id=t.activity_id,
+        ),
+        answerable.select(
+            "account_id",
+            rep=answerable.responsible_rep_id,
+            at=answerable.occurred_at,
+            kind=ibis.literal(_EVENT, "int64"),
+            row_id=answerable.event_id,
+        ),
+        distinct=False,
+    )
+    # newest first, touches before events at the same instant: a running minimum of touch
+    # times then covers every touch at or after the event
+    w = ibis.cumulative_window(
+        group_by=[rows.account_id, rows.rep], order_by=[rows.at.desc(), rows.kind]
+    )
+    first = ibis.ifelse(rows.kind == _TOUCH, rows.at, ibis.null("timestamp")).min().over(w)
+    found = rows.mutate(responded_at=first)
+    found = found.filter(found.kind == _EVENT).select(r_id="row_id", responded_at="responded_at")
+    j = e.left_join(found, e.event_id == found.r_id)
+    return j.select(
+        "event_id",
+        "responsible_rep_id",
+        "responded_at",
+        response_hours=hours_between(j.occurred_at, j.responded_at),
+    )

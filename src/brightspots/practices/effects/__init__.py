@@ -1,0 +1,422 @@
+"""Which practices go with winning, once the case mix is accounted for (method.md section 6).
+
+``estimate_effects`` takes one row per closed opportunity (``opportunity_id``, ``rep_id``, ``y``,
+the coded case-mix covariates ``x_<name>`` of ``casemix.case_table``, an optional segment column,
+and per practice ``primary__<id>`` and ``whole__<id>``, NaN where the practice is not defined or
+the deal is not in that analysis) and returns the ``practice_effects`` table and the per-segment
+table. Decisions, in order:
+
+1. **Screen** (``screen``): each rep's value is the mean of the primary value over their deals.
+   SMD = (m1 - m0) / sqrt((s1^2 + s0^2) / 2), bright spots (1) against peers (0), signed so that
+   > 0 means bright spots lean to the better side; 95% percentile bootstrap resampling reps within
+   each group (``n_boot`` resamples, seeded per practice from ``seed`` and the practice id). NaN
+   with fewer than two reps in a group, with a note. ``bright_share`` / ``peer_share``: binary,
+   the share of the group doing the (better) practice on most deals (rep mean >= ``most_deals``);
+   non-binary, the share whose rep mean is strictly on the better side of the peers' median.
+2. **Test on all deals** (``model``): logit(win) = case mix + practice, statsmodels GLM Binomial,
+   covariance clustered by rep (default small-sample correction). The case-mix terms are those of
+   ``casemix`` (its pooling of sparse levels with ``pool_min_cases``, its centring, its missing
+   indicators, set on the analysed deals); covariate terms that are linear combinations of others
+   are dropped. Contrast: binary 1 against 0; non-binary, values winsorised at their 1st/99th
+   percentiles, then the 25th against the 75th percentile (10th/90th, then the extremes, when
+   those coincide). The contrast is oriented from the worse to the better value (for
+   lower-is-better practices, from the 75th down to the 25th percentile), so an odds ratio > 1
+   always means "more of the better thing". The practice enters scaled to that contrast, so its
+   coefficient is the contrast's log odds ratio; Wald 95% interval and two-sided p. ``pp_diff`` is
+   the average marginal effect over the analysed deals, in percentage points (predicted win
+   probability at the better value minus at the worse value), with a delta-method interval under
+   the clustered covariance. Fewer than ``min_deals`` deals or ``min_reps`` reps, one outcome
+   only, no variation, separation (a binary arm with one outcome, |log OR| > 10) or a fit that
+   does not converge give NaN and a note, never an exception.
+3. The same model on the primary analysis (``p``, ``q``) and on the whole-deal one
+   (``whole_deal_*``, its contrast from the quartiles of its own values), and, for contrast
+   only, the whole-deal model without the case mix (``raw_*``: what a plain dashboard shows);
+   Benjamini-Hochberg q-values across practices, separately for each. ``suspect`` =
+   whole_deal_q < 0.05 and q >= 0.05 or not estimable (significant only over the whole deal).
+4. **By segment** (``segments``): the primary model with a practice x segment interaction; joint
+   Wald test of the interaction terms, BH across practices, ``differs_by_segment`` = q < 0.05.
+5. **Sentence** (``sentence``): one plain sentence per practice.
+
+Rows are sorted by the primary evidence: q, then the size of the effect (|log OR|), then id.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from brightspots.errors import BrightspotsError
+from brightspots.practices.effects.logit import FitFailed, bh
+from brightspots.practices.effects.model import REP_CODE, Estimate, Limits, analysed, estimate
+from brightspots.practices.effects.screen import Screen, screen
+from brightspots.practices.effects.segments import SegmentResult, by_segment
+from brightspots.practices.effects.sentence import ALPHA, Facts, sentence
+from brightspots.practices.registry import Practice
+
+__all__ = [
+    "COLUMNS",
+    "EXTRA_COLUMNS",
+    "SEGMENT_COLUMNS",
+    "PracticeEffectsError",
+    "estimate_effects",
+]
+
+#: the exported ``practice_effects`` columns, in order
+COLUMNS = [
+    "practice",
+    "description",
+    "level",
+    "n",
+    "odds_ratio",
+    "or_low",
+    "or_high",
+    "pp_diff",
+    "pp_low",
+    "pp_high",
+    "p",
+    "q",
+    "smd",
+    "smd_low",
+    "smd_high",
+    "bright_share",
+    "peer_share",
+    "whole_deal_odds_ratio",
+    "whole_deal_q",
+    "suspect",
+    "sentence",
+]
+#: further columns of the effects frame (after ``COLUMNS``)
+EXTRA_COLUMNS = [
+    "kind",  # binary, count, rate, share or hours
+    "higher_is_better",
+    "unit",
+    "analysis",  # primary analysis: landmark, stage or prior_period
+    "contrast_from",  # practice value compared from (the worse end)
+    "contrast_to",  # and to (the better end)
+    "n_reps",
+    "n_bright",  # bright spots with the practice measured
+    "whole_deal_n",
+    "whole_deal_or_low",
+    "whole_deal_or_high",
+    "whole_deal_p",
+    "differs_by_segment",
+    "segment_p",
+    "raw_odds_ratio",  # whole deal, no case-mix adjustment: what a plain dashboard would show
+    "raw_or_low",
+    "raw_or_high",
+    "raw_q",
+    "note",
+]
+SEGMENT_COLUMNS = [
+    "practice",
+    "segment",
+    "n",
+    "odds_ratio",
+    "or_low",
+    "or_high",
+    "pp_diff",
+    "pp_low",
+    "pp_high",
+    "differs",
+]
+NAN = float("nan")
+
+
+class PracticeEffectsError(BrightspotsError):
+    """The practice frame or the practice list cannot be analysed as given."""
+
+
+def estimate_effects(
+    frame: pd.DataFrame,
+    practices: list[Practice],
+    *,
+    covariates: list[str],
+    bright: Iterable[str],
+    peers: Iterable[str],
+    segment: str = "x_segment",
+    most_deals: float = 0.5,
+    seed: int = 0,
+    n_boot: int = 2000,
+    min_deals: int = 30,
+    min_reps: int = 10,
+    min_segment_deals: int = 40,
+    pool_min_cases: int = 30,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The ``practice_effects`` table (``COLUMNS`` + ``EXTRA_COLUMNS``) and the per-segment
+    table (``SEGMENT_COLUMNS``); see the module docstring for the method."""
+    covariates = [c.removeprefix("x_") for c in covariates]
+    bright_set, peer_set = {str(r) for r in bright}, {str(r) for r in peers}
+    frame = _validated(frame, practices, covariates, bright_set, peer_set)
+    limits = Limits(min_deals, min_reps, min_segment_deals, pool_min_cases)
+    has_segment = segment in frame.columns
+    rows: list[dict[str, object]] = []
+    seg_results: list[SegmentResult | None] = []
+    screens: list[Screen] = []
+    why_not: list[str] = []  # why the primary estimate failed, for the sentence
+    for practice in practices:
+        rng = np.random.default_rng([seed, zlib.crc32(practice.id.encode())])
+        primary, whole = f"primary__{practice.id}", f"whole__{practice.id}"
+        sub = analysed(frame, primary)
+        notes: list[str] = []
+        scr = screen(
+            sub, primary, practice, bright=bright_set, peers=peer_set,
+            most_deals=most_deals, n_boot=n_boot, rng=rng,
+        )  # fmt: skip
+        if scr.note:
+            notes.append(scr.note)
+        est = _try(sub, primary, practice, covariates, limits, notes, "primary")
+        why_not.append(notes[-1].removeprefix("primary: ") if est is None else "")
+        whole_sub = analysed(frame, whole)
+        whole_est = _try(whole_sub, whole, practice, covariates, limits, notes, "whole deal")
+        raw_est = _try(whole_sub, whole, practice, [], limits, notes, "raw")
+        seg: SegmentResult | None = None
+        if has_segment and est is not None:
+            seg = by_segment(
+                sub, primary, practice, est.contrast,
+                segment=segment, covariates=covariates, limits=limits,
+            )  # fmt: skip
+            if seg.note:
+                notes.append(seg.note)
+        row = _row(practice, sub, est, scr, whole_sub, whole_est, seg)
+        raw = raw_est.effect if raw_est else None
+        row["raw_odds_ratio"] = raw.odds_ratio if raw else NAN
+        row["raw_or_low"], row["raw_or_high"] = raw.or_ci if raw else (NAN, NAN)
+        row["raw_p"] = raw.p if raw else NAN
+        row["note"] = "; ".join(notes)
+        rows.append(row)
+        seg_results.append(seg)
+        screens.append(scr)
+    raw_p = np.array([r.pop("raw_p") for r in rows], dtype=float)
+    effects = pd.DataFrame(rows, columns=COLUMNS + EXTRA_COLUMNS)
+    effects["raw_q"] = bh(raw_p)
+    effects["q"] = bh(effects["p"].to_numpy(float))
+    effects["whole_deal_q"] = bh(effects["whole_deal_p"].to_numpy(float))
+    seg_q = bh(effects["segment_p"].to_numpy(float))
+    effects["differs_by_segment"] = np.nan_to_num(seg_q, nan=1.0) < ALPHA
+    q = effects["q"].to_numpy(float)
+    effects["suspect"] = (effects["whole_deal_q"].to_numpy(float) < ALPHA) & ~(q < ALPHA)
+    records = effects.to_dict("records")
+    effects["sentence"] = [
+        sentence(p, _facts(r, scr, bool(bright_set), why))
+        for p, r, scr, why in zip(practices, records, screens, why_not, strict=True)
+    ]
+    by_seg = _segment_frame(practices, seg_results, effects["differs_by_segment"].tolist())
+    return _ranked(effects), by_seg
+
+
+def _try(
+    sub: pd.DataFrame,
+    column: str,
+    practice: Practice,
+    covariates: list[str],
+    limits: Limits,
+    notes: list[str],
+    what: str,
+) -> Estimate | None:
+    try:
+        return estimate(sub, column, practice, covariates=covariates, limits=limits)
+    except FitFailed as err:
+        notes.append(f"{what}: {err}")
+        return None
+
+
+def _row(
+    practice: Practice,
+    sub: pd.DataFrame,
+    est: Estimate | None,
+    scr: Screen,
+    whole_sub: pd.DataFrame,
+    whole_est: Estimate | None,
+    seg: SegmentResult | None,
+) -> dict[str, object]:
+    e, w = (est.effect if est else None), (whole_est.effect if whole_est else None)
+    or_low, or_high = e.or_ci if e else (NAN, NAN)
+    pp_low, pp_high = e.pp_ci if e else (NAN, NAN)
+    w_low, w_high = w.or_ci if w else (NAN, NAN)
+    return {
+        "practice": practice.id,
+        "description": practice.description,
+        "level": practice.level,
+        "n": len(sub),
+        "odds_ratio": e.odds_ratio if e else NAN,
+        "or_low": or_low,
+        "or_high": or_high,
+        "pp_diff": e.pp if e else NAN,
+        "pp_low": pp_low,
+        "pp_high": pp_high,
+        "p": e.p if e else NAN,
+        "q": NAN,
+        "smd": scr.smd,
+        "smd_low": scr.smd_low,
+        "smd_high": scr.smd_high,
+        "bright_share": scr.bright_share,
+        "peer_share": scr.peer_share,
+        "whole_deal_odds_ratio": w.odds_ratio if w else NAN,
+        "whole_deal_q": NAN,
+        "suspect": False,
+        "sentence": "",
+        "kind": practice.kind,
+        "higher_is_better": practice.higher_is_better,
+        "unit": practice.unit,
+        "analysis": practice.primary,
+        "contrast_from": est.contrast.worse if est else NAN,
+        "contrast_to": est.contrast.better if est else NAN,
+        "n_reps": int(sub["rep_id"].nunique()),
+        "n_bright": scr.n_bright,
+        "whole_deal_n": len(whole_sub),
+        "whole_deal_or_low": w_low,
+        "whole_deal_or_high": w_high,
+        "whole_deal_p": w.p if w else NAN,
+        "differs_by_segment": False,
+        "segment_p": seg.p if seg else NAN,
+    }
+
+
+def _facts(r: dict[str, object], scr: Screen, has_bright: bool, why_not: str) -> Facts:
+    def num(key: str) -> float:
+        return float(r[key])  # type: ignore[arg-type]
+
+    return Facts(
+        pp=num("pp_diff"),
+        pp_low=num("pp_low"),
+        pp_high=num("pp_high"),
+        q=num("q"),
+        whole_or=num("whole_deal_odds_ratio"),
+        whole_q=num("whole_deal_q"),
+        suspect=bool(r["suspect"]),
+        worse=num("contrast_from"),
+        better=num("contrast_to"),
+        screen=scr,
+        has_bright=has_bright,
+        note=why_not,
+        differs=bool(r["differs_by_segment"]),
+    )
+
+
+def _segment_frame(
+    practices: list[Practice], results: list[SegmentResult | None], differs: list[bool]
+) -> pd.DataFrame:
+    rows = []
+    for practice, res, flag in zip(practices, results, differs, strict=True):
+        if res is None:
+            continue
+        for seg, n in res.n.items():
+            e = res.effects.get(seg)
+            or_low, or_high = e.or_ci if e else (NAN, NAN)
+            pp_low, pp_high = e.pp_ci if e else (NAN, NAN)
+            rows.append(
+                {
+                    "practice": practice.id,
+                    "segment": seg,
+                    "n": n,
+                    "odds_ratio": e.odds_ratio if e else NAN,
+                    "or_low": or_low,
+                    "or_high": or_high,
+                    "pp_diff": e.pp if e else NAN,
+                    "pp_low": pp_low,
+                    "pp_high": pp_high,
+                    "differs": bool(flag),
+                }
+            )
+    out = pd.DataFrame(rows, columns=SEGMENT_COLUMNS)
+    types = {"practice": "str", "segment": "str", "n": "int64", "differs": "bool"}
+    return out.astype({c: types.get(c, "float64") for c in out.columns})
+
+
+def _ranked(effects: pd.DataFrame) -> pd.DataFrame:
+    size = np.abs(np.log(effects["odds_ratio"].to_numpy(float)))
+    key = effects.assign(
+        _q=effects["q"].fillna(math.inf), _size=-np.nan_to_num(size, nan=-math.inf)
+    )
+    key = key.sort_values(["_q", "_size", "practice"], kind="mergesort")
+    out = key.drop(columns=["_q", "_size"]).reset_index(drop=True)
+    return out.astype({c: _dtype(c) for c in out.columns})
+
+
+def _dtype(column: str) -> str:
+    if column in ("n", "n_reps", "n_bright", "whole_deal_n"):
+        return "int64"
+    if column in ("suspect", "differs_by_segment", "higher_is_better"):
+        return "bool"
+    if column in (
+        "practice",
+        "description",
+        "level",
+        "sentence",
+        "kind",
+        "unit",
+        "analysis",
+        "note",
+    ):
+        return "str"
+    return "float64"
+
+
+def _validated(
+    frame: pd.DataFrame,
+    practices: list[Practice],
+    covariates: list[str],
+    bright: set[str],
+    peers: set[str],
+) -> pd.DataFrame:
+    """The frame with ``rep_id`` as text and practice columns as floats; bad input raises
+    ``PracticeEffectsError`` naming the column and the row (by opportunity_id)."""
+    where = "practice frame"
+    ids = [p.id for p in practices]
+    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    if dupes:
+        raise PracticeEffectsError(f"practice ids listed more than once: {', '.join(dupes)}")
+    both = sorted(bright & peers)
+    if both:
+        raise PracticeEffectsError(
+            f"reps listed both as bright spots and as peers: {', '.join(both[:5])}"
+        )
+    needed = ["opportunity_id", "rep_id", "y", *(f"x_{c}" for c in covariates)]
+    for p in practices:
+        needed += [f"primary__{p.id}", f"whole__{p.id}"]
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        raise PracticeEffectsError(f"{where}: missing column(s) {', '.join(missing)}")
+    out = frame.copy()
+
+    def fail(mask: np.ndarray, column: str, expected: str) -> None:
+        i = int(np.flatnonzero(mask)[0])
+        raise PracticeEffectsError(
+            f"{where}: row {i} (opportunity_id={frame['opportunity_id'].iloc[i]!r}), column "
+            f"{column!r} has {frame[column].iloc[i]!r}; expected {expected}"
+        )
+
+    if frame["rep_id"].isna().any():
+        fail(frame["rep_id"].isna().to_numpy(), "rep_id", "a rep id")
+    out["rep_id"] = frame["rep_id"].astype(str)
+    out[REP_CODE] = pd.factorize(out["rep_id"])[0]
+    y = pd.to_numeric(frame["y"], errors="coerce").to_numpy(float)
+    bad = ~np.isin(y, (0.0, 1.0))
+    if bad.any():
+        fail(bad, "y", "0 (lost) or 1 (won)")
+    out["y"] = y.astype("int64")
+    for name in covariates:
+        column = f"x_{name}"
+        if frame[column].isna().any():
+            fail(
+                frame[column].isna().to_numpy(),
+                column,
+                "a coded value (casemix.case_table codes a missing value, it is never empty)",
+            )
+    for p in practices:
+        for column in (f"primary__{p.id}", f"whole__{p.id}"):
+            raw = frame[column]
+            v = pd.to_numeric(raw, errors="coerce").to_numpy(float)
+            bad = np.isnan(v) & raw.notna().to_numpy() | np.isinf(v)
+            if bad.any():
+                fail(bad, column, "a number or empty")
+            if p.kind == "binary":
+                bad = ~np.isnan(v) & ~np.isin(v, (0.0, 1.0))
+                if bad.any():
+                    fail(bad, column, f"0 or 1 (practice {p.id!r} is binary) or empty")
+            out[column] = v
+    return out

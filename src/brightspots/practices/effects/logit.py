@@ -1,0 +1,156 @@
+"""Logistic regression with standard errors clustered by rep, and what is read off it: the log
+odds ratio of one coefficient (or a sum of coefficients), the average marginal effect in
+percentage points with its delta-method interval, a Wald test of several terms, and
+Benjamini-Hochberg q-values. Plain numpy arrays in, numbers out; a fit that cannot be trusted
+raises ``FitFailed`` with a note in words, never anything else."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import statsmodels.api as sm
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
+
+Z95 = float(stats.norm.ppf(0.975))
+#: a contrast log odds ratio beyond this (odds ratio ~ 22,000) is separation, not an estimate
+MAX_LOG_OR = 10.0
+#: a standard error beyond this on the log odds scale means the data carry no information
+MAX_SE = 25.0
+
+
+class FitFailed(Exception):
+    """The model cannot give a trustworthy estimate; ``str(err)`` says why, in words."""
+
+
+@dataclass(frozen=True)
+class ClusteredFit:
+    params: np.ndarray
+    cov: np.ndarray  # cluster-robust covariance (statsmodels' small-sample correction)
+    n: int
+    n_clusters: int
+
+
+@dataclass(frozen=True)
+class Effect:
+    """A contrast on the odds-ratio scale and in percentage points, with 95% intervals."""
+
+    log_or: float
+    se: float
+    p: float
+    pp: float
+    pp_se: float
+
+    @property
+    def odds_ratio(self) -> float:
+        return float(np.exp(self.log_or))
+
+    @property
+    def or_ci(self) -> tuple[float, float]:
+        return (
+            float(np.exp(self.log_or - Z95 * self.se)),
+            float(np.exp(self.log_or + Z95 * self.se)),
+        )
+
+    @property
+    def pp_ci(self) -> tuple[float, float]:
+        return (self.pp - Z95 * self.pp_se, self.pp + Z95 * self.pp_se)
+
+
+def independent_columns(X: np.ndarray, protected: list[int]) -> list[int]:
+    """Indices of the columns to keep: each unprotected column that is a linear combination of
+    the columns before it is dropped (QR of unit-norm columns, unprotected first: a tiny diagonal
+    entry of R marks a dependent column). A protected column (the practice terms) that depends
+    on the others raises ``FitFailed``."""
+    order = [j for j in range(X.shape[1]) if j not in protected] + list(protected)
+    norms = np.linalg.norm(X[:, order], axis=0)
+    if any(norms[order.index(j)] == 0 for j in protected):
+        raise FitFailed("the practice does not vary among the analysed deals")
+    live = [j for j, nrm in zip(order, norms, strict=True) if nrm > 0]
+    Z = X[:, live] / norms[norms > 0]
+    diag = np.abs(np.diag(np.linalg.qr(Z, mode="r")))
+    keep = []
+    for j, d in zip(live, diag, strict=True):
+        if d >= 1e-7:
+            keep.append(j)
+        elif j in protected:
+            raise FitFailed(
+                "the practice is fully determined by the case-mix covariates among the analysed "
+                "deals"
+            )
+    return sorted(keep)
+
+
+def fit_clustered(y: np.ndarray, X: np.ndarray, groups: np.ndarray) -> ClusteredFit:
+    """Binomial GLM (logit link) with covariance clustered by ``groups``
+    (``cov_type="cluster"``, statsmodels' default correction G/(G-1) * (N-1)/(N-K))."""
+    codes = groups if groups.dtype.kind in "iu" else np.unique(groups, return_inverse=True)[1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            res = sm.GLM(y, X, family=sm.families.Binomial()).fit(
+                cov_type="cluster", cov_kwds={"groups": codes}, maxiter=100
+            )
+        except Exception as err:  # statsmodels raises several types on degenerate data
+            raise FitFailed(f"the logistic fit failed ({type(err).__name__}: {err})") from err
+    params = np.asarray(res.params, dtype=float)
+    cov = np.asarray(res.cov_params(), dtype=float)
+    if not bool(getattr(res, "converged", True)):
+        raise FitFailed("the logistic fit did not converge (separation or too little data)")
+    if not (np.all(np.isfinite(params)) and np.all(np.isfinite(cov))):
+        raise FitFailed("the logistic fit gave non-finite estimates (separation)")
+    return ClusteredFit(params, cov, n=len(y), n_clusters=len(np.unique(codes)))
+
+
+def linear_effect(fit: ClusteredFit, c: np.ndarray) -> tuple[float, float]:
+    """Estimate and standard error of c'b."""
+    est = float(c @ fit.params)
+    var = float(c @ fit.cov @ c)
+    return est, float(np.sqrt(var)) if var > 0 else float("nan")
+
+
+def marginal_effect(fit: ClusteredFit, Z1: np.ndarray, Z0: np.ndarray) -> tuple[float, float]:
+    """Average marginal effect in percentage points: mean of expit(Z1 b) - expit(Z0 b) over the
+    rows, with its delta-method standard error under the clustered covariance."""
+    p1 = 1.0 / (1.0 + np.exp(-(Z1 @ fit.params)))
+    p0 = 1.0 / (1.0 + np.exp(-(Z0 @ fit.params)))
+    est = float(np.mean(p1 - p0))
+    grad = (Z1 * (p1 * (1 - p1))[:, None] - Z0 * (p0 * (1 - p0))[:, None]).mean(axis=0)
+    var = float(grad @ fit.cov @ grad)
+    return 100.0 * est, 100.0 * float(np.sqrt(var)) if var > 0 else float("nan")
+
+
+def contrast(fit: ClusteredFit, c: np.ndarray, Z1: np.ndarray, Z0: np.ndarray) -> Effect:
+    """The practice contrast c'b (log odds ratio, better vs worse) and its marginal effect."""
+    log_or, se = linear_effect(fit, c)
+    if abs(log_or) > MAX_LOG_OR or not np.isfinite(se) or se > MAX_SE:
+        raise FitFailed(
+            "separation: the practice (almost) perfectly predicts the outcome among the analysed "
+            "deals, so no finite odds ratio can be estimated"
+        )
+    p = float(2 * stats.norm.sf(abs(log_or) / se))
+    pp, pp_se = marginal_effect(fit, Z1, Z0)
+    return Effect(log_or=log_or, se=se, p=p, pp=pp, pp_se=pp_se)
+
+
+def wald(fit: ClusteredFit, idx: list[int]) -> tuple[float, int, float]:
+    """Joint Wald test that the coefficients ``idx`` are all 0: (chi-square, df, p)."""
+    b = fit.params[idx]
+    V = fit.cov[np.ix_(idx, idx)]
+    df = int(np.linalg.matrix_rank(V))
+    if df == 0:
+        return float("nan"), 0, float("nan")
+    stat = float(b @ np.linalg.pinv(V) @ b)
+    return stat, df, float(stats.chi2.sf(stat, df))
+
+
+def bh(p: np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg q-values over the finite p-values; NaN stays NaN."""
+    p = np.asarray(p, dtype=float)
+    q = np.full(p.shape, np.nan)
+    ok = np.isfinite(p)
+    if ok.any():
+        q[ok] = multipletests(p[ok], method="fdr_bh")[1]
+    return q
