@@ -13,7 +13,7 @@ import pytest
 from brightspots import __version__
 from brightspots.analysis import BRIGHT_SPOT_COLUMNS
 
-COMMANDS = ["synth", "init", "import", "analyze", "runs", "report", "export", "demo"]
+COMMANDS = ["synth", "init", "import", "analyze", "runs", "report", "export", "me", "demo"]
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -115,3 +115,21 @@ def test_analyze_window_and_minimum_volume(tmp_path, small_ws):
     assert "over the last 90 days" in r.stdout
     r = run("analyze", "--workspace", str(ws), "--window", "12w")
     assert r.returncode == 1 and "use 'all', months like '12m' or days like '90d'" in r.stderr
+
+
+def test_me_shows_a_reps_own_view_and_names_no_other_rep(small_ws):
+    from brightspots.workspace import Workspace
+
+    with Workspace.open(small_ws) as ws:
+        reps = ws.run_results("bright_spots")
+        reps = reps[reps["level"] == "rep"].sort_values("closed", ascending=False)
+    rep_id = reps["rep_id"].iloc[0]
+    r = run("me", "--workspace", str(small_ws), "--rep", rep_id)
+    assert r.returncode == 0, r.stderr
+    out = " ".join(r.stdout.split())
+    assert rep_id in out and "expected for deals like yours" in out
+    assert "with buyer impact" in out and "Your practices against peers like you" in out
+    others = set(reps["rep_id"]) - {rep_id}
+    assert not any(o in r.stdout for o in others)  # peers appear only as a group
+    bad = run("me", "--workspace", str(small_ws), "--rep", "R-NOBODY")
+    assert bad.returncode == 1 and "'R-NOBODY' is not in run" in bad.stderr

@@ -196,6 +196,8 @@ def analyze(
         run = run_analysis(ws, progress=progress, window=window, min_volume=min_volume)
         table = ws.run_results("bright_spots", run.run_id)
         per_outcome = ws.run_results("deviance", run.run_id)
+        has = ws.has_table("practice_effects")
+        effects = ws.run_results("practice_effects", run.run_id) if has else None
     d = run.diagnostics
     out.print(
         f"Run {run.run_id} on {run.engine} over {d['window_words']}: {d['n_cases']:,} closed "
@@ -203,6 +205,7 @@ def analyze(
         f"{d['n_candidates']} candidates among {d['n_units']} reps."
     )
     print_bright_spots(table, per_outcome)
+    print_practices(effects)
 
 
 def print_bright_spots(table, per_outcome) -> None:
@@ -233,6 +236,94 @@ def print_bright_spots(table, per_outcome) -> None:
         )
     out.print(t)
     out.print("O/E and the limit are those of the outcome the label rests on (its first, if two).")
+
+
+def print_practices(effects) -> None:
+    """The practices that go with winning after case mix, in plain sentences."""
+    if effects is None or effects.empty:
+        return
+    proven = effects[(effects["q"] < 0.05) & ~effects["suspect"].astype(bool)]
+    if proven.empty:
+        out.print("No practice goes with winning beyond chance once the case mix is accounted for.")
+        return
+    out.print("[bold]Practices that go with winning[/] (adjusted for case mix):")
+    for sentence in proven["sentence"].head(5):
+        out.print(f"  • {sentence}")
+    suspect = effects[effects["suspect"].astype(bool)]
+    if len(suspect):
+        out.print(
+            f"  ({len(suspect)} more look linked only when counted over the whole deal, which "
+            "longer deals inflate: " + ", ".join(suspect["practice"]) + ".)"
+        )
+
+
+def _pct(v: float) -> str:
+    return "–" if v != v else f"{100 * v:.0f}%"
+
+
+def print_personal(view) -> None:
+    """One rep's personal view in the terminal."""
+    r, e = view.results, view.effort
+    out.print(f"[bold]{view.name}[/] ({view.rep_id}), team {view.team_id or '–'}, {view.window}")
+    out.print(
+        f"Results: {r.wins} won of {r.closed} closed against {r.expected:.1f} expected for "
+        f"deals like yours: O/E {r.oe:.2f}; allowing for luck, likely between "
+        f"{r.shrunk_low:.2f} and {r.shrunk_high:.2f}. Peers like you: median O/E "
+        f"{r.peers_oe_median:.2f}."
+    )
+    if r.label:
+        out.print(f"  {r.label.replace('_', ' ')}: {r.reason}")
+    out.print(
+        f"Effort: {e.touches:,} touches, {_pct(e.impact_rate)} with buyer impact (peers like "
+        f"you: {_pct(e.peers_impact_rate)}), {_pct(e.dark_share)} in the dark."
+    )
+    if e.weeks:
+        t = Table(title="Last weeks")
+        for col in ("week", "touches", "with impact", "in the dark", "no response yet", "rate"):
+            t.add_column(col, justify="left" if col == "week" else "right")
+        for w in e.weeks:
+            t.add_row(
+                w.week, f"{w.touches}", f"{w.with_impact}", f"{w.in_dark}", f"{w.pending}",
+                _pct(w.impact_rate),
+            )  # fmt: skip
+        out.print(t)
+    out.print(
+        f"Peers: the {view.peers} reps most like you in {view.peer_basis} (never in results)."
+    )
+    t = Table(title="Your practices against peers like you")
+    for col in ("practice", "you", "peers", "in deals like yours"):
+        t.add_column(col, justify="left" if col == "practice" else "right")
+    for p in view.practices:
+        fmt = _pct if p.kind in ("binary", "share") else (lambda v: "–" if v != v else f"{v:.1f}")
+        t.add_row(
+            p.practice.replace("_", " "),
+            fmt(p.mine),
+            fmt(p.peers),
+            "–" if p.evidence_pp != p.evidence_pp else f"{p.evidence_pp:+.0f} points",
+        )
+    out.print(t)
+    if view.suggestions:
+        out.print("[bold]Worth trying[/] (evidence in deals like yours, and you do it less):")
+        for p in view.suggestions:
+            out.print(f"  • {p.description}: {p.sentence}")
+    else:
+        out.print("No practice with evidence that you use less than your peers.")
+
+
+@app.command()
+def me(
+    workspace: WorkspaceOpt,
+    rep: Annotated[str, typer.Option("--rep", help="The rep's id (reps.rep_id).")],
+    run: Annotated[str | None, typer.Option(help="Run id (default: latest).")] = None,
+) -> None:
+    """One rep's own view: results and effort against peers just like them, and which
+    practices could move their meter."""
+    from brightspots.personal import personal_view
+    from brightspots.workspace import Workspace
+
+    with Workspace.open(workspace) as ws:
+        view = personal_view(ws, rep, run)
+    print_personal(view)
 
 
 # ---------------------------------------------------------------------------- runs

@@ -204,4 +204,3 @@ def practice_recovery(folder: Path, config: Any) -> tuple[pd.DataFrame, dict]:
         run = analyze(ws)
         effects = ws.run_results("practice_effects", run.run_id)
     return effects, truth
-

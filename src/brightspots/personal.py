@@ -328,3 +328,18 @@ def build(
             tables["practice_segment_effects"],
         ),
     )
+
+
+def personal_view(ws, rep_id: str, run_id: str | None = None) -> PersonalView:
+    """The personal view of ``rep_id`` in a run of the workspace (the latest by default)."""
+    runs = {r.run_id: r for r in ws.runs()}
+    run = runs.get(run_id) if run_id else ws.latest_run()
+    if run is None:
+        raise PersonalError(f"no run {run_id!r} in {ws.root}; `brightspots runs` lists them")
+    tables = {}
+    for name in TABLES:
+        if not ws.has_table(name):
+            raise PersonalError(f"run {run.run_id} lacks {name}: analyse again")
+        tables[name] = ws.run_results(name, run.run_id)
+    window = str(run.diagnostics.get("window_words") or run.diagnostics.get("window") or "")
+    return build(rep_id, run_id=run.run_id, window=window, tables=tables)
