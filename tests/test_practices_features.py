@@ -405,3 +405,48 @@ def test_duckdb_and_spark_agree_on_the_practice_frame(small_ws, tmp_path):
             err_msg=col,
         )
     assert duck["whole__senior_contacts"].max() >= 2
+
+
+def test_only_the_answer_to_a_reply_is_left_out_of_outreach(tmp_path):
+    """The rep's next touch after a buyer reply answers it, however late; touches after that
+    answer are outreach again, and two replies before one touch leave out one touch."""
+    org = {
+        **{k: HAND_ORG[k] for k in ("teams", "reps", "accounts", "contacts")},
+        "opportunities": [
+            {
+                "opportunity_id": "O9",
+                "account_id": "A2",
+                "owner_rep_id": "R1",
+                "created_at": T("2025-03-03 09:00"),
+                "closed_at": T("2025-03-31 09:00"),
+                "stage": "won",
+            }
+        ],
+        "activities": _acts(
+            [
+                ("x1", "O9", "R1", "A2", "C6", "call", "2025-03-03 10:00"),  # outreach
+                ("x2", "O9", "R1", "A2", "C6", "email", "2025-03-04 10:00"),  # answers y1 (1 h)
+                ("x3", "O9", "R1", "A2", "C6", "call", "2025-03-04 12:00"),  # outreach again
+                ("x4", "O9", "R1", "A2", "C6", "email", "2025-03-09 10:00"),  # answers y2+y3
+                ("x5", "O9", "R1", "A2", "C6", "call", "2025-03-10 10:00"),  # outreach
+            ]
+        ),
+        "buyer_events": _events(
+            [
+                ("y1", "O9", "A2", "C6", "reply", "2025-03-04 09:00"),
+                ("y2", "O9", "A2", "C6", "reply", "2025-03-05 09:00"),
+                ("y3", "O9", "A2", "C6", "reply", "2025-03-06 09:00"),  # answered 3 days late
+            ]
+        ),
+    }
+    ws = write_org(tmp_path / "ws", org)
+    try:
+        wanted = [
+            p for p in BUILTINS if p.id in ("touches_per_opportunity", "emails_per_opportunity")
+        ]
+        got = ws.execute(practice_frame(Tables.of(ws), wanted, landmark_days=14, local=utc))
+    finally:
+        ws.close()
+    row = got.set_index("opportunity_id").loc["O9"]
+    assert row["whole__touches_per_opportunity"] == 3  # x1, x3, x5
+    assert row["whole__emails_per_opportunity"] == 0  # both e-mails answer replies
