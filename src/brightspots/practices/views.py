@@ -45,6 +45,7 @@ import ibis
 import ibis.expr.types as ir
 
 from brightspots import schema
+from brightspots.metrics import credit
 
 if TYPE_CHECKING:
     from brightspots.workspace import Workspace
@@ -148,8 +149,7 @@ def data_as_of(tables: Tables) -> ir.TimestampScalar:
     return ibis.greatest(
         o.created_at.max().as_scalar(),
         o.closed_at.max().as_scalar(),
-        tables.activities.occurred_at.max().as_scalar(),
-        tables.buyer_events.occurred_at.max().as_scalar(),
+        credit.data_as_of(tables.activities, tables.buyer_events),
     )
 
 
