@@ -1,5 +1,6 @@
 """The written report in a real browser: the funnel plot, the caterpillar plot, the bright-spot
-table and the team section are visible, nothing is fetched from anywhere, and a full-page
+table, the team section, effort by team, the practices' forest plot and the example personal view
+are visible, nothing is fetched from anywhere, the console stays quiet, and a full-page
 screenshot lands in test-artifacts/report.png."""
 
 from __future__ import annotations
@@ -54,17 +55,35 @@ def _fake_data():
     return module
 
 
+def _practice_data():
+    """The hand-made effort and practice tables of test_report_practices.py."""
+    spec = importlib.util.spec_from_file_location(
+        "report_practice_data", Path(__file__).with_name("test_report_practices.py")
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def test_report_renders_in_chromium(tmp_path: Path) -> None:
     _need_browser()
     from playwright.sync_api import sync_playwright
 
     data = _fake_data()
+    extra = _practice_data()
     ws = init_workspace(tmp_path / "acme-sales")
     # two earlier runs (the oldest in the old format) for the history across runs
     (a, b), (when_a, when_b) = data.past_frames(), [w for _, w in data.PAST]
     data.store(ws, a, data.old_diagnostics(n_units=29, n_bright_spots=1, n_candidates=2), when_a)
     data.store(ws, b, data.fake_diagnostics(), when_b)
-    data.store(ws, data.fake_frames(), data.fake_diagnostics(rankability=0.62), data.RUN_TIME)
+    # the reported run has effort, practices and peers too
+    data.store(
+        ws,
+        {**data.fake_frames(), **extra.practice_frames()},
+        data.fake_diagnostics(rankability=0.62, practices=extra.PRACTICE_NOTES),
+        data.RUN_TIME,
+    )
     out = write_report(ws, tmp_path / "report.html")
     ws.close()
 
@@ -72,11 +91,17 @@ def test_report_renders_in_chromium(tmp_path: Path) -> None:
     shot = ARTIFACTS / "report.png"
     shot.unlink(missing_ok=True)
     requests: list[str] = []
+    problems: list[str] = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         try:
             page = browser.new_page(viewport=VIEWPORT)
             page.on("request", lambda r: requests.append(r.url))
+            page.on("pageerror", lambda e: problems.append(str(e)))
+            page.on(
+                "console",
+                lambda m: problems.append(m.text) if m.type in ("error", "warning") else None,
+            )
             page.goto(out.as_uri())
             page.wait_for_load_state("load")
 
@@ -87,13 +112,19 @@ def test_report_renders_in_chromium(tmp_path: Path) -> None:
                 "table#bright-spots",
                 "#funnel-team svg[role=img]",
                 "table#team-table",
+                "#effort-team-1 svg[role=img]",
+                "table#effort-table",
+                "#forest svg[role=img]",
+                "table#practice-table",
+                "#example-weeks svg[role=img]",
+                "table#example-practices",
             ):
                 element = page.locator(selector)
                 assert element.count() == 1, selector
                 element.scroll_into_view_if_needed()
                 assert element.is_visible(), selector
                 box = element.bounding_box()
-                assert box is not None and box["width"] > 200 and box["height"] > 100, selector
+                assert box is not None and box["width"] > 200 and box["height"] > 80, selector
                 # in the viewport after scrolling: on screen (a table taller than the screen
                 # is scrolled to its middle)
                 assert box["y"] < VIEWPORT["height"] and box["y"] + box["height"] > 0, selector
@@ -124,9 +155,23 @@ def test_report_renders_in_chromium(tmp_path: Path) -> None:
             assert teams.count() == 2
             assert "Benelux won 283 of 782 deals" in teams.nth(0).inner_text()
 
+            # the sections of effort, practices and the example personal view
+            for heading in (
+                "Effort and buyer impact, team by team",
+                "What bright spots do differently: practices",
+                "What Chen Wei sees: an example personal view",
+            ):
+                assert page.get_by_role("heading", name=heading, exact=True).is_visible()
+            assert page.locator("#effort svg[role=img]").count() == 3
+            label = page.locator("#forest svg text", has_text="cadence (suspect)")
+            assert label.is_visible()
+            suggested = page.locator("table#example-practices tr.suggested")
+            assert suggested.count() == 1 and "multithreading" in suggested.inner_text()
+
             page.screenshot(path=str(shot), full_page=True)
         finally:
             browser.close()
 
     assert requests == [out.as_uri()]  # the page itself and nothing else
+    assert problems == []  # no console error or warning
     assert shot.stat().st_size > 50_000

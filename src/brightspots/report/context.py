@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from brightspots.report import quarters
+from brightspots.report import practice_data, quarters
 from brightspots.report.diagnostics import Diagnostics
 from brightspots.report.history import (
     HISTORY_RUNS,
@@ -52,7 +52,9 @@ class ReportContext:
     """Everything the report shows, for one run. Frames are checked and cleaned on construction:
     text columns hold str (empty for missing), counts hold int, ``sustained`` holds bool; rows of
     an older run read as rep-level, win-rate rows. ``past_runs`` are the earlier runs (oldest
-    first) the history is computed from; ``history`` is derived from them."""
+    first) the history is computed from; ``history`` is derived from them. The tables of effort,
+    buyer impact, practices and peers' resources (``practice_data.SPECS``) are None for a run
+    without them; ``impact_window`` and ``dark_after`` are the run's ``[metrics]`` settings."""
 
     workspace_name: str
     currency: str
@@ -64,6 +66,14 @@ class ReportContext:
     calibration: pd.DataFrame
     deviance: pd.DataFrame | None = None
     past_runs: Sequence[PastRun] = ()
+    # effort, buyer impact and practices (``practice_data.SPECS``): None when the run has none
+    effort_impact: pd.DataFrame | None = None
+    practice_effects: pd.DataFrame | None = None
+    practice_segment_effects: pd.DataFrame | None = None
+    practice_reps: pd.DataFrame | None = None
+    rep_resources: pd.DataFrame | None = None
+    impact_window: timedelta = practice_data.IMPACT_WINDOW
+    dark_after: timedelta = practice_data.DARK_AFTER
     history: dict[Key, UnitHistory] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -74,6 +84,8 @@ class ReportContext:
         self.calibration = clean_frame(self.calibration, "calibration", where)
         if self.deviance is not None:
             self.deviance = clean_frame(self.deviance, "deviance", where)
+        for name in practice_data.SPECS:
+            setattr(self, name, practice_data.clean(getattr(self, name), name, where))
         _check_quarters(self.bright_spots, where)
         _check_consistency(self, where)
         self.history = unit_histories(self.bright_spots, self.deviance, self.past_runs)
@@ -207,6 +219,7 @@ def build_context(ws: Workspace, run_id: str | None = None) -> ReportContext:
         _past_run(ws, r.run_id, r.created_at) for r in runs[max(0, index - HISTORY_RUNS) : index]
     ]
     past = [p for p in earlier if p is not None]
+    metrics_cfg = (run.config or {}).get("metrics") or ws.config.get("metrics", {})
     return ReportContext(
         workspace_name=ws.root.resolve().name,
         currency=str(ws.config["workspace"]["currency"]),
@@ -219,4 +232,6 @@ def build_context(ws: Workspace, run_id: str | None = None) -> ReportContext:
         diagnostics=Diagnostics.from_dict(run.diagnostics, source=f"run {run.run_id} diagnostics"),
         past_runs=past,
         **frames,
+        **practice_data.read(ws, run.run_id),
+        **practice_data.durations(metrics_cfg),
     )

@@ -155,6 +155,25 @@ class LevelSummary:
 
 
 @dataclass(frozen=True)
+class PracticeNotes:
+    """What the practice analysis of a run covered (``diagnostics["practices"]``)."""
+
+    n_deals: int
+    n_bright_spots: int
+    n_peers: int
+    landmark_days: int
+
+    @classmethod
+    def read(cls, r: _Reader) -> PracticeNotes:
+        return cls(
+            n_deals=r.integer("n_deals"),
+            n_bright_spots=r.integer("n_bright_spots"),
+            n_peers=r.integer("n_peers"),
+            landmark_days=r.integer("landmark_days"),
+        )
+
+
+@dataclass(frozen=True)
 class Diagnostics:
     """The run's model, window and per-level summaries (``run.diagnostics``), typed.
 
@@ -175,6 +194,8 @@ class Diagnostics:
     team_window: str | None = None
     outcomes: tuple[str, ...] = (PRIMARY_OUTCOME,)
     levels: dict[str, LevelSummary] | None = None
+    practices: PracticeNotes | None = None  # None: the run analysed no practices
+    timezone: str | None = None  # the workspace time zone the run's days are in
 
     def level(self, name: str) -> LevelSummary | None:
         return (self.levels or {}).get(name)
@@ -204,6 +225,9 @@ class Diagnostics:
             window_words=r.text("window_words"),
             team_window=r.text("team_window"),
             outcomes=r.texts("outcomes", optional=True) or (PRIMARY_OUTCOME,),
+            # an empty mapping: the run found bright spots only (no practices)
+            practices=PracticeNotes.read(r.child("practices")) if r.d.get("practices") else None,
+            timezone=r.text("timezone"),
         )
         if r.has("levels"):
             lv = r.child("levels")

@@ -13,6 +13,9 @@ from markupsafe import Markup
 from brightspots import __version__
 from brightspots.report import charts, fmt, words
 from brightspots.report.context import ReportContext
+from brightspots.report.effort import EffortSection, effort_section
+from brightspots.report.personal import ExampleSection, example_section
+from brightspots.report.practices import PracticeSection, practice_section
 from brightspots.report.rows import LABEL_MARK, LABEL_TEXT, UnitRow, team_names, unit_rows
 from brightspots.report.sections import (
     Chart,
@@ -82,6 +85,9 @@ class ReportView:
     calibration_rows: list[tuple[str, str, str, str]]
     model_terms: list[tuple[str, str]]
     min_volume: int
+    effort: EffortSection
+    practices: PracticeSection
+    example: ExampleSection
 
 
 def _leader_rows(ctx: ReportContext) -> list[LeaderRow]:
@@ -207,6 +213,9 @@ def report_view(ctx: ReportContext) -> ReportView:
         ],
         model_terms=model_terms(reps, "rep"),
         min_volume=d.min_volume,
+        effort=effort_section(ctx),
+        practices=practice_section(ctx),
+        example=example_section(ctx),
     )
 
 
