@@ -33,3 +33,24 @@ def test_duckdb_and_spark_agree_on_observed_over_expected(small_ws, tmp_path):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-9, equal_nan=True, err_msg=col)
     assert duck["label"].tolist() == spark["label"].tolist()
     assert duck_run.diagnostics["auc"] == pytest.approx(spark_run.diagnostics["auc"], abs=1e-9)
+    # what they do differently, and effort stored straight from each engine, agree too
+    with Workspace.open(root) as ws:
+        effects = {
+            r.run_id: ws.run_results("practice_effects", r.run_id).set_index("practice")
+            for r in (duck_run, spark_run)
+        }
+        effort = {
+            r.run_id: ws.run_results("effort_impact", r.run_id)
+            .sort_values(["grain", "every", "unit_id", "period"])
+            .reset_index(drop=True)
+            for r in (duck_run, spark_run)
+        }
+    d, s = effects[duck_run.run_id], effects[spark_run.run_id].loc[effects[duck_run.run_id].index]
+    for col in ("n", "odds_ratio", "or_low", "or_high", "whole_deal_odds_ratio", "smd"):
+        np.testing.assert_allclose(
+            d[col].to_numpy(float), s[col].to_numpy(float), rtol=1e-9, equal_nan=True, err_msg=col
+        )
+    de, se = effort[duck_run.run_id], effort[spark_run.run_id]
+    assert len(de) > 0 and len(de) == len(se)
+    for col in ("touches", "touches_with_impact", "touches_in_dark", "buyer_events"):
+        assert de[col].tolist() == se[col].tolist(), col

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import duckdb
 import pandas as pd
 import pytest
 
@@ -84,3 +85,30 @@ def test_runs_keep_every_result_and_columns_only_grow(tmp_path):
 def test_no_run_yet_is_a_clear_error(tmp_path):
     with init_workspace(tmp_path) as ws, pytest.raises(WorkspaceError, match="no analysis run"):
         ws.latest_run()
+
+
+def test_an_ibis_result_is_stored_from_the_engine_like_a_frame(small_ws, tmp_path):
+    import shutil
+
+    root = tmp_path / "ws"
+    shutil.copytree(small_ws, root)
+    with Workspace.open(root) as ws:
+        reps = ws.table("reps")
+        expr = reps.group_by("team_id").agg(n=reps.count()).order_by("team_id")
+        run = ws.new_run(fingerprint=ws.fingerprint())
+        ws.save_run(run, {"team_sizes": expr, "frame": pd.DataFrame({"x": [1, 2]})})
+        got = ws.run_results("team_sizes", run.run_id).sort_values("team_id")
+        want = ws.read("reps").groupby("team_id").size()
+        assert got.set_index("team_id")["n"].to_dict() == want.to_dict()
+        # a later run whose expression brings a new column adds it; old rows read as empty
+        run2 = ws.new_run(fingerprint=ws.fingerprint())
+        ws.save_run(run2, {"team_sizes": expr.mutate(half=expr.n / 2)})
+        assert ws.run_results("team_sizes", run.run_id)["half"].isna().all()
+        assert (ws.run_results("team_sizes", run2.run_id)["half"] > 0).all()
+        # a failing result leaves no run and no rows behind (one transaction)
+        run3 = ws.new_run(fingerprint=ws.fingerprint())
+        bad = reps.select(n=reps.rep_id.cast("int64"))  # rep ids are not numbers
+        with pytest.raises(duckdb.ConversionException):
+            ws.save_run(run3, {"frame": pd.DataFrame({"x": [3]}), "team_sizes": bad})
+        assert run3.run_id not in {r.run_id for r in ws.runs()}
+        assert len(ws.read("frame")) == 2

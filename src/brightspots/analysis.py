@@ -207,11 +207,12 @@ def analyze(
     table = pd.concat(table_rows, ignore_index=True)
     rep_table = table[table["level"] == "rep"]
 
-    extra: dict[str, pd.DataFrame] = {}
+    extra: dict[str, pd.DataFrame | ir.Table] = {}
     practice_notes: dict = {}
     if practices:
         progress("effort and buyer impact", 0.8)
-        extra["effort_impact"] = metrics.compute(ws)
+        # stored straight from the engine: per account and day it is nearly as big as the data
+        extra["effort_impact"] = metrics.expression(ws)
         progress("practices", 0.85)
         bright = set(rep_table.loc[rep_table["label"] == "bright_spot", "rep_id"])
         peers = set(rep_table.loc[rep_table["closed"] >= min_volume, "rep_id"]) - bright

@@ -340,6 +340,14 @@ def personal_view(ws, rep_id: str, run_id: str | None = None) -> PersonalView:
     for name in TABLES:
         if not ws.has_table(name):
             raise PersonalError(f"run {run.run_id} lacks {name}: analyse again")
-        tables[name] = ws.run_results(name, run.run_id)
+        if name == "effort_impact":  # only the weekly rep rows: the table can be big
+            frame = ws.read(
+                name,
+                where="run_id = ? AND grain = 'rep' AND every = 'week'",
+                params=[run.run_id],
+            )
+            tables[name] = frame.drop(columns=["run_id"])
+        else:
+            tables[name] = ws.run_results(name, run.run_id)
     window = str(run.diagnostics.get("window_words") or run.diagnostics.get("window") or "")
     return build(rep_id, run_id=run.run_id, window=window, tables=tables)

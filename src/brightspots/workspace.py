@@ -367,26 +367,36 @@ class Workspace:
             diagnostics={},
         )
 
-    def save_run(self, run: Run, results: dict[str, pd.DataFrame]) -> None:
-        """Store a run and its result tables in one transaction (all or nothing)."""
+    def save_run(self, run: Run, results: dict[str, Any]) -> None:
+        """Store a run and its result tables in one transaction (all or nothing).
+
+        A result is a DataFrame, or an Ibis table expression on this workspace's engine: a big
+        table (effort per account and day) then goes from the engine into storage without
+        passing through pandas (DuckDB: one INSERT ... SELECT; Spark: Arrow record batches).
+        """
         with self.transaction() as con:
-            for name, df in results.items():
-                frame = df.copy()
-                frame.insert(0, "run_id", run.run_id)
-                con.register("_bs_result", frame)
-                if not self.has_table(name):
-                    con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM _bs_result LIMIT 0')
-                existing = [r[0] for r in con.execute(f'DESCRIBE "{name}"').fetchall()]
-                missing = [c for c in frame.columns if c not in existing]
-                for c in missing:  # later versions add columns, never rename them
-                    found = con.execute(f'SELECT typeof("{c}") FROM _bs_result LIMIT 1').fetchall()
-                    dtype = found[0] if found else None
+            for name, result in results.items():
+                if isinstance(result, pd.DataFrame):
+                    frame = result.copy()
+                    frame.insert(0, "run_id", run.run_id)
+                    con.register("_bs_result", frame)
+                    self._insert_result(con, name, "_bs_result")
+                    con.unregister("_bs_result")
+                elif self.engine == "duckdb":
+                    sql = self.backend().compile(result)
                     con.execute(
-                        f'ALTER TABLE "{name}" ADD COLUMN "{c}" {dtype[0] if dtype else "VARCHAR"}'
+                        f"CREATE OR REPLACE TEMP VIEW _bs_result AS "
+                        f"SELECT '{run.run_id}' AS run_id, * FROM ({sql})"
                     )
-                cols = ", ".join(f'"{c}"' for c in frame.columns)
-                con.execute(f'INSERT INTO "{name}" ({cols}) SELECT {cols} FROM _bs_result')
-                con.unregister("_bs_result")
+                    self._insert_result(con, name, "_bs_result")
+                    con.execute("DROP VIEW _bs_result")
+                else:
+                    for batch in self.backend().to_pyarrow_batches(result):
+                        frame = batch.to_pandas()
+                        frame.insert(0, "run_id", run.run_id)
+                        con.register("_bs_result", frame)
+                        self._insert_result(con, name, "_bs_result")
+                        con.unregister("_bs_result")
             con.execute(
                 "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?)",
                 [
@@ -398,6 +408,20 @@ class Workspace:
                     json.dumps(run.diagnostics, default=str),
                 ],
             )
+
+    def _insert_result(self, con: duckdb.DuckDBPyConnection, name: str, source: str) -> None:
+        """Append ``source`` (a registered frame or view with run_id first) to result table
+        ``name``, creating it, or adding the columns a later version brings (never renaming)."""
+        if not self.has_table(name):
+            con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM {source} LIMIT 0')
+        existing = {r[0] for r in con.execute(f'DESCRIBE "{name}"').fetchall()}
+        described = con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
+        for column, dtype, *_ in described:
+            if column not in existing:
+                kind = "VARCHAR" if dtype == "NULL" else dtype  # an all-empty column
+                con.execute(f'ALTER TABLE "{name}" ADD COLUMN "{column}" {kind}')
+        cols = ", ".join(f'"{r[0]}"' for r in described)
+        con.execute(f'INSERT INTO "{name}" ({cols}) SELECT {cols} FROM {source}')
 
     def runs(self) -> list[Run]:
         rows = self.duckdb().execute("SELECT * FROM runs ORDER BY created_at, run_id").fetchall()

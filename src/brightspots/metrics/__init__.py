@@ -94,10 +94,16 @@ def settings(ws: Workspace) -> dict[str, timedelta]:
 
 
 def compute(ws: Workspace) -> pd.DataFrame:
-    """The ``effort_impact`` table of the workspace's current data, as a DataFrame.
+    """The ``effort_impact`` table of the workspace's current data, as a DataFrame (for tests and
+    small data: ``analyze`` stores ``expression(ws)`` without going through pandas)."""
+    return ws.execute(expression(ws))
 
-    Reads ``[metrics] impact_window`` and ``dark_after`` and the workspace time zone, then runs
-    one expression on the workspace's engine.
+
+def expression(ws: Workspace):
+    """The ``effort_impact`` table of the workspace's current data, as an Ibis expression on the
+    workspace's engine.
+
+    Reads ``[metrics] impact_window`` and ``dark_after`` and the workspace time zone.
     """
     durations = settings(ws)
     tz = ws.timezone
@@ -112,7 +118,7 @@ def compute(ws: Workspace) -> pd.DataFrame:
     def local(ts):
         return timezones.to_local(ts, tz, pd.Timestamp(first), pd.Timestamp(last))
 
-    expr = effort_impact(
+    return effort_impact(
         acts,
         events,
         ws.table("opportunities"),
@@ -123,4 +129,3 @@ def compute(ws: Workspace) -> pd.DataFrame:
         dark_after=durations["dark_after"],
         as_of=pd.Timestamp(last).to_pydatetime(),
     )
-    return ws.execute(expr)
