@@ -145,3 +145,13 @@ def test_unknown_rep_and_missing_tables_are_clear_errors():
     del tables["practice_reps"]
     with pytest.raises(personal.PersonalError, match="lacks practice_reps"):
         personal.build("R00", run_id="run1", window="12 months", tables=tables)
+
+
+def test_a_small_shortfall_is_not_a_gap():
+    tables = _tables()
+    pr = tables["practice_reps"]
+    # peers do it on 60% of deals; 57% is within the 5 points a suggestion needs
+    pr.loc[(pr["rep_id"] == "R00") & (pr["practice"] == "multithreading"), "value"] = 0.57
+    view = personal.build("R00", run_id="run1", window="12 months", tables=tables)
+    assert not {p.practice: p for p in view.practices}["multithreading"].gap
+    assert view.suggestions == []

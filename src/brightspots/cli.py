@@ -305,7 +305,7 @@ def print_personal(view) -> None:
     if view.suggestions:
         out.print("[bold]Worth trying[/] (evidence in deals like yours, and you do it less):")
         for p in view.suggestions:
-            out.print(f"  • {p.description}: {p.sentence}")
+            out.print(f"  • {p.description.rstrip('.')}: {p.sentence}")
     else:
         out.print("No practice with evidence that you use less than your peers.")
 

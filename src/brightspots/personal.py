@@ -94,7 +94,7 @@ class PracticeLine:
     peers_doing: float  # share of peers who do it on most deals
     evidence_pp: float  # win-rate points in deals like the rep's (segment mix), NaN if unknown
     proven: bool  # q < 0.05 in the primary analysis and not suspect
-    gap: bool  # the rep does less of it than peers (in the better direction)
+    gap: bool  # the rep does clearly less of it than peers (5 points, or a tenth of theirs)
     sentence: str
 
 
@@ -234,11 +234,11 @@ def _practice_lines(
         peer_mean = float(peer_vals.mean()) if len(peer_vals) else math.nan
         doing = peers["does"].astype(float).to_numpy() if len(peers) else np.array([])
         higher = bool(e_row.get("higher_is_better", True))
-        gap = bool(
-            np.isfinite(mine)
-            and np.isfinite(peer_mean)
-            and (mine < peer_mean if higher else mine > peer_mean)
-        )
+        kind_ = str(e_row.get("kind", "binary"))
+        shortfall = (peer_mean - mine) if higher else (mine - peer_mean)
+        # a gap worth a suggestion: 5 points of a rate or share, else a tenth of the peers' value
+        least = 0.05 if kind_ in ("binary", "share") else 0.1 * abs(peer_mean)
+        gap = bool(np.isfinite(shortfall) and shortfall >= max(least, 1e-12))
         q, suspect = _f(e_row.get("q")), bool(e_row.get("suspect", False))
         proven = bool(np.isfinite(q) and q < 0.05 and not suspect)
         evidence = _segment_evidence(e.practice, my_mix, e_row, by_segment)
