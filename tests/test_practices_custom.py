@@ -323,3 +323,31 @@ def test_what_only_the_engine_can_tell_is_refused_naming_the_practice(hand_ws, b
         _frame(hand_ws, [bad])
     assert str(err.value).startswith("practice 'champion_calls' in brightspots.toml: ")
     assert message in str(err.value), str(err.value)
+
+
+def test_a_custom_practice_is_analysed_like_a_builtin(small_ws, tmp_path):
+    """A practice from the config gets its row in practice_effects, with the same estimates as
+    the built-in it mirrors, and appears in each rep's practice rates."""
+    import shutil
+
+    from brightspots.analysis import analyze
+
+    root = tmp_path / "ws"
+    shutil.copytree(small_ws, root)
+    threads = EQUIVALENT[0]  # 3+ distinct contacts: the built-in multithreading
+    with Workspace.open(root) as ws:
+        cfg = ws.config
+        cfg["practices"]["custom"] = [threads]
+        ws.save_config(cfg)
+    with Workspace.open(root) as ws:
+        run = analyze(ws)
+        effects = ws.run_results("practice_effects", run.run_id).set_index("practice")
+        reps = ws.run_results("practice_reps", run.run_id)
+    mine, builtin = effects.loc[threads["id"]], effects.loc["multithreading"]
+    assert mine["n"] == builtin["n"] > 0
+    for col in ("odds_ratio", "or_low", "or_high", "pp_diff", "p", "whole_deal_odds_ratio"):
+        assert mine[col] == pytest.approx(builtin[col], rel=1e-9), col
+    assert isinstance(mine["sentence"], str) and mine["sentence"]
+    ours = reps[reps["practice"] == threads["id"]].set_index("rep_id")["value"]
+    theirs = reps[reps["practice"] == "multithreading"].set_index("rep_id")["value"]
+    assert ours.sort_index().tolist() == pytest.approx(theirs.sort_index().tolist())
