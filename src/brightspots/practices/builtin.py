@@ -407,7 +407,8 @@ BUILTINS: tuple[Practice, ...] = (
     ),
     _p(
         "impact_share",
-        "Share of the deal's touches with buyer impact (a buyer event credited to the touch).",
+        "Share of the deal's touches with buyer impact (a buyer event credited to the touch); "
+        "partly the buyer's doing, so read it as where effort lands rather than a practice alone.",
         "share",
         "the share of touches drawing a buyer response",
         impact_share,
