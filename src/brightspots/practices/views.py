@@ -57,15 +57,7 @@ VIEW_NAMES = ("opportunities", "activities", "buyer_events", "contacts", "accoun
 
 _OPP_COLUMNS = ("opportunity_id", "account_id", "owner_rep_id", "created_at")
 _OPP_EXTRA = ("initial_amount", "source", "product")
-_ACT_COLUMNS = (
-    "activity_id",
-    "rep_id",
-    "account_id",
-    "opportunity_id",
-    "contact_id",
-    "type",
-    "occurred_at",
-)
+_ACT_COLUMNS = credit.TOUCH_COLUMNS  # a touch's columns, as the metrics read them
 _EVENT_COLUMNS = ("event_id", "account_id", "opportunity_id", "contact_id", "type", "occurred_at")
 
 
