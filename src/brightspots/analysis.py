@@ -85,8 +85,8 @@ def analyze(
     teams and regions use ``team_window``). ``practices=False`` finds bright spots only: no
     effort and buyer impact, practices or peer resources (for detection benchmarks).
     """
-    if practices:
-        practice_registry(ws.config)  # a bad practice in the config fails before any work
+    # a bad practice in the config fails before any work
+    practice_list = practice_registry(ws.config) if practices else []
     progress = progress or _noop
     cfg = ws.config["analysis"]
     min_volume = int(min_volume if min_volume is not None else cfg["min_volume"])
@@ -225,6 +225,7 @@ def analyze(
             local=local,
             pool_min_cases=int(cfg["pool_min_cases"]),
             as_of=last,
+            practices=practice_list,
         )
         window_cases = _since(cases, starts["rep"])
         window_opps = opps.semi_join(

@@ -7,6 +7,8 @@ amount, k = the number of planted bright spots) for contrast.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -137,22 +139,29 @@ def score(
     )
 
 
+@contextmanager
+def synthetic_run(folder: Path, config: Any, *, practices: bool) -> Iterator[tuple]:
+    """Generate a synthetic org into ``folder``/data, import it into ``folder``/ws and analyse
+    it; yields (open workspace, run, planted truth, data folder)."""
+    from brightspots import synth
+    from brightspots.analysis import analyze
+    from brightspots.ingest import import_path
+    from brightspots.workspace import init_workspace
+
+    data = folder / "data"
+    truth = synth.synthesize(config, data, fmt="parquet")
+    with init_workspace(folder / "ws") as ws:
+        import_path(ws, data)
+        yield ws, analyze(ws, practices=practices), truth, data
+
+
 def analyse_synthetic(folder: Path, config: Any) -> tuple[pd.DataFrame, dict, dict, pd.DataFrame]:
     """Generate a synthetic org into ``folder``, import it, analyse it.
 
     Returns the run's ``bright_spots`` table, the planted truth, the run's diagnostics and its
     ``deviance`` table. ``config`` is a ``synth.SynthConfig``.
     """
-    from brightspots import synth
-    from brightspots.analysis import analyze
-    from brightspots.ingest import import_path
-    from brightspots.workspace import init_workspace
-
-    data, ws_dir = folder / "data", folder / "ws"
-    truth = synth.synthesize(config, data, fmt="parquet")
-    with init_workspace(ws_dir) as ws:
-        import_path(ws, data)
-        run = analyze(ws, practices=False)
+    with synthetic_run(folder, config, practices=False) as (ws, run, truth, data):
         table = ws.run_results("bright_spots", run.run_id)
         per_outcome = ws.run_results("deviance", run.run_id)
         deal_truth = data / "truth_opportunities.parquet"
@@ -192,15 +201,6 @@ def practice_recovery(folder: Path, config: Any) -> tuple[pd.DataFrame, dict]:
     ``true_practices`` and ``decoy_practices`` name the built-in that measures each
     (``registry_id``).
     """
-    from brightspots import synth
-    from brightspots.analysis import analyze
-    from brightspots.ingest import import_path
-    from brightspots.workspace import init_workspace
-
-    data, ws_dir = folder / "data", folder / "ws"
-    truth = synth.synthesize(config, data, fmt="parquet")
-    with init_workspace(ws_dir) as ws:
-        import_path(ws, data)
-        run = analyze(ws)
+    with synthetic_run(folder, config, practices=True) as (ws, run, truth, _):
         effects = ws.run_results("practice_effects", run.run_id)
     return effects, truth

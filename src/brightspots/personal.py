@@ -234,15 +234,14 @@ def _practice_lines(
         peer_mean = float(peer_vals.mean()) if len(peer_vals) else math.nan
         doing = peers["does"].astype(float).to_numpy() if len(peers) else np.array([])
         higher = bool(e_row.get("higher_is_better", True))
-        kind_ = str(e_row.get("kind", "binary"))
+        kind, unit = str(e_row.get("kind", "binary")), str(e_row.get("unit", "") or "")
         shortfall = (peer_mean - mine) if higher else (mine - peer_mean)
         # a gap worth a suggestion: 5 points of a rate or share, else a tenth of the peers' value
-        least = 0.05 if kind_ in ("binary", "share") else 0.1 * abs(peer_mean)
+        least = 0.05 if kind in ("binary", "share") else 0.1 * abs(peer_mean)
         gap = bool(np.isfinite(shortfall) and shortfall >= max(least, 1e-12))
         q, suspect = _f(e_row.get("q")), bool(e_row.get("suspect", False))
         proven = bool(np.isfinite(q) and q < 0.05 and not suspect)
         evidence = _segment_evidence(e.practice, my_mix, e_row, by_segment)
-        kind, unit = str(e_row.get("kind", "binary")), str(e_row.get("unit", "") or "")
         you = _fmt_value(mine, kind, unit)
         them = _fmt_value(peer_mean, kind, unit)
         if kind == "binary":

@@ -377,11 +377,7 @@ class Workspace:
         with self.transaction() as con:
             for name, result in results.items():
                 if isinstance(result, pd.DataFrame):
-                    frame = result.copy()
-                    frame.insert(0, "run_id", run.run_id)
-                    con.register("_bs_result", frame)
-                    self._insert_result(con, name, "_bs_result")
-                    con.unregister("_bs_result")
+                    self._insert_frame(con, name, run.run_id, result)
                 elif self.engine == "duckdb":
                     sql = self.backend().compile(result)
                     con.execute(
@@ -392,11 +388,7 @@ class Workspace:
                     con.execute("DROP VIEW _bs_result")
                 else:
                     for batch in self.backend().to_pyarrow_batches(result):
-                        frame = batch.to_pandas()
-                        frame.insert(0, "run_id", run.run_id)
-                        con.register("_bs_result", frame)
-                        self._insert_result(con, name, "_bs_result")
-                        con.unregister("_bs_result")
+                        self._insert_frame(con, name, run.run_id, batch.to_pandas())
             con.execute(
                 "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?)",
                 [
@@ -408,6 +400,16 @@ class Workspace:
                     json.dumps(run.diagnostics, default=str),
                 ],
             )
+
+    def _insert_frame(
+        self, con: duckdb.DuckDBPyConnection, name: str, run_id: str, frame: pd.DataFrame
+    ) -> None:
+        """Append one frame of results, tagged with its run, to result table ``name``."""
+        tagged = frame.copy()
+        tagged.insert(0, "run_id", run_id)
+        con.register("_bs_result", tagged)
+        self._insert_result(con, name, "_bs_result")
+        con.unregister("_bs_result")
 
     def _insert_result(self, con: duckdb.DuckDBPyConnection, name: str, source: str) -> None:
         """Append ``source`` (a registered frame or view with run_id first) to result table

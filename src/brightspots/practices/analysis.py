@@ -9,14 +9,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import ibis.expr.types as ir
-import numpy as np
 import pandas as pd
 
 from brightspots.metrics import settings as metric_settings
 from brightspots.practices.effects import estimate_effects
-from brightspots.practices.effects.screen import rep_means
+from brightspots.practices.effects.screen import does, peer_median, rep_means
 from brightspots.practices.features import practice_frame
-from brightspots.practices.registry import Practice, landmark_days, registry
+from brightspots.practices.registry import Practice, landmark_days
 from brightspots.practices.views import Tables
 from brightspots.workspace import Workspace
 
@@ -43,12 +42,8 @@ def rep_practices(
         column = f"primary__{p.id}"
         means = rep_means(frame, column)
         counts = frame.dropna(subset=[column]).groupby("rep_id", sort=True).size()
-        if p.kind == "binary":
-            does = means >= most_deals if p.higher_is_better else means <= 1 - most_deals
-        else:
-            ref = means[means.index.isin(peers)]
-            median = float(ref.median()) if len(ref) else np.nan
-            does = means > median if p.higher_is_better else means < median
+        threshold = peer_median(p, means[means.index.isin(peers)].to_numpy(float))
+        doing = does(p, means.to_numpy(float), threshold, most_deals)
         rows.append(
             pd.DataFrame(
                 {
@@ -56,7 +51,7 @@ def rep_practices(
                     "practice": p.id,
                     "deals": counts.reindex(means.index).fillna(0).astype("int64").to_numpy(),
                     "value": means.to_numpy(float),
-                    "does": does.to_numpy(bool),
+                    "does": doing,
                 }
             )
         )
@@ -107,10 +102,10 @@ def run(
     local: Callable[[ir.TimestampValue], ir.TimestampValue],
     pool_min_cases: int,
     as_of: pd.Timestamp,
+    practices: list[Practice],
 ) -> PracticeResults:
-    """Every registered practice measured on ``cases`` (see ``measure``), their effects
-    (``effects.estimate_effects``) and each rep's rates (``rep_practices``)."""
-    practices = registry(ws.config)
+    """``practices`` (the workspace's ``registry``) measured on ``cases`` (see ``measure``),
+    their effects (``effects.estimate_effects``) and each rep's rates (``rep_practices``)."""
     most = float(ws.config["practices"]["most_deals"])
     frame = measure(ws, cases, practices, covariates=covariates, local=local, as_of=as_of)
     effects, by_segment = estimate_effects(

@@ -51,6 +51,24 @@ def bootstrap_smd(
     return float(low), float(high)
 
 
+def peer_median(practice: Practice, peer_means: np.ndarray) -> float:
+    """The line a non-binary practice is done beyond: the peers' median rep mean (NaN for a
+    binary practice, or without peers)."""
+    if practice.kind == "binary" or not len(peer_means):
+        return float("nan")
+    return float(np.median(peer_means))
+
+
+def does(practice: Practice, means: np.ndarray, threshold: float, most_deals: float) -> np.ndarray:
+    """Whether each rep does the practice: binary, on at least ``most_deals`` of their deals
+    (at most 1 - ``most_deals`` when lower is better); otherwise strictly on the better side of
+    ``threshold`` (``peer_median``)."""
+    means = np.asarray(means, dtype=float)
+    if practice.kind == "binary":
+        return means >= most_deals if practice.higher_is_better else means <= 1 - most_deals
+    return means > threshold if practice.higher_is_better else means < threshold
+
+
 @dataclass(frozen=True)
 class Screen:
     smd: float
@@ -95,14 +113,9 @@ def screen(
     low, high = bootstrap_smd(sign * a1, sign * a0, n_boot=n_boot, rng=rng)
     if np.isnan(d):
         low = high = float("nan")
-    if practice.kind == "binary":
-        threshold = float("nan")
-        doing1 = a1 >= most_deals if practice.higher_is_better else a1 <= 1 - most_deals
-        doing0 = a0 >= most_deals if practice.higher_is_better else a0 <= 1 - most_deals
-    else:
-        threshold = float(np.median(a0)) if len(a0) else float("nan")  # no peers: no share
-        doing1 = sign * a1 > sign * threshold
-        doing0 = sign * a0 > sign * threshold
+    threshold = peer_median(practice, a0)
+    doing1 = does(practice, a1, threshold, most_deals)
+    doing0 = does(practice, a0, threshold, most_deals)
     comparable = practice.kind == "binary" or len(a0) > 0
     return Screen(
         smd=d,
