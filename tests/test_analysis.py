@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from brightspots import synth
@@ -54,12 +55,23 @@ def test_a_run_stores_every_result_table_and_diagnostics(tmp_path, org):
         assert lb["rank"].tolist() == list(range(1, 11))
         assert lb["won_amount"].is_monotonic_decreasing
         per_outcome = ws.run_results("deviance")
-        assert len(per_outcome) == len(everything) * 2  # win_rate and won_revenue
+        assert len(per_outcome) == len(everything) * 3  # win rate, won revenue, buyer impact
         revenue = per_outcome[
             (per_outcome["outcome"] == "won_revenue") & (per_outcome["level"] == "rep")
         ]
         # revenue expectations are calibrated to the booked total (up to deals without an amount)
         assert revenue["expected"].sum() == pytest.approx(revenue["observed"].sum(), rel=0.1)
+        touches = per_outcome[
+            (per_outcome["outcome"] == "buyer_impact") & (per_outcome["level"] == "rep")
+        ]
+        # one case per settled touch: as many as the effort table counts impact and dark
+        # touches older than dark_after; expected impact adds up to observed (intercept)
+        assert touches["expected"].sum() == pytest.approx(touches["observed"].sum(), rel=1e-6)
+        impact_notes = run.diagnostics["buyer_impact"]
+        assert touches["n"].sum() == impact_notes["n_touches"]
+        assert touches["observed"].sum() == impact_notes["touches_with_impact"]
+        assert impact_notes["design_effect"]["rep"] >= 1.0
+        assert "deal_size" not in impact_notes["covariates"]
         cal = ws.run_results("calibration")
         assert cal["decile"].tolist() == list(range(1, 11)) and cal["n"].sum() == len(closed)
         assert not ws.run_results("funnel_curve").empty
@@ -68,6 +80,43 @@ def test_a_run_stores_every_result_table_and_diagnostics(tmp_path, org):
         assert 0.5 < d["auc"] < 1 and d["amount_column"] == "initial_amount"
         assert d["warnings"] == []
         assert ws.latest_run().fingerprint == ws.fingerprint()
+
+
+def test_settled_touches_match_the_effort_table(tmp_path, org):
+    # the buyer-impact cases are the touches whose outcome is final: every touch at least
+    # dark_after old at the data's as-of time, with impact when the effort table says so
+    with _workspace(tmp_path, org, window="all", team_window="all") as ws:
+        run = analyze(ws)
+        effort = ws.run_results("effort_impact")
+        days = effort[(effort["grain"] == "rep") & (effort["every"] == "day")]
+        notes = run.diagnostics["buyer_impact"]
+        cutoff = pd.Timestamp(notes["as_of"]) - pd.Timedelta(days=30)
+        day = pd.to_datetime(days["period"])
+        before, upto = days[day < cutoff.floor("D")], days[day <= cutoff.floor("D")]
+        assert before["touches"].sum() <= notes["n_touches"] <= upto["touches"].sum()
+        low, high = before["touches_with_impact"].sum(), upto["touches_with_impact"].sum()
+        assert low <= notes["touches_with_impact"] <= high
+        assert before["touches_pending"].sum() == 0  # a settled touch is never pending
+        exact = (
+            ws.duckdb()
+            .execute(
+                "SELECT count(*) FROM activities WHERE NOT coalesce(is_bulk, false) "
+                "AND occurred_at <= ?",
+                [cutoff.to_pydatetime()],
+            )
+            .fetchone()[0]
+        )
+        assert notes["n_touches"] == exact
+
+
+def test_buyer_impact_is_skipped_with_a_warning_without_activities(tmp_path, org):
+    with _workspace(tmp_path, org) as ws:
+        ws.duckdb().execute("DELETE FROM activities")
+        ws.duckdb().execute("DELETE FROM buyer_events")
+        run = analyze(ws, practices=False)
+        assert "buyer_impact" not in run.diagnostics["outcomes"]
+        assert any("Buyer impact was not assessed" in w for w in run.diagnostics["warnings"])
+        assert set(ws.run_results("deviance")["outcome"]) == {"win_rate", "won_revenue"}
 
 
 def test_without_amount_at_creation_the_current_amount_is_used_with_a_warning(tmp_path, org):

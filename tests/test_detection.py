@@ -30,13 +30,13 @@ def planted(tmp_path_factory):
         table, truth, _, per_outcome = evaluate.analyse_synthetic(
             tmp / str(seed), synth.SynthConfig(seed=seed)
         )
-        out.append((table, truth, evaluate.score(table, truth, per_outcome)))
+        out.append((table, truth, evaluate.score(table, truth, per_outcome), per_outcome))
     return out
 
 
 def test_precision_and_recall_on_planted_bright_spots(planted):
     total = None
-    for (_, _, d), seed in zip(planted, SEEDS, strict=True):
+    for (_, _, d, _), seed in zip(planted, SEEDS, strict=True):
         print(
             f"seed {seed}: planted {d.planted} (detectable {d.detectable}), labelled {d.labelled}"
             f" (coached-team reps {d.coached_labelled}), precision {d.precision:.2f}, recall "
@@ -57,13 +57,13 @@ def test_precision_and_recall_on_planted_bright_spots(planted):
 
 def test_recall_among_detectable_planted_reps(planted):
     total = None
-    for _, _, d in planted:
+    for _, _, d, _ in planted:
         total = d if total is None else total + d
     assert total.detectable_recall >= 0.8
 
 
 def test_rich_territory_reps_are_never_labelled(planted):
-    for table, truth, d in planted:
+    for table, truth, d, _ in planted:
         assert truth["rich_territory_reps"], "the synthetic org must plant rich-territory reps"
         assert d.rich_labelled == 0
         rich = table[table["rep_id"].isin(truth["rich_territory_reps"])]
@@ -74,7 +74,7 @@ def test_default_coached_team_is_above_expectation(planted):
     # the default coaching effect (+0.3-0.4 log-odds, true ratio 1.2-1.27 against an average
     # rep) is below what the team funnel can confirm with 20 teams (computed power < 0.8 in
     # every seed); it must still be above expectation, and found wherever it is detectable
-    for table, truth, d in planted:
+    for table, truth, d, _ in planted:
         print(
             f"coached team: labelled bright_spot {d.teams_found} of {d.teams_planted}, "
             f"detectable {d.teams_detectable}"
@@ -83,6 +83,36 @@ def test_default_coached_team_is_above_expectation(planted):
             row = table[(table["level"] == "team") & (table["unit_id"] == team)].iloc[0]
             assert row["oe"] > 1.05, row["reason"]
         assert d.teams_detectable_found == d.teams_detectable
+
+
+def test_buyer_impact_is_adjusted_for_territory(planted):
+    # replies follow wins, and rich territories win more: raw impact rates favour them. After
+    # adjustment their buyer impact is as expected, and no rich-territory rep is labelled on it,
+    # while planted bright spots (who win more by what they do) reach buyers more often
+    for table, truth, _, per_outcome in planted:
+        imp = per_outcome[
+            (per_outcome["level"] == "rep") & (per_outcome["outcome"] == "buyer_impact")
+        ]
+        assert len(imp) == (table["level"] == "rep").sum()
+        rich = imp[imp["unit_id"].isin(truth["rich_territory_reps"])]
+        spots = imp[imp["unit_id"].isin(truth["bright_spots"])]
+        others = imp[~imp["unit_id"].isin(truth["bright_spots"]) & (imp["n"] > 0)]
+        pooled = {
+            name: g["observed"].sum() / g["expected"].sum()
+            for name, g in (("rich", rich), ("planted", spots), ("others", others))
+        }
+        raw = {
+            name: g["observed"].sum() / g["n"].sum()
+            for name, g in (("rich", rich), ("others", others))
+        }
+        print(
+            "buyer impact O/E pooled: "
+            + ", ".join(f"{k} {v:.3f}" for k, v in pooled.items())
+            + f"; raw rate rich {raw['rich']:.3f} against others {raw['others']:.3f}"
+        )
+        assert abs(pooled["rich"] - 1) < 0.06
+        assert pooled["planted"] > pooled["rich"] + 0.08
+        assert (rich["label"] != "bright_spot").all()
 
 
 @pytest.mark.parametrize("seed", [101, 202, 303])

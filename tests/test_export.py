@@ -53,7 +53,7 @@ def test_bright_spots_has_rep_team_and_region_rows_and_deviance_per_outcome(smal
     assert set(b["level"]) == {"rep", "team", "region"}
     assert (b["level"] == "rep").sum() == n_reps
     assert not b.duplicated(["level", "unit_id"]).any()
-    assert set(outcomes) == {"win_rate", "won_revenue"}
+    assert set(outcomes) == {"win_rate", "won_revenue", "buyer_impact"}
     assert len(d) == len(b) * len(outcomes)
     assert not d.duplicated(["level", "unit_id", "outcome"]).any()
     labelled = b[b["label"] != ""]

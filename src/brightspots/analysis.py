@@ -15,7 +15,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from brightspots import casemix, deviance, metrics, resources, timezones
+from brightspots import casemix, deviance, impact, metrics, resources, timezones
 from brightspots import levels as levels_mod
 from brightspots import outcomes as outcomes_mod
 from brightspots.errors import BrightspotsError
@@ -92,6 +92,11 @@ def analyze(
     min_volume = int(min_volume if min_volume is not None else cfg["min_volume"])
     if min_volume < 1:
         raise AnalysisError(f"minimum volume {min_volume}: it must be at least 1 closed deal")
+    min_touches = int(cfg["min_touches"])
+    if min_touches < 1:
+        raise AnalysisError(
+            f"[analysis] min_touches = {min_touches}: it must be at least 1 settled touch"
+        )
     rep_window = parse_window(window if window is not None else cfg["window"])
     team_window = parse_window(cfg["team_window"], setting="team_window")
     levels = _levels(cfg)
@@ -148,6 +153,13 @@ def analyze(
         if note:
             warnings.append(note)
 
+    touches = None
+    if "buyer_impact" in outcomes:
+        progress("fitting the buyer-impact model", 0.15)
+        touches, note = _impact_model(ws, covariates, local, fit_start, cfg)
+        if note:
+            warnings.append(note)
+
     rep_df = ws.execute(reps.select("rep_id", "name", "team_id", "region"))
     names = _unit_names(ws, rep_df)
     per_level: dict[str, dict] = {}
@@ -163,19 +175,25 @@ def analyze(
             continue
         results = {}
         for outcome in outcomes:
-            if outcome == "won_revenue" and revenue is None:
+            if (outcome == "won_revenue" and revenue is None) or (
+                outcome == "buyer_impact" and touches is None
+            ):
                 continue
-            units = _units(ws, level_cases, unit, outcome, revenue)
+            if outcome == "buyer_impact":
+                units = touches.units(ws, unit, starts[level], level)
+            else:
+                units = _units(ws, level_cases, unit, outcome, revenue)
             units = levels_mod.fill_halves(levels_mod.complete_units(units, unit_ids))
             probs = (
                 ws.execute(outcomes_mod.probability_histogram(level_cases, unit, P_DECIMALS))
                 if outcome == "win_rate"
                 else None
             )
+            volume = min_touches if outcome == "buyer_impact" else min_volume
             assessed, summary = deviance.assess_outcome(
                 units,
                 outcome=outcome,
-                min_volume=min_volume,
+                min_volume=volume,
                 noun=level,
                 probs=probs,
                 currency=ws.config["workspace"]["currency"],
@@ -185,7 +203,7 @@ def analyze(
             assessed.insert(1, "name", assessed["unit_id"].map(names[level]))
             results[outcome] = (assessed, summary)
             curves.append(
-                levels_mod.curve(assessed, summary, min_volume).assign(level=level, outcome=outcome)
+                levels_mod.curve(assessed, summary, volume).assign(level=level, outcome=outcome)
             )
         per_outcome = pd.concat([r[0] for r in results.values()], ignore_index=True)
         deviance_rows.append(per_outcome)
@@ -253,7 +271,14 @@ def analyze(
         "n_bright_spots": per_level["rep"]["n_bright_spots"],
         "n_candidates": per_level["rep"]["n_candidates"],
         "levels": per_level,
-        "outcomes": [o for o in outcomes if o != "won_revenue" or revenue is not None],
+        "outcomes": [
+            o
+            for o in outcomes
+            if (o != "won_revenue" or revenue is not None)
+            and (o != "buyer_impact" or touches is not None)
+        ],
+        "buyer_impact": touches.notes if touches is not None else None,
+        "min_touches": min_touches,
         "auc": auc,
         "n_cases": int(hist["n"].sum()),
         "n_wins": int(hist["wins"].sum()),
@@ -310,7 +335,8 @@ def _outcomes(cfg: dict) -> list[str]:
     unknown = [o for o in outcomes if o not in outcomes_mod.OUTCOMES]
     if unknown or "win_rate" not in outcomes:
         raise AnalysisError(
-            f"[analysis] outcomes = {outcomes}: use 'win_rate' and optionally 'won_revenue'"
+            f"[analysis] outcomes = {outcomes}: use 'win_rate' and any of 'won_revenue', "
+            "'buyer_impact'"
         )
     return outcomes
 
@@ -363,6 +389,83 @@ def _revenue_scale(ws: Workspace, scored: ir.Table, amount: str | None) -> tuple
     # relative variance of a won deal's booked/created ratio around r
     cv2 = max(float(row["mean_ratio_sq"]) / r**2 - 2 * float(row["mean_ratio"]) / r + 1.0, 0.0)
     return {"r": r, "cv2": cv2, "won_deals": int(row["n"])}, ""
+
+
+class _Touches:
+    """The scored settled touches of a run, summed per rep, account and half once per window."""
+
+    def __init__(self, scored: ir.Table, notes: dict) -> None:
+        self.scored = scored
+        self.notes = notes
+        self._sums: dict[pd.Timestamp | None, pd.DataFrame] = {}
+
+    def units(
+        self, ws: Workspace, unit: str, start: pd.Timestamp | None, level: str
+    ) -> pd.DataFrame:
+        if start not in self._sums:
+            expr = impact.account_sums(impact.since(self.scored, start))
+            self._sums[start] = ws.execute(expr)
+        sums = self._sums[start]
+        deff = impact.design_effect(*impact.cluster_spread(sums, unit))
+        self.notes["design_effect"][level] = deff
+        return impact.impact_units(sums, unit, deff=deff)
+
+
+def _impact_model(
+    ws: Workspace,
+    covariates: list[str],
+    local: Callable[[ir.TimestampValue], ir.TimestampValue],
+    fit_start: pd.Timestamp | None,
+    cfg: dict,
+) -> tuple[_Touches | None, str]:
+    """Settled touches scored with their expected chance of buyer impact, or None and why not.
+
+    Like the win-rate model, it is fitted once over the longest window any level uses, so
+    expected and observed impact agree in total there; each level reads its own window."""
+    acts, events = ws.table("activities"), ws.table("buyer_events")
+    as_of = ws.execute(metrics.data_as_of(acts, events).as_table()).iloc[0, 0]
+    if as_of is None or pd.isna(as_of):
+        return None, "Buyer impact was not assessed: there are no activities or buyer events."
+    durations = metrics.settings(ws)
+    chosen = impact.covariates_for(covariates)
+    cases = impact.touch_cases(
+        acts,
+        events,
+        ws.table("accounts"),
+        ws.table("reps"),
+        covariates=chosen,
+        local=local,
+        impact_window=durations["impact_window"],
+        dark_after=durations["dark_after"],
+        as_of=pd.Timestamp(as_of).to_pydatetime(),
+    )
+    fit_cases = impact.since(cases, fit_start)
+    if chosen:
+        cell_frame = ws.execute(casemix.cells(fit_cases))
+    else:  # no covariate describes a touch: one rate for all
+        cell_frame = ws.execute(fit_cases.aggregate(n=fit_cases.count(), wins=fit_cases.y.sum()))
+    n, wins = int(cell_frame["n"].sum()), int(cell_frame["wins"].fillna(0).sum())
+    if n == 0 or wins == 0 or wins == n:
+        why = (
+            "no touch is old enough to have a settled outcome"
+            if n == 0
+            else "every settled touch has the same outcome"
+        )
+        return None, f"Buyer impact was not assessed: {why}."
+    if chosen:
+        model = casemix.fit(cell_frame, chosen, pool_min_cases=int(cfg["pool_min_cases"]))
+        scored = model.score(cases)
+    else:
+        scored = cases.mutate(p_hat=ibis.literal(wins / n, type="float64"))
+    notes = {
+        "covariates": chosen,
+        "n_touches": n,
+        "touches_with_impact": wins,
+        "as_of": str(as_of),
+        "dark_after": str(ws.config["metrics"]["dark_after"]),
+        "design_effect": {},
+    }
+    return _Touches(scored, notes), ""
 
 
 def _units(ws, level_cases, unit, outcome, revenue) -> pd.DataFrame:

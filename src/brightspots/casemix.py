@@ -168,6 +168,13 @@ def check_levels(covariates: list[str], levels: list[str]) -> None:
         )
 
 
+def territory_book(accounts: ir.Table) -> ir.Table:
+    """Territory potential: per rep (``book_rep``), the average annual potential of the accounts
+    they own (their book), as ``territory_potential``."""
+    a = accounts.filter(accounts.owner_rep_id.notnull() & accounts.annual_potential.notnull())
+    return a.group_by(book_rep="owner_rep_id").agg(territory_potential=a.annual_potential.mean())
+
+
 def case_table(
     opportunities: ir.Table,
     accounts: ir.Table,
@@ -195,12 +202,7 @@ def case_table(
         "annual_potential",
         acct_owner="owner_rep_id",
     )
-    # territory potential: average annual potential of the accounts a rep owns (their book)
-    book = (
-        accounts.filter(accounts.owner_rep_id.notnull() & accounts.annual_potential.notnull())
-        .group_by(book_rep="owner_rep_id")
-        .agg(territory_potential=accounts.annual_potential.mean())
-    )
+    book = territory_book(accounts)
     r = reps.select(rep_key="rep_id", team_id="team_id", hire_date="hire_date", rep_region="region")
     j = closed.left_join(acc, closed.account_id == acc.account_id).select(
         closed, *[acc[c] for c in acc.columns if c not in ("account_id",)]

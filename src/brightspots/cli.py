@@ -235,7 +235,10 @@ def print_bright_spots(table, per_outcome) -> None:
             f"{behind['adj_upper_998']:.2f}",
         )
     out.print(t)
-    out.print("O/E and the limit are those of the outcome the label rests on (its first, if two).")
+    out.print(
+        "Closed, won and expected wins are the win rate's; O/E and the limit are those of the "
+        "outcome the label rests on (its first, if several)."
+    )
 
 
 def print_practices(effects) -> None:

@@ -19,9 +19,11 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
+from brightspots import deviance
+
 LEVELS: dict[str, str] = {"rep": "rep_id", "team": "team_id", "region": "region"}
-OUTCOMES: tuple[str, ...] = ("win_rate", "won_revenue")
-OUTCOME_WORDS: dict[str, str] = {"win_rate": "win rate", "won_revenue": "won revenue"}
+#: every outcome a unit can be assessed on (``buyer_impact``'s units come from ``impact``)
+OUTCOMES: tuple[str, ...] = tuple(deviance.OUTCOMES)
 
 
 def _f(x: float) -> ir.FloatingValue:

@@ -63,7 +63,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
         # units compared: reps always; teams (reps.team_id) and regions (reps.region)
         "levels": ["rep", "team", "region"],
         # outcomes assessed; a label says which outcome(s) it rests on
-        "outcomes": ["win_rate", "won_revenue"],
+        "outcomes": ["win_rate", "won_revenue", "buyer_impact"],
+        # settled touches (older than [metrics] dark_after) a unit needs for buyer impact
+        "min_touches": 100,
         # overdispersion phi from winsorised z: "unbiased" (divided by its null mean 0.679, so
         # phi = 1 means no more spread than chance) or "winsorised" (method.md's literal formula)
         "overdispersion": "unbiased",

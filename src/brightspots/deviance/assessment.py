@@ -26,8 +26,12 @@ from brightspots.deviance.reasons import reason
 from brightspots.deviance.skew import count_limits, skew_z
 
 #: outcome name -> plain words; ``True`` marks outcomes that count wins
-OUTCOMES: dict[str, str] = {"win_rate": "win rate", "won_revenue": "won revenue"}
-_COUNTS = {"win_rate": True, "won_revenue": False}
+OUTCOMES: dict[str, str] = {
+    "win_rate": "win rate",
+    "won_revenue": "won revenue",
+    "buyer_impact": "buyer-impact rate",
+}
+_COUNTS = {"win_rate": True, "won_revenue": False, "buyer_impact": False}
 
 OUTPUT_COLUMNS = (
     "oe",
@@ -106,6 +110,10 @@ def assess_outcome(
       caller computes them from each deal's expected amount and its spread); ``third`` is
       required and ``probs`` is not used. Unadjusted limits: E + sqrt(V) x(-+z) with the
       Cornish-Fisher x of :mod:`.skew`.
+    * ``buyer_impact``: n = settled touches (the volume ``min_volume`` then applies to),
+      O = touches with buyer impact, E = sum p, V and third as given (the caller inflates the
+      binomial moments by the design effect of touches clustered in accounts, see
+      ``brightspots.impact``); ``third`` is required; limits as for revenue.
 
     Returns the units (input columns first, input order) plus :data:`OUTPUT_COLUMNS`, and a
     summary dict (outcome, phi, tau2, mu, rankability, n_units, n_eligible, n_bright_spots,

@@ -34,13 +34,27 @@ def tally(outcome: str, observed: float, expected: float, currency: str) -> str:
     if outcome == "won_revenue":
         o, e = money_pair(observed, expected, currency)
         return f"won revenue: {o} booked where {e} was expected"
+    if outcome == "buyer_impact":
+        return (
+            f"{_num(observed)} touch{'es' if observed != 1 else ''} reached a buyer where "
+            f"{expected:.1f} were expected"
+        )
     return f"{_num(observed)} win{'s' if observed != 1 else ''} where {expected:.1f} were expected"
 
 
 def _need(outcome: str, need: float) -> str:
     if outcome == "won_revenue":
         return f"would need to book more than {need:.1f} times the won revenue expected"
+    if outcome == "buyer_impact":
+        return f"would need buyer impact on more than {need:.1f} times the touches expected"
     return f"would need to win more than {need:.1f} times what was expected"
+
+
+def volume(outcome: str, n: float) -> str:
+    """What an outcome's volume counts: '64 closed deals', '1 settled touch'."""
+    if outcome == "buyer_impact":
+        return f"{n:,.0f} settled touch{'es' if n != 1 else ''}"
+    return f"{_num(n)} closed deal{'s' if n != 1 else ''}"
 
 
 def reason(
@@ -55,24 +69,24 @@ def reason(
 ) -> str:
     """One sentence (or two) for a unit: why it has its label, or what it would need."""
     n, o, e = row["n"], row["observed"], row["expected"]
-    deals = f"{_num(n)} closed deal{'s' if n != 1 else ''}"
+    deals = volume(outcome, n)
+    what = "settled touches" if outcome == "buyer_impact" else "closed deals"
     said = tally(outcome, o, e, currency)
     if n == 0:
-        return "No closed deals in the window."
+        return f"No {what} in the window."
     if e <= 0:
-        what = (
-            "an expected booked amount"
-            if outcome == "won_revenue"
-            else "a predicted win probability"
-        )
-        return f"{deals}, none with {what} above 0: nothing to compare."
+        chance = {
+            "won_revenue": "an expected booked amount",
+            "buyer_impact": "a predicted chance of buyer impact",
+        }.get(outcome, "a predicted win probability")
+        return f"{deals}, none with {chance} above 0: nothing to compare."
     if row["variance"] <= 0:
         return f"{deals}, all predicted certain wins or losses: nothing to compare."
     if n < min_volume:
         need = row["needed_oe"]
         reach = f"; out of reach with {deals}" if outcome == "win_rate" and need * e >= n else ""
         return (
-            f"Not enough closed deals yet to tell: {_num(n)} of the {min_volume} needed. To show, "
+            f"Not enough {what} yet to tell: {n:,.0f} of the {min_volume:,} needed. To show, "
             f"{_need(outcome, need)} (now {row['oe']:.1f}{reach})."
         )
     label = row["label"]
@@ -108,7 +122,8 @@ def reason(
     )
     if not row["detectable"]:
         text += (
-            f" Too few deals to tell reliably: a true {effect:g} times expectation would be "
+            f" Too few {'touches' if outcome == 'buyer_impact' else 'deals'} to tell reliably: "
+            f"a true {effect:g} times expectation would be "
             f"found only {row['power']:.0%} of the time."
         )
     return text

@@ -50,6 +50,7 @@ def caterpillar_chart(
     description: str,
     noun: str = "rep",
     y_title: str = "O/E after shrinkage (95% interval)",
+    volume: str = "closed deals",
     width: int = 620,
     height: int = 320,
 ) -> alt.TopLevelMixin:
@@ -71,7 +72,7 @@ def caterpillar_chart(
     x_max = n + 1.0
     x = alt.X(
         "position:Q",
-        title=f"{n} {noun}s with at least {min_volume} closed deals, lowest to highest estimate",
+        title=f"{n} {noun}s with at least {min_volume:,} {volume}, lowest to highest estimate",
         scale=alt.Scale(domain=[0, x_max], nice=False, zero=True),
         axis=alt.Axis(labels=False, ticks=False, grid=False),
     )

@@ -96,6 +96,8 @@ class OutcomeSummary:
     tau2_zero_note: str | None = None
     n_detectable: int | None = None  # units with enough power to find a true ratio of `effect`
     effect: float | None = None
+    #: the volume a unit needs on this outcome (closed deals; settled touches for buyer impact)
+    min_volume: int | None = None
 
     @property
     def ranks_published(self) -> bool:
@@ -116,6 +118,7 @@ class OutcomeSummary:
             tau2_zero_note=r.text("tau2_zero_note"),
             n_detectable=r.integer("n_detectable") if r.has("n_detectable") else None,
             effect=r.number("effect") if r.has("effect") else None,
+            min_volume=r.integer("min_volume") if r.has("min_volume") else None,
         )
 
 

@@ -159,6 +159,16 @@ def unit_rows(ctx: ReportContext, level: str, *, published: bool) -> list[UnitRo
                         r.name, v["observed"], v["expected"], v["oe"], ctx.currency
                     )
                 )
+        touches = frames.get("buyer_impact")
+        if touches is not None:
+            imp = touches[touches["unit_id"] == r.unit_id]
+            if len(imp) and imp.iloc[0]["closed"] > 0:
+                v = imp.iloc[0]
+                sentences.append(
+                    words.impact_sentence(
+                        r.name, v["observed"], v["closed"], v["expected"], v["oe"]
+                    )
+                )
         rests = [o for o in r.outcome.split("+") if o] if r.label else [PRIMARY_OUTCOME]
         shown = level_quarters(ctx, level)
         rows.append(

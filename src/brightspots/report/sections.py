@@ -79,12 +79,27 @@ FUNNEL_AXES = {
         "Revenue booked ÷ expected (O/E)",
         ".2~s",
     ),
+    "buyer_impact": (
+        "Buyer impact",
+        "Expected touches with buyer impact (from accounts and territory)",
+        "Touches with impact ÷ expected (O/E)",
+        None,
+    ),
 }
+
+
+def volume(ctx: ReportContext, level: str, outcome: str) -> int:
+    """The volume a unit of ``level`` needs on ``outcome`` (settled touches for buyer impact)."""
+    summary = ctx.diagnostics.level(level)
+    s = summary.outcomes.get(outcome) if summary else None
+    if s is not None and s.min_volume is not None:
+        return s.min_volume
+    return ctx.diagnostics.min_volume
 
 
 def _rep_funnel(ctx: ReportContext, outcome: str) -> tuple[Chart, pd.DataFrame] | None:
     """The rep funnel plot of one outcome, naming the reps whose label rests on it."""
-    d = ctx.diagnostics
+    need = volume(ctx, "rep", outcome)
     units = ctx.outcome_units("rep", outcome)
     curve = _curve(ctx, "rep", outcome)
     if units is None or curve.empty or outcome not in FUNNEL_AXES:
@@ -103,16 +118,24 @@ def _rep_funnel(ctx: ReportContext, outcome: str) -> tuple[Chart, pd.DataFrame] 
     chart = funnel.funnel_chart(
         shown,
         curve,
-        min_volume=d.min_volume,
+        min_volume=need,
         description=desc,
         axis_titles=(x_title.format(currency=ctx.currency.upper()), y_title),
         x_format=x_format,
         height=470 if outcome == PRIMARY_OUTCOME else 400,
     )
     left_out = words.not_drawn(
-        int((shown["expected"] <= 0).sum()), funnel.off_scale(shown, d.min_volume)
+        int((shown["expected"] <= 0).sum()),
+        funnel.off_scale(shown, need),
+        expected={"buyer_impact": "expected buyer impact", "won_revenue": "expected revenue"}.get(
+            outcome, "expected wins"
+        ),
     )
-    caption = "" if outcome == PRIMARY_OUTCOME else words.REVENUE_FUNNEL_HOW_TO_READ
+    caption = {
+        PRIMARY_OUTCOME: "",
+        "won_revenue": words.REVENUE_FUNNEL_HOW_TO_READ,
+        "buyer_impact": words.impact_funnel_how_to_read(need),
+    }.get(outcome, "")
     text = " ".join(t for t in (caption, left_out) if t)
     return Chart(outcome, title, Markup(charts.to_svg(chart)), text), shown
 
@@ -122,7 +145,11 @@ def rep_funnels(ctx: ReportContext) -> tuple[list[Chart], list[tuple[Markup, str
     d = ctx.diagnostics
     made = [f for o in ctx.outcomes("rep") if (f := _rep_funnel(ctx, o)) is not None]
     groups = charts.group_order(
-        {g for _, units in made for g in funnel.funnel_groups(units, d.min_volume)}
+        {
+            g
+            for chart, units in made
+            for g in funnel.funnel_groups(units, volume(ctx, "rep", chart.outcome))
+        }
     )
     legend = [
         (Markup(symbol), _legend_text(text, "rep", d.min_volume))
@@ -147,7 +174,8 @@ def caterpillars(ctx: ReportContext, level: str, noun: str) -> list[Chart]:
             out.append(Chart(outcome, title, Markup(""), "", note))
             continue
         shown = on_outcome(units, outcome)
-        data = caterpillar.eligible(shown, d.min_volume)
+        need = volume(ctx, level, outcome)
+        data = caterpillar.eligible(shown, need)
         if data.empty:
             continue
         desc = (
@@ -156,13 +184,14 @@ def caterpillars(ctx: ReportContext, level: str, noun: str) -> list[Chart]:
         )
         chart = caterpillar.caterpillar_chart(
             shown,
-            min_volume=d.min_volume,
+            min_volume=need,
             description=desc,
             noun=noun,
             y_title=f"{title}: O/E after shrinkage",
+            volume="settled touches" if outcome == "buyer_impact" else "closed deals",
         )
         caption = words.caterpillar_how_to_read(
-            noun, d.min_volume, s.ranks_published, s.rankability
+            noun, need, s.ranks_published, s.rankability, outcome=outcome
         )
         out.append(Chart(outcome, title, Markup(charts.to_svg(chart)), caption))
     return out

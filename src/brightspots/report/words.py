@@ -10,6 +10,7 @@ import math
 from collections.abc import Sequence
 from datetime import date
 
+from brightspots import deviance
 from brightspots.report import fmt
 
 RANKABILITY_THRESHOLD = 0.5
@@ -272,12 +273,12 @@ def rankability(value: float, noun: str = "rep", *, ranked: bool = True) -> str:
     )
 
 
-def not_drawn(no_expected: int, above: int) -> str:
+def not_drawn(no_expected: int, above: int, *, expected: str = "expected wins") -> str:
     """What the funnel plot leaves out or clamps, in words ('' when nothing)."""
     parts = []
     if no_expected:
         verb = "is" if no_expected == 1 else "are"
-        parts.append(f"{fmt.plural(no_expected, 'rep')} with no expected wins {verb} not drawn.")
+        parts.append(f"{fmt.plural(no_expected, 'rep')} with no {expected} {verb} not drawn.")
     if above:
         lie, be = ("lies", "is") if above == 1 else ("lie", "are")
         parts.append(
@@ -299,7 +300,7 @@ FUNNEL_HOW_TO_READ = (
 # ---------------------------------------------------------------- levels, outcomes, history
 
 #: plain names of the outcomes a label can rest on
-OUTCOME_NAMES: dict[str, str] = {"win_rate": "win rate", "won_revenue": "won revenue"}
+OUTCOME_NAMES: dict[str, str] = deviance.OUTCOMES
 LEVEL_NOUNS: dict[str, str] = {"rep": "rep", "team": "team", "region": "region"}
 
 
@@ -386,6 +387,18 @@ def revenue_sentence(name: str, booked: float, expected: float, oe: float, curre
     )
 
 
+def impact_sentence(name: str, observed: float, n: float, expected: float, oe: float) -> str:
+    """'Ana Silva's touches reached a buyer 412 times out of 1,530 settled, where 350.2 were
+    expected (1.18 times).'"""
+    if fmt.is_missing(oe) or fmt.is_missing(expected) or expected <= 0:
+        tail = "(no expected buyer impact to compare with)"
+    else:
+        tail = f"where {expected:,.1f} were expected ({fmt.ratio(oe)} times)"
+    return (
+        f"{name}'s touches reached a buyer {observed:,.0f} times out of {n:,.0f} settled, {tail}."
+    )
+
+
 def detectability(n_detectable: int, n_units: int, effect: float, noun: str = "rep") -> str:
     """'For 10 of the 80 reps, a true win rate 1.5 times what is expected would very likely
     be found; the others have too few closed deals to tell it from chance.'"""
@@ -394,6 +407,12 @@ def detectability(n_detectable: int, n_units: int, effect: float, noun: str = "r
         return (
             f"For every {noun}, a true win rate {effect:g} times what is expected would very "
             "likely be found."
+        )
+    if n_detectable == 0:
+        return (
+            f"For no {noun} would a true win rate {effect:g} times what is expected very likely "
+            f"be found: with this much real variation between {noun}s, each has too few closed "
+            "deals to tell it from chance, so no label does not mean no difference."
         )
     return (
         f"For {fmt.integer(n_detectable)} of the {fmt.plural(n_units, noun)}, a true win rate "
@@ -470,9 +489,12 @@ def spread_summary(noun: str, phi_: float, tau2_: float, rho: float, *, ranked: 
     return text + "."
 
 
-def caterpillar_how_to_read(noun: str, min_volume: int, ranks_published: bool, rho: float) -> str:
+def caterpillar_how_to_read(
+    noun: str, min_volume: int, ranks_published: bool, rho: float, *, outcome: str = "win_rate"
+) -> str:
+    what = "settled touches" if outcome == "buyer_impact" else "closed deals"
     text = (
-        f"Each vertical line is a {noun} with at least {min_volume} closed deals: the dot is their "
+        f"Each vertical line is a {noun} with at least {min_volume:,} {what}: the dot is their "
         "O/E after shrinkage (a small book is pulled toward 1, the average, because its raw ratio "
         "is mostly luck) and the line its 95% interval. Ordered from lowest to highest estimate. "
         "Only bright spots and candidates whose label rests on this outcome are named."
@@ -497,6 +519,18 @@ def caterpillar_flat(noun: str, outcome: str, note: str | None) -> str:
         "line."
     )
     return f"{base} {note}" if note else base
+
+
+def impact_funnel_how_to_read(min_touches: int) -> str:
+    return (
+        "The same reading for buyer impact: touches that drew a buyer response (a reply, an "
+        "accepted meeting, a proposal view, ...) divided by those expected from the accounts "
+        "touched and the territory, against expected touches with impact. Only touches old "
+        "enough for their outcome to be final count; a rep needs "
+        f"{min_touches:,} of them to be labelled (below that, 'below minimum volume'). Touches "
+        "on one account go together, and the limits allow for it. Only bright spots and "
+        "candidates whose label rests on buyer impact are named."
+    )
 
 
 TEAM_FUNNEL_HOW_TO_READ = (
