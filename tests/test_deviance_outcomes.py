@@ -502,3 +502,52 @@ def test_combine_labels_on_real_assessments():
     assert "35 wins where 19.2 were expected" in top["reason"]
     assert "won revenue: $350k booked where $192k was expected" in top["reason"]
     assert (out.drop("w_top")["label"] == "").all()
+
+
+def _impact_unit(unit: str, n: int, p: float, ratio: float, deff: float = 1.0) -> dict:
+    e = n * p
+    o = round(e * ratio)
+    return {
+        "unit_id": unit,
+        "n": n,
+        "observed": float(o),
+        "expected": e,
+        "variance": deff * n * p * (1 - p),
+        "third": deff**2 * n * p * (1 - p) * (1 - 2 * p),
+        "observed_odd": float(o // 2),
+        "expected_odd": e / 2,
+        "observed_even": float(o - o // 2),
+        "expected_even": e / 2,
+    }
+
+
+def test_buyer_impact_speaks_of_touches_and_needs_the_adjusted_test_for_a_candidate():
+    # 60 units of 1,000 settled touches at p = 0.25 whose true rates spread +-20%: the spread
+    # between units (tau2) is real, so the unadjusted limits (s = 0.055, upper 99.8% limit
+    # 1.17) are far narrower than the adjusted ones; a unit 20% above expectation clears the
+    # unadjusted limit but is not a candidate, one 60% above is a bright spot, and one with 50
+    # touches is below the volume
+    ratios = np.linspace(0.8, 1.2, 60)
+    units = [_impact_unit(f"U{i:02d}", 1000, 0.25, r) for i, r in enumerate(ratios)]
+    units += [
+        _impact_unit("above", 1000, 0.25, 1.2),
+        _impact_unit("best", 1500, 0.25, 1.6),
+        _impact_unit("small", 50, 0.25, 1.5),
+    ]
+    out, summary = assess_outcome(pd.DataFrame(units), outcome="buyer_impact", min_volume=100)
+    rows = out.set_index("unit_id")
+    assert summary["tau2"] > 0
+    above = rows.loc["above"]
+    assert above["oe"] > above["upper_998"] and above["z_od"] < Z95
+    assert above["label"] == ""
+    best = rows.loc["best"]
+    assert best["label"] == "bright_spot"
+    assert best["reason"].endswith(
+        "1,500 settled touches: 600 touches reached a buyer where 375.0 were expected."
+    )
+    assert rows.loc["small"]["reason"].startswith(
+        "Not enough settled touches yet to tell: 50 of the 100 needed."
+    )
+    # every candidate comes from the adjusted test
+    cands = rows[rows["label"] == "candidate"]
+    assert (cands["z_od"] >= Z95).all()

@@ -195,7 +195,11 @@ def assess_outcome(
         skew = np.where(measurable, t / v**1.5, np.nan)
 
     lim = _unadjusted_limits(e, v, t, n, groups, counts=counts)
-    above_998 = o > lim[:, 3]
+    # the candidate rule's second route (above the unadjusted 99.8% limit) is for win counts,
+    # whose unadjusted limits are those of the count's own law; revenue's and buyer impact's are
+    # moment approximations that leave out the spread between units (with buyer impact's real
+    # spread, many units clear them by that spread alone), so there only z_od >= 1.96 does
+    above_998 = (o > lim[:, 3]) if counts else np.zeros(size, dtype=bool)
     with np.errstate(all="ignore"):
         lim /= np.where(e > 0, e, np.nan)[:, None]
 
