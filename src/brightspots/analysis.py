@@ -222,6 +222,8 @@ def analyze(
             "n_candidates": int((combined["label"] == "candidate").sum()),
         }
 
+    if touches is not None:
+        touches.release()
     table = pd.concat(table_rows, ignore_index=True)
     rep_table = table[table["level"] == "rep"]
 
@@ -394,10 +396,15 @@ def _revenue_scale(ws: Workspace, scored: ir.Table, amount: str | None) -> tuple
 class _Touches:
     """The scored settled touches of a run, summed per rep, account and half once per window."""
 
-    def __init__(self, scored: ir.Table, notes: dict) -> None:
+    def __init__(self, scored: ir.Table, notes: dict, cached: ir.Table) -> None:
         self.scored = scored
         self.notes = notes
+        self._cached = cached
         self._sums: dict[pd.Timestamp | None, pd.DataFrame] = {}
+
+    def release(self) -> None:
+        """Drop the touches kept in the engine (once every level has read them)."""
+        self._cached.release()
 
     def units(
         self, ws: Workspace, unit: str, start: pd.Timestamp | None, level: str
@@ -439,6 +446,9 @@ def _impact_model(
         dark_after=durations["dark_after"],
         as_of=pd.Timestamp(as_of).to_pydatetime(),
     )
+    # crediting touches is the costly part, and the fit and every level read the result: it is
+    # computed once and kept in the engine (a temporary table, or a cached Spark frame)
+    cases = cases.cache()
     fit_cases = impact.since(cases, fit_start)
     if chosen:
         cell_frame = ws.execute(casemix.cells(fit_cases))
@@ -465,7 +475,7 @@ def _impact_model(
         "dark_after": str(ws.config["metrics"]["dark_after"]),
         "design_effect": {},
     }
-    return _Touches(scored, notes), ""
+    return _Touches(scored, notes, cases), ""
 
 
 def _units(ws, level_cases, unit, outcome, revenue) -> pd.DataFrame:

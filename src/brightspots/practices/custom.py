@@ -30,7 +30,8 @@ the SQL has no row for that rep and month). ``value`` is a number (true/false co
 
 Everything that can be checked without data is checked when the config is read, before any
 analysis: one SELECT, only the practice views and their columns, the output columns of the
-practice's level, the fields and the id. On the engine, the first run also refuses two rows for
+practice's level and their types (DuckDB binds the query over empty views, which also catches
+an unknown function), the fields and the id. On the engine, the first run also refuses two rows for
 one deal (or one rep and month) and a period that is not ``"YYYY-MM"``, naming the practice.
 """
 
@@ -40,12 +41,12 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import duckdb
 import ibis
 import ibis.expr.types as ir
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError
-from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
 
 from brightspots.practices.registry import KINDS, LEVELS, Practice, PracticeConfigError
@@ -67,18 +68,22 @@ _SQL_TYPES = {
     "date": "DATE",
     "timestamp": "TIMESTAMP",
 }
-_NOT_A_NUMBER = {
-    exp.DataType.Type.VARCHAR,
-    exp.DataType.Type.TEXT,
-    exp.DataType.Type.CHAR,
-    exp.DataType.Type.DATE,
-    exp.DataType.Type.TIMESTAMP,
-    exp.DataType.Type.TIMESTAMPNTZ,
-    exp.DataType.Type.TIMESTAMPTZ,
-    exp.DataType.Type.INTERVAL,
-    exp.DataType.Type.ARRAY,
-    exp.DataType.Type.STRUCT,
-    exp.DataType.Type.MAP,
+_NUMBERS = {
+    "BOOLEAN",
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "UHUGEINT",
+    "FLOAT",
+    "DOUBLE",
+    '"NULL"',
+    "NULL",
 }
 
 
@@ -198,29 +203,35 @@ def _check_outputs(pid: str, level: str, tree: exp.Query) -> None:
 
 
 def _check_types(pid: str, tree: exp.Query) -> None:
-    typed = annotate_types(tree, schema=_schema(), dialect=READ_DIALECT)
-    selects = typed.selects if isinstance(typed, exp.Select) else []
-    for s in selects:
-        name = s.alias_or_name.lower()
-        dtype = s.type
-        if dtype is None:
-            continue
-        if name == "value" and dtype.this in _NOT_A_NUMBER:
-            raise _fail(
-                pid,
-                f"its value column is {dtype.sql(READ_DIALECT)}; a practice value must be a "
-                "number (true/false count as 1/0)",
-            )
-        if name == "period" and dtype.this not in (
-            exp.DataType.Type.VARCHAR,
-            exp.DataType.Type.TEXT,
-            exp.DataType.Type.UNKNOWN,
-        ):
-            raise _fail(
-                pid,
-                f"its period column is {dtype.sql(READ_DIALECT)}; a period is the text "
-                "'YYYY-MM' of a local month, e.g. strftime(occurred_local, '%Y-%m')",
-            )
+    """The output columns' types, as DuckDB binds the query over empty views (exact, and the
+    same whatever the version of the SQL parser's own type inference)."""
+    con = duckdb.connect()
+    try:
+        for view, cols in _schema().items():
+            body = ", ".join(f'"{c}" {t}' for c, t in cols.items())
+            con.execute(f'CREATE TABLE "{view}" ({body})')
+        try:
+            rel = con.sql(tree.sql(READ_DIALECT))
+        except duckdb.Error as e:
+            first = str(e).strip().splitlines()[0]
+            raise _fail(pid, f"its sql fails: {first}") from None
+        types = {c.lower(): str(t).upper() for c, t in zip(rel.columns, rel.types, strict=True)}
+    finally:
+        con.close()
+    value = types.get("value", "DOUBLE")
+    if not (value in _NUMBERS or value.startswith("DECIMAL")):
+        raise _fail(
+            pid,
+            f"its value column is {value}; a practice value must be a number (true/false count "
+            "as 1/0)",
+        )
+    period = types.get("period")
+    if period is not None and period != "VARCHAR":
+        raise _fail(
+            pid,
+            f"its period column is {period}; a period is the text 'YYYY-MM' of a local month, "
+            "e.g. strftime(occurred_local, '%Y-%m')",
+        )
 
 
 def check_sql(pid: str, sql: str, level: str) -> exp.Query:
