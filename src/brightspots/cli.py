@@ -198,18 +198,21 @@ def analyze(
         per_outcome = ws.run_results("deviance", run.run_id)
         has = ws.has_table("practice_effects")
         effects = ws.run_results("practice_effects", run.run_id) if has else None
+        currency = ws.config["workspace"]["currency"]
     d = run.diagnostics
     out.print(
         f"Run {run.run_id} on {run.engine} over {d['window_words']}: {d['n_cases']:,} closed "
         f"deals, model AUC {d['auc']:.2f}, {d['n_bright_spots']} bright spots and "
         f"{d['n_candidates']} candidates among {d['n_units']} reps."
     )
-    print_bright_spots(table, per_outcome)
+    print_bright_spots(table, per_outcome, currency)
     print_practices(effects)
 
 
-def print_bright_spots(table, per_outcome) -> None:
-    """Labelled units; O/E and the 99.8% limit are those of the outcome the label rests on."""
+def print_bright_spots(table, per_outcome, currency: str = "USD") -> None:
+    """Labelled units, with the figures of the outcome each label rests on (its first)."""
+    from brightspots.deviance.reasons import money_pair
+
     order = {"rep": 0, "team": 1, "region": 2}
     shown = table[table["label"] != ""].assign(_level=table["level"].map(order))
     shown = shown.sort_values(["_level", "label", "oe"], ascending=[True, True, False])
@@ -218,27 +221,33 @@ def print_bright_spots(table, per_outcome) -> None:
         return
     stats = per_outcome.set_index(["level", "unit_id", "outcome"])
     t = Table(title="Bright spots and candidates")
-    cols = ("unit", "level", "label", "on", "closed", "won", "expected wins", "O/E", "99.8% limit")
+    cols = ("unit", "level", "label", "on", "volume", "observed", "expected", "O/E", "99.8% limit")
     for col in cols:
         t.add_column(col, justify="left" if col in cols[:4] else "right")
     for r in shown.itertuples():
-        behind = stats.loc[(r.level, r.unit_id, r.outcome.split("+")[0])]
+        outcome = r.outcome.split("+")[0]
+        behind = stats.loc[(r.level, r.unit_id, outcome)]
+        n, o, e = float(behind["n"]), float(behind["observed"]), float(behind["expected"])
+        if outcome == "buyer_impact":
+            volume, observed, expected = f"{n:,.0f} touches", f"{o:,.0f}", f"{e:,.1f}"
+        elif outcome == "won_revenue":
+            volume = f"{n:,.0f} deals"
+            observed, expected = money_pair(o, e, currency)
+        else:
+            volume, observed, expected = f"{n:,.0f} deals", f"{o:,.0f} won", f"{e:,.1f}"
         t.add_row(
             f"{r.name} ({r.unit_id})",
             r.level,
             r.label.replace("_", " "),
             r.outcome.replace("_", " ").replace("+", " + "),
-            f"{int(r.closed)}",
-            f"{int(r.observed)}",
-            f"{r.expected:.1f}",
+            volume,
+            observed,
+            expected,
             f"{behind['oe']:.2f}",
             f"{behind['adj_upper_998']:.2f}",
         )
     out.print(t)
-    out.print(
-        "Closed, won and expected wins are the win rate's; O/E and the limit are those of the "
-        "outcome the label rests on (its first, if several)."
-    )
+    out.print("Figures are those of the outcome the label rests on (its first, if several).")
 
 
 def print_practices(effects) -> None:
