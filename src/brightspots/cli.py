@@ -133,13 +133,19 @@ def init(
 def import_(
     path: Annotated[Path, typer.Argument(help="A folder of CSV, Parquet or Excel files.")],
     workspace: WorkspaceOpt,
+    mapping: Annotated[
+        Path | None,
+        typer.Option(
+            help="A mapping file (TOML): which file feeds which table and how its columns map."
+        ),
+    ] = None,
 ) -> None:
     """Import data files into the workspace; bad rows are quarantined with their reason."""
     from brightspots.ingest import import_path
     from brightspots.workspace import Workspace
 
     with Workspace.open(workspace) as ws, progress_bar("import") as progress:
-        result = import_path(ws, path, progress=progress)
+        result = import_path(ws, path, progress=progress, mapping=mapping)
     t = Table(title=f"Import {result.import_id}")
     for col in ("file", "read", "inserted", "updated", "unchanged", "repeats", "skipped"):
         t.add_column(col, justify="left" if col == "file" else "right")

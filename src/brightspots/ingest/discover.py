@@ -12,18 +12,21 @@ from pathlib import Path
 
 from brightspots import schema
 from brightspots.ingest.errors import IngestError
+from brightspots.ingest.mapping import Mapping, TableMap
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".xlsx": "xlsx"}
 
 
 @dataclass(frozen=True)
 class Source:
-    """One table's rows: a CSV or Parquet file, or one sheet of a workbook."""
+    """One table's rows: a CSV or Parquet file, or one sheet of a workbook; with a mapping, the
+    table map that turns the file's columns into the table's."""
 
     table: str
     path: Path
     format: str  # csv, parquet or xlsx
     sheet: str | None = None
+    mapped: TableMap | None = None
 
     @property
     def label(self) -> str:
@@ -114,3 +117,41 @@ def discover(path: Path) -> Discovery:
         by_table[s.table] = s
     ordered = [by_table[t] for t in schema.IMPORT_ORDER if t in by_table]
     return Discovery(ordered, ignored)
+
+
+def discover_mapped(path: Path, mapping: Mapping) -> Discovery:
+    """The sources a mapping names: its files under the folder ``path`` (or ``path`` itself when
+    it is the one file the mapping names), in import order; a table may have several files."""
+    if not path.exists():
+        raise IngestError(f"{path}: no such file or folder")
+    folder = path if path.is_dir() else path.parent
+    files = {p.name.lower(): p for p in folder.iterdir() if p.is_file()}
+    sources = []
+    for tm in mapping.tables:
+        found = files.get(tm.file.lower())
+        if found is None or (not path.is_dir() and found != path):
+            where = f"in {folder}" if path.is_dir() else f"(the import path is {path.name})"
+            raise mapping.fail(f"{tm.where}.file", f"no file {tm.file!r} {where}")
+        fmt = FORMATS.get(found.suffix.lower())
+        if fmt is None:
+            raise mapping.fail(
+                f"{tm.where}.file", f"{found.name} is not a .csv, .parquet or .xlsx file"
+            )
+        sheet = tm.sheet
+        if fmt == "xlsx":
+            sheets = _sheet_names(found)
+            if sheet is None:
+                sheet = sheets[0]
+            elif sheet not in sheets:
+                raise mapping.fail(
+                    f"{tm.where}.sheet",
+                    f"{found.name} has no sheet {sheet!r}; its sheets are: {', '.join(sheets)}",
+                )
+        sources.append(Source(tm.table, found, fmt, sheet, tm))
+    named = {s.path for s in sources} | {mapping.path.resolve()}
+    ignored = (
+        sorted(p.name for p in files.values() if p not in named and p.resolve() not in named)
+        if path.is_dir()
+        else []
+    )
+    return Discovery(sources, ignored)

@@ -17,10 +17,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from brightspots import schema
+from brightspots.ingest import mapped
 from brightspots.ingest.checks import Outcome, references
-from brightspots.ingest.discover import Source, discover
+from brightspots.ingest.discover import Source, discover, discover_mapped
 from brightspots.ingest.errors import IngestError
 from brightspots.ingest.layout import Layout, layout
+from brightspots.ingest.mapping import Mapping, load_mapping
 from brightspots.ingest.result import FileCounts, ImportResult
 from brightspots.ingest.stage import stage
 from brightspots.ingest.store import Upserted, has_extras, log_import, record_quarantine, upsert
@@ -82,13 +84,24 @@ def _counts(source: Source, rows: int, checked: Checked, up: Upserted) -> FileCo
     )
 
 
-def import_path(ws: Workspace, path: Path, *, progress: Progress | None = None) -> ImportResult:
+def import_path(
+    ws: Workspace,
+    path: Path,
+    *,
+    progress: Progress | None = None,
+    mapping: Path | Mapping | None = None,
+) -> ImportResult:
     """Import every table file under ``path`` into ``ws`` (see ``brightspots.ingest``).
 
-    ``progress(message, fraction)`` is called as each file is read, checked and stored."""
+    ``mapping``: a mapping file (see ``ingest.mapping``) saying which file feeds which table and
+    how its columns become the table's; without one, files are named after the tables and hold
+    the contract's columns. ``progress(message, fraction)`` is called as each file is read,
+    checked and stored."""
     path = Path(path)
     say: Progress = progress or (lambda message, fraction: None)
-    found = discover(path)
+    if mapping is not None and not isinstance(mapping, Mapping):
+        mapping = load_mapping(Path(mapping))
+    found = discover(path) if mapping is None else discover_mapped(path, mapping)
     if not found.sources:
         known = ", ".join(t.file_name for t in schema.TABLES)
         raise IngestError(f"{path}: no table files found (expected some of: {known})")
@@ -103,11 +116,16 @@ def import_path(ws: Workspace, path: Path, *, progress: Progress | None = None) 
     files: list[FileCounts] = []
     reasons: Counter[str] = Counter()
     done = 0.0
+    cleared: set[str] = set()
     with ws.transaction() as con:
         ensure_tables(con)
         for source, weight in zip(found.sources, _weights(found.sources), strict=True):
             say(f"reading {source.label}", done)
             staged = stage(con, source)
+            if source.mapped is not None:
+                assert isinstance(mapping, Mapping)
+                staged, notes = mapped.apply(con, staged, source.mapped, mapping)
+                warnings.extend(notes)
             lay = layout(con, staged, schema.table(source.table))
             refs = _checked_references(ws, lay, imported, source.label, warnings)
             if lay.extras:
@@ -119,7 +137,10 @@ def import_path(ws: Workspace, path: Path, *, progress: Progress | None = None) 
             checked = run_checks(con, lay, refs, old_extras=has_extras(con, source.table))
             say(f"storing {source.label}", done + 0.7 * weight)
             up = upsert(con, checked)
-            record_quarantine(con, checked, staged, import_id, started)
+            record_quarantine(
+                con, checked, staged, import_id, started, clear=source.table not in cleared
+            )
+            cleared.add(source.table)
             for k in checked.quarantine_codes():
                 reasons[str(checked.checks[k - 1].reason)] += checked.counts.get(k, 0)
             files.append(_counts(source, staged.rows, checked, up))

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import csv
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import duckdb
 import pyarrow as pa
@@ -37,6 +37,10 @@ class Staged:
     source: Source
     header: tuple[str, ...]  # column names as written in the file, in file order
     rows: int
+    #: a mapped file: its own header (the quarantine keeps rows as the file had them, from the
+    #: view ``_bs_file``), and the file column each mapped table column was read from
+    original: tuple[str, ...] | None = None
+    sources: dict[str, str] = field(default_factory=dict)
 
     @staticmethod
     def cell(i: int) -> str:

@@ -18,7 +18,7 @@ import duckdb
 from brightspots.ingest.result import ImportResult
 from brightspots.ingest.sql import ident, lit
 from brightspots.ingest.stage import Staged
-from brightspots.ingest.tables import CHK, EXTRA, IMPORTS, QUARANTINE, SRC
+from brightspots.ingest.tables import CHK, EXTRA, FILE, IMPORTS, QUARANTINE, SRC
 from brightspots.ingest.validate import INSERT, SAME, UPDATE, Checked
 
 
@@ -80,20 +80,35 @@ def record_quarantine(
     staged: Staged,
     import_id: str,
     imported_at: datetime,
+    *,
+    clear: bool = True,
 ) -> None:
-    """Replace the table's quarantined rows with this file's, each with its raw row as JSON."""
+    """Replace the table's quarantined rows with this file's, each with its raw row as JSON.
+
+    ``clear``: drop the rows an earlier import quarantined for this table first (not when a
+    second file of the same import feeds the table). A mapped file's row is kept as the file had
+    it, and a column read from a differently named file column is named with it."""
     lay = checked.layout
-    con.execute(f"DELETE FROM {QUARANTINE} WHERE table_name = ?", [lay.table.name])
+    if clear:
+        con.execute(f"DELETE FROM {QUARANTINE} WHERE table_name = ?", [lay.table.name])
     codes = [k for k in checked.quarantine_codes() if checked.counts.get(k)]
     if not codes:
         return
     reason = " ".join(f"WHEN {k} THEN {lit(checked.checks[k - 1].reason)}" for k in codes)
-    raw = ", ".join(f"{lit(h)}, s.{Staged.cell(i)}" for i, h in enumerate(lay.names))
+    header, view = (staged.original, FILE) if staged.original is not None else (lay.names, SRC)
+    raw = ", ".join(f"{lit(h)}, s.{Staged.cell(i)}" for i, h in enumerate(header))
+    column = "c.col"
+    if staged.sources:
+        whens = " ".join(
+            f"WHEN {lit(t)} THEN {lit(f'{t} (file column {f!r})')}"
+            for t, f in staged.sources.items()
+        )
+        column = f"CASE c.col {whens} ELSE c.col END"
     con.execute(
         f"""INSERT INTO {QUARANTINE}
-            SELECT ?, ?, ?, ?, c.line, c.col, CASE c.code {reason} END, c.detail,
+            SELECT ?, ?, ?, ?, c.line, {column}, CASE c.code {reason} END, c.detail,
                    json_object({raw})::VARCHAR
-            FROM {CHK} AS c JOIN {SRC} AS s ON s.line = c.line
+            FROM {CHK} AS c JOIN {view} AS s ON s.line = c.line
             WHERE c.code IN ({", ".join(map(str, codes))})
             ORDER BY c.line""",
         [import_id, imported_at, staged.source.label, lay.table.name],

@@ -27,6 +27,9 @@ SRC = "_bs_src"
 LINES = "_bs_lines"
 BLANKS = "_bs_blanks"
 CHK = "_bs_chk"
+FILE = "_bs_file"  # a mapped import: the file as read
+NAMED = "_bs_named"  # ... its cells named after its header
+MAPPED = "_bs_mapped"  # ... and its rows as the table's columns
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -46,6 +49,7 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def drop_temps(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(f"DROP VIEW IF EXISTS {SRC}")
-    for t in (CHK, LINES, BLANKS, RAW):
+    for v in (SRC, NAMED, FILE):
+        con.execute(f"DROP VIEW IF EXISTS {v}")
+    for t in (CHK, MAPPED, LINES, BLANKS, RAW):
         con.execute(f"DROP TABLE IF EXISTS {t}")

@@ -1,0 +1,270 @@
+"""Apply one table's mapping to a staged file: the file's rows as the table's columns, as text.
+
+After ``stage`` has read a file into ``_bs_src(line, c0, c1, ...)``, :func:`apply` renames that
+view ``_bs_file``, names its cells after the file's header in ``_bs_named`` (trimmed, empty =
+NULL), and writes the mapped rows into ``_bs_mapped`` with the same shape the canonical import
+reads: ``line`` and one text cell per column, canonical columns first, then the file's unused
+columns (kept as extra columns). ``_bs_src`` then points at it, so every check, the quarantine
+and the upsert work exactly as for a file in the contract; the quarantine keeps the row as the
+file had it.
+
+What becomes of a value, in order: the spec's source (column, constant, SQL expression or a key
+made from the row), its value map, then what the target column's type needs:
+
+* dates and timestamps: an explicit ``format``; else ISO text stays as it is, and dates like
+  03/04/2024 or 03.04.2024 are read by ``[source] date_order``. When such dates occur and no
+  order is stated, the import stops: the day and the month cannot be told apart from the file.
+  Times without an offset are local to ``[source] timezone`` when it is given (else UTC).
+* numbers: currency signs and codes, spaces and thousands separators are dropped and the
+  ``[source] decimal`` mark becomes a point ("USD 1,200.50" -> 1200.50; "1.200,50 €" -> 1200.50
+  with decimal ",").
+* reps given by name or e-mail are matched (case-insensitively) to the reps of the workspace,
+  this import's included. A name two reps share is not guessed: the row keeps the name, so it is
+  quarantined as a missing reference, and the import warns about the clash.
+
+A value that cannot be converted stays as written, so the checks quarantine it naming its text.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import sqlglot
+from sqlglot import exp
+
+from brightspots import schema
+from brightspots.ingest.mapping import ColumnSpec, Mapping, TableMap, column_key
+from brightspots.ingest.sql import ident, lit, normalized
+from brightspots.ingest.stage import Staged
+from brightspots.ingest.tables import FILE, MAPPED, NAMED, SRC
+from brightspots.schema import ColumnType
+
+#: non-ISO dates: d/m/y or m/d/y with /, . or - and a 2- or 4-digit year, an optional time
+_LOCAL_DATE = r"^\s*[0-9]{1,2}[/.-][0-9]{1,2}[/.-][0-9]{2,4}([ T].*)?$"
+_TIMES = ("", " %H:%M", " %H:%M:%S", " %I:%M %p", " %I:%M:%S %p")
+_DAY_FIRST = ("%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y", "%d/%m/%y", "%d.%m.%y")
+_MONTH_FIRST = ("%m/%d/%Y", "%m.%d.%Y", "%m-%d-%Y", "%m/%d/%y", "%m.%d.%y")
+_ISO_NAIVE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?$"
+
+
+def _formats(order: str) -> list[str]:
+    dates = _DAY_FIRST if order == "day_first" else _MONTH_FIRST
+    return [d + t for d in dates for t in _TIMES]
+
+
+def _sql_list(items: list[str]) -> str:
+    return "[" + ", ".join(lit(i) for i in items) + "]"
+
+
+class _Compiler:
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, staged: Staged, tm: TableMap, mapping: Mapping
+    ) -> None:
+        self.con = con
+        self.staged = staged
+        self.tm = tm
+        self.mapping = mapping
+        self.label = staged.source.label
+        self.by_key: dict[str, str] = {}
+        for h in staged.header:
+            name = h.strip()
+            if name and column_key(name) not in self.by_key:
+                self.by_key[column_key(name)] = name
+        self.used: set[str] = set()
+        self.joins: list[str] = []
+        self.warnings: list[str] = []
+
+    # --------------------------------------------------------------- file columns
+    def column(self, spec: ColumnSpec, name: str, *, direct: bool = True) -> str:
+        """A file column; ``direct``: its value becomes the table column's (then it is not kept
+        again as an extra column; columns only read by keys and expressions are)."""
+        found = self.by_key.get(column_key(name))
+        if found is None:
+            raise self.mapping.fail(
+                spec.where,
+                f"{self.label} has no column {name!r}; its columns are: "
+                + ", ".join(h.strip() for h in self.staged.header if h.strip()),
+            )
+        if direct:
+            self.used.add(found)
+        return f"n.{ident(found)}"
+
+    def sql_columns(self, spec: ColumnSpec, sql: str) -> str:
+        """The expression with its column names resolved to the file's (checked by DuckDB)."""
+        tree = sqlglot.parse_one(sql, read="duckdb")
+        for col in tree.find_all(exp.Column):
+            col.set("table", None)
+            found = self.by_key.get(column_key(col.name))
+            if found is None:
+                raise self.mapping.fail(
+                    spec.where,
+                    f"the expression reads {col.name!r}, which {self.label} does not have; its "
+                    "columns are: " + ", ".join(h.strip() for h in self.staged.header if h.strip()),
+                )
+            col.set("this", exp.to_identifier(found, quoted=True))
+            col.set("table", exp.to_identifier("n"))
+        return tree.sql(dialect="duckdb")
+
+    # --------------------------------------------------------------- one spec
+    def base(self, spec: ColumnSpec) -> str:
+        if spec.column is not None:
+            return self.column(spec, spec.column)
+        if spec.value is not None:
+            return lit(spec.value)
+        if spec.sql is not None:
+            return normalized(f"CAST(({self.sql_columns(spec, spec.sql)}) AS VARCHAR)")
+        parts = ", ".join(f"coalesce({self.column(spec, k, direct=False)}, '')" for k in spec.key)
+        return f"'K' || left(sha256(concat_ws(chr(31), {parts})), 20)"
+
+    def mapped_values(self, spec: ColumnSpec, v: str) -> str:
+        if not spec.values:
+            return v
+        whens = " ".join(f"WHEN {lit(k)} THEN {lit(t)}" for k, t in spec.values.items())
+        other = lit(spec.default) if spec.default is not None else v
+        return f"CASE WHEN {v} IS NULL THEN NULL ELSE CASE lower({v}) {whens} ELSE {other} END END"
+
+    def expression(self, spec: ColumnSpec) -> str:
+        col = schema.BY_NAME[self.tm.table].column(spec.target)
+        v = self.mapped_values(spec, self.base(spec))
+        if spec.rep is not None:
+            return self.rep(spec, v)
+        if col.type in (ColumnType.DATE, ColumnType.TIMESTAMP):
+            return self.when(spec, col.type, v)
+        if col.type in (ColumnType.MONEY, ColumnType.FLOAT, ColumnType.INT):
+            return self.number(v)
+        return v
+
+    # --------------------------------------------------------------- types
+    def when(self, spec: ColumnSpec, kind: ColumnType, v: str) -> str:
+        out = "%Y-%m-%d" if kind == ColumnType.DATE else "%Y-%m-%dT%H:%M:%S"
+        if spec.format is not None:
+            parsed = f"try_strptime({v}, {lit(spec.format)})"
+        else:
+            self.check_date_order(spec, v)
+            order = self.mapping.date_order
+            local = (
+                f"try_strptime({v}, {_sql_list(_formats(order))})" if order is not None else "NULL"
+            )
+            iso = (
+                f"CASE WHEN regexp_full_match({v}, {lit(_ISO_NAIVE)}) "
+                f"THEN TRY_CAST({v} AS TIMESTAMP) END"
+            )
+            parsed = f"coalesce({iso}, {local})"
+        tz = self.mapping.timezone
+        if kind == ColumnType.TIMESTAMP and tz is not None:
+            parsed = f"timezone('UTC', timezone({lit(tz)}, {parsed}))"
+        converted = f"strftime({parsed}, {lit(out)})"
+        if spec.format is None:
+            # an ISO timestamp with an offset is already exact: leave it to the checks
+            keep = (
+                f"regexp_full_match({v}, {lit(_ISO_NAIVE)}) "
+                f"OR regexp_matches({v}, {lit(_LOCAL_DATE)})"
+            )
+            return f"CASE WHEN {keep} THEN coalesce({converted}, {v}) ELSE {v} END"
+        return f"coalesce({converted}, {v})"
+
+    def check_date_order(self, spec: ColumnSpec, v: str) -> None:
+        if self.mapping.date_order is not None:
+            return
+        row = self.con.execute(
+            f"SELECT line, {v} FROM {NAMED} AS n WHERE regexp_matches({v}, {lit(_LOCAL_DATE)}) "
+            "ORDER BY line LIMIT 1"
+        ).fetchall()
+        if row:
+            line, value = row[0]
+            raise self.mapping.fail(
+                spec.where,
+                f"{self.label}, line {line}: a date written {value!r} could be day-first or "
+                'month-first; say which with [source] date_order = "day_first" or "month_first", '
+                'or give this column a format such as format = "%d/%m/%Y"',
+            )
+
+    def number(self, v: str) -> str:
+        decimal = "," if self.mapping.decimal == "," else "\\."
+        # words (currency codes) go first, so that the E of EUR is not read as an exponent
+        words = f"regexp_replace({v}, '[A-Za-z]{{2,}}', '', 'g')"
+        cleaned = f"regexp_replace({words}, '[^0-9eE+{decimal}-]', '', 'g')"
+        if self.mapping.decimal == ",":
+            cleaned = f"replace({cleaned}, ',', '.')"
+        plain = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
+        return (
+            f"CASE WHEN regexp_full_match({v}, {lit(plain)}) THEN {v} "
+            f"WHEN regexp_matches({v}, '[0-9]') THEN NULLIF({cleaned}, '') ELSE {v} END"
+        )
+
+    # --------------------------------------------------------------- reps by name
+    def rep(self, spec: ColumnSpec, v: str) -> str:
+        field = "name" if spec.rep == "name" else "email"
+        alias = f"rep_{len(self.joins)}"
+        self.joins.append(
+            f"LEFT JOIN (SELECT lower(trim({field})) AS k, min(rep_id) AS rep_id, count(*) AS n "
+            f"FROM reps WHERE {field} IS NOT NULL GROUP BY 1) AS {alias} "
+            f"ON {alias}.k = lower({v})"
+        )
+        clash = self.con.execute(
+            f"SELECT {v}, count(*), any_value({alias}.n) FROM {NAMED} AS n "
+            f"{self.joins[-1]} WHERE {alias}.n > 1 GROUP BY 1 ORDER BY 1 LIMIT 5"
+        ).fetchall()
+        for name, rows, reps in clash:
+            self.warnings.append(
+                f"{self.label}: {rows} row(s) give {spec.target} {name!r}, a {field} {reps} reps "
+                "share; not guessed (those rows are quarantined as a missing reference)"
+            )
+        return f"CASE WHEN {alias}.n = 1 THEN {alias}.rep_id ELSE {v} END"
+
+
+def apply(
+    con: duckdb.DuckDBPyConnection, staged: Staged, tm: TableMap, mapping: Mapping
+) -> tuple[Staged, list[str]]:
+    """The staged file as ``tm.table``'s columns (see the module docstring), and warnings."""
+    con.execute(f"ALTER VIEW {SRC} RENAME TO {FILE}")
+    names: dict[str, int] = {}
+    for i, h in enumerate(staged.header):
+        name = h.strip() or f"column{i + 1}"
+        if column_key(name) in {column_key(n) for n in names}:
+            raise mapping.fail(
+                tm.where, f"{staged.source.label}: column {name!r} appears twice; keep one"
+            )
+        names[name] = i
+    cells = ", ".join(f"{normalized(Staged.cell(i))} AS {ident(n)}" for n, i in names.items())
+    con.execute(f"CREATE TEMP VIEW {NAMED} AS SELECT line, {cells} FROM {FILE}")
+    comp = _Compiler(con, staged, tm, mapping)
+    outputs = {target: comp.expression(spec) for target, spec in tm.columns.items()}
+    table = schema.BY_NAME[tm.table]
+    taken = {column_key(c) for c in table.column_names}
+    for name in names:
+        if name in comp.used:
+            continue
+        key = column_key(name)
+        if key in taken and key not in outputs:
+            outputs[key] = f"n.{ident(name)}"  # already the contract's name: used as it is
+            comp.used.add(name)
+        else:
+            outputs[name if key not in taken else f"{name} (in file)"] = f"n.{ident(name)}"
+    if tm.skip is not None:
+        skip = comp.sql_columns(ColumnSpec(target="", where=f"{tm.where}.skip"), tm.skip)
+        outputs = {
+            k: f"CASE WHEN coalesce(({skip}), false) THEN NULL ELSE {e} END"
+            for k, e in outputs.items()
+        }
+    header = tuple(outputs)
+    select = ", ".join(f"{e} AS {Staged.cell(i)}" for i, e in enumerate(outputs.values()))
+    try:
+        con.execute(
+            f"CREATE TEMP TABLE {MAPPED} AS SELECT n.line, {select} FROM {NAMED} AS n "
+            + " ".join(comp.joins)
+        )
+    except duckdb.Error as e:
+        first = str(e).strip().splitlines()[0]
+        raise mapping.fail(
+            tm.where, f"{staged.source.label}: the mapping fails ({first})"
+        ) from None
+    con.execute(f"CREATE TEMP VIEW {SRC} AS SELECT * FROM {MAPPED}")
+    sources = {
+        target: spec.column
+        for target, spec in tm.columns.items()
+        if spec.column is not None and column_key(spec.column) != column_key(target)
+    }
+    return (
+        Staged(staged.source, header, staged.rows, original=tuple(names), sources=sources),
+        comp.warnings,
+    )

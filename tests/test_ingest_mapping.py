@@ -1,0 +1,231 @@
+"""Mapping files: any export's files and columns into the canonical tables."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from brightspots.ingest import IngestError, import_path
+from brightspots.ingest.mapping import MappingError, load_mapping
+from brightspots.workspace import init_workspace
+
+REPS = """Full name;E-mail;Team
+Ana Silva;ana@example.com;North
+Ben Okafor;ben@example.com;North
+Chris Lee;chris1@example.com;South
+Chris Lee;chris2@example.com;South
+"""
+
+COMPANIES = """Company;Country;Owner;Potential
+Acme GmbH;DE;Ana Silva;1.200.000,50
+Borealis AB;SE;ben@example.com;"80.000"
+"""
+
+DEALS = """Deal;Company;Country;Owner;Stage;Created;Closed;Amount;Pipeline
+Acme renewal;Acme GmbH;DE;Ana Silva;Closed Won;03/04/2024 14:05;20/05/2024 09:00;EUR 12.500,00;Sales
+Acme upsell;Acme GmbH;DE;Ana Silva;Verhandlung;15/05/2024 08:00;;3.000;Sales
+Borealis pilot;Borealis AB;SE;Ben Okafor;Closed Lost;01/02/2024;13/02/2024;900;Sales
+Test deal;Acme GmbH;DE;Ana Silva;Closed Won;01/01/2024;02/01/2024;1;Test
+Twin deal;Acme GmbH;DE;Chris Lee;Closed Lost;01/03/2024;05/03/2024;10;Sales
+"""
+
+MAPPING = """
+[source]
+date_order = "day_first"
+timezone = "Europe/Berlin"
+decimal = ","
+
+[tables.reps]
+file = "Users.csv"
+[tables.reps.columns]
+rep_id = { column = "E-mail" }
+name = "Full name"
+email = "e-mail"
+team_id = { sql = "lower(\\"Team\\")" }
+
+[tables.accounts]
+file = "Companies.csv"
+[tables.accounts.columns]
+account_id = { key = ["Company", "Country"] }
+name = "Company"
+owner_rep_id = { column = "Owner", rep = "name" }
+annual_potential = "Potential"
+region = "Country"
+
+[tables.opportunities]
+file = "Deals.csv"
+skip = "\\"Pipeline\\" = 'Test'"
+[tables.opportunities.columns]
+opportunity_id = { key = ["Deal", "Company"] }
+account_id = { key = ["Company", "Country"] }
+owner_rep_id = { column = "Owner", rep = "name" }
+created_at = "Created"
+closed_at = "Closed"
+amount = "Amount"
+source = { value = "outbound" }
+
+[tables.opportunities.columns.stage]
+column = "Stage"
+values = { "Closed Won" = "won", "closed lost" = "lost" }
+default = "open"
+"""
+
+
+def _write(folder: Path, mapping: str = MAPPING, deals: str = DEALS) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "Users.csv").write_text(REPS, encoding="utf-8")
+    (folder / "Companies.csv").write_text(COMPANIES, encoding="utf-8")
+    (folder / "Deals.csv").write_text(deals, encoding="utf-8")
+    path = folder / "mapping.toml"
+    path.write_text(mapping, encoding="utf-8")
+    return path
+
+
+def test_a_mapped_export_lands_in_the_contract(tmp_path):
+    mapping = _write(tmp_path / "export")
+    with init_workspace(tmp_path / "ws") as ws:
+        result = import_path(ws, tmp_path / "export", mapping=mapping)
+        reps = ws.read("reps").set_index("rep_id")
+        assert reps.loc["ana@example.com", "name"] == "Ana Silva"
+        assert reps.loc["ana@example.com", "team_id"] == "north"  # an SQL expression
+        accounts = ws.read("accounts").set_index("name")
+        acme = accounts.loc["Acme GmbH"]
+        assert acme["owner_rep_id"] == "ana@example.com"  # by name
+        assert accounts.loc["Borealis AB", "owner_rep_id"] == "ben@example.com"  # already an id
+        assert acme["annual_potential"] == pytest.approx(1_200_000.50)  # decimal comma
+        assert acme["account_id"].startswith("K") and len(acme["account_id"]) == 21
+        opps = ws.read("opportunities").set_index("opportunity_id")
+        assert len(opps) == 3  # the Test pipeline row is skipped, the twin-name row quarantined
+        won = opps[opps["stage"] == "won"].iloc[0]
+        # 03/04/2024 14:05 in Berlin (summer time from 31 March) is 12:05 UTC on 3 April
+        assert str(won["created_at"]) == "2024-04-03 12:05:00"
+        assert won["amount"] == pytest.approx(12_500.0)
+        assert won["source"] == "outbound"
+        assert won["account_id"] == acme["account_id"]
+        assert sorted(opps["stage"]) == ["lost", "open", "won"]
+        counts = {f.file: f for f in result.files}
+        deals = counts["Deals.csv"]
+        assert (deals.read, deals.inserted, deals.skipped, deals.quarantined) == (5, 3, 1, 1)
+        assert any("'Chris Lee', a name 2 reps share" in w for w in result.warnings)
+        q = ws.read("quarantine")
+        row = q[q["table_name"] == "opportunities"].iloc[0]
+        assert row["reason"] == "missing_reference"
+        assert row["line"] == 6 and row["file"] == "Deals.csv"
+        assert row["column"] == "owner_rep_id (file column 'Owner')"
+        assert json.loads(row["raw"])["Deal"] == "Twin deal"  # the row as the file had it
+        extras = ws.read("extra_columns")
+        kept = extras[extras["table_name"] == "opportunities"]["data"].map(json.loads)
+        assert all(set(d) == {"Deal", "Company", "Country", "Pipeline"} for d in kept)
+
+
+def test_reimporting_the_same_export_changes_nothing(tmp_path):
+    mapping = _write(tmp_path / "export")
+    with init_workspace(tmp_path / "ws") as ws:
+        import_path(ws, tmp_path / "export", mapping=mapping)
+        again = import_path(ws, tmp_path / "export", mapping=mapping)
+        assert all(f.inserted == 0 and f.updated == 0 for f in again.files)
+
+
+def test_ambiguous_dates_are_never_guessed(tmp_path):
+    mapping = _write(tmp_path / "export", MAPPING.replace('date_order = "day_first"\n', ""))
+    with init_workspace(tmp_path / "ws") as ws, pytest.raises(MappingError) as err:
+        import_path(ws, tmp_path / "export", mapping=mapping)
+        assert ws.row_count("reps") == 0
+    text = str(err.value)
+    assert text.startswith("mapping.toml, tables.opportunities.columns.created_at: Deals.csv, ")
+    assert "line 2: a date written '03/04/2024 14:05' could be day-first or month-first" in text
+
+
+def test_month_first_and_an_explicit_format(tmp_path):
+    us = DEALS.replace("03/04/2024 14:05", "04/03/2024 14:05").replace("20/05/2024", "05/20/2024")
+    us = us.replace("15/05/2024", "05/15/2024").replace("13/02/2024", "02/13/2024")
+    text = MAPPING.replace('"day_first"', '"month_first"').replace(
+        'closed_at = "Closed"', 'closed_at = { column = "Closed", format = "%m/%d/%Y %H:%M" }'
+    )
+    mapping = _write(tmp_path / "export", text, us)
+    with init_workspace(tmp_path / "ws") as ws:
+        result = import_path(ws, tmp_path / "export", mapping=mapping)
+        opps = ws.read("opportunities")
+        won = opps[opps["stage"] == "won"].iloc[0]
+        assert str(won["created_at"]) == "2024-04-03 12:05:00"
+        assert str(won["closed_at"]) == "2024-05-20 07:00:00"
+        # values the format does not fit (no time) are quarantined naming their text
+        q = ws.read("quarantine").sort_values("line")
+        bad = q[q["column"] == "closed_at (file column 'Closed')"]
+        assert bad["line"].tolist() == [4, 6]
+        assert "'02/13/2024'" in bad.iloc[0]["detail"]
+        assert {f.file: f.quarantined for f in result.files}["Deals.csv"] == 2
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            (
+                'owner_rep_id = { column = "Owner", rep = "name" }\ncreated_at',
+                'owner_rep_id = "Seller"\ncreated_at',
+            ),
+            "tables.opportunities.columns.owner_rep_id: Deals.csv has no column 'Seller'; its "
+            "columns are: Deal, Company",
+        ),
+        (
+            ('amount = "Amount"', 'amount = { sql = "\\"Amount\\" * " }'),
+            "tables.opportunities.columns.amount.sql: not a valid SQL expression",
+        ),
+        (
+            ('amount = "Amount"', 'amount = { sql = "(SELECT 1)" }'),
+            "tables.opportunities.columns.amount.sql: must be one SQL expression",
+        ),
+        (
+            ('amount = "Amount"', 'amounts = "Amount"'),
+            "tables.opportunities.columns.amounts: opportunities has no column 'amounts'",
+        ),
+        (
+            ('amount = "Amount"', 'amount = { column = "Amount", value = "1" }'),
+            "tables.opportunities.columns.amount: give exactly one of column, value, sql or key "
+            "(found column, value)",
+        ),
+        (
+            ('file = "Deals.csv"', 'file = "Deal.csv"'),
+            "tables.opportunities.file: no file 'Deal.csv' in",
+        ),
+        (
+            ('date_order = "day_first"', 'date_order = "dmy"'),
+            "source.date_order: 'dmy' is not one of 'day_first', 'month_first'",
+        ),
+        (('timezone = "Europe/Berlin"', 'timezone = "Europe/Berlinn"'), "source.timezone: "),
+        (
+            ("[tables.opportunities]", "[tables.deals]"),
+            "tables.deals: not a table of the data contract",
+        ),
+        (
+            ('amount = "Amount"', 'amount = { sql = "no_such(\\"Amount\\")" }'),
+            "tables.opportunities: Deals.csv: the mapping fails (Catalog Error",
+        ),
+        (
+            ('amount = "Amount"', 'amount = { sql = "\\"Amount\\" || \\"Price\\"" }'),
+            "the expression reads 'Price', which Deals.csv does not have",
+        ),
+    ],
+)
+def test_a_bad_mapping_names_the_key_and_what_is_wrong(tmp_path, change, message):
+    old, new = change
+    assert old in MAPPING
+    mapping = _write(tmp_path / "export", MAPPING.replace(old, new, 1))
+    with init_workspace(tmp_path / "ws") as ws:
+        with pytest.raises(IngestError) as err:
+            import_path(ws, tmp_path / "export", mapping=mapping)
+        assert ws.row_count("reps") == 0  # nothing half-written
+    assert str(err.value).startswith("mapping.toml, "), str(err.value)
+    assert message in str(err.value), str(err.value)
+
+
+def test_a_mapping_file_that_is_not_toml(tmp_path):
+    path = tmp_path / "m.toml"
+    path.write_text("[source\n", encoding="utf-8")
+    with pytest.raises(MappingError, match=r"^m\.toml: not valid TOML"):
+        load_mapping(path)
+    with pytest.raises(MappingError, match="no such mapping file"):
+        load_mapping(tmp_path / "missing.toml")
