@@ -708,10 +708,6 @@ def test_extra_columns_are_kept_aside_and_unknown_files_reported(ws, tmp_path):
 # --------------------------------------------------------------------------- errors
 ERRORS = {
     "binary file": ({"activities.csv": b"\x89PNG\r\n\x00\x00\x00"}, "activities.csv: not a CSV"),
-    "not utf-8": (
-        {"reps.csv": b"rep_id,name\nR1,Ann\nR2,Ren\xe9e\n"},
-        "reps.csv, line 3: not valid CSV: not UTF-8 text",
-    ),
     "too many cells": (
         {"reps.csv": b"rep_id,name\nR1,Ann\nR2,Bob,extra\n"},
         "reps.csv, line 3: not valid CSV: 3 cells where the header has 2 (R2,Bob,extra)",
@@ -895,3 +891,36 @@ def test_valid_rows_round_trip(generated):
     ]
     assert stored == expected
     assert counts(result, "accounts.csv") == (len(generated), len(generated), 0, 0, 0, 0, 0)
+
+
+# --------------------------------------------------------------------------- encodings
+OPP_MINIMAL = "opportunity_id,account_id,owner_rep_id,created_at,stage\nO1,A1,R1,2024-01-02,open\n"
+
+
+def test_cp1252_and_latin1_files_are_detected_and_read(ws, tmp_path):
+    folder = tmp_path / "enc"
+    folder.mkdir()
+    # Excel on Windows: cp1252, with the euro sign and curly quotes cp1252 has and latin-1 lacks
+    (folder / "reps.csv").write_bytes("rep_id,name,role\nR1,Renée,“AE” €\n".encode("cp1252"))
+    (folder / "accounts.csv").write_bytes(
+        b"account_id,name,owner_rep_id\nA1,Caf\xe9 \x81,R1\n"  # 0x81: undefined in cp1252
+    )
+    (folder / "opportunities.csv").write_text(OPP_MINIMAL, encoding="utf-8")
+    import_path(ws, folder)
+    assert rows(ws, "SELECT name, role FROM reps") == [("Renée", "“AE” €")]
+    assert rows(ws, "SELECT name FROM accounts") == [("Café \x81",)]
+
+
+def test_a_stated_encoding_wins_and_a_wrong_one_is_a_clear_error(ws, tmp_path):
+    folder = tmp_path / "enc"
+    folder.mkdir()
+    (folder / "reps.csv").write_bytes("rep_id,name\nR1,Ann\nR2,Renée\n".encode("cp1252"))
+    (folder / "accounts.csv").write_text("account_id,name\nA1,Acme\n", encoding="utf-8")
+    (folder / "opportunities.csv").write_text(OPP_MINIMAL, encoding="utf-8")
+    with pytest.raises(IngestError, match=r"^reps\.csv, line 3: not valid CSV: not UTF-8 text"):
+        import_path(ws, folder, encoding="utf-8")
+    assert ws.row_count("reps") == 0
+    with pytest.raises(IngestError, match="encoding 'ebcdic': use one of"):
+        import_path(ws, folder, encoding="ebcdic")
+    import_path(ws, folder, encoding="latin-1")
+    assert rows(ws, "SELECT name FROM reps ORDER BY rep_id") == [("Ann",), ("Renée",)]

@@ -139,13 +139,17 @@ def import_(
             help="A mapping file (TOML): which file feeds which table and how its columns map."
         ),
     ] = None,
+    encoding: Annotated[
+        str | None,
+        typer.Option(help="The CSV files' encoding: utf-8, cp1252 or latin-1 (default: detected)."),
+    ] = None,
 ) -> None:
     """Import data files into the workspace; bad rows are quarantined with their reason."""
     from brightspots.ingest import import_path
     from brightspots.workspace import Workspace
 
     with Workspace.open(workspace) as ws, progress_bar("import") as progress:
-        result = import_path(ws, path, progress=progress, mapping=mapping)
+        result = import_path(ws, path, progress=progress, mapping=mapping, encoding=encoding)
     t = Table(title=f"Import {result.import_id}")
     for col in ("file", "read", "inserted", "updated", "unchanged", "repeats", "skipped"):
         t.add_column(col, justify="left" if col == "file" else "right")

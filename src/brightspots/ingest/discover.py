@@ -27,6 +27,7 @@ class Source:
     format: str  # csv, parquet or xlsx
     sheet: str | None = None
     mapped: TableMap | None = None
+    encoding: str = "auto"  # a CSV file's text encoding ("auto": detected)
 
     @property
     def label(self) -> str:
@@ -147,7 +148,7 @@ def discover_mapped(path: Path, mapping: Mapping) -> Discovery:
                     f"{tm.where}.sheet",
                     f"{found.name} has no sheet {sheet!r}; its sheets are: {', '.join(sheets)}",
                 )
-        sources.append(Source(tm.table, found, fmt, sheet, tm))
+        sources.append(Source(tm.table, found, fmt, sheet, tm, mapping.encoding))
     named = {s.path for s in sources} | {mapping.path.resolve()}
     ignored = (
         sorted(p.name for p in files.values() if p not in named and p.resolve() not in named)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from brightspots import schema
 from brightspots.ingest import mapped
 from brightspots.ingest.checks import Outcome, references
 from brightspots.ingest.discover import Source, discover, discover_mapped
+from brightspots.ingest.encoding import KNOWN
 from brightspots.ingest.errors import IngestError
 from brightspots.ingest.layout import Layout, layout
 from brightspots.ingest.mapping import Mapping, load_mapping
@@ -90,18 +92,24 @@ def import_path(
     *,
     progress: Progress | None = None,
     mapping: Path | Mapping | None = None,
+    encoding: str | None = None,
 ) -> ImportResult:
     """Import every table file under ``path`` into ``ws`` (see ``brightspots.ingest``).
 
     ``mapping``: a mapping file (see ``ingest.mapping``) saying which file feeds which table and
     how its columns become the table's; without one, files are named after the tables and hold
     the contract's columns. ``progress(message, fraction)`` is called as each file is read,
-    checked and stored."""
+    checked and stored. ``encoding``: the CSV files' text encoding (see ``ingest.encoding``;
+    default: the mapping's, else detected per file)."""
     path = Path(path)
     say: Progress = progress or (lambda message, fraction: None)
     if mapping is not None and not isinstance(mapping, Mapping):
         mapping = load_mapping(Path(mapping))
     found = discover(path) if mapping is None else discover_mapped(path, mapping)
+    if encoding is not None:
+        if encoding not in KNOWN:
+            raise IngestError(f"encoding {encoding!r}: use one of {', '.join(KNOWN)}")
+        found = replace(found, sources=[replace(s, encoding=encoding) for s in found.sources])
     if not found.sources:
         known = ", ".join(t.file_name for t in schema.TABLES)
         raise IngestError(f"{path}: no table files found (expected some of: {known})")

@@ -17,12 +17,15 @@ from __future__ import annotations
 
 import csv
 import re
-from dataclasses import dataclass, field
+import tempfile
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
 from brightspots.ingest.discover import Source
+from brightspots.ingest.encoding import AUTO, sniff, utf8_copy
 from brightspots.ingest.errors import IngestError
 from brightspots.ingest.excel import read_sheet
 from brightspots.ingest.lines import blank_offsets, scan_lines
@@ -73,7 +76,10 @@ def _header_line(source: Source) -> tuple[list[str], str]:
     try:
         text = first.decode("utf-8-sig").rstrip("\r\n")
     except UnicodeDecodeError:
-        raise IngestError(f"{name}, line 1: not UTF-8 text; save the file as UTF-8 CSV") from None
+        raise IngestError(
+            f"{name}, line 1: not UTF-8 text; state the file's encoding with --encoding "
+            "(e.g. cp1252)"
+        ) from None
     if not text.strip():
         raise IngestError(f"{name}, line 1: the header line is empty")
     counts = {d: text.count(d) for d in DELIMITERS}
@@ -88,7 +94,7 @@ def _csv_error(name: str, e: duckdb.Error) -> IngestError:
     where = f"{name}, line {line.group(1)}" if line else name
     cells = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", msg)
     if "unicode" in msg.lower():
-        what = "not UTF-8 text; save the file as UTF-8 CSV"
+        what = "not UTF-8 text; state the file's encoding with --encoding (e.g. cp1252)"
     elif cells:
         what = f"{cells.group(2)} cells where the header has {cells.group(1)}"
     elif "unterminated quote" in msg.lower():
@@ -102,6 +108,18 @@ def _csv_error(name: str, e: duckdb.Error) -> IngestError:
 
 
 def _stage_csv(con: duckdb.DuckDBPyConnection, source: Source) -> list[str]:
+    stated = source.encoding
+    if stated in ("utf-8", "utf-8-sig"):
+        return _stage_utf8_csv(con, source)
+    found = sniff(source.path) if stated == AUTO else stated
+    if found == "utf-8":
+        return _stage_utf8_csv(con, source)
+    with tempfile.TemporaryDirectory(prefix="brightspots-") as tmp:
+        copy = utf8_copy(source.path, found, Path(tmp), source.label)
+        return _stage_utf8_csv(con, replace(source, path=copy))
+
+
+def _stage_utf8_csv(con: duckdb.DuckDBPyConnection, source: Source) -> list[str]:
     header, delim = _header_line(source)
     columns = "{" + ", ".join(f"{lit(Staged.cell(i))}: 'VARCHAR'" for i in range(len(header))) + "}"
     try:
