@@ -129,6 +129,25 @@ def init(
 
 
 # ---------------------------------------------------------------------------- import
+@app.command("map")
+def map_(
+    path: Annotated[Path, typer.Argument(help="A folder of exported CSV, Parquet or Excel files.")],
+    out_: Annotated[Path, typer.Option("--out", "-o", help="The mapping file to write.")],
+) -> None:
+    """Propose a mapping file for an export: which file feeds which table, guesses marked."""
+    from brightspots.ingest.propose import propose
+
+    text, summary = propose(path)
+    out_.write_text(text, encoding="utf-8")
+    for line in summary:
+        out.print(line)
+    review = text.count("guess: review") + text.count("STATE THIS") + text.count("REQUIRED")
+    out.print(
+        f"Wrote {out_} ({review} line(s) to review). Then: brightspots import {path} "
+        f"--workspace WS --mapping {out_}"
+    )
+
+
 @app.command("import")
 def import_(
     path: Annotated[Path, typer.Argument(help="A folder of CSV, Parquet or Excel files.")],
