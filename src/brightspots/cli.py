@@ -162,13 +162,19 @@ def import_(
         str | None,
         typer.Option(help="The CSV files' encoding: utf-8, cp1252 or latin-1 (default: detected)."),
     ] = None,
+    preset: Annotated[
+        str | None,
+        typer.Option(help="The export's format: generic or salesforce (default: detected)."),
+    ] = None,
 ) -> None:
     """Import data files into the workspace; bad rows are quarantined with their reason."""
     from brightspots.ingest import import_path
     from brightspots.workspace import Workspace
 
     with Workspace.open(workspace) as ws, progress_bar("import") as progress:
-        result = import_path(ws, path, progress=progress, mapping=mapping, encoding=encoding)
+        result = import_path(
+            ws, path, progress=progress, mapping=mapping, encoding=encoding, preset=preset
+        )
     t = Table(title=f"Import {result.import_id}")
     for col in ("file", "read", "inserted", "updated", "unchanged", "repeats", "skipped"):
         t.add_column(col, justify="left" if col == "file" else "right")

@@ -150,6 +150,7 @@ def discover_mapped(path: Path, mapping: Mapping) -> Discovery:
                 )
         sources.append(Source(tm.table, found, fmt, sheet, tm, mapping.encoding))
     named = {s.path for s in sources} | {mapping.path.resolve()}
+    named |= {files[a.file.lower()] for a in mapping.aux if a.file.lower() in files}
     ignored = (
         sorted(p.name for p in files.values() if p not in named and p.resolve() not in named)
         if path.is_dir()

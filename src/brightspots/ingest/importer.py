@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from brightspots import schema
-from brightspots.ingest import mapped
+from brightspots.ingest import mapped, presets
 from brightspots.ingest.checks import Outcome, references
 from brightspots.ingest.discover import Source, discover, discover_mapped
 from brightspots.ingest.encoding import KNOWN
@@ -86,6 +86,17 @@ def _counts(source: Source, rows: int, checked: Checked, up: Upserted) -> FileCo
     )
 
 
+def _prepare(con, path: Path, mapping: Mapping, warnings: list[str]) -> None:
+    """A preset's setup SQL and auxiliary files, before any table."""
+    for sql in mapping.setup:
+        con.execute(sql)
+    folder = path if path.is_dir() else path.parent
+    for aux in mapping.aux:
+        note = mapped.stage_aux(con, folder, aux, mapping)
+        if note:
+            warnings.append(f"{mapping.name}: {note}")
+
+
 def import_path(
     ws: Workspace,
     path: Path,
@@ -93,6 +104,7 @@ def import_path(
     progress: Progress | None = None,
     mapping: Path | Mapping | None = None,
     encoding: str | None = None,
+    preset: str | None = None,
 ) -> ImportResult:
     """Import every table file under ``path`` into ``ws`` (see ``brightspots.ingest``).
 
@@ -100,11 +112,30 @@ def import_path(
     how its columns become the table's; without one, files are named after the tables and hold
     the contract's columns. ``progress(message, fraction)`` is called as each file is read,
     checked and stored. ``encoding``: the CSV files' text encoding (see ``ingest.encoding``;
-    default: the mapping's, else detected per file)."""
+    default: the mapping's, else detected per file). ``preset``: the export's format
+    ("generic", "salesforce"); without a mapping or a preset it is detected (``presets``)."""
     path = Path(path)
     say: Progress = progress or (lambda message, fraction: None)
     if mapping is not None and not isinstance(mapping, Mapping):
         mapping = load_mapping(Path(mapping))
+    notes: list[str] = []
+    form = "mapping" if mapping is not None else "generic"
+    if mapping is None and path.is_dir():
+        if preset is None:
+            preset, why = presets.detect(path)
+            if preset != "generic":
+                notes.append(f"read as a {preset} export ({why}); --preset overrides")
+        if preset != "generic":
+            mapping, more = presets.build(
+                preset,
+                path,
+                currency=ws.config["workspace"]["currency"],
+                encoding=encoding or "auto",
+            )
+            notes += more
+            form = preset
+    elif preset not in (None, "generic"):
+        raise IngestError(f"--preset {preset} needs a folder of the export's files")
     found = discover(path) if mapping is None else discover_mapped(path, mapping)
     if encoding is not None:
         if encoding not in KNOWN:
@@ -118,7 +149,12 @@ def import_path(
     con = ws.duckdb()
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET enable_progress_bar = false")
-    warnings = [f"ignored {name}: not a table of the data contract" for name in found.ignored]
+    why = (
+        f"not read by the {mapping.name} preset"
+        if isinstance(mapping, Mapping) and mapping.name
+        else "not a table of the data contract"
+    )
+    warnings = notes + [f"ignored {name}: {why}" for name in found.ignored]
     started = _now()
     import_id = started.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     files: list[FileCounts] = []
@@ -127,6 +163,8 @@ def import_path(
     cleared: set[str] = set()
     with ws.transaction() as con:
         ensure_tables(con)
+        if isinstance(mapping, Mapping):
+            _prepare(con, path, mapping, warnings)
         for source, weight in zip(found.sources, _weights(found.sources), strict=True):
             say(f"reading {source.label}", done)
             staged = stage(con, source)
@@ -154,8 +192,11 @@ def import_path(
             files.append(_counts(source, staged.rows, checked, up))
             drop_temps(con)
             done += weight
+        if isinstance(mapping, Mapping):
+            for aux in mapping.aux:
+                con.execute(f"DROP TABLE IF EXISTS {mapped.aux_table(aux.name)}")
         by_reason = {r: n for r, n in sorted(reasons.items()) if n}
-        result = ImportResult(import_id, files, by_reason, warnings)
+        result = ImportResult(import_id, files, by_reason, warnings, form)
         log_import(con, result, started_at=started, finished_at=_now(), path=str(path.resolve()))
         say("committing", 0.99)
     say("done", 1.0)

@@ -27,15 +27,20 @@ A value that cannot be converted stays as written, so the checks quarantine it n
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import duckdb
 import sqlglot
 from sqlglot import exp
 
 from brightspots import schema
-from brightspots.ingest.mapping import ColumnSpec, Mapping, TableMap, column_key
+from brightspots.ingest.discover import Source
+from brightspots.ingest.errors import IngestError
+from brightspots.ingest.mapping import AuxFile, ColumnSpec, Mapping, TableMap, column_key
 from brightspots.ingest.sql import ident, lit, normalized
-from brightspots.ingest.stage import Staged
-from brightspots.ingest.tables import FILE, MAPPED, NAMED, SRC
+from brightspots.ingest.stage import Staged, stage
+from brightspots.ingest.tables import FILE, MAPPED, NAMED, SRC, drop_temps
 from brightspots.schema import ColumnType
 
 #: non-ISO dates: d/m/y or m/d/y with /, . or - and a 2- or 4-digit year, an optional time
@@ -44,6 +49,9 @@ _TIMES = ("", " %H:%M", " %H:%M:%S", " %I:%M %p", " %I:%M:%S %p")
 _DAY_FIRST = ("%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y", "%d/%m/%y", "%d.%m.%y")
 _MONTH_FIRST = ("%m/%d/%Y", "%m.%d.%Y", "%m-%d-%Y", "%m/%d/%y", "%m.%d.%y")
 _ISO_NAIVE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?$"
+
+
+_FILE_COLUMN = re.compile(r'\bn\."([^"]+)"')
 
 
 def _formats(order: str) -> list[str]:
@@ -70,7 +78,7 @@ class _Compiler:
             if name and column_key(name) not in self.by_key:
                 self.by_key[column_key(name)] = name
         self.used: set[str] = set()
-        self.joins: list[str] = []
+        self.joins: list[str] = list(tm.joins)
         self.warnings: list[str] = []
 
     # --------------------------------------------------------------- file columns
@@ -111,7 +119,8 @@ class _Compiler:
         if spec.value is not None:
             return lit(spec.value)
         if spec.sql is not None:
-            return normalized(f"CAST(({self.sql_columns(spec, spec.sql)}) AS VARCHAR)")
+            sql = spec.sql if spec.verbatim else self.sql_columns(spec, spec.sql)
+            return normalized(f"CAST(({sql}) AS VARCHAR)")
         parts = ", ".join(f"coalesce({self.column(spec, k, direct=False)}, '')" for k in spec.key)
         return f"'K' || left(sha256(concat_ws(chr(31), {parts})), 20)"
 
@@ -123,7 +132,10 @@ class _Compiler:
         return f"CASE WHEN {v} IS NULL THEN NULL ELSE CASE lower({v}) {whens} ELSE {other} END END"
 
     def expression(self, spec: ColumnSpec) -> str:
-        col = schema.BY_NAME[self.tm.table].column(spec.target)
+        table = schema.BY_NAME[self.tm.table]
+        if spec.target not in table.column_names:  # a preset's extra column
+            return self.base(spec)
+        col = table.column(spec.target)
         v = self.mapped_values(spec, self.base(spec))
         if spec.rep is not None:
             return self.rep(spec, v)
@@ -166,8 +178,8 @@ class _Compiler:
         if self.mapping.date_order is not None:
             return
         row = self.con.execute(
-            f"SELECT line, {v} FROM {NAMED} AS n WHERE regexp_matches({v}, {lit(_LOCAL_DATE)}) "
-            "ORDER BY line LIMIT 1"
+            f"SELECT n.line, {v} FROM {NAMED} AS n {' '.join(self.joins)} "
+            f"WHERE regexp_matches({v}, {lit(_LOCAL_DATE)}) ORDER BY n.line LIMIT 1"
         ).fetchall()
         if row:
             line, value = row[0]
@@ -225,13 +237,26 @@ def apply(
                 tm.where, f"{staged.source.label}: column {name!r} appears twice; keep one"
             )
         names[name] = i
-    cells = ", ".join(f"{normalized(Staged.cell(i))} AS {ident(n)}" for n, i in names.items())
-    con.execute(f"CREATE TEMP VIEW {NAMED} AS SELECT line, {cells} FROM {FILE}")
+    cells = [f"{normalized(Staged.cell(i))} AS {ident(n)}" for n, i in names.items()]
+    if tm.verbatim:
+        # a preset reads columns some exports leave out (an org without multi-currency has no
+        # CurrencyIsoCode): those are empty, except the ones it cannot do without
+        have = {column_key(n) for n in names}
+        text = " ".join([*(s.sql or "" for s in tm.columns.values()), tm.skip or "", *tm.joins])
+        wanted = dict.fromkeys(_FILE_COLUMN.findall(text))
+        lacking = [c for c in tm.requires if column_key(c) not in have]
+        if lacking:
+            raise IngestError(
+                f"{staged.source.label}: no {', '.join(lacking)} column; the columns are: "
+                + ", ".join(h.strip() for h in staged.header if h.strip())
+            )
+        cells += [f"NULL::VARCHAR AS {ident(c)}" for c in wanted if column_key(c) not in have]
+    con.execute(f"CREATE TEMP VIEW {NAMED} AS SELECT line, {', '.join(cells)} FROM {FILE}")
     comp = _Compiler(con, staged, tm, mapping)
     outputs = {target: comp.expression(spec) for target, spec in tm.columns.items()}
     table = schema.BY_NAME[tm.table]
     taken = {column_key(c) for c in table.column_names}
-    for name in names:
+    for name in names if tm.keep_extras else ():
         if name in comp.used:
             continue
         key = column_key(name)
@@ -240,8 +265,13 @@ def apply(
             comp.used.add(name)
         else:
             outputs[name if key not in taken else f"{name} (in file)"] = f"n.{ident(name)}"
+    skip = None
     if tm.skip is not None:
-        skip = comp.sql_columns(ColumnSpec(target="", where=f"{tm.where}.skip"), tm.skip)
+        skip = (
+            tm.skip
+            if tm.verbatim
+            else comp.sql_columns(ColumnSpec(target="", where=f"{tm.where}.skip"), tm.skip)
+        )
         outputs = {
             k: f"CASE WHEN coalesce(({skip}), false) THEN NULL ELSE {e} END"
             for k, e in outputs.items()
@@ -259,6 +289,13 @@ def apply(
             tm.where, f"{staged.source.label}: the mapping fails ({first})"
         ) from None
     con.execute(f"CREATE TEMP VIEW {SRC} AS SELECT * FROM {MAPPED}")
+    if skip is not None:
+        joins = " ".join(comp.joins)
+        n = con.execute(
+            f"SELECT count(*) FROM {NAMED} AS n {joins} WHERE coalesce(({skip}), false)"
+        ).fetchall()[0][0]
+        if n:
+            comp.warnings.append(f"{staged.source.label}: {n:,} {tm.skip_reason} skipped")
     sources = {
         target: spec.column
         for target, spec in tm.columns.items()
@@ -268,3 +305,35 @@ def apply(
         Staged(staged.source, header, staged.rows, original=tuple(names), sources=sources),
         comp.warnings,
     )
+
+
+def aux_table(name: str) -> str:
+    return f"_bs_aux_{name}"
+
+
+def stage_aux(con: duckdb.DuckDBPyConnection, folder: Path, aux: AuxFile, mapping: Mapping) -> str:
+    """Read ``aux``'s file whole into ``_bs_aux_<name>`` (see ``Mapping.aux``); a note when an
+    optional file is missing."""
+    table = aux_table(aux.name)
+    files = {p.name.lower(): p for p in folder.iterdir() if p.is_file()}
+    found = files.get(aux.file.lower())
+    if found is None:
+        if aux.required:
+            raise IngestError(f"{folder}: no {aux.file}, which the {mapping.name} export needs")
+        cols = ", ".join(f"NULL::VARCHAR AS {ident(c)}" for c in aux.columns)
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT NULL::BIGINT AS line, {cols} "
+            "WHERE false"
+        )
+        return f"no {aux.file}"
+    source = Source("reps", found, "csv", None, None, mapping.encoding)
+    staged = stage(con, source)
+    header = {column_key(h): (i, h.strip()) for i, h in reversed(list(enumerate(staged.header)))}
+    cells = [f"{normalized(Staged.cell(i))} AS {ident(h)}" for i, h in header.values()]
+    missing = [c for c in aux.columns if column_key(c) not in header]
+    cells += [f"NULL::VARCHAR AS {ident(c)}" for c in missing]
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT line, {', '.join(cells)} FROM {SRC}"
+    )
+    drop_temps(con)
+    return ""

@@ -72,12 +72,9 @@ class ColumnSpec:
     format: str | None = None
     rep: str | None = None  # resolve reps by "name" or "email"
     where: str = ""  # the key in the mapping file, for messages
-
-    def reads(self) -> tuple[str, ...]:
-        """The file columns this spec names (SQL expressions are checked against the file)."""
-        if self.column is not None:
-            return (self.column,)
-        return self.key
+    #: presets only: ``sql`` is used as written, over ``n`` (the file's row, columns named as in
+    #: its header) and the table map's joins
+    verbatim: bool = False
 
 
 @dataclass(frozen=True)
@@ -88,6 +85,22 @@ class TableMap:
     skip: str | None
     columns: dict[str, ColumnSpec]
     where: str  # "tables.opportunities" or "tables.activities[2]"
+    skip_reason: str = "rows matching skip"  # said when rows are skipped
+    #: presets only: SQL joins to the import's auxiliary tables (see ``Mapping.aux``), the skip
+    #: rule written over them as it is, and whether unused file columns are kept as extras
+    joins: tuple[str, ...] = ()
+    verbatim: bool = False
+    keep_extras: bool = True
+    #: presets only: file columns without which the file cannot be read
+    requires: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AuxFile:
+    name: str
+    file: str
+    columns: tuple[str, ...]  # columns the joins read (present even when the file lacks them)
+    required: bool = False
 
 
 @dataclass(frozen=True)
@@ -98,6 +111,13 @@ class Mapping:
     decimal: str = "."
     encoding: str = "auto"
     tables: tuple[TableMap, ...] = ()
+    #: presets only: files read whole before the tables, as ``_bs_aux_<name>`` (a ``line``
+    #: column and one text column per header name), for the table maps' joins; a missing
+    #: optional file is an empty table with the named columns
+    aux: tuple[AuxFile, ...] = ()
+    #: presets only: SQL run once before the tables (e.g. macros the expressions use)
+    setup: tuple[str, ...] = ()
+    name: str = ""  # the preset's name, when a preset made it
 
     def fail(self, where: str, what: str) -> MappingError:
         return MappingError(f"{self.path.name}, {where}: {what}")

@@ -47,3 +47,6 @@ class ImportResult:
     files: list[FileCounts]
     quarantine_by_reason: dict[str, int]
     warnings: list[str] = field(default_factory=list)
+    #: how the files were read: "generic" (the contract), "mapping" (a mapping file) or a
+    #: preset's name ("salesforce", ...)
+    format: str = "generic"

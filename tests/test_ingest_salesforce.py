@@ -1,0 +1,162 @@
+"""The Salesforce preset on a committed Data Export fixture (tests/fixtures/salesforce)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from brightspots.ingest import IngestError, import_path
+from brightspots.ingest.presets import detect
+from brightspots.workspace import init_workspace
+
+FIXTURE = Path(__file__).parent / "fixtures" / "salesforce"
+ANA, BEN, MARIA = "005Hs0a0B000001IIA", "005Hs0a0B000002IIA", "005Hs0a0B000003IIA"
+ACME, BOREALIS = "001Hs0a0B000001IIA", "001Hs0a0B000002IIA"
+O1, O2 = "006Hs0a0B000001IIA", "006Hs0a0B000002IIA"
+
+
+@pytest.fixture(scope="module")
+def imported(tmp_path_factory):
+    path = tmp_path_factory.mktemp("sf") / "ws"
+    ws = init_workspace(path)
+    cfg = ws.config
+    cfg["workspace"]["currency"] = "EUR"
+    ws.save_config(cfg)
+    result = import_path(ws, FIXTURE)
+    yield ws, result
+    ws.close()
+
+
+def _by(ws, table, key):
+    return ws.read(table).set_index(key)
+
+
+def test_the_export_is_recognised_and_every_file_counted(imported):
+    ws, result = imported
+    assert result.format == "salesforce"
+    assert result.warnings[0].startswith("read as a salesforce export")
+    counts = {f.file: (f.read, f.inserted, f.skipped, f.quarantined) for f in result.files}
+    assert counts == {
+        "UserRole.csv": (2, 2, 0, 0),
+        "User.csv": (3, 3, 0, 0),
+        "Account.csv": (4, 3, 1, 0),  # one IsDeleted
+        "Contact.csv": (4, 3, 1, 0),  # one private contact (no AccountId)
+        "Opportunity.csv": (4, 3, 1, 0),
+        "Task.csv": (7, 5, 2, 0),  # one deleted, one not done
+        "Event.csv": (3, 2, 1, 0),  # one invitee's copy of a group event
+        "EmailMessage.csv": (3, 2, 1, 0),  # one outgoing
+        "EventRelation.csv": (3, 1, 2, 0),  # one declined, one a user's own acceptance
+    }
+    said = " ".join(result.warnings)
+    assert "Task.csv: 2 deleted or open (not done) tasks skipped" in said
+    assert "buyer events from incoming e-mails (EmailMessage.csv)" in said
+
+
+def test_ids_are_18_characters_and_the_empty_lookup_is_no_reference(imported):
+    ws, _ = imported
+    reps = _by(ws, "reps", "rep_id")
+    # Ben's manager is given in its 15-character form, María's is 000000000000000AAA
+    assert reps.loc[BEN, "manager_rep_id"] == MARIA
+    assert pd.isna(reps.loc[MARIA, "manager_rep_id"])
+    assert reps.loc[ANA, "team_id"] == "00EHs0a0B000001MIA"
+    assert _by(ws, "teams", "team_id").loc["00EHs0a0B000001MIA", "parent_team_id"] == (
+        "00EHs0a0B000002MIA"
+    )
+    assert _by(ws, "contacts", "contact_id").loc["003Hs0a0B000003IIA", "account_id"] == BOREALIS
+
+
+def test_won_and_lost_come_from_the_flags_and_closing_from_the_history(imported):
+    ws, _ = imported
+    opps = _by(ws, "opportunities", "opportunity_id")
+    # O1 entered Closed Won on 10 March, reopened, and was won again on 28 March
+    assert opps.loc[O1, "stage"] == "won"
+    assert str(opps.loc[O1, "closed_at"]) == "2024-03-28 16:40:05"
+    # a translated stage label ("Cerrada perdida") is lost by IsClosed = 1, IsWon = 0; its
+    # history never shows it entering that stage, so CloseDate is used
+    assert (
+        opps.loc[O2, "stage"] == "lost" and str(opps.loc[O2, "closed_at"]) == "2024-02-20 00:00:00"
+    )
+    # amounts in GBP are converted to the corporate EUR at 0.85, from the first history row too
+    assert opps.loc[O1, "amount"] == pytest.approx(48000 / 0.85)
+    assert opps.loc[O1, "initial_amount"] == pytest.approx(40000 / 0.85)
+    extras = ws.read("extra_columns")
+    kept = extras[(extras["table_name"] == "opportunities") & (extras["key"] == O1)]
+    assert json.loads(kept.iloc[0]["data"]) == {"currency": "GBP", "conversion_rate": "0.85"}
+    accounts = _by(ws, "accounts", "account_id")
+    assert accounts.loc[ACME, "annual_potential"] == pytest.approx(5_000_000 / 0.85)
+    assert accounts.loc["001Hs0a0B000003IIA", "name"] == "Café Zürich GmbH"  # cp1252 file
+
+
+def test_activities_route_on_prefixes_and_list_emails_are_bulk(imported):
+    ws, _ = imported
+    acts = _by(ws, "activities", "activity_id")
+    call = acts.loc["00THs0a0B000001MIA"]
+    assert (call["type"], call["opportunity_id"], call["contact_id"]) == (
+        "call",
+        O1,
+        "003Hs0a0B000001IIA",
+    )
+    assert call["duration_minutes"] == pytest.approx(412 / 60)
+    assert str(call["occurred_at"]) == "2024-01-10 14:10:12"  # when it was completed
+    # no AccountId: the account of the opportunity it is related to (a 15-character WhatId)
+    assert acts.loc["00THs0a0B000004MIA", "account_id"] == BOREALIS
+    assert acts.loc["00THs0a0B000004MIA", "type"] == "proposal"  # from Type
+    # related to nothing: the contact's account; the type from the (Spanish) subject
+    assert acts.loc["00THs0a0B000007MIA", "account_id"] == BOREALIS
+    assert acts.loc["00THs0a0B000007MIA", "type"] == "call"
+    assert bool(acts.loc["00THs0a0B000003MIA", "is_bulk"])  # ListEmail
+    assert acts.loc["00UHs0a0B000001MIA", "type"] == "demo"  # an Event by its subject
+    assert acts.loc["00UHs0a0B000003MIA", "type"] == "meeting"
+
+
+def test_buyer_events_from_incoming_emails_and_accepted_invitations(imported):
+    ws, _ = imported
+    events = _by(ws, "buyer_events", "event_id")
+    reply = events.loc["02sHs0a0B000001IIA"]
+    # the contact found by the sender's address, the account by the related opportunity
+    assert (reply["type"], reply["account_id"], reply["contact_id"]) == (
+        "reply",
+        ACME,
+        "003Hs0a0B000002IIA",
+    )
+    accepted = events[events["type"] == "meeting_accepted"]
+    assert len(accepted) == 1 and accepted.iloc[0]["opportunity_id"] == O1
+
+
+def test_without_buyer_signals_the_import_says_so(tmp_path):
+    folder = tmp_path / "export"
+    shutil.copytree(FIXTURE, folder)
+    (folder / "EmailMessage.csv").unlink()
+    (folder / "EventRelation.csv").unlink()
+    with init_workspace(tmp_path / "ws") as ws:
+        result = import_path(ws, folder)
+    said = " ".join(result.warnings)
+    assert "no EmailMessage.csv or EventRelation.csv in the export: no buyer events at all" in said
+    assert "workspace currency is USD" in said  # the corporate currency is EUR
+
+
+def test_detection_and_ambiguity(tmp_path):
+    assert detect(FIXTURE)[0] == "salesforce"
+    folder = tmp_path / "both"
+    shutil.copytree(FIXTURE, folder)
+    (folder / "reps.csv").write_text("rep_id,name\nR1,Ann\n", encoding="utf-8")
+    with pytest.raises(IngestError, match="could be read two ways .*--preset salesforce or"):
+        detect(folder)
+    with init_workspace(tmp_path / "ws") as ws:
+        result = import_path(ws, folder, preset="salesforce")
+        assert result.format == "salesforce" and ws.row_count("reps") == 3
+
+
+def test_a_missing_required_column_names_the_file(tmp_path):
+    folder = tmp_path / "export"
+    shutil.copytree(FIXTURE, folder)
+    text = (folder / "Opportunity.csv").read_text(encoding="utf-8")
+    (folder / "Opportunity.csv").write_text(text.replace('"IsWon"', '"Won"'), encoding="utf-8")
+    with init_workspace(tmp_path / "ws") as ws:
+        with pytest.raises(IngestError, match=r"^Opportunity\.csv: no IsWon column"):
+            import_path(ws, folder)
+        assert ws.row_count("reps") == 0
