@@ -4,7 +4,7 @@ The weekly Data Export holds one ``<Object>.csv`` per object with API field name
 feed which table, and how:
 
 * ``UserRole`` -> teams (a role is a team; ``ParentRoleId`` its parent); ``User`` -> reps (role as
-  team, ``ManagerId`` as manager, ``Title`` as role).
+  team, ``ManagerId`` as manager, ``Title`` as role, ``Division`` as region).
 * ``Account`` -> accounts (``Type`` as segment, ``BillingCountry`` as region, ``AnnualRevenue`` as
   annual potential); ``Contact`` -> contacts (seniority read from the title's words).
 * ``Opportunity`` (+ ``OpportunityHistory``, ``CurrencyType``) -> opportunities. Won and lost come
@@ -244,6 +244,7 @@ def mapping(
                 "team_id": _id("UserRoleId") if has("UserRole") else "NULL",
                 "manager_rep_id": _id("ManagerId"),
                 "role": _f("Title"),
+                "region": _f("Division"),
                 "email": _f("Email"),
             },
             skip=DELETED,
