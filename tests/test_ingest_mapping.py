@@ -109,6 +109,10 @@ def test_a_mapped_export_lands_in_the_contract(tmp_path):
         deals = counts["Deals.csv"]
         assert (deals.read, deals.inserted, deals.skipped, deals.quarantined) == (5, 3, 1, 1)
         assert any("'Chris Lee', a name 2 reps share" in w for w in result.warnings)
+        assert (
+            "Deals.csv: opportunity_id made from each row's Deal, Company (the export has no id)"
+            in " ".join(result.warnings)
+        )
         q = ws.read("quarantine")
         row = q[q["table_name"] == "opportunities"].iloc[0]
         assert row["reason"] == "missing_reference"

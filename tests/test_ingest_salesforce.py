@@ -160,3 +160,54 @@ def test_a_missing_required_column_names_the_file(tmp_path):
         with pytest.raises(IngestError, match=r"^Opportunity\.csv: no IsWon column"):
             import_path(ws, folder)
         assert ws.row_count("reps") == 0
+
+
+def test_a_zip_and_zip_parts_are_read_like_the_folder(tmp_path):
+    import zipfile
+
+    one = tmp_path / "WE_00DHs0000000001AAA_1.ZIP"
+    with zipfile.ZipFile(one, "w") as z:
+        for p in sorted(FIXTURE.iterdir()):
+            z.write(p, p.name)
+    with init_workspace(tmp_path / "ws1") as ws:
+        result = import_path(ws, one)
+        assert result.format == "salesforce" and ws.row_count("activities") == 7
+    # the weekly export in two parts, Task.csv continuing in the second
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    task = (FIXTURE / "Task.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    with zipfile.ZipFile(parts / "WE_00DHs0000000001AAA_1.ZIP", "w") as z:
+        for p in sorted(FIXTURE.iterdir()):
+            z.writestr(p.name, "".join(task[:4]) if p.name == "Task.csv" else p.read_bytes())
+    with zipfile.ZipFile(parts / "WE_00DHs0000000001AAA_2.ZIP", "w") as z:
+        z.writestr("Task.csv", task[0] + "".join(task[4:]))
+    with init_workspace(tmp_path / "ws2") as ws:
+        result = import_path(ws, parts)
+        tasks = {f.file: f for f in result.files}["Task.csv"]
+        assert (tasks.read, tasks.inserted, tasks.skipped) == (7, 5, 2)
+        assert any(
+            "Task.csv continues in WE_00DHs0000000001AAA_2.ZIP" in w for w in result.warnings
+        )
+
+
+def test_the_data_loader_variant_reads_the_same(imported, tmp_path):
+    # Data Loader up to v60: upper-case headers; times with a +0000 offset; a BOM on every file
+    folder = tmp_path / "loader"
+    folder.mkdir()
+    for p in FIXTURE.iterdir():
+        raw = p.read_bytes()
+        text = raw.decode("cp1252" if p.name == "Account.csv" else "utf-8-sig")
+        head, _, rest = text.partition("\n")
+        rest = rest.replace(".000Z", ".000+0000")
+        (folder / p.name).write_bytes(("\ufeff" + head.upper() + "\n" + rest).encode("utf-8"))
+    ws, _ = imported
+    with init_workspace(tmp_path / "ws") as other:
+        cfg = other.config
+        cfg["workspace"]["currency"] = "EUR"
+        other.save_config(cfg)
+        import_path(other, folder)
+        for table in ("reps", "accounts", "opportunities", "activities", "buyer_events"):
+            key = ws.read(table).columns[0]
+            want = ws.read(table).sort_values(key).reset_index(drop=True)
+            got = other.read(table).sort_values(key).reset_index(drop=True)
+            pd.testing.assert_frame_equal(got, want, obj=table)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from brightspots import schema
 from brightspots.ingest import mapped, presets
+from brightspots.ingest.archive import unpacked
 from brightspots.ingest.checks import Outcome, references
 from brightspots.ingest.discover import Source, discover, discover_mapped
 from brightspots.ingest.encoding import KNOWN
@@ -111,14 +112,38 @@ def import_path(
     ``mapping``: a mapping file (see ``ingest.mapping``) saying which file feeds which table and
     how its columns become the table's; without one, files are named after the tables and hold
     the contract's columns. ``progress(message, fraction)`` is called as each file is read,
-    checked and stored. ``encoding``: the CSV files' text encoding (see ``ingest.encoding``;
-    default: the mapping's, else detected per file). ``preset``: the export's format
+    checked and stored. ``path`` may be a ZIP, or a folder of ZIP parts (``archive``).
+    ``encoding``: the CSV files' text encoding (see ``ingest.encoding``; default: the
+    mapping's, else detected per file). ``preset``: the export's format
     ("generic", "salesforce"); without a mapping or a preset it is detected (``presets``)."""
-    path = Path(path)
+    notes: list[str] = []
+    with unpacked(Path(path), notes) as folder:
+        return _import(
+            ws,
+            folder,
+            progress=progress,
+            mapping=mapping,
+            encoding=encoding,
+            preset=preset,
+            shown=Path(path),
+            notes=notes,
+        )
+
+
+def _import(
+    ws: Workspace,
+    path: Path,
+    *,
+    progress: Progress | None,
+    mapping: Path | Mapping | None,
+    encoding: str | None,
+    preset: str | None,
+    shown: Path,
+    notes: list[str],
+) -> ImportResult:
     say: Progress = progress or (lambda message, fraction: None)
     if mapping is not None and not isinstance(mapping, Mapping):
         mapping = load_mapping(Path(mapping))
-    notes: list[str] = []
     form = "mapping" if mapping is not None else "generic"
     if mapping is None and path.is_dir():
         if preset is None:
@@ -143,9 +168,9 @@ def import_path(
         found = replace(found, sources=[replace(s, encoding=encoding) for s in found.sources])
     if not found.sources:
         known = ", ".join(t.file_name for t in schema.TABLES)
-        raise IngestError(f"{path}: no table files found (expected some of: {known})")
+        raise IngestError(f"{shown}: no table files found (expected some of: {known})")
     imported = {s.table for s in found.sources}
-    _check_required(ws, path, imported)
+    _check_required(ws, shown, imported)
     con = ws.duckdb()
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET enable_progress_bar = false")
@@ -197,7 +222,7 @@ def import_path(
                 con.execute(f"DROP TABLE IF EXISTS {mapped.aux_table(aux.name)}")
         by_reason = {r: n for r, n in sorted(reasons.items()) if n}
         result = ImportResult(import_id, files, by_reason, warnings, form)
-        log_import(con, result, started_at=started, finished_at=_now(), path=str(path.resolve()))
+        log_import(con, result, started_at=started, finished_at=_now(), path=str(shown.resolve()))
         say("committing", 0.99)
     say("done", 1.0)
     return result

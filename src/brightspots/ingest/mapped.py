@@ -122,6 +122,10 @@ class _Compiler:
             sql = spec.sql if spec.verbatim else self.sql_columns(spec, spec.sql)
             return normalized(f"CAST(({sql}) AS VARCHAR)")
         parts = ", ".join(f"coalesce({self.column(spec, k, direct=False)}, '')" for k in spec.key)
+        self.warnings.append(
+            f"{self.label}: {spec.target} made from each row's {', '.join(spec.key)} (the export "
+            "has no id): the same row always gets the same id, so importing again adds nothing"
+        )
         return f"'K' || left(sha256(concat_ws(chr(31), {parts})), 20)"
 
     def mapped_values(self, spec: ColumnSpec, v: str) -> str:

@@ -1,0 +1,73 @@
+"""ZIP archives: an export delivered as one ZIP, or a folder of ZIP parts, read as a folder.
+
+A Salesforce weekly export arrives as ``WE_<org>_1.ZIP``, ``WE_<org>_2.ZIP``, ... with one
+``<Object>.csv`` per object; a big object continues in the next part under the same name. The
+parts are unpacked into one temporary folder; a file found in several parts is read as one file
+(its header once, the parts' rows in part order), and the import says so.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from brightspots.ingest.errors import IngestError
+
+
+def _zips(path: Path) -> list[Path]:
+    if path.is_file():
+        return [path] if zipfile.is_zipfile(path) else []
+    if path.is_dir():
+        inside = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+        if inside and all(p.suffix.lower() == ".zip" for p in inside):
+            return inside
+    return []
+
+
+def _append(dst: Path, src: Path) -> None:
+    """``src``'s rows after ``dst``'s: its first line (the header) is left out."""
+    with src.open("rb") as f, dst.open("ab") as out:
+        f.readline()
+        shutil.copyfileobj(f, out, 1 << 20)
+
+
+@contextmanager
+def unpacked(path: Path, notes: list[str]) -> Iterator[Path]:
+    """``path`` itself, or a temporary folder with the ZIP (or ZIP parts) unpacked."""
+    zips = _zips(path)
+    if not zips:
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="brightspots-zip-") as tmp:
+        folder = Path(tmp)
+        seen: dict[str, str] = {}
+        for z in zips:
+            try:
+                archive = zipfile.ZipFile(z)
+            except zipfile.BadZipFile as e:
+                raise IngestError(f"{z.name}: not a readable ZIP archive ({e})") from None
+            with archive:
+                for info in archive.infolist():
+                    name = Path(info.filename).name
+                    if info.is_dir() or not name or name.startswith((".", "__MACOSX")):
+                        continue
+                    part = folder / f".part-{len(seen)}-{name}"
+                    with archive.open(info) as src, part.open("wb") as dst:
+                        shutil.copyfileobj(src, dst, 1 << 20)
+                    key = name.lower()
+                    if key in seen:
+                        _append(folder / seen[key], part)
+                        part.unlink()
+                        notes.append(
+                            f"{name} continues in {z.name}: its parts are read as one file"
+                        )
+                    else:
+                        part.rename(folder / name)
+                        seen[key] = name
+        if not seen:
+            raise IngestError(f"{path.name}: the ZIP holds no files")
+        yield folder
