@@ -96,22 +96,44 @@ def synth(
     activities: Annotated[
         int | None, typer.Option(help="Scale volume to about this many activity rows.")
     ] = None,
-    fmt: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="csv or parquet (the contract's tables), or salesforce (a Salesforce Data "
+            "Export: one <Object>.csv per object).",
+        ),
+    ] = "csv",
 ) -> None:
     """Make a synthetic sales organisation with planted truth (truth.json) to test the method."""
+    import shutil
+    import tempfile
+
     from brightspots import synth as synth_mod
+    from brightspots.synth.salesforce import write_salesforce
 
     if not 0 <= dirty <= 0.5:
         raise BrightspotsError("--dirty must be between 0 and 0.5")
-    if fmt not in ("csv", "parquet"):
-        raise BrightspotsError("--format must be csv or parquet")
+    if fmt not in ("csv", "parquet", "salesforce"):
+        raise BrightspotsError("--format must be csv, parquet or salesforce")
+    if fmt == "salesforce" and dirty:
+        raise BrightspotsError("--dirty is for csv and parquet files")
     config = synth_mod.SynthConfig(
         reps=reps, months=months, seed=seed, null=null, dirty=dirty, activities=activities
     )
     with progress_bar("synth") as progress:
-        truth = synth_mod.synthesize(config, out_dir, fmt=fmt, progress=progress)
+        if fmt == "salesforce":
+            with tempfile.TemporaryDirectory(prefix="brightspots-synth-") as tmp:
+                truth = synth_mod.synthesize(config, Path(tmp), fmt="parquet", progress=progress)
+                write_salesforce(Path(tmp), out_dir)
+                shutil.copy(Path(tmp) / "truth.json", out_dir / "truth.json")
+        else:
+            truth = synth_mod.synthesize(config, out_dir, fmt=fmt, progress=progress)
     planted = len(truth.get("bright_spots", []))
-    out.print(f"Wrote a synthetic organisation of {reps} reps to {out_dir} ({planted} planted).")
+    shape = " as a Salesforce export" if fmt == "salesforce" else ""
+    out.print(
+        f"Wrote a synthetic organisation of {reps} reps to {out_dir}{shape} ({planted} planted)."
+    )
 
 
 # ---------------------------------------------------------------------------- init

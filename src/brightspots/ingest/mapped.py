@@ -329,7 +329,7 @@ def stage_aux(con: duckdb.DuckDBPyConnection, folder: Path, aux: AuxFile, mappin
             f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT NULL::BIGINT AS line, {cols} "
             "WHERE false"
         )
-        return f"no {aux.file}"
+        return f"no {aux.file}: {aux.missing}" if aux.missing else ""
     source = Source("reps", found, "csv", None, None, mapping.encoding)
     staged = stage(con, source)
     header = {column_key(h): (i, h.strip()) for i, h in reversed(list(enumerate(staged.header)))}

@@ -101,6 +101,7 @@ class AuxFile:
     file: str
     columns: tuple[str, ...]  # columns the joins read (present even when the file lacks them)
     required: bool = False
+    missing: str = ""  # what it means when the (optional) file is not there; "" says nothing
 
 
 @dataclass(frozen=True)

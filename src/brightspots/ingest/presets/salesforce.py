@@ -465,8 +465,15 @@ def mapping(
             "opportunityhistory",
             "OpportunityHistory.csv",
             ("OpportunityId", "StageName", "CreatedDate", "Amount", "IsDeleted"),
+            missing="deals close on their CloseDate and have no amount at creation (the "
+            "case-mix model then uses the current amount, with a warning)",
         ),
-        AuxFile("currencytype", "CurrencyType.csv", ("IsoCode", "ConversionRate")),
+        AuxFile(
+            "currencytype",
+            "CurrencyType.csv",
+            ("IsoCode", "ConversionRate"),
+            missing="amounts are taken as they are, in one currency",
+        ),
     )
     return (
         Mapping(
