@@ -233,3 +233,20 @@ def test_a_mapping_file_that_is_not_toml(tmp_path):
         load_mapping(path)
     with pytest.raises(MappingError, match="no such mapping file"):
         load_mapping(tmp_path / "missing.toml")
+
+
+def test_the_readme_mapping_example_is_a_valid_mapping(tmp_path):
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("A mapping file, in full:\n\n```toml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "mapping.toml"
+    path.write_text(block, encoding="utf-8")
+    m = load_mapping(path)
+    (deals,) = m.tables
+    assert (m.date_order, m.timezone, m.decimal, m.encoding) == (
+        "day_first",
+        "Europe/Berlin",
+        ",",
+        "cp1252",
+    )
+    assert deals.columns["stage"].values == {"closed won": "won", "closed lost": "lost"}
+    assert deals.columns["owner_rep_id"].rep == "name"
