@@ -7,7 +7,8 @@ tables case-insensitively; anything else is reported back, never an error.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from brightspots import schema
@@ -28,12 +29,16 @@ class Source:
     sheet: str | None = None
     mapped: TableMap | None = None
     encoding: str = "auto"  # a CSV file's text encoding ("auto": detected)
+    shared: bool = False  # the file feeds several tables: its label names this one
 
     @property
     def label(self) -> str:
-        """How reports and the quarantine name it: ``reps.csv`` or ``book.xlsx[Reps]``."""
+        """How reports and the quarantine name it: ``reps.csv``, ``book.xlsx[Reps]``, or
+        ``emails.csv (buyer_events)`` for a file that feeds several tables."""
         if self.sheet is not None and self.path.stem.strip().lower() != self.table:
             return f"{self.path.name}[{self.sheet}]"
+        if self.shared:
+            return f"{self.path.name} ({self.table})"
         return self.path.name
 
 
@@ -129,6 +134,9 @@ def discover_mapped(path: Path, mapping: Mapping) -> Discovery:
     files = {p.name.lower(): p for p in folder.iterdir() if p.is_file()}
     sources = []
     for tm in mapping.tables:
+        if tm.query is not None:
+            sources.append(Source(tm.table, folder / tm.file, "query", None, tm))
+            continue
         found = files.get(tm.file.lower())
         if found is None or (not path.is_dir() and found != path):
             where = f"in {folder}" if path.is_dir() else f"(the import path is {path.name})"
@@ -149,6 +157,8 @@ def discover_mapped(path: Path, mapping: Mapping) -> Discovery:
                     f"{found.name} has no sheet {sheet!r}; its sheets are: {', '.join(sheets)}",
                 )
         sources.append(Source(tm.table, found, fmt, sheet, tm, mapping.encoding))
+    uses = Counter(s.path for s in sources)
+    sources = [replace(s, shared=True) if uses[s.path] > 1 else s for s in sources]
     named = {s.path for s in sources} | {mapping.path.resolve()}
     named |= {files[a.file.lower()] for a in mapping.aux if a.file.lower() in files}
     ignored = (

@@ -43,7 +43,10 @@ def _now() -> datetime:
 def _weights(sources: list[Source]) -> list[float]:
     """Each source's share of the work, by bytes (a workbook's size split over its sheets)."""
     sheets = Counter(s.path for s in sources)
-    sizes = [max(s.path.stat().st_size / sheets[s.path], 1.0) for s in sources]
+    sizes = [
+        max(s.path.stat().st_size / sheets[s.path], 1.0) if s.path.exists() else 1.0
+        for s in sources
+    ]
     return [x / sum(sizes) for x in sizes]
 
 
@@ -142,6 +145,9 @@ def _import(
     notes: list[str],
 ) -> ImportResult:
     say: Progress = progress or (lambda message, fraction: None)
+    options = None
+    if mapping is not None and preset not in (None, "generic") and not isinstance(mapping, Mapping):
+        options, mapping = Path(mapping), None  # a preset's own settings (HubSpot's stage map)
     if mapping is not None and not isinstance(mapping, Mapping):
         mapping = load_mapping(Path(mapping))
     form = "mapping" if mapping is not None else "generic"
@@ -156,6 +162,8 @@ def _import(
                 path,
                 currency=ws.config["workspace"]["currency"],
                 encoding=encoding or "auto",
+                timezone=ws.timezone,
+                options=options,
             )
             notes += more
             form = preset

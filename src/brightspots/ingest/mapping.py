@@ -93,6 +93,9 @@ class TableMap:
     keep_extras: bool = True
     #: presets only: file columns without which the file cannot be read
     requires: tuple[str, ...] = ()
+    #: presets only: the rows come from this SQL over the auxiliary tables (a ``line`` column,
+    #: then named text columns) instead of a file; ``file`` is then only its name in reports
+    query: str | None = None
 
 
 @dataclass(frozen=True)

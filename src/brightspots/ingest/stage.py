@@ -53,7 +53,12 @@ class Staged:
 
 def stage(con: duckdb.DuckDBPyConnection, source: Source) -> Staged:
     drop_temps(con)
-    reader = {"csv": _stage_csv, "parquet": _stage_parquet, "xlsx": _stage_xlsx}[source.format]
+    reader = {
+        "csv": _stage_csv,
+        "parquet": _stage_parquet,
+        "xlsx": _stage_xlsx,
+        "query": _stage_query,
+    }[source.format]
     header = reader(con, source)
     rows = con.execute(f"SELECT count(*) FROM {RAW}").fetchall()[0][0]
     return Staged(source, tuple(header), int(rows))
@@ -200,3 +205,17 @@ def _stage_xlsx(con: duckdb.DuckDBPyConnection, source: Source) -> list[str]:
     names = ", ".join(Staged.cell(i) for i in range(len(sheet.header)))
     con.execute(f"CREATE TEMP VIEW {SRC} AS SELECT line, {names} FROM {RAW}")
     return sheet.header
+
+
+# ---------------------------------------------------------------------------------------- query
+def _stage_query(con: duckdb.DuckDBPyConnection, source: Source) -> list[str]:
+    """A preset's derived rows (``TableMap.query``): ``line`` and named text columns."""
+    assert source.mapped is not None and source.mapped.query is not None
+    con.execute(f"CREATE TEMP TABLE {RAW} AS {source.mapped.query}")
+    names = [d[0] for d in con.execute(f"SELECT * FROM {RAW} LIMIT 0").description]
+    header = [n for n in names if n != "line"]
+    cells = ", ".join(
+        f"CAST({ident(h)} AS VARCHAR) AS {Staged.cell(i)}" for i, h in enumerate(header)
+    )
+    con.execute(f"CREATE TEMP VIEW {SRC} AS SELECT line, {cells} FROM {RAW}")
+    return header

@@ -13,9 +13,9 @@ from pathlib import Path
 from brightspots import schema
 from brightspots.ingest.errors import IngestError
 from brightspots.ingest.mapping import Mapping
-from brightspots.ingest.presets import salesforce
+from brightspots.ingest.presets import hubspot, salesforce
 
-PRESETS = ("generic", "salesforce")
+PRESETS = ("generic", "salesforce", "hubspot")
 
 
 def detect(folder: Path) -> tuple[str, str]:
@@ -24,6 +24,8 @@ def detect(folder: Path) -> tuple[str, str]:
     found = []
     if all(n in names for n in salesforce.SIGNATURE):
         found.append(("salesforce", "Salesforce objects User.csv, Account.csv, Opportunity.csv"))
+    if hubspot.looks_like(folder):
+        found.append(("hubspot", "HubSpot CRM export files (hubspot-crm-exports-...)"))
     canonical = sorted(n for n in names if n.rsplit(".", 1)[0] in schema.BY_NAME and "." in n)
     if canonical:
         found.append(
@@ -47,8 +49,24 @@ def detect(folder: Path) -> tuple[str, str]:
 
 
 def build(
-    preset: str, folder: Path, *, currency: str, encoding: str = "auto"
+    preset: str,
+    folder: Path,
+    *,
+    currency: str,
+    encoding: str = "auto",
+    timezone: str = "UTC",
+    options: Path | None = None,
 ) -> tuple[Mapping, list[str]]:
+    """``options``: a preset's own settings file (HubSpot: the stage map)."""
+    if options is not None and preset != "hubspot":
+        raise IngestError(
+            f"--mapping with --preset {preset}: a mapping file replaces a preset (only the "
+            "hubspot preset takes one, for its stage map)"
+        )
     if preset == "salesforce":
         return salesforce.mapping(folder, currency=currency, encoding=encoding)
+    if preset == "hubspot":
+        return hubspot.mapping(
+            folder, currency=currency, encoding=encoding, stage_map=options, timezone=timezone
+        )
     raise IngestError(f"preset {preset!r}: use one of {', '.join(PRESETS)}")
