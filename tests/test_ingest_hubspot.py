@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from brightspots.ingest import IngestError, import_path
@@ -31,10 +32,7 @@ def test_an_english_export(tmp_path):
             "10000012346": "lost",
             "10000012347": "open",
         }
-        assert (
-            opps.loc["10000012347", "closed_at"] is None
-            or str(opps.loc["10000012347", "closed_at"]) == "NaT"
-        )
+        assert pd.isna(opps.loc["10000012347", "closed_at"])
         acts = ws.read("activities").set_index("activity_id")
         assert acts.loc["70001", "duration_minutes"] == pytest.approx(412 / 60)  # milliseconds
         assert acts.loc["80001", "duration_minutes"] == pytest.approx(60)
