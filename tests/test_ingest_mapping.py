@@ -250,3 +250,55 @@ def test_the_readme_mapping_example_is_a_valid_mapping(tmp_path):
     )
     assert deals.columns["stage"].values == {"closed won": "won", "closed lost": "lost"}
     assert deals.columns["owner_rep_id"].rep == "name"
+    assert (m.currency, m.rates, deals.currency) == ("EUR", {"EUR": 1.08, "GBP": 1.27}, "Currency")
+
+
+CURRENCY_DEALS = """Deal;Company;Country;Owner;Stage;Created;Closed;Amount;Currency;Pipeline
+Acme renewal;Acme GmbH;DE;Ana Silva;Closed Won;03/04/2024 14:05;20/05/2024 09:00;12.500,00;EUR;Sales
+Acme upsell;Acme GmbH;DE;Ana Silva;Offen;15/05/2024 08:00;;3.000;GBP;Sales
+Borealis pilot;Borealis AB;SE;Ben Okafor;Closed Lost;01/02/2024;13/02/2024;900;USD;Sales
+Tokyo pilot;Acme GmbH;DE;Ana Silva;Offen;01/03/2024;;150.000;JPY;Sales
+Euro sign;Borealis AB;SE;Ben Okafor;Offen;02/03/2024;;1.000,00 €;;Sales
+"""
+
+
+def test_amounts_in_several_currencies_are_converted_with_their_rate_kept(tmp_path):
+    text = MAPPING.replace(
+        'decimal = ","', 'decimal = ","\ncurrency = "EUR"\n\n[rates]\nEUR = 1.08\nGBP = 1.27'
+    ).replace(
+        'skip = "\\"Pipeline\\" = \'Test\'"',
+        'skip = "\\"Pipeline\\" = \'Test\'"\ncurrency = "Currency"',
+    )
+    assert 'currency = "Currency"' in text
+    mapping = _write(tmp_path / "export", text, CURRENCY_DEALS)
+    with init_workspace(tmp_path / "ws") as ws:  # the workspace currency is USD
+        result = import_path(ws, tmp_path / "export", mapping=mapping)
+        opps = ws.read("opportunities").set_index("opportunity_id")
+        extras = ws.read("extra_columns")
+        kept = {
+            k: json.loads(d)
+            for k, d in zip(extras["key"], extras["data"], strict=True)
+            if k in opps.index
+        }
+        by_name = {kept[k]["Deal"]: (opps.loc[k, "amount"], kept[k]) for k in opps.index}
+        assert by_name["Acme renewal"][0] == pytest.approx(12_500 * 1.08)
+        assert by_name["Acme renewal"][1]["currency"] == "EUR"
+        assert by_name["Acme renewal"][1]["conversion_rate"] == "1.08"
+        assert by_name["Acme upsell"][0] == pytest.approx(3_000 * 1.27)
+        assert by_name["Borealis pilot"][0] == pytest.approx(900)  # already in USD
+        assert by_name["Euro sign"][0] == pytest.approx(1_000 * 1.08)  # from the [source] currency
+        q = ws.read("quarantine")
+        tokyo = q[q["table_name"] == "opportunities"].iloc[0]
+        assert tokyo["column"] == "amount"
+        assert "150.000 (no rate for JPY)" in tokyo["detail"]
+        assert {f.file: f.quarantined for f in result.files}["Deals.csv"] == 1
+
+
+def test_bad_rates_are_refused(tmp_path):
+    path = tmp_path / "m.toml"
+    path.write_text(MAPPING + "\n[rates]\nEURO = 1.1\n", encoding="utf-8")
+    with pytest.raises(MappingError, match=r"rates\.EURO: is not a three-letter currency code"):
+        load_mapping(path)
+    path.write_text(MAPPING + "\n[rates]\nEUR = 0\n", encoding="utf-8")
+    with pytest.raises(MappingError, match=r"rates\.EUR: 0 is not a rate above 0"):
+        load_mapping(path)

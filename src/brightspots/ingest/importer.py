@@ -203,7 +203,13 @@ def _import(
             staged = stage(con, source)
             if source.mapped is not None:
                 assert isinstance(mapping, Mapping)
-                staged, notes = mapped.apply(con, staged, source.mapped, mapping)
+                staged, notes = mapped.apply(
+                    con,
+                    staged,
+                    source.mapped,
+                    mapping,
+                    currency=ws.config["workspace"]["currency"],
+                )
                 warnings.extend(notes)
             lay = layout(con, staged, schema.table(source.table))
             refs = _checked_references(ws, lay, imported, source.label, warnings)

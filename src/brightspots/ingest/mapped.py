@@ -65,7 +65,12 @@ def _sql_list(items: list[str]) -> str:
 
 class _Compiler:
     def __init__(
-        self, con: duckdb.DuckDBPyConnection, staged: Staged, tm: TableMap, mapping: Mapping
+        self,
+        con: duckdb.DuckDBPyConnection,
+        staged: Staged,
+        tm: TableMap,
+        mapping: Mapping,
+        currency: str,
     ) -> None:
         self.con = con
         self.staged = staged
@@ -80,6 +85,10 @@ class _Compiler:
         self.used: set[str] = set()
         self.joins: list[str] = list(tm.joins)
         self.warnings: list[str] = []
+        self.workspace_currency = currency.upper()
+        self.converting = not tm.verbatim and bool(tm.currency or mapping.currency or mapping.rates)
+        self.code: str | None = None  # the row's currency, once a money column is converted
+        self.rate: str | None = None
 
     # --------------------------------------------------------------- file columns
     def column(self, spec: ColumnSpec, name: str, *, direct: bool = True) -> str:
@@ -145,6 +154,8 @@ class _Compiler:
             return self.rep(spec, v)
         if col.type in (ColumnType.DATE, ColumnType.TIMESTAMP):
             return self.when(spec, col.type, v)
+        if col.type == ColumnType.MONEY and self.converting:
+            return self.money(spec, v)
         if col.type in (ColumnType.MONEY, ColumnType.FLOAT, ColumnType.INT):
             return self.number(v)
         return v
@@ -201,10 +212,49 @@ class _Compiler:
         cleaned = f"regexp_replace({words}, '[^0-9eE+{decimal}-]', '', 'g')"
         if self.mapping.decimal == ",":
             cleaned = f"replace({cleaned}, ',', '.')"
-        plain = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
+        # with a decimal comma, a point groups thousands: only whole numbers are plain
+        plain = (
+            r"^[+-]?[0-9]+$"
+            if self.mapping.decimal == ","
+            else r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
+        )
         return (
             f"CASE WHEN regexp_full_match({v}, {lit(plain)}) THEN {v} "
             f"WHEN regexp_matches({v}, '[0-9]') THEN NULLIF({cleaned}, '') ELSE {v} END"
+        )
+
+    # --------------------------------------------------------------- currencies
+    def money(self, spec: ColumnSpec, v: str) -> str:
+        """An amount in the workspace currency: its number times the rate of the row's currency
+        (the currency column, else a code or sign in the value, else ``[source] currency``). An
+        amount in a currency without a rate keeps its text and says so (then quarantined)."""
+        number = self.number(v)
+        signs = (
+            f"CASE WHEN contains({v}, '€') THEN 'EUR' WHEN contains({v}, '£') THEN 'GBP' "
+            f"WHEN contains({v}, '¥') THEN 'JPY' WHEN contains({v}, '$') THEN 'USD' "
+            f"ELSE NULLIF(regexp_extract(upper({v}), '([A-Z]{{3}})', 1), '') END"
+        )
+        parts = []
+        if self.tm.currency is not None:
+            col = self.column(
+                ColumnSpec(spec.target, where=f"{self.tm.where}.currency"), self.tm.currency
+            )
+            parts.append(f"NULLIF(upper(trim({col})), '')")
+        parts.append(signs)
+        parts.append(lit(self.mapping.currency or self.workspace_currency))
+        code = f"coalesce({', '.join(parts)})"
+        whens = " ".join(
+            f"WHEN {lit(c)} THEN {r!r}"
+            for c, r in self.mapping.rates.items()
+            if c != self.workspace_currency
+        )
+        rate = f"CASE {code} WHEN {lit(self.workspace_currency)} THEN 1.0 {whens} ELSE NULL END"
+        if self.code is None:
+            self.code, self.rate = code, rate
+        return (
+            f"CASE WHEN {number} IS NULL OR NOT regexp_matches({number}, '^[+-]?[0-9.]') "
+            f"THEN {number} WHEN ({rate}) IS NULL THEN {v} || ' (no rate for ' || {code} || ')' "
+            f"ELSE CAST(TRY_CAST({number} AS DOUBLE) * ({rate}) AS VARCHAR) END"
         )
 
     # --------------------------------------------------------------- reps by name
@@ -229,7 +279,12 @@ class _Compiler:
 
 
 def apply(
-    con: duckdb.DuckDBPyConnection, staged: Staged, tm: TableMap, mapping: Mapping
+    con: duckdb.DuckDBPyConnection,
+    staged: Staged,
+    tm: TableMap,
+    mapping: Mapping,
+    *,
+    currency: str = "USD",
 ) -> tuple[Staged, list[str]]:
     """The staged file as ``tm.table``'s columns (see the module docstring), and warnings."""
     con.execute(f"ALTER VIEW {SRC} RENAME TO {FILE}")
@@ -256,8 +311,11 @@ def apply(
             )
         cells += [f"NULL::VARCHAR AS {ident(c)}" for c in wanted if column_key(c) not in have]
     con.execute(f"CREATE TEMP VIEW {NAMED} AS SELECT line, {', '.join(cells)} FROM {FILE}")
-    comp = _Compiler(con, staged, tm, mapping)
+    comp = _Compiler(con, staged, tm, mapping, currency)
     outputs = {target: comp.expression(spec) for target, spec in tm.columns.items()}
+    if comp.code is not None and comp.rate is not None:  # kept beside the row
+        outputs["currency"] = comp.code
+        outputs["conversion_rate"] = f"CAST(({comp.rate}) AS VARCHAR)"
     table = schema.BY_NAME[tm.table]
     taken = {column_key(c) for c in table.column_names}
     for name in names if tm.keep_extras else ():

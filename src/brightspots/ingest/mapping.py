@@ -9,10 +9,16 @@ the file that feeds it and says where each of its columns comes from::
     timezone = "Europe/Paris"       # times without an offset are local to this zone (else UTC)
     decimal = ","                   # amounts like 1.234,56 (default ".": 1,234.56)
     encoding = "cp1252"             # default: detected (UTF-8, UTF-8 with BOM, else cp1252)
+    currency = "EUR"                # amounts are in this currency unless a row says otherwise
+
+    [rates]                         # workspace currency per one unit of each other currency
+    EUR = 1.08
+    GBP = 1.27
 
     [tables.opportunities]
     file = "Deals.csv"
     skip = "\\"Pipeline\\" = 'Test'"   # rows left out (counted as skipped): SQL over the columns
+    currency = "Currency"           # the column with each row's currency code
 
     [tables.opportunities.columns]
     opportunity_id = "Deal ID"                          # a column of the file
@@ -50,8 +56,8 @@ DECIMALS = (".", ",")
 ENCODINGS = ("auto", "utf-8", "utf-8-sig", "cp1252", "latin-1")
 REP_BY = ("name", "email")
 _SPEC_KEYS = {"column", "values", "default", "format", "value", "sql", "key", "rep"}
-_TABLE_KEYS = {"file", "sheet", "skip", "columns"}
-_SOURCE_KEYS = {"date_order", "timezone", "decimal", "encoding"}
+_TABLE_KEYS = {"file", "sheet", "skip", "columns", "currency"}
+_SOURCE_KEYS = {"date_order", "timezone", "decimal", "encoding", "currency"}
 
 
 class MappingError(IngestError):
@@ -96,6 +102,8 @@ class TableMap:
     #: presets only: the rows come from this SQL over the auxiliary tables (a ``line`` column,
     #: then named text columns) instead of a file; ``file`` is then only its name in reports
     query: str | None = None
+    #: the file column holding each row's currency code (amounts are converted with ``rates``)
+    currency: str | None = None
 
 
 @dataclass(frozen=True)
@@ -115,6 +123,10 @@ class Mapping:
     decimal: str = "."
     encoding: str = "auto"
     tables: tuple[TableMap, ...] = ()
+    #: the files' currency when a row does not say (``[source] currency``), and the rates:
+    #: workspace currency per one unit of each currency (``[rates]``)
+    currency: str | None = None
+    rates: dict[str, float] = field(default_factory=dict)
     #: presets only: files read whole before the tables, as ``_bs_aux_<name>`` (a ``line``
     #: column and one text column per header name), for the table maps' joins; a missing
     #: optional file is an empty table with the named columns
@@ -265,6 +277,7 @@ def _table(path: Path, name: str, where: str, raw: Any) -> TableMap:
         skip = _text(path, f"{where}.skip", skip)
         check_expression(path, f"{where}.skip", skip)
     sheet = raw.get("sheet")
+    currency = raw.get("currency")
     return TableMap(
         table=name,
         file=_text(path, f"{where}.file", raw["file"]),
@@ -272,7 +285,21 @@ def _table(path: Path, name: str, where: str, raw: Any) -> TableMap:
         skip=skip,
         columns=specs,
         where=where,
+        currency=_text(path, f"{where}.currency", currency) if currency is not None else None,
     )
+
+
+def _rates(path: Path, raw: Any) -> dict[str, float]:
+    if not isinstance(raw, dict):
+        raise _fail(path, "rates", "must be a table of CODE = rate, e.g. EUR = 1.08")
+    out = {}
+    for code, rate in raw.items():
+        if not re.fullmatch(r"[A-Za-z]{3}", code):
+            raise _fail(path, f"rates.{code}", "is not a three-letter currency code")
+        if isinstance(rate, bool) or not isinstance(rate, int | float) or not rate > 0:
+            raise _fail(path, f"rates.{code}", f"{rate!r} is not a rate above 0")
+        out[code.upper()] = float(rate)
+    return out
 
 
 def load_mapping(path: Path) -> Mapping:
@@ -286,9 +313,11 @@ def load_mapping(path: Path) -> Mapping:
         raise MappingError(f"{path.name}: not valid TOML ({e})") from None
     except UnicodeDecodeError:
         raise MappingError(f"{path.name}: not UTF-8 text") from None
-    unknown = sorted(set(raw) - {"source", "tables"})
+    unknown = sorted(set(raw) - {"source", "tables", "rates"})
     if unknown:
-        raise _fail(path, unknown[0], "unknown section; a mapping has [source] and [tables.*]")
+        raise _fail(
+            path, unknown[0], "unknown section; a mapping has [source], [rates] and [tables.*]"
+        )
     src = raw.get("source", {})
     if not isinstance(src, dict):
         raise _fail(path, "source", "must be a table")
@@ -313,6 +342,10 @@ def load_mapping(path: Path) -> Mapping:
             raise _fail(path, "source.timezone", str(e)) from None
     decimal = _choice(path, "source.decimal", src.get("decimal", "."), DECIMALS)
     encoding = _choice(path, "source.encoding", src.get("encoding", "auto"), ENCODINGS)
+    currency = src.get("currency")
+    if currency is not None and not re.fullmatch(r"[A-Za-z]{3}", str(currency)):
+        raise _fail(path, "source.currency", f"{currency!r} is not a three-letter currency code")
+    rates = _rates(path, raw.get("rates", {}))
     tables_raw = raw.get("tables", {})
     if not isinstance(tables_raw, dict) or not tables_raw:
         raise _fail(path, "tables", "no tables: add [tables.<name>] with file = ... and columns")
@@ -333,7 +366,16 @@ def load_mapping(path: Path) -> Mapping:
                 tables.append(_table(path, name, f"tables.{name}[{i}]", one))
         else:
             tables.append(_table(path, name, f"tables.{name}", entry))
-    return Mapping(path, date_order, tz, decimal, encoding, tuple(tables))
+    return Mapping(
+        path,
+        date_order,
+        tz,
+        decimal,
+        encoding,
+        tuple(tables),
+        currency=currency.upper() if currency else None,
+        rates=rates,
+    )
 
 
 _NAME = re.compile(r"\s+")
