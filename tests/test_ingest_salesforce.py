@@ -211,3 +211,34 @@ def test_the_data_loader_variant_reads_the_same(imported, tmp_path):
             want = ws.read(table).sort_values(key).reset_index(drop=True)
             got = other.read(table).sort_values(key).reset_index(drop=True)
             pd.testing.assert_frame_equal(got, want, obj=table)
+
+
+def test_a_snapshot_flags_what_the_export_no_longer_holds(tmp_path):
+    folder = tmp_path / "export"
+    shutil.copytree(FIXTURE, folder)
+    with init_workspace(tmp_path / "ws") as ws:
+        import_path(ws, folder)
+        before = ws.fingerprint()
+        lines = (folder / "Opportunity.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+        # the next export no longer holds O3 (merged away in the CRM), and O1 became deleted
+        kept = [ln for ln in lines if not ln.startswith('"006Hs0a0B000003')]
+        kept = [
+            ln.replace('"006Hs0a0B000001IIA","false"', '"006Hs0a0B000001IIA","true"') for ln in kept
+        ]
+        (folder / "Opportunity.csv").write_text("".join(kept), encoding="utf-8")
+        plain = import_path(ws, folder)  # not a snapshot: nothing is flagged
+        assert not any("flagged deleted" in w for w in plain.warnings)
+        assert ws.execute(ws.table("opportunities").count()) == 3
+        result = import_path(ws, folder, snapshot=True)
+        assert (
+            "snapshot of salesforce: 2 opportunities no longer in the export are flagged "
+            "deleted (kept, and left out of analysis)" in result.warnings
+        )
+        assert ws.row_count("opportunities") == 3  # kept in the store
+        live = ws.execute(ws.table("opportunities").select("opportunity_id"))["opportunity_id"]
+        assert sorted(live) == [O2]  # left out of analysis
+        assert ws.fingerprint() != before
+        # delivered again: live again
+        shutil.copy(FIXTURE / "Opportunity.csv", folder / "Opportunity.csv")
+        import_path(ws, folder, snapshot=True)
+        assert ws.execute(ws.table("opportunities").count()) == 3

@@ -186,8 +186,22 @@ def import_(
     ] = None,
     preset: Annotated[
         str | None,
-        typer.Option(help="The export's format: generic or salesforce (default: detected)."),
+        typer.Option(
+            help="The export's format: generic, salesforce or hubspot (default: detected)."
+        ),
     ] = None,
+    source: Annotated[
+        str | None,
+        typer.Option(help="The system the files come from (default: the format's name)."),
+    ] = None,
+    snapshot: Annotated[
+        bool,
+        typer.Option(
+            "--snapshot",
+            help="The files are a full export of the source: its records they no longer hold "
+            "are flagged deleted (kept, left out of analysis).",
+        ),
+    ] = False,
 ) -> None:
     """Import data files into the workspace; bad rows are quarantined with their reason."""
     from brightspots.ingest import import_path
@@ -195,7 +209,14 @@ def import_(
 
     with Workspace.open(workspace) as ws, progress_bar("import") as progress:
         result = import_path(
-            ws, path, progress=progress, mapping=mapping, encoding=encoding, preset=preset
+            ws,
+            path,
+            progress=progress,
+            mapping=mapping,
+            encoding=encoding,
+            preset=preset,
+            source=source,
+            snapshot=snapshot,
         )
     t = Table(title=f"Import {result.import_id}")
     for col in ("file", "read", "inserted", "updated", "unchanged", "repeats", "skipped"):

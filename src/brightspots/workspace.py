@@ -29,6 +29,7 @@ from brightspots import schema
 from brightspots.errors import BrightspotsError
 
 CONFIG_FILE = "brightspots.toml"
+RECORDS = "record_sources"  # see ingest.tables (kept here so the store needs no import of it)
 DB_FILE = "workspace.duckdb"
 MIRROR_DIR = "parquet"
 ENGINES = ("duckdb", "spark")
@@ -291,6 +292,13 @@ class Workspace:
                 f'SELECT count(*), coalesce(bit_xor(hash(t)), 0) FROM "{t.name}" AS t'
             ).fetchall()[0]
             h.update(f"{t.name}:{n}:{x};".encode())
+        if self.has_table(RECORDS):  # records flagged deleted change what is analysed
+            n, x = con.execute(
+                f"SELECT count(*), coalesce(bit_xor(hash(table_name, key)), 0) FROM {RECORDS} "
+                "WHERE deleted_at IS NOT NULL"
+            ).fetchall()[0]
+            if n:
+                h.update(f"deleted:{n}:{x};".encode())
         return h.hexdigest()[:16]
 
     # ------------------------------------------------------------------ analysis engine (Ibis)
@@ -344,15 +352,45 @@ class Workspace:
         con = self.duckdb()
         for t in schema.TABLES:
             out = mirror / f"{t.name}.parquet"
-            con.execute(f"COPY \"{t.name}\" TO '{out}' (FORMAT parquet)")
+            con.execute(f"COPY ({self.live_sql(t.name)}) TO '{out}' (FORMAT parquet)")
         stamp.write_text(fp)
         return mirror
 
     def table(self, name: str):
-        """A canonical table as an Ibis table on the analysis engine."""
-        schema.table(name)  # raises on unknown names
+        """A canonical table as an Ibis table on the analysis engine: its live records (a
+        record a snapshot import flagged deleted is kept in the store, never analysed)."""
+        t = schema.table(name)  # raises on unknown names
         be = self.backend()
-        return be.table(name if self.engine == "duckdb" else f"bs_{name}")
+        if self.engine != "duckdb":
+            return be.table(f"bs_{name}")  # the mirror holds live records only
+        table = be.table(name)
+        if not self._has_deleted(name):
+            return table
+        gone = be.table(RECORDS)
+        gone = gone.filter((gone.table_name == name) & gone.deleted_at.notnull())
+        return table.anti_join(gone, table[t.key] == gone.key)
+
+    def _has_deleted(self, name: str) -> bool:
+        if not self.has_table(RECORDS):
+            return False
+        return bool(
+            self.duckdb()
+            .execute(
+                f"SELECT count(*) FROM {RECORDS} WHERE table_name = ? AND deleted_at IS NOT NULL",
+                [name],
+            )
+            .fetchall()[0][0]
+        )
+
+    def live_sql(self, name: str) -> str:
+        """SQL for a canonical table's live records (see ``table``)."""
+        t = schema.table(name)
+        if not self._has_deleted(name):
+            return f'SELECT * FROM "{name}"'
+        return (
+            f'SELECT * FROM "{name}" WHERE "{t.key}" NOT IN (SELECT key FROM {RECORDS} '
+            f"WHERE table_name = '{name}' AND deleted_at IS NOT NULL)"
+        )
 
     def execute(self, expr) -> pd.DataFrame:
         """Run an Ibis expression on the analysis engine and return a DataFrame."""

@@ -28,7 +28,15 @@ from brightspots.ingest.layout import Layout, layout
 from brightspots.ingest.mapping import Mapping, load_mapping
 from brightspots.ingest.result import FileCounts, ImportResult
 from brightspots.ingest.stage import stage
-from brightspots.ingest.store import Upserted, has_extras, log_import, record_quarantine, upsert
+from brightspots.ingest.store import (
+    Upserted,
+    has_extras,
+    log_import,
+    mark_missing,
+    record_quarantine,
+    record_sources,
+    upsert,
+)
 from brightspots.ingest.tables import drop_temps, ensure_tables
 from brightspots.ingest.validate import Checked, run_checks
 from brightspots.workspace import Workspace
@@ -109,6 +117,8 @@ def import_path(
     mapping: Path | Mapping | None = None,
     encoding: str | None = None,
     preset: str | None = None,
+    source: str | None = None,
+    snapshot: bool = False,
 ) -> ImportResult:
     """Import every table file under ``path`` into ``ws`` (see ``brightspots.ingest``).
 
@@ -118,7 +128,11 @@ def import_path(
     checked and stored. ``path`` may be a ZIP, or a folder of ZIP parts (``archive``).
     ``encoding``: the CSV files' text encoding (see ``ingest.encoding``; default: the
     mapping's, else detected per file). ``preset``: the export's format
-    ("generic", "salesforce"); without a mapping or a preset it is detected (``presets``)."""
+    ("generic", "salesforce", "hubspot"); without a mapping or a preset it is detected
+    (``presets``). ``source``: the name of the system the files come from (default: the format,
+    e.g. "salesforce", or "mapping:<file>"); ``snapshot``: the files are a full export of that
+    source, so its records of the tables imported that they no longer hold are flagged deleted
+    (kept, and left out of analysis)."""
     notes: list[str] = []
     with unpacked(Path(path), notes) as folder:
         return _import(
@@ -130,6 +144,8 @@ def import_path(
             preset=preset,
             shown=Path(path),
             notes=notes,
+            source=source,
+            snapshot=snapshot,
         )
 
 
@@ -143,6 +159,8 @@ def _import(
     preset: str | None,
     shown: Path,
     notes: list[str],
+    source: str | None,
+    snapshot: bool,
 ) -> ImportResult:
     say: Progress = progress or (lambda message, fraction: None)
     options = None
@@ -170,6 +188,9 @@ def _import(
     elif preset not in (None, "generic"):
         raise IngestError(f"--preset {preset} needs a folder of the export's files")
     found = discover(path) if mapping is None else discover_mapped(path, mapping)
+    source_name = source or (
+        f"mapping:{mapping.path.name}" if form == "mapping" and mapping is not None else form
+    )
     if encoding is not None:
         if encoding not in KNOWN:
             raise IngestError(f"encoding {encoding!r}: use one of {', '.join(KNOWN)}")
@@ -222,6 +243,7 @@ def _import(
             checked = run_checks(con, lay, refs, old_extras=has_extras(con, source.table))
             say(f"storing {source.label}", done + 0.7 * weight)
             up = upsert(con, checked)
+            record_sources(con, checked, source=source_name, import_id=import_id)
             record_quarantine(
                 con, checked, staged, import_id, started, clear=source.table not in cleared
             )
@@ -231,6 +253,14 @@ def _import(
             files.append(_counts(source, staged.rows, checked, up))
             drop_temps(con)
             done += weight
+        if snapshot:
+            for table in [t for t in schema.IMPORT_ORDER if t in imported]:
+                gone = mark_missing(con, table, source=source_name, import_id=import_id, at=started)
+                if gone:
+                    warnings.append(
+                        f"snapshot of {source_name}: {gone:,} {table} no longer in the export "
+                        "are flagged deleted (kept, and left out of analysis)"
+                    )
         if isinstance(mapping, Mapping):
             for aux in mapping.aux:
                 con.execute(f"DROP TABLE IF EXISTS {mapped.aux_table(aux.name)}")

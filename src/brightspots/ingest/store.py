@@ -18,7 +18,7 @@ import duckdb
 from brightspots.ingest.result import ImportResult
 from brightspots.ingest.sql import ident, lit
 from brightspots.ingest.stage import Staged
-from brightspots.ingest.tables import CHK, EXTRA, FILE, IMPORTS, QUARANTINE, SRC
+from brightspots.ingest.tables import CHK, EXTRA, FILE, IMPORTS, QUARANTINE, RECORDS, SRC
 from brightspots.ingest.validate import INSERT, SAME, UPDATE, Checked
 
 
@@ -72,6 +72,32 @@ def upsert(con: duckdb.DuckDBPyConnection, checked: Checked) -> Upserted:
             [t.name],
         )
     return Upserted(inserts, updates, checked.ops.get(SAME, 0))
+
+
+def record_sources(
+    con: duckdb.DuckDBPyConnection, checked: Checked, *, source: str, import_id: str
+) -> None:
+    """The records this file delivers (valid or not: a quarantined record is still in the
+    export) belong to ``source``, seen by this import, and are not deleted."""
+    t = checked.layout.table
+    con.execute(
+        f"""INSERT OR REPLACE INTO {RECORDS}
+            SELECT DISTINCT ?, p_{t.key}, ?, ?, NULL::TIMESTAMP FROM {CHK}
+            WHERE p_{t.key} IS NOT NULL""",
+        [t.name, source, import_id],
+    )
+
+
+def mark_missing(
+    con: duckdb.DuckDBPyConnection, table: str, *, source: str, import_id: str, at: datetime
+) -> int:
+    """Snapshot: the records of ``table`` from ``source`` that this import did not deliver are
+    flagged deleted (kept). Returns how many were newly flagged."""
+    return con.execute(
+        f"""UPDATE {RECORDS} SET deleted_at = ?
+            WHERE table_name = ? AND source = ? AND import_id <> ? AND deleted_at IS NULL""",
+        [at, table, source, import_id],
+    ).fetchall()[0][0]
 
 
 def record_quarantine(

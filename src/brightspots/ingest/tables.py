@@ -8,6 +8,10 @@ Kept in the workspace (created on first import):
   per row.
 - ``imports(import_id, started_at, finished_at, path, files, quarantine_by_reason, warnings)``:
   one row per import; ``files`` holds the per-file counts as JSON.
+- ``record_sources(table_name, key, source, import_id, deleted_at)``: which source (an export
+  format, or a name given with ``--source``) and import last delivered each record; a snapshot
+  import sets ``deleted_at`` on the records of its source it no longer holds (kept, and left out
+  of analysis).
 
 Temporary, per file, inside the import's transaction: ``_bs_raw`` (the cells as read),
 ``_bs_src`` (a view adding line numbers), ``_bs_lines`` / ``_bs_blanks`` (line numbering when a
@@ -17,6 +21,8 @@ file has blank lines or values spanning lines), ``_bs_chk`` (each row's outcome)
 from __future__ import annotations
 
 import duckdb
+
+from brightspots.workspace import RECORDS
 
 QUARANTINE = "quarantine"
 EXTRA = "extra_columns"
@@ -45,6 +51,15 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
         f"""CREATE TABLE IF NOT EXISTS {IMPORTS} (import_id VARCHAR PRIMARY KEY,
             started_at TIMESTAMP, finished_at TIMESTAMP, path VARCHAR, files VARCHAR,
             quarantine_by_reason VARCHAR, warnings VARCHAR)"""
+    )
+    ensure_records(con)
+
+
+def ensure_records(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        f"""CREATE TABLE IF NOT EXISTS {RECORDS} (table_name VARCHAR, key VARCHAR,
+            source VARCHAR, import_id VARCHAR, deleted_at TIMESTAMP,
+            PRIMARY KEY (table_name, key))"""
     )
 
 
