@@ -302,3 +302,51 @@ def test_bad_rates_are_refused(tmp_path):
     path.write_text(MAPPING + "\n[rates]\nEUR = 0\n", encoding="utf-8")
     with pytest.raises(MappingError, match=r"rates\.EUR: 0 is not a rate above 0"):
         load_mapping(path)
+
+
+def test_a_folder_of_parquet_parts_is_one_table(tmp_path):
+    import pandas as pd
+
+    folder = tmp_path / "lake"
+    (folder / "deals").mkdir(parents=True)
+    (folder / "reps.csv").write_text("rep_id,name\nR1,Ann\nR2,Bob\n", encoding="utf-8")
+    (folder / "accounts.csv").write_text("account_id,name\nA1,Acme\n", encoding="utf-8")
+    rows = [
+        ("D1", "A1", "R1", "2024-01-02 10:00:00", "Won", "2024-02-01 10:00:00", 100.0),
+        ("D2", "A1", "R2", "2024-01-03 10:00:00", "Lost", "2024-02-02 10:00:00", 50.0),
+        ("D3", "A1", "R9", "2024-01-04 10:00:00", "Open", None, 70.0),
+    ]
+    cols = ["DealId", "AccountId", "OwnerId", "Created", "Status", "Closed", "Value"]
+    pd.DataFrame(rows[:2], columns=cols).to_parquet(folder / "deals" / "part-0.parquet")
+    pd.DataFrame(rows[2:], columns=cols).to_parquet(folder / "deals" / "part-1.parquet")
+    mapping = folder / "mapping.toml"
+    mapping.write_text(
+        """
+[tables.reps]
+file = "reps.csv"
+[tables.accounts]
+file = "accounts.csv"
+[tables.opportunities]
+file = "deals/"
+[tables.opportunities.columns]
+opportunity_id = "DealId"
+account_id = "AccountId"
+owner_rep_id = "OwnerId"
+created_at = "Created"
+closed_at = "Closed"
+amount = "Value"
+[tables.opportunities.columns.stage]
+column = "Status"
+values = { won = "won", lost = "lost" }
+default = "open"
+""",
+        encoding="utf-8",
+    )
+    with init_workspace(tmp_path / "ws") as ws:
+        result = import_path(ws, folder, mapping=mapping)
+        deals = {f.file: f for f in result.files}["deals/*.parquet"]
+        assert (deals.read, deals.inserted, deals.quarantined) == (3, 2, 1)
+        q = ws.read("quarantine")
+        bad = q[q["table_name"] == "opportunities"].iloc[0]
+        assert bad["line"] == 4 and bad["reason"] == "missing_reference"  # row 3 of the parts
+        assert sorted(ws.read("opportunities")["stage"]) == ["lost", "won"]

@@ -37,9 +37,12 @@ class Source:
         ``emails.csv (buyer_events)`` for a file that feeds several tables."""
         if self.sheet is not None and self.path.stem.strip().lower() != self.table:
             return f"{self.path.name}[{self.sheet}]"
+        name = self.path.name
+        if "*" in name:  # Parquet parts in a folder
+            name = f"{self.path.parent.name}/{name}"
         if self.shared:
-            return f"{self.path.name} ({self.table})"
-        return self.path.name
+            return f"{name} ({self.table})"
+        return name
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,14 @@ def discover(path: Path) -> Discovery:
     return Discovery(ordered, ignored)
 
 
+def _parts(folder: Path, name: str) -> list[Path]:
+    """The Parquet files a mapping's ``file`` names when it is a folder or a pattern."""
+    if "*" in name:
+        return sorted(p for p in folder.glob(name) if p.suffix.lower() == ".parquet")
+    sub = folder / name
+    return sorted(sub.glob("*.parquet")) if sub.is_dir() else []
+
+
 def discover_mapped(path: Path, mapping: Mapping) -> Discovery:
     """The sources a mapping names: its files under the folder ``path`` (or ``path`` itself when
     it is the one file the mapping names), in import order; a table may have several files."""
@@ -138,6 +149,13 @@ def discover_mapped(path: Path, mapping: Mapping) -> Discovery:
             sources.append(Source(tm.table, folder / tm.file, "query", None, tm))
             continue
         found = files.get(tm.file.lower())
+        part_files = _parts(folder, tm.file) if found is None and path.is_dir() else []
+        if part_files:  # a folder (or pattern) of Parquet part files: one table
+            pattern = tm.file if "*" in tm.file else tm.file.rstrip("/") + "/*.parquet"
+            sources.append(
+                Source(tm.table, folder / pattern, "parquet", None, tm, mapping.encoding)
+            )
+            continue
         if found is None or (not path.is_dir() and found != path):
             where = f"in {folder}" if path.is_dir() else f"(the import path is {path.name})"
             raise mapping.fail(f"{tm.where}.file", f"no file {tm.file!r} {where}")

@@ -179,9 +179,18 @@ def _stage_parquet(con: duckdb.DuckDBPyConnection, source: Source) -> list[str]:
         cells = ", ".join(
             f"CAST({ident(h)} AS VARCHAR) AS {Staged.cell(i)}" for i, h in enumerate(header)
         )
+        # a folder of part files (a lake table): rows are numbered across the parts, in the
+        # order of their names, as if they were one file
+        many = "*" in path
+        line = (
+            "row_number() OVER (ORDER BY filename, file_row_number) + 1"
+            if many
+            else "file_row_number + 2"
+        )
         con.execute(
-            f"""CREATE TEMP TABLE {RAW} AS SELECT file_row_number + 2 AS line, {cells}
-                FROM read_parquet(?, file_row_number = true)""",
+            f"""CREATE TEMP TABLE {RAW} AS SELECT {line} AS line, {cells}
+                FROM read_parquet(?, file_row_number = true, filename = true,
+                                  union_by_name = true)""",
             [path],
         )
     except duckdb.Error as e:
