@@ -10,7 +10,7 @@ DEMO ?= demo
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[spark,test]'
+	$(BIN)/python -m pip install --quiet -e '.[spark,warehouse,test]'
 	@rm -f $(VENV)/.installed-*
 	@touch $(STAMP)
 

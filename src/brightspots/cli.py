@@ -172,7 +172,13 @@ def map_(
 
 @app.command("import")
 def import_(
-    path: Annotated[Path, typer.Argument(help="A folder of CSV, Parquet or Excel files.")],
+    path: Annotated[
+        str,
+        typer.Argument(
+            help="A folder (or ZIP) of CSV, Parquet or Excel files, or a database URL such as "
+            "postgresql://user@host/db."
+        ),
+    ],
     workspace: WorkspaceOpt,
     mapping: Annotated[
         Path | None,

@@ -30,6 +30,7 @@ class Source:
     mapped: TableMap | None = None
     encoding: str = "auto"  # a CSV file's text encoding ("auto": detected)
     shared: bool = False  # the file feeds several tables: its label names this one
+    database: str | None = None  # a database URL: ``path``'s name is the table's
 
     @property
     def label(self) -> str:
@@ -38,6 +39,8 @@ class Source:
         if self.sheet is not None and self.path.stem.strip().lower() != self.table:
             return f"{self.path.name}[{self.sheet}]"
         name = self.path.name
+        if self.database is not None:
+            name = f"{name} (database table)"
         if "*" in name:  # Parquet parts in a folder
             name = f"{self.path.parent.name}/{name}"
         if self.shared:
@@ -185,3 +188,29 @@ def discover_mapped(path: Path, mapping: Mapping) -> Discovery:
         else []
     )
     return Discovery(sources, ignored)
+
+
+def discover_database(url: str, mapping: Mapping | None) -> Discovery:
+    """The tables to read from the database at ``url``: those named after the contract's, or
+    those a mapping names (its ``file`` is the table's name, ``schema.table`` allowed)."""
+    from brightspots.ingest import database
+
+    found = database.tables(url)
+    sources = []
+    if mapping is None:
+        for t in schema.IMPORT_ORDER:
+            if t in found:
+                sources.append(Source(t, Path(found[t]), "db", database=url))
+        ignored = sorted(n for k, n in found.items() if k not in schema.BY_NAME)
+        return Discovery(sources, ignored)
+    for tm in mapping.tables:
+        key = tm.file.lower()
+        name = found.get(key, tm.file if "." in tm.file else None)
+        if name is None:
+            raise mapping.fail(
+                f"{tm.where}.file",
+                f"no table {tm.file!r} in {database.shown(url)}; its tables are: "
+                + (", ".join(sorted(found.values())) or "none"),
+            )
+        sources.append(Source(tm.table, Path(name), "db", None, tm, database=url))
+    return Discovery(sources, [])

@@ -18,10 +18,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from brightspots import schema
-from brightspots.ingest import mapped, presets
+from brightspots.ingest import database, mapped, presets
 from brightspots.ingest.archive import unpacked
 from brightspots.ingest.checks import Outcome, references
-from brightspots.ingest.discover import Source, discover, discover_mapped
+from brightspots.ingest.discover import Source, discover, discover_database, discover_mapped
 from brightspots.ingest.encoding import KNOWN
 from brightspots.ingest.errors import IngestError
 from brightspots.ingest.layout import Layout, layout
@@ -111,7 +111,7 @@ def _prepare(con, path: Path, mapping: Mapping, warnings: list[str]) -> None:
 
 def import_path(
     ws: Workspace,
-    path: Path,
+    path: Path | str,
     *,
     progress: Progress | None = None,
     mapping: Path | Mapping | None = None,
@@ -125,7 +125,8 @@ def import_path(
     ``mapping``: a mapping file (see ``ingest.mapping``) saying which file feeds which table and
     how its columns become the table's; without one, files are named after the tables and hold
     the contract's columns. ``progress(message, fraction)`` is called as each file is read,
-    checked and stored. ``path`` may be a ZIP, or a folder of ZIP parts (``archive``).
+    checked and stored. ``path`` may be a ZIP, or a folder of ZIP parts (``archive``), or a
+    database URL (``database``: tables named after the contract's, or a mapping's).
     ``encoding``: the CSV files' text encoding (see ``ingest.encoding``; default: the
     mapping's, else detected per file). ``preset``: the export's format
     ("generic", "salesforce", "hubspot"); without a mapping or a preset it is detected
@@ -134,6 +135,22 @@ def import_path(
     source, so its records of the tables imported that they no longer hold are flagged deleted
     (kept, and left out of analysis)."""
     notes: list[str] = []
+    if database.is_url(str(path)):
+        if preset not in (None, "generic"):
+            raise IngestError(f"--preset {preset} reads files; a database is read with a mapping")
+        return _import(
+            ws,
+            Path(database.shown(str(path))),
+            progress=progress,
+            mapping=mapping,
+            encoding=encoding,
+            preset="generic",
+            shown=Path(database.shown(str(path))),
+            notes=notes,
+            source=source or "database",
+            snapshot=snapshot,
+            url=str(path),
+        )
     with unpacked(Path(path), notes) as folder:
         return _import(
             ws,
@@ -161,6 +178,7 @@ def _import(
     notes: list[str],
     source: str | None,
     snapshot: bool,
+    url: str | None = None,
 ) -> ImportResult:
     say: Progress = progress or (lambda message, fraction: None)
     options = None
@@ -169,7 +187,7 @@ def _import(
     if mapping is not None and not isinstance(mapping, Mapping):
         mapping = load_mapping(Path(mapping))
     form = "mapping" if mapping is not None else "generic"
-    if mapping is None and path.is_dir():
+    if url is None and mapping is None and path.is_dir():
         if preset is None:
             preset, why = presets.detect(path)
             if preset != "generic":
@@ -187,7 +205,10 @@ def _import(
             form = preset
     elif preset not in (None, "generic"):
         raise IngestError(f"--preset {preset} needs a folder of the export's files")
-    found = discover(path) if mapping is None else discover_mapped(path, mapping)
+    if url is not None:
+        found = discover_database(url, mapping if isinstance(mapping, Mapping) else None)
+    else:
+        found = discover(path) if mapping is None else discover_mapped(path, mapping)
     source_name = source or (
         f"mapping:{mapping.path.name}" if form == "mapping" and mapping is not None else form
     )
@@ -197,9 +218,10 @@ def _import(
         found = replace(found, sources=[replace(s, encoding=encoding) for s in found.sources])
     if not found.sources:
         known = ", ".join(t.file_name for t in schema.TABLES)
-        raise IngestError(f"{shown}: no table files found (expected some of: {known})")
+        where = database.shown(url) if url is not None else str(shown)
+        raise IngestError(f"{where}: no table files found (expected some of: {known})")
     imported = {s.table for s in found.sources}
-    _check_required(ws, shown, imported)
+    _check_required(ws, Path(database.shown(url)) if url is not None else shown, imported)
     con = ws.duckdb()
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET enable_progress_bar = false")
@@ -253,6 +275,8 @@ def _import(
             files.append(_counts(source, staged.rows, checked, up))
             drop_temps(con)
             done += weight
+        if url is not None:
+            database.detach(con)
         if snapshot:
             for table in [t for t in schema.IMPORT_ORDER if t in imported]:
                 gone = mark_missing(con, table, source=source_name, import_id=import_id, at=started)
@@ -266,7 +290,8 @@ def _import(
                 con.execute(f"DROP TABLE IF EXISTS {mapped.aux_table(aux.name)}")
         by_reason = {r: n for r, n in sorted(reasons.items()) if n}
         result = ImportResult(import_id, files, by_reason, warnings, form)
-        log_import(con, result, started_at=started, finished_at=_now(), path=str(shown.resolve()))
+        where = database.shown(url) if url is not None else str(shown.resolve())
+        log_import(con, result, started_at=started, finished_at=_now(), path=where)
         say("committing", 0.99)
     say("done", 1.0)
     return result

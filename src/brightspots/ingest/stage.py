@@ -58,6 +58,7 @@ def stage(con: duckdb.DuckDBPyConnection, source: Source) -> Staged:
         "parquet": _stage_parquet,
         "xlsx": _stage_xlsx,
         "query": _stage_query,
+        "db": _stage_db,
     }[source.format]
     header = reader(con, source)
     rows = con.execute(f"SELECT count(*) FROM {RAW}").fetchall()[0][0]
@@ -227,4 +228,16 @@ def _stage_query(con: duckdb.DuckDBPyConnection, source: Source) -> list[str]:
         f"CAST({ident(h)} AS VARCHAR) AS {Staged.cell(i)}" for i, h in enumerate(header)
     )
     con.execute(f"CREATE TEMP VIEW {SRC} AS SELECT line, {cells} FROM {RAW}")
+    return header
+
+
+# ---------------------------------------------------------------------------------------- database
+def _stage_db(con: duckdb.DuckDBPyConnection, source: Source) -> list[str]:
+    """A database table, streamed (see ``ingest.database``)."""
+    from brightspots.ingest import database
+
+    assert source.database is not None
+    header = database.stage(con, source.database, source.path.name, RAW)
+    names = ", ".join(Staged.cell(i) for i in range(len(header)))
+    con.execute(f"CREATE TEMP VIEW {SRC} AS SELECT line, {names} FROM {RAW}")
     return header
