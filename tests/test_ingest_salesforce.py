@@ -242,3 +242,46 @@ def test_a_snapshot_flags_what_the_export_no_longer_holds(tmp_path):
         shutil.copy(FIXTURE / "Opportunity.csv", folder / "Opportunity.csv")
         import_path(ws, folder, snapshot=True)
         assert ws.execute(ws.table("opportunities").count()) == 3
+
+
+def test_a_report_export_with_a_mapping(tmp_path):
+    # field labels, 15-character ids, "48,000.00", US dates and the report's footer
+    report = FIXTURE.parent / "salesforce_report"
+    with init_workspace(tmp_path / "ws") as ws:
+        result = import_path(ws, report, mapping=report / "mapping.toml")
+        counts = {f.file: (f.read, f.inserted, f.repeats, f.quarantined) for f in result.files}
+        assert counts == {
+            "report.csv (reps)": (3, 2, 1, 0),  # a rep's second deal repeats their row
+            "report.csv (accounts)": (3, 2, 1, 0),
+            "report.csv (opportunities)": (3, 3, 0, 0),
+        }
+        assert any("2 report footer line(s) dropped" in w for w in result.warnings)
+        opps = ws.read("opportunities").set_index("opportunity_id")
+        # the same ids the Data Export gives (18 characters from the report's 15)
+        won = opps.loc["006Hs00001Tz7LmIAJ"]
+        assert won["account_id"] == "001Hs00002QmXyZIAV"
+        assert won["amount"] == 48_000 and won["stage"] == "won"
+        assert str(won["closed_at"]) == "2024-03-28 00:00:00"
+        assert pd.isna(opps.loc["006Hs00001Tz7LnIAJ", "closed_at"])
+
+
+def test_a_footer_is_dropped_from_any_csv(tmp_path):
+    folder = tmp_path / "f"
+    folder.mkdir()
+    (folder / "reps.csv").write_text(
+        'rep_id,name\nR1,Ann\nR2,Bob\n\n"Grand Totals (2 records)"\n"Confidential Information - '
+        'Do Not Distribute"\n',
+        encoding="utf-8",
+    )
+    (folder / "accounts.csv").write_text("account_id,name\nA1,Acme\n", encoding="utf-8")
+    (folder / "opportunities.csv").write_text(
+        "opportunity_id,account_id,owner_rep_id,created_at,stage\nO1,A1,R1,2024-01-02,open\n",
+        encoding="utf-8",
+    )
+    with init_workspace(tmp_path / "ws") as ws:
+        result = import_path(ws, folder)
+        reps = {f.file: f for f in result.files}["reps.csv"]
+        assert (reps.read, reps.inserted) == (2, 2)
+        assert "reps.csv: 2 report footer line(s) dropped (Grand Totals (2 records); " in " ".join(
+            result.warnings
+        )

@@ -244,6 +244,7 @@ def _import(
         for source, weight in zip(found.sources, _weights(found.sources), strict=True):
             say(f"reading {source.label}", done)
             staged = stage(con, source)
+            warnings.extend(staged.notes)
             if source.mapped is not None:
                 assert isinstance(mapping, Mapping)
                 staged, notes = mapped.apply(

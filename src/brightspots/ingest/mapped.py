@@ -150,6 +150,8 @@ class _Compiler:
             return self.base(spec)
         col = table.column(spec.target)
         v = self.mapped_values(spec, self.base(spec))
+        if spec.salesforce_id:
+            v = salesforce_id(v)
         if spec.rep is not None:
             return self.rep(spec, v)
         if col.type in (ColumnType.DATE, ColumnType.TIMESTAMP):
@@ -364,8 +366,28 @@ def apply(
         if spec.column is not None and column_key(spec.column) != column_key(target)
     }
     return (
-        Staged(staged.source, header, staged.rows, original=tuple(names), sources=sources),
+        Staged(
+            staged.source,
+            header,
+            staged.rows,
+            original=tuple(names),
+            sources=sources,
+            notes=staged.notes,
+        ),
         comp.warnings,
+    )
+
+
+def salesforce_id(v: str) -> str:
+    """A Salesforce id in its 18-character form (the checksum of its first 15 characters); the
+    empty-lookup id 000000000000000(AAA) is no id; other text is left as it is."""
+    from brightspots.ingest.presets.salesforce import suffix_sql
+
+    first = f"left({v}, 15)"
+    return (
+        f"CASE WHEN {first} = '000000000000000' THEN NULL "
+        f"WHEN length({v}) IN (15, 18) AND regexp_full_match({v}, '[0-9A-Za-z]+') "
+        f"THEN {first} || {suffix_sql(first)} ELSE {v} END"
     )
 
 

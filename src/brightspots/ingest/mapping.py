@@ -32,8 +32,11 @@ the file that feeds it and says where each of its columns comes from::
 
 A table fed by several files is a list: ``[[tables.activities]]`` once per file. Column names are
 matched trimmed and case-insensitively. Columns of the file that no mapping uses are kept as extra
-columns, as in a canonical import. Everything here is checked when the file is read: an error
-names the mapping file, the key (``tables.opportunities.columns.stage``) and what is wrong.
+columns, as in a canonical import, unless the table says ``extras = false`` (for a table read out
+of another's file, e.g. the reps of a deals report, whose rows repeat). Everything here is
+checked when the file is read: an error names the mapping file, the key
+(``tables.opportunities.columns.stage``) and what is wrong. ``salesforce_id = true`` on a column
+stores Salesforce ids (a report's 15 characters) in their 18-character form.
 """
 
 from __future__ import annotations
@@ -55,8 +58,18 @@ DATE_ORDERS = ("day_first", "month_first")
 DECIMALS = (".", ",")
 ENCODINGS = ("auto", "utf-8", "utf-8-sig", "cp1252", "latin-1")
 REP_BY = ("name", "email")
-_SPEC_KEYS = {"column", "values", "default", "format", "value", "sql", "key", "rep"}
-_TABLE_KEYS = {"file", "sheet", "skip", "columns", "currency"}
+_SPEC_KEYS = {
+    "column",
+    "values",
+    "default",
+    "format",
+    "value",
+    "sql",
+    "key",
+    "rep",
+    "salesforce_id",
+}
+_TABLE_KEYS = {"file", "sheet", "skip", "columns", "currency", "extras"}
 _SOURCE_KEYS = {"date_order", "timezone", "decimal", "encoding", "currency"}
 
 
@@ -81,6 +94,8 @@ class ColumnSpec:
     #: presets only: ``sql`` is used as written, over ``n`` (the file's row, columns named as in
     #: its header) and the table map's joins
     verbatim: bool = False
+    #: Salesforce ids (a report's 15 characters): stored in their 18-character form
+    salesforce_id: bool = False
 
 
 @dataclass(frozen=True)
@@ -226,6 +241,9 @@ def _spec(path: Path, where: str, target: str, raw: Any) -> ColumnSpec:
     default = raw.get("default")
     if default is not None:
         default = _text(path, f"{where}.default", default)
+    sfid = raw.get("salesforce_id", False)
+    if not isinstance(sfid, bool):
+        raise _fail(path, f"{where}.salesforce_id", f"{sfid!r} must be true or false")
     return ColumnSpec(
         target,
         column=_text(path, f"{where}.column", raw["column"]) if "column" in raw else None,
@@ -241,6 +259,7 @@ def _spec(path: Path, where: str, target: str, raw: Any) -> ColumnSpec:
         format=fmt,
         rep=rep,
         where=where,
+        salesforce_id=sfid,
     )
 
 
@@ -278,6 +297,9 @@ def _table(path: Path, name: str, where: str, raw: Any) -> TableMap:
         check_expression(path, f"{where}.skip", skip)
     sheet = raw.get("sheet")
     currency = raw.get("currency")
+    extras = raw.get("extras", True)
+    if not isinstance(extras, bool):
+        raise _fail(path, f"{where}.extras", f"{extras!r} must be true or false")
     return TableMap(
         table=name,
         file=_text(path, f"{where}.file", raw["file"]),
@@ -286,6 +308,7 @@ def _table(path: Path, name: str, where: str, raw: Any) -> TableMap:
         columns=specs,
         where=where,
         currency=_text(path, f"{where}.currency", currency) if currency is not None else None,
+        keep_extras=extras,
     )
 
 

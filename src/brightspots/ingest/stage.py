@@ -28,6 +28,7 @@ from brightspots.ingest.discover import Source
 from brightspots.ingest.encoding import AUTO, sniff, utf8_copy
 from brightspots.ingest.errors import IngestError
 from brightspots.ingest.excel import read_sheet
+from brightspots.ingest.footer import footer_at, without_footer
 from brightspots.ingest.lines import blank_offsets, scan_lines
 from brightspots.ingest.sql import ident, lit
 from brightspots.ingest.tables import BLANKS, LINES, RAW, SRC, drop_temps
@@ -44,6 +45,7 @@ class Staged:
     #: view ``_bs_file``), and the file column each mapped table column was read from
     original: tuple[str, ...] | None = None
     sources: dict[str, str] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()  # what reading the file had to do (e.g. a footer dropped)
 
     @staticmethod
     def cell(i: int) -> str:
@@ -53,16 +55,19 @@ class Staged:
 
 def stage(con: duckdb.DuckDBPyConnection, source: Source) -> Staged:
     drop_temps(con)
-    reader = {
-        "csv": _stage_csv,
-        "parquet": _stage_parquet,
-        "xlsx": _stage_xlsx,
-        "query": _stage_query,
-        "db": _stage_db,
-    }[source.format]
-    header = reader(con, source)
+    notes: list[str] = []
+    if source.format == "csv":
+        header = _stage_csv(con, source, notes)
+    else:
+        reader = {
+            "parquet": _stage_parquet,
+            "xlsx": _stage_xlsx,
+            "query": _stage_query,
+            "db": _stage_db,
+        }[source.format]
+        header = reader(con, source)
     rows = con.execute(f"SELECT count(*) FROM {RAW}").fetchall()[0][0]
-    return Staged(source, tuple(header), int(rows))
+    return Staged(source, tuple(header), int(rows), notes=tuple(notes))
 
 
 # ---------------------------------------------------------------------------------------- CSV
@@ -113,16 +118,26 @@ def _csv_error(name: str, e: duckdb.Error) -> IngestError:
     return IngestError(f"{where}: not valid CSV: {what}")
 
 
-def _stage_csv(con: duckdb.DuckDBPyConnection, source: Source) -> list[str]:
+def _stage_csv(con: duckdb.DuckDBPyConnection, source: Source, notes: list[str]) -> list[str]:
     stated = source.encoding
-    if stated in ("utf-8", "utf-8-sig"):
-        return _stage_utf8_csv(con, source)
     found = sniff(source.path) if stated == AUTO else stated
-    if found == "utf-8":
+    offset, lines = footer_at(source.path)
+    if found in ("utf-8", "utf-8-sig") and offset is None:
         return _stage_utf8_csv(con, source)
     with tempfile.TemporaryDirectory(prefix="brightspots-") as tmp:
-        copy = utf8_copy(source.path, found, Path(tmp), source.label)
-        return _stage_utf8_csv(con, replace(source, path=copy))
+        path = source.path
+        if offset is not None:
+            notes.append(
+                f"{source.label}: {len(lines)} report footer line(s) dropped ("
+                + "; ".join(lines[:3])
+                + ")"
+            )
+            cut = Path(tmp) / "cut"
+            cut.mkdir()
+            path = without_footer(path, offset, cut)
+        if found not in ("utf-8", "utf-8-sig"):
+            path = utf8_copy(path, found, Path(tmp), source.label)
+        return _stage_utf8_csv(con, replace(source, path=path))
 
 
 def _stage_utf8_csv(con: duckdb.DuckDBPyConnection, source: Source) -> list[str]:

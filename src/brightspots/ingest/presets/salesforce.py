@@ -41,7 +41,8 @@ SIGNATURE = ("account.csv", "opportunity.csv", "user.csv")
 _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 
 
-def _suffix_sql(x: str) -> str:
+def suffix_sql(x: str) -> str:
+    """SQL for the 3-character case checksum of a 15-character id ``x``."""
     chunks = []
     for k in range(3):
         bits = " + ".join(
@@ -57,7 +58,7 @@ SETUP = (
     "CREATE OR REPLACE TEMP MACRO bs_sf_id(x) AS CASE "
     "WHEN x IS NULL OR length(x) NOT IN (15, 18) OR left(x, 15) = '000000000000000' THEN "
     "CASE WHEN x IS NULL OR left(x, 15) = '000000000000000' THEN NULL ELSE x END "
-    f"ELSE left(x, 15) || {_suffix_sql('left(x, 15)')} END",
+    f"ELSE left(x, 15) || {suffix_sql('left(x, 15)')} END",
     "CREATE OR REPLACE TEMP MACRO bs_sf_true(x) AS coalesce(lower(x) IN ('true', '1', 'yes'), "
     "false)",
     "CREATE OR REPLACE TEMP MACRO bs_sf_prefix(x) AS left(bs_sf_id(x), 3)",
