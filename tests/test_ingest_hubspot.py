@@ -22,7 +22,7 @@ def test_an_english_export(tmp_path):
         assert result.format == "hubspot"
         counts = {f.file: (f.read, f.inserted, f.skipped, f.quarantined) for f in result.files}
         assert counts["owners (from the export)"] == (2, 2, 0, 0)
-        assert counts["hubspot-crm-exports-all-contacts-2024-05-31.csv"] == (3, 2, 1, 0)
+        assert counts["hubspot-crm-exports-all-contacts-2024-05-31.csv (contacts)"] == (3, 2, 1, 0)
         assert counts["hubspot-crm-exports-emails-2024-05-31.csv (activities)"] == (3, 1, 2, 0)
         assert counts["hubspot-crm-exports-emails-2024-05-31.csv (buyer_events)"] == (3, 1, 2, 0)
         assert sorted(ws.read("reps")["rep_id"]) == ["Ana Ruiz", "Ben Okafor"]  # owners by name
@@ -40,9 +40,19 @@ def test_an_english_export(tmp_path):
         assert acts.loc["70002", "account_id"] == "9018787370"
         assert "80002" not in acts.index  # canceled
         events = ws.read("buyer_events").set_index("event_id")
-        assert events["type"].to_dict() == {"held-80001": "meeting_held", "90002": "reply"}
+        assert events["type"].to_dict() == {
+            "held-80001": "meeting_held",
+            "90002": "reply",
+            # form submissions: Jo's first and recent; Eva's recent is her first; Max has none
+            "form-first-501": "inbound_request",
+            "form-recent-501": "inbound_request",
+            "form-first-502": "inbound_request",
+        }
+        assert events.loc["form-recent-501", "contact_id"] == "501"
+        assert str(events.loc["form-recent-501", "occurred_at"]) == "2024-01-05 11:00:00"
         said = " ".join(result.warnings)
-        assert "buyer events from completed meetings as meetings held and incoming e-mails" in said
+        assert "completed meetings as meetings held and incoming e-mails as replies" in said
+        assert "form submissions (contacts' conversion dates) as inbound requests" in said
 
 
 def test_a_spanish_export_needs_its_stages_mapped(tmp_path):

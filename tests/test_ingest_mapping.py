@@ -292,6 +292,13 @@ def test_amounts_in_several_currencies_are_converted_with_their_rate_kept(tmp_pa
         assert tokyo["column"] == "amount"
         assert "150.000 (no rate for JPY)" in tokyo["detail"]
         assert {f.file: f.quarantined for f in result.files}["Deals.csv"] == 1
+        # the rates are recorded with the import
+        assert (
+            "amounts converted to USD with the mapping's rates (per one unit): EUR 1.08, GBP 1.27"
+            in result.warnings
+        )
+        logged = ws.read("imports")["warnings"].iloc[-1]
+        assert "EUR 1.08, GBP 1.27" in logged
 
 
 def test_bad_rates_are_refused(tmp_path):

@@ -53,6 +53,10 @@ def test_the_export_is_recognised_and_every_file_counted(imported):
     }
     said = " ".join(result.warnings)
     assert "Task.csv: 2 deleted or open (not done) tasks skipped" in said
+    assert (
+        "salesforce: amounts converted to EUR with the rates of CurrencyType.csv (units per one "
+        "EUR): GBP 0.850000" in said
+    )
     assert "buyer events from incoming e-mails (EmailMessage.csv)" in said
 
 

@@ -205,6 +205,12 @@ def _import(
             form = preset
     elif preset not in (None, "generic"):
         raise IngestError(f"--preset {preset} needs a folder of the export's files")
+    if isinstance(mapping, Mapping) and mapping.rates:
+        rates = ", ".join(f"{c} {r:g}" for c, r in mapping.rates.items())
+        notes.append(
+            f"amounts converted to {ws.config['workspace']['currency']} with the mapping's rates "
+            f"(per one unit): {rates}"
+        )
     if url is not None:
         found = discover_database(url, mapping if isinstance(mapping, Mapping) else None)
     else:

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import duckdb
 
+from brightspots import schema
 from brightspots.ingest.aliases import fold
 from brightspots.ingest.encoding import sniff
 from brightspots.ingest.errors import IngestError
@@ -96,6 +97,8 @@ LABELS: dict[str, tuple[str, ...]] = {
     "meeting_start": ("meeting start time", "hora de inicio de la reunion"),
     "meeting_end": ("meeting end time", "hora de finalizacion de la reunion"),
     "meeting_outcome": ("meeting outcome", "resultado de la reunion"),
+    "first_conversion": ("first conversion date", "fecha de la primera conversion"),
+    "recent_conversion": ("recent conversion date", "fecha de la conversion reciente"),
     "email_direction": (
         "email direction",
         "direccion del correo electronico",
@@ -356,6 +359,33 @@ def mapping(
                 why="contacts without a company",
             )
         )
+    forms = []
+    if "contacts" in files:
+        p, f = files["contacts"]
+        for field, tag in (("first_conversion", "first"), ("recent_conversion", "recent")):
+            if field not in f:
+                continue
+            forms.append(field)
+            other = (
+                f" OR {_col(f, field)} = {_col(f, 'first_conversion')}"
+                if tag == "recent" and "first_conversion" in f
+                else ""
+            )
+            tables.append(
+                _table(
+                    "buyer_events",
+                    p,
+                    {
+                        "event_id": f"'form-{tag}-' || {_col(f, 'id')}",
+                        "account_id": _first(f, "company_ids"),
+                        "contact_id": _col(f, "id"),
+                        "type": "'inbound_request'",
+                        "occurred_at": _col(f, field),
+                    },
+                    skip=f"{_first(f, 'company_ids')} IS NULL OR {_col(f, field)} IS NULL{other}",
+                    why=f"contacts without a company or a {tag} form submission",
+                )
+            )
     dp, df = files["deals"]
     stage = _stage_sql(dp, df, stage_map)
     tables.append(
@@ -473,6 +503,8 @@ def mapping(
                     joins=tuple(joins),
                 )
             )
+    if forms:
+        signals.append("form submissions (contacts' conversion dates) as inbound requests")
     if signals:
         notes.append("hubspot: buyer events from " + " and ".join(signals) + ".")
     else:
@@ -480,6 +512,7 @@ def mapping(
             "hubspot: no e-mail or meeting exports with a direction or outcome: no buyer events, "
             "so effort versus buyer impact will be empty"
         )
+    tables.sort(key=lambda t: schema.IMPORT_ORDER.index(t.table))  # referenced first
     aux = tuple(AuxFile(kind, p.name, ()) for kind, (p, _) in files.items())
     return (
         Mapping(

@@ -32,6 +32,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from brightspots import schema
 from brightspots.ingest.mapping import AuxFile, ColumnSpec, Mapping, TableMap
 from brightspots.ingest.sql import lit
 
@@ -188,7 +189,21 @@ def _currency_rates(folder: Path) -> tuple[str | None, list[str]]:
     corporate = [
         r.get("IsoCode") for r in rows if str(r.get("IsCorporate", "")).lower() in ("true", "1")
     ]
-    return (corporate[0] if corporate else None), []
+    main = corporate[0] if corporate else None
+    rates = ", ".join(
+        f"{r.get('IsoCode')} {r.get('ConversionRate')}"
+        for r in rows
+        if r.get("IsoCode") and r.get("IsoCode") != main
+    )
+    notes = (
+        [
+            f"salesforce: amounts converted to {main} with the rates of CurrencyType.csv "
+            f"(units per one {main}): {rates}"
+        ]
+        if rates
+        else []
+    )
+    return main, notes
 
 
 def mapping(
@@ -198,7 +213,8 @@ def mapping(
     files = {p.name.lower() for p in folder.iterdir() if p.is_file()}
     has = lambda name: f"{name.lower()}.csv" in files  # noqa: E731
     notes: list[str] = []
-    corporate, _ = _currency_rates(folder)
+    corporate, rate_notes = _currency_rates(folder)
+    notes += rate_notes
     if corporate is not None and corporate.upper() != currency.upper():
         notes.append(
             f"salesforce: amounts are converted to the corporate currency {corporate} "
@@ -455,6 +471,7 @@ def mapping(
             )
             + "(include them in the Data Export to see which touches reach buyers)"
         )
+    tables.sort(key=lambda t: schema.IMPORT_ORDER.index(t.table))  # referenced first
     aux = (
         AuxFile("opportunity", "Opportunity.csv", ("Id", "AccountId")),
         AuxFile("contact", "Contact.csv", ("Id", "AccountId", "Email")),
