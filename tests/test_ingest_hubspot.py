@@ -83,3 +83,14 @@ def test_a_stage_map_with_a_bad_value(tmp_path):
     bad.write_text('[stages."Pipeline de ventas"]\n"Cierre ganado" = "gewonnen"\n', "utf-8")
     with init_workspace(tmp_path / "ws") as ws, pytest.raises(IngestError, match="not won, lost"):
         import_path(ws, SPANISH, preset="hubspot", mapping=bad)
+
+
+def test_renamed_files_are_recognised_by_their_columns(tmp_path):
+    import shutil
+
+    folder = tmp_path / "export"
+    folder.mkdir()
+    for p in ENGLISH.iterdir():
+        shutil.copy(p, folder / p.name.replace("hubspot-crm-exports-", "").replace("all-", ""))
+    name, why = detect(folder)
+    assert name == "hubspot" and "HubSpot columns" in why

@@ -26,6 +26,8 @@ def detect(folder: Path) -> tuple[str, str]:
         found.append(("salesforce", "Salesforce objects User.csv, Account.csv, Opportunity.csv"))
     if hubspot.looks_like(folder):
         found.append(("hubspot", "HubSpot CRM export files (hubspot-crm-exports-...)"))
+    elif {"deals", "companies"} <= set(hubspot.files_in(folder)):
+        found.append(("hubspot", "HubSpot columns (Record ID, Deal Stage, Company name, ...)"))
     canonical = sorted(n for n in names if n.rsplit(".", 1)[0] in schema.BY_NAME and "." in n)
     if canonical:
         found.append(
