@@ -100,8 +100,8 @@ def synth(
         str,
         typer.Option(
             "--format",
-            help="csv or parquet (the contract's tables), or salesforce (a Salesforce Data "
-            "Export: one <Object>.csv per object).",
+            help="csv or parquet (the contract's tables), salesforce (a Salesforce Data "
+            "Export: one <Object>.csv per object) or hubspot (HubSpot CRM exports).",
         ),
     ] = "csv",
 ) -> None:
@@ -110,27 +110,29 @@ def synth(
     import tempfile
 
     from brightspots import synth as synth_mod
+    from brightspots.synth.hubspot import write_hubspot
     from brightspots.synth.salesforce import write_salesforce
 
     if not 0 <= dirty <= 0.5:
         raise BrightspotsError("--dirty must be between 0 and 0.5")
-    if fmt not in ("csv", "parquet", "salesforce"):
-        raise BrightspotsError("--format must be csv, parquet or salesforce")
-    if fmt == "salesforce" and dirty:
+    writers = {"salesforce": write_salesforce, "hubspot": write_hubspot}
+    if fmt not in ("csv", "parquet", *writers):
+        raise BrightspotsError("--format must be csv, parquet, salesforce or hubspot")
+    if fmt in writers and dirty:
         raise BrightspotsError("--dirty is for csv and parquet files")
     config = synth_mod.SynthConfig(
         reps=reps, months=months, seed=seed, null=null, dirty=dirty, activities=activities
     )
     with progress_bar("synth") as progress:
-        if fmt == "salesforce":
+        if fmt in writers:
             with tempfile.TemporaryDirectory(prefix="brightspots-synth-") as tmp:
                 truth = synth_mod.synthesize(config, Path(tmp), fmt="parquet", progress=progress)
-                write_salesforce(Path(tmp), out_dir)
+                writers[fmt](Path(tmp), out_dir)
                 shutil.copy(Path(tmp) / "truth.json", out_dir / "truth.json")
         else:
             truth = synth_mod.synthesize(config, out_dir, fmt=fmt, progress=progress)
     planted = len(truth.get("bright_spots", []))
-    shape = " as a Salesforce export" if fmt == "salesforce" else ""
+    shape = {"salesforce": " as a Salesforce export", "hubspot": " as HubSpot exports"}.get(fmt, "")
     out.print(
         f"Wrote a synthetic organisation of {reps} reps to {out_dir}{shape} ({planted} planted)."
     )
