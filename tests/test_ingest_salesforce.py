@@ -89,7 +89,11 @@ def test_won_and_lost_come_from_the_flags_and_closing_from_the_history(imported)
     assert opps.loc[O1, "initial_amount"] == pytest.approx(40000 / 0.85)
     extras = ws.read("extra_columns")
     kept = extras[(extras["table_name"] == "opportunities") & (extras["key"] == O1)]
-    assert json.loads(kept.iloc[0]["data"]) == {"currency": "GBP", "conversion_rate": "0.85"}
+    # the amount was multiplied by 1 / 0.85, as a mapping would say
+    assert json.loads(kept.iloc[0]["data"]) == {
+        "currency": "GBP",
+        "conversion_rate": "1.1764705882",
+    }
     accounts = _by(ws, "accounts", "account_id")
     assert accounts.loc[ACME, "annual_potential"] == pytest.approx(5_000_000 / 0.85)
     assert accounts.loc["001Hs0a0B000003IIA", "name"] == "Café Zürich GmbH"  # cp1252 file
@@ -246,6 +250,11 @@ def test_a_snapshot_flags_what_the_export_no_longer_holds(tmp_path):
         shutil.copy(FIXTURE / "Opportunity.csv", folder / "Opportunity.csv")
         import_path(ws, folder, snapshot=True)
         assert ws.execute(ws.table("opportunities").count()) == 3
+        # an export without Task.csv says nothing about tasks: only Event.csv's feed is judged
+        (folder / "Task.csv").unlink()
+        result = import_path(ws, folder, snapshot=True)
+        assert not any("activities no longer" in w for w in result.warnings)
+        assert ws.execute(ws.table("activities").count()) == 7
 
 
 def test_a_report_export_with_a_mapping(tmp_path):

@@ -15,10 +15,12 @@ from __future__ import annotations
 import re
 from functools import cache
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import duckdb
 
 from brightspots.ingest.errors import IngestError
+from brightspots.ingest.sql import ident
 
 URL = re.compile(r"^[a-z][a-z0-9+]*://", re.IGNORECASE)
 BATCH_ROWS = 100_000
@@ -29,8 +31,20 @@ def is_url(text: str) -> bool:
 
 
 def shown(url: str) -> str:
-    """The URL without its password."""
-    return re.sub(r"(://[^:/@]+):[^@/]*@", r"\1:***@", url)
+    """The URL without its password (in the user part, or a password query parameter)."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        cred, host = netloc.rsplit("@", 1)
+        if ":" in cred:
+            netloc = f"{cred.split(':', 1)[0]}:***@{host}"
+    query = "&".join(
+        f"{k}=***" if k.lower() in ("password", "pass", "pwd") else f"{k}={v}"
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+    )
+    if netloc == parts.netloc and "***" not in query:
+        return url
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 @cache
@@ -106,7 +120,7 @@ def _stage_attached(con: duckdb.DuckDBPyConnection, path: str, name: str, raw: s
             raise IngestError(
                 f"duckdb://{path}: cannot attach ({str(e).splitlines()[0]})"
             ) from None
-    qualified = "bs_source." + ".".join(f'"{p}"' for p in name.split("."))
+    qualified = "bs_source." + ".".join(ident(p) for p in name.split("."))
     try:
         header = [d[0] for d in con.execute(f"SELECT * FROM {qualified} LIMIT 0").description]
     except duckdb.Error:

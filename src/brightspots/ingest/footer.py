@@ -3,11 +3,13 @@
 A Salesforce report exported as CSV ends with a blank line and lines such as
 ``"Confidential Information - Do Not Distribute"``, ``"Copyright © 2000-2025 salesforce.com,
 inc. All rights reserved."`` or ``"Grand Totals (5700 records)"``. They are not rows (they have
-one cell where the rows have many), so they are cut off, and the import says how many.
+one cell where the rows have many), so they are cut off, and the import says how many. A line
+with more than one filled cell is a row, whatever its first word.
 """
 
 from __future__ import annotations
 
+import csv
 import re
 from pathlib import Path
 
@@ -40,7 +42,8 @@ def footer_at(path: Path) -> tuple[int | None, list[str]]:
         if not text or not text.strip('",'):
             cut = off if found else cut
             continue
-        if _FOOTER.match(text):
+        cells = next(csv.reader([text]), [])
+        if _FOOTER.match(text) and sum(1 for c in cells if c.strip()) <= 1:
             found.append(text.strip('"'))
             cut = off
             continue

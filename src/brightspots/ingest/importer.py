@@ -98,6 +98,13 @@ def _counts(source: Source, rows: int, checked: Checked, up: Upserted) -> FileCo
     )
 
 
+def _origin(source: Source) -> str:
+    """The feed a source is (see ``store.mark_missing``)."""
+    if source.mapped is not None:
+        return source.mapped.origin or source.mapped.where
+    return f"{source.table}:{source.path.name.lower()}"
+
+
 def _prepare(con, path: Path, mapping: Mapping, warnings: list[str]) -> None:
     """A preset's setup SQL and auxiliary files, before any table."""
     for sql in mapping.setup:
@@ -243,6 +250,7 @@ def _import(
     reasons: Counter[str] = Counter()
     done = 0.0
     cleared: set[str] = set()
+    origins: dict[str, list[str]] = {}
     with ws.transaction() as con:
         ensure_tables(con)
         if isinstance(mapping, Mapping):
@@ -272,7 +280,9 @@ def _import(
             checked = run_checks(con, lay, refs, old_extras=has_extras(con, source.table))
             say(f"storing {source.label}", done + 0.7 * weight)
             up = upsert(con, checked)
-            record_sources(con, checked, source=source_name, import_id=import_id)
+            origin = _origin(source)
+            origins.setdefault(source.table, []).append(origin)
+            record_sources(con, checked, source=source_name, import_id=import_id, origin=origin)
             record_quarantine(
                 con, checked, staged, import_id, started, clear=source.table not in cleared
             )
@@ -286,7 +296,14 @@ def _import(
             database.detach(con)
         if snapshot:
             for table in [t for t in schema.IMPORT_ORDER if t in imported]:
-                gone = mark_missing(con, table, source=source_name, import_id=import_id, at=started)
+                gone = mark_missing(
+                    con,
+                    table,
+                    source=source_name,
+                    import_id=import_id,
+                    at=started,
+                    origins=origins.get(table, []),
+                )
                 if gone:
                     warnings.append(
                         f"snapshot of {source_name}: {gone:,} {table} no longer in the export "

@@ -46,8 +46,14 @@ from brightspots.schema import ColumnType
 #: non-ISO dates: d/m/y or m/d/y with /, . or - and a 2- or 4-digit year, an optional time
 _LOCAL_DATE = r"^\s*[0-9]{1,2}[/.-][0-9]{1,2}[/.-][0-9]{2,4}([ T].*)?$"
 _TIMES = ("", " %H:%M", " %H:%M:%S", " %I:%M %p", " %I:%M:%S %p")
-_DAY_FIRST = ("%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y", "%d/%m/%y", "%d.%m.%y")
-_MONTH_FIRST = ("%m/%d/%Y", "%m.%d.%Y", "%m-%d-%Y", "%m/%d/%y", "%m.%d.%y")
+# two-digit years first: DuckDB's %Y would read "24" as the year 24
+_DAY_FIRST = ("%d/%m/%y", "%d.%m.%y", "%d-%m-%y", "%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y")
+_MONTH_FIRST = ("%m/%d/%y", "%m.%d.%y", "%m-%d-%y", "%m/%d/%Y", "%m.%d.%Y", "%m-%d-%Y")
+#: a number as written: an optional currency code or sign before or after, digits grouped by
+#: three with the thousands mark, or not grouped; anything else is left for the checks to refuse
+_CURRENCY_AROUND = (
+    r"^(\(?)\s*(?:[A-Za-z]{3}|[A-Za-z]{0,2}\$|[$€£¥])?\s*(.*?)\s*(?:[A-Za-z]{3}|[$€£¥])?\s*(\)?)$"
+)
 _ISO_NAIVE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?$"
 
 
@@ -179,7 +185,8 @@ class _Compiler:
             )
             parsed = f"coalesce({iso}, {local})"
         tz = self.mapping.timezone
-        if kind == ColumnType.TIMESTAMP and tz is not None:
+        zoned = spec.format is not None and ("%z" in spec.format or "%Z" in spec.format)
+        if kind == ColumnType.TIMESTAMP and tz is not None and not zoned:
             parsed = f"timezone('UTC', timezone({lit(tz)}, {parsed}))"
         converted = f"strftime({parsed}, {lit(out)})"
         if spec.format is None:
@@ -208,21 +215,36 @@ class _Compiler:
             )
 
     def number(self, v: str) -> str:
-        decimal = "," if self.mapping.decimal == "," else "\\."
-        # words (currency codes) go first, so that the E of EUR is not read as an exponent
-        words = f"regexp_replace({v}, '[A-Za-z]{{2,}}', '', 'g')"
-        cleaned = f"regexp_replace({words}, '[^0-9eE+{decimal}-]', '', 'g')"
-        if self.mapping.decimal == ",":
-            cleaned = f"replace({cleaned}, ',', '.')"
-        # with a decimal comma, a point groups thousands: only whole numbers are plain
+        """A number as the contract writes it, from one as an export writes it: a currency
+        code or sign around it is dropped, digits grouped by three lose the thousands mark
+        ("," or a space; "." with a decimal comma), the decimal mark becomes a point, and
+        "(1,200.00)" is -1200. Anything else (1,5 with a decimal point, 1.5M, 12-15) is left
+        as written, so the checks quarantine it naming its text."""
+        comma = self.mapping.decimal == ","
+        dec, group = (",", "\\.") if comma else ("\\.", ",")
+        body = f"regexp_extract(trim({v}), {lit(_CURRENCY_AROUND)}, 2)"
+        neg = (
+            f"(regexp_extract(trim({v}), {lit(_CURRENCY_AROUND)}, 1) = '(' AND "
+            f"regexp_extract(trim({v}), {lit(_CURRENCY_AROUND)}, 3) = ')')"
+        )
+        grouped = rf"^[+-]?[0-9]{{1,3}}({group}[0-9]{{3}})+({dec}[0-9]+)?$"
+        spaced = rf"^[+-]?[0-9]{{1,3}}( [0-9]{{3}})+({dec}[0-9]+)?$"
         plain = (
-            r"^[+-]?[0-9]+$"
-            if self.mapping.decimal == ","
+            r"^[+-]?[0-9]+(,[0-9]+)?$"
+            if comma
             else r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
         )
+        digits = f"regexp_replace({body}, '[ {group}]', '', 'g')"
+        if comma:
+            digits = f"replace({digits}, ',', '.')"
+        sign = f"CASE WHEN {neg} THEN '-' ELSE '' END"
         return (
-            f"CASE WHEN regexp_full_match({v}, {lit(plain)}) THEN {v} "
-            f"WHEN regexp_matches({v}, '[0-9]') THEN NULLIF({cleaned}, '') ELSE {v} END"
+            f"CASE WHEN {v} IS NULL THEN NULL "
+            + ("" if comma else f"WHEN regexp_full_match({v}, {lit(plain)}) THEN {v} ")
+            + f"WHEN regexp_full_match({body}, {lit(plain)}) OR "
+            f"regexp_full_match({body}, {lit(grouped)}) OR "
+            f"regexp_full_match({body}, {lit(spaced)}) "
+            f"THEN {sign} || {digits} ELSE {v} END"
         )
 
     # --------------------------------------------------------------- currencies
@@ -231,10 +253,14 @@ class _Compiler:
         (the currency column, else a code or sign in the value, else ``[source] currency``). An
         amount in a currency without a rate keeps its text and says so (then quarantined)."""
         number = self.number(v)
+        # a written code first (CAD $100 is Canadian); a sign only when there is none, and a
+        # dollar sign with letters before it (R$, A$, HK$) is not a US dollar
         signs = (
-            f"CASE WHEN contains({v}, '€') THEN 'EUR' WHEN contains({v}, '£') THEN 'GBP' "
-            f"WHEN contains({v}, '¥') THEN 'JPY' WHEN contains({v}, '$') THEN 'USD' "
-            f"ELSE NULLIF(regexp_extract(upper({v}), '([A-Z]{{3}})', 1), '') END"
+            f"coalesce(NULLIF(regexp_extract({v}, '(^|[^A-Za-z])([A-Z]{{3}})([^A-Za-z]|$)', 2), "
+            f"''), CASE WHEN contains({v}, '€') THEN 'EUR' WHEN contains({v}, '£') THEN 'GBP' "
+            f"WHEN contains({v}, '¥') THEN 'JPY' "
+            f"WHEN regexp_matches({v}, '[A-Za-z]\\$') THEN '?' "
+            f"WHEN contains({v}, '$') THEN 'USD' END)"
         )
         parts = []
         if self.tm.currency is not None:
@@ -256,7 +282,7 @@ class _Compiler:
         return (
             f"CASE WHEN {number} IS NULL OR NOT regexp_matches({number}, '^[+-]?[0-9.]') "
             f"THEN {number} WHEN ({rate}) IS NULL THEN {v} || ' (no rate for ' || {code} || ')' "
-            f"ELSE CAST(TRY_CAST({number} AS DOUBLE) * ({rate}) AS VARCHAR) END"
+            f"ELSE coalesce(CAST(TRY_CAST({number} AS DOUBLE) * ({rate}) AS VARCHAR), {v}) END"
         )
 
     # --------------------------------------------------------------- reps by name
@@ -325,7 +351,9 @@ def apply(
             continue
         key = column_key(name)
         if key in taken and key not in outputs:
-            outputs[key] = f"n.{ident(name)}"  # already the contract's name: used as it is
+            # already the contract's name: read like a mapped column (zone, dates, numbers)
+            target = next(c for c in table.column_names if column_key(c) == key)
+            outputs[target] = comp.expression(ColumnSpec(target, column=name, where=tm.where))
             comp.used.add(name)
         else:
             outputs[name if key not in taken else f"{name} (in file)"] = f"n.{ident(name)}"
@@ -412,7 +440,10 @@ def stage_aux(con: duckdb.DuckDBPyConnection, folder: Path, aux: AuxFile, mappin
         return f"no {aux.file}: {aux.missing}" if aux.missing else ""
     source = Source("reps", found, "csv", None, None, mapping.encoding)
     staged = stage(con, source)
-    header = {column_key(h): (i, h.strip()) for i, h in reversed(list(enumerate(staged.header)))}
+    header = {
+        column_key(h.strip() or f"column{i + 1}"): (i, h.strip() or f"column{i + 1}")
+        for i, h in reversed(list(enumerate(staged.header)))
+    }
     cells = [f"{normalized(Staged.cell(i))} AS {ident(h)}" for i, h in header.values()]
     missing = [c for c in aux.columns if column_key(c) not in header]
     cells += [f"NULL::VARCHAR AS {ident(c)}" for c in missing]

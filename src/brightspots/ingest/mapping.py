@@ -119,6 +119,9 @@ class TableMap:
     query: str | None = None
     #: the file column holding each row's currency code (amounts are converted with ``rates``)
     currency: str | None = None
+    #: what a snapshot calls this feed (default ``where``): records are flagged deleted only
+    #: when the same feed is delivered without them
+    origin: str = ""
 
 
 @dataclass(frozen=True)

@@ -147,9 +147,8 @@ def _column_lines(look: FileLook) -> list[str]:
         if col == "stage":
             mapped = _words_map(vals, STAGE_WORDS)
             pairs = ", ".join(f"{_q(k)} = {_q(v)}" for k, v in mapped.items())
-            lines.append(
-                f'{col} = {{ column = {_q(h)}, values = {{ {pairs} }}, default = "open" }}{GUESS}'
-            )
+            values = f", values = {{ {pairs} }}" if pairs else ""
+            lines.append(f'{col} = {{ column = {_q(h)}{values}, default = "open" }}{GUESS}')
         elif col == "type" and look.table == "activities":
             mapped = _words_map(vals, ACTIVITY_WORDS)
             pairs = ", ".join(f"{_q(k)} = {_q(v)}" for k, v in mapped.items())

@@ -75,28 +75,44 @@ def upsert(con: duckdb.DuckDBPyConnection, checked: Checked) -> Upserted:
 
 
 def record_sources(
-    con: duckdb.DuckDBPyConnection, checked: Checked, *, source: str, import_id: str
+    con: duckdb.DuckDBPyConnection,
+    checked: Checked,
+    *,
+    source: str,
+    import_id: str,
+    origin: str,
 ) -> None:
     """The records this file delivers (valid or not: a quarantined record is still in the
-    export) belong to ``source``, seen by this import, and are not deleted."""
+    export) belong to ``source`` and the feed ``origin``, seen by this import, not deleted."""
     t = checked.layout.table
     con.execute(
         f"""INSERT OR REPLACE INTO {RECORDS}
-            SELECT DISTINCT ?, p_{t.key}, ?, ?, NULL::TIMESTAMP FROM {CHK}
+                (table_name, key, source, import_id, deleted_at, origin)
+            SELECT DISTINCT ?, p_{t.key}, ?, ?, NULL::TIMESTAMP, ? FROM {CHK}
             WHERE p_{t.key} IS NOT NULL""",
-        [t.name, source, import_id],
+        [t.name, source, import_id, origin],
     )
 
 
 def mark_missing(
-    con: duckdb.DuckDBPyConnection, table: str, *, source: str, import_id: str, at: datetime
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    *,
+    source: str,
+    import_id: str,
+    at: datetime,
+    origins: list[str],
 ) -> int:
-    """Snapshot: the records of ``table`` from ``source`` that this import did not deliver are
-    flagged deleted (kept). Returns how many were newly flagged."""
+    """Snapshot: the records of ``table`` that ``source`` delivered through one of ``origins``
+    (the feeds this import delivers) and this import did not are flagged deleted (kept); a
+    feed the import does not deliver (Task.csv missing from this export) is left alone.
+    Returns how many were newly flagged."""
+    marks = ", ".join("?" for _ in origins) or "NULL"
     return con.execute(
         f"""UPDATE {RECORDS} SET deleted_at = ?
-            WHERE table_name = ? AND source = ? AND import_id <> ? AND deleted_at IS NULL""",
-        [at, table, source, import_id],
+            WHERE table_name = ? AND source = ? AND import_id <> ? AND deleted_at IS NULL
+              AND origin IN ({marks})""",
+        [at, table, source, import_id, *origins],
     ).fetchall()[0][0]
 
 

@@ -8,10 +8,10 @@ Kept in the workspace (created on first import):
   per row.
 - ``imports(import_id, started_at, finished_at, path, files, quarantine_by_reason, warnings)``:
   one row per import; ``files`` holds the per-file counts as JSON.
-- ``record_sources(table_name, key, source, import_id, deleted_at)``: which source (an export
-  format, or a name given with ``--source``) and import last delivered each record; a snapshot
-  import sets ``deleted_at`` on the records of its source it no longer holds (kept, and left out
-  of analysis).
+- ``record_sources(table_name, key, source, import_id, deleted_at, origin)``: which source (an
+  export format, or a name given with ``--source``), feed (``origin``: the file, or a preset's
+  kind of file) and import last delivered each record; a snapshot import sets ``deleted_at`` on
+  the records of the feeds it delivers that they no longer hold (kept, left out of analysis).
 
 Temporary, per file, inside the import's transaction: ``_bs_raw`` (the cells as read),
 ``_bs_src`` (a view adding line numbers), ``_bs_lines`` / ``_bs_blanks`` (line numbering when a
@@ -58,9 +58,10 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
 def ensure_records(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         f"""CREATE TABLE IF NOT EXISTS {RECORDS} (table_name VARCHAR, key VARCHAR,
-            source VARCHAR, import_id VARCHAR, deleted_at TIMESTAMP,
+            source VARCHAR, import_id VARCHAR, deleted_at TIMESTAMP, origin VARCHAR,
             PRIMARY KEY (table_name, key))"""
     )
+    con.execute(f"ALTER TABLE {RECORDS} ADD COLUMN IF NOT EXISTS origin VARCHAR")
 
 
 def drop_temps(con: duckdb.DuckDBPyConnection) -> None:

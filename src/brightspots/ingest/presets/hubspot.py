@@ -30,8 +30,6 @@ import tomllib
 from collections.abc import Iterable
 from pathlib import Path
 
-import duckdb
-
 from brightspots import schema
 from brightspots.ingest.aliases import fold
 from brightspots.ingest.encoding import sniff
@@ -108,11 +106,11 @@ LABELS: dict[str, tuple[str, ...]] = {
 #: which object a file is: the fields only its export has
 KINDS: dict[str, tuple[str, ...]] = {
     "deals": ("deal_stage", "deal_name"),
+    "contacts": ("first_name",),  # before companies: contacts carry a Company Name property
     "companies": ("company_name",),
     "calls": ("call_duration", "call_direction"),
     "meetings": ("meeting_outcome", "meeting_start"),
     "emails": ("email_direction",),
-    "contacts": ("first_name",),
 }
 TRUE = ("true", "yes", "si", "sí", "1", "verdadero")
 
@@ -162,6 +160,7 @@ def files_in(folder: Path) -> dict[str, tuple[Path, dict[str, str]]]:
                 "import them one at a time"
             )
         found[kind] = (p, fields)
+        kind_by_file[p.name] = kind
     return found
 
 
@@ -184,6 +183,10 @@ def _spec(target: str, sql: str) -> ColumnSpec:
     return ColumnSpec(target, sql=sql, verbatim=True, where=f"{NAME} preset, {target}")
 
 
+#: file name -> its kind of export, filled by ``files_in`` (snapshot origins)
+kind_by_file: dict[str, str] = {}
+
+
 def _table(
     table: str,
     file: Path,
@@ -201,6 +204,8 @@ def _table(
         skip=skip,
         columns={t: _spec(t, sql) for t, sql in cols.items()},
         where=f"{NAME} preset, {file.name}",
+        # export file names carry the date: a snapshot knows the feed by its kind of file
+        origin=f"{NAME}:{kind_by_file.get(file.name, file.name)}:{table}",
         skip_reason=why,
         joins=joins,
         verbatim=True,
@@ -220,18 +225,16 @@ def _true(c: str) -> str:
 
 
 def _stages(deals: Path, fields: dict[str, str]) -> list[tuple[str, str]]:
-    con = duckdb.connect()
-    try:
-        pipe = ident(fields["pipeline"]) if "pipeline" in fields else "''"
-        rows = con.execute(
-            f"SELECT DISTINCT coalesce(CAST({pipe} AS VARCHAR), ''), "
-            f"CAST({ident(fields['deal_stage'])} AS VARCHAR) "
-            "FROM read_csv(?, all_varchar = true, header = true) ORDER BY 1, 2",
-            [str(deals)],
-        ).fetchall()
-    finally:
-        con.close()
-    return [(p, s) for p, s in rows if s is not None]
+    """The (pipeline, stage) pairs of the deals export."""
+    encoding = sniff(deals)
+    pipe, stage = fields.get("pipeline"), fields["deal_stage"]
+    found = set()
+    with deals.open(encoding="utf-8-sig" if encoding == "utf-8" else encoding, newline="") as f:
+        for row in csv.DictReader(f):
+            s = (row.get(stage) or "").strip()
+            if s:
+                found.add(((row.get(pipe) or "").strip() if pipe else "", s))
+    return sorted(found)
 
 
 def _stage_map(path: Path | None) -> dict[tuple[str, str], str]:

@@ -233,7 +233,8 @@ def mapping(
     )
     currency_extras = {
         "currency": f"upper({_f('CurrencyIsoCode')})",
-        "conversion_rate": f"CAST({rate} AS VARCHAR)",
+        # like a mapping's: what the amount was multiplied by (1 / the rate per corporate unit)
+        "conversion_rate": f"CAST(round(1.0 / {rate}, 10) AS VARCHAR)",
     }
     tables: list[TableMap] = []
     if has("UserRole"):
