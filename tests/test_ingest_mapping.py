@@ -357,3 +357,49 @@ default = "open"
         bad = q[q["table_name"] == "opportunities"].iloc[0]
         assert bad["line"] == 4 and bad["reason"] == "missing_reference"  # row 3 of the parts
         assert sorted(ws.read("opportunities")["stage"]) == ["lost", "won"]
+
+
+@pytest.mark.parametrize(
+    ("decimal", "written", "stored"),
+    [
+        (".", "1,200.50", 1200.5),
+        (".", "(1,200.00)", -1200.0),
+        (".", "USD 1,200", 1200.0),
+        (".", "$ 99.90", 99.9),
+        (".", "1 200.50", 1200.5),
+        (",", "1.200,50", 1200.5),
+        (",", "1 200,50 EUR", 1200.5),
+        (",", "12,5", 12.5),
+        (",", "3.000", 3000.0),
+        (".", "1,5", None),  # a comma that does not group by three: never guessed
+        (".", "1.234,56", None),
+        (".", "1.5M", None),
+        (".", "12-15", None),
+        (",", "1.200.000,5.5", None),
+    ],
+)
+def test_amounts_are_read_only_when_unambiguous(tmp_path, decimal, written, stored):
+    deals = DEALS.replace("EUR 12.500,00", written.replace(";", ""))
+    text = MAPPING.replace('decimal = ","', f'decimal = "{decimal}"')
+    mapping = _write(tmp_path / "export", text, deals)
+    companies = COMPANIES.replace("1.200.000,50", "1200000").replace('"80.000"', "80000")
+    (tmp_path / "export" / "Companies.csv").write_text(companies, encoding="utf-8")
+    with init_workspace(tmp_path / "ws") as ws:
+        import_path(ws, tmp_path / "export", mapping=mapping)
+        opps = ws.read("opportunities")
+        won = opps[opps["stage"] == "won"]
+        if stored is None:
+            assert won.empty
+            q = ws.read("quarantine")
+            assert f"amount '{written}' is not a number" in " ".join(q["detail"])
+        else:
+            assert won.iloc[0]["amount"] == pytest.approx(stored)
+
+
+def test_two_digit_years(tmp_path):
+    deals = DEALS.replace("03/04/2024 14:05", "03/04/24 14:05")
+    mapping = _write(tmp_path / "export", MAPPING, deals)
+    with init_workspace(tmp_path / "ws") as ws:
+        import_path(ws, tmp_path / "export", mapping=mapping)
+        won = ws.read("opportunities").query("stage == 'won'").iloc[0]
+        assert str(won["created_at"]) == "2024-04-03 12:05:00"

@@ -298,3 +298,51 @@ def test_a_footer_is_dropped_from_any_csv(tmp_path):
         assert "reps.csv: 2 report footer line(s) dropped (Grand Totals (2 records); " in " ".join(
             result.warnings
         )
+
+
+def test_a_last_row_that_starts_like_a_footer_is_kept(tmp_path):
+    folder = tmp_path / "f"
+    folder.mkdir()
+    (folder / "reps.csv").write_text("rep_id,name\nR1,Ann\n", encoding="utf-8")
+    (folder / "accounts.csv").write_text(
+        "account_id,name\nA1,Acme\n\nA2,Total Wine & More\n", encoding="utf-8"
+    )
+    (folder / "opportunities.csv").write_text(
+        "opportunity_id,account_id,owner_rep_id,created_at,stage\nO1,A1,R1,2024-01-02,open\n",
+        encoding="utf-8",
+    )
+    with init_workspace(tmp_path / "ws") as ws:
+        result = import_path(ws, folder)
+        assert ws.row_count("accounts") == 2
+        assert not any("footer" in w for w in result.warnings)
+
+
+def test_passwords_never_show():
+    from brightspots.ingest.database import shown
+
+    assert shown("postgresql://bob:p@ss@db/x") == "postgresql://bob:***@db/x"
+    assert shown("postgresql://db/x?user=bob&password=hunter2") == (
+        "postgresql://db/x?user=bob&password=***"
+    )
+    assert shown("duckdb:///tmp/a.duckdb") == "duckdb:///tmp/a.duckdb"
+
+
+def test_zip_parts_without_a_final_line_break_or_with_another_header(tmp_path):
+    import zipfile
+
+    task = (FIXTURE / "Task.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    with zipfile.ZipFile(parts / "WE_1.ZIP", "w") as z:
+        for p in sorted(FIXTURE.iterdir()):
+            data = "".join(task[:4]).rstrip("\n") if p.name == "Task.csv" else p.read_bytes()
+            z.writestr(p.name, data)
+    with zipfile.ZipFile(parts / "WE_2.ZIP", "w") as z:
+        z.writestr("Task.csv", task[0] + "".join(task[4:]))
+    with init_workspace(tmp_path / "ws") as ws:
+        tasks = {f.file: f for f in import_path(ws, parts).files}["Task.csv"]
+        assert (tasks.read, tasks.inserted) == (7, 5)  # no row glued to the next part's
+    with zipfile.ZipFile(parts / "WE_2.ZIP", "w") as z:
+        z.writestr("Task.csv", "".join(task[4:]))  # a part without the header
+    with init_workspace(tmp_path / "ws2") as ws, pytest.raises(IngestError, match="not the header"):
+        import_path(ws, parts)

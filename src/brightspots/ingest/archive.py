@@ -28,10 +28,24 @@ def _zips(path: Path) -> list[Path]:
     return []
 
 
-def _append(dst: Path, src: Path) -> None:
-    """``src``'s rows after ``dst``'s: its first line (the header) is left out."""
+def _append(dst: Path, src: Path, label: str) -> None:
+    """``src``'s rows after ``dst``'s: its first line must be ``dst``'s header, and is left
+    out; a part that does not end its last line gets a line break first."""
+    with dst.open("rb") as f:
+        header = f.readline()
+        f.seek(max(0, dst.stat().st_size - 1))
+        last = f.read(1)
     with src.open("rb") as f, dst.open("ab") as out:
-        f.readline()
+        first = f.readline()
+        if first.lstrip(b"\xef\xbb\xbf").rstrip(b"\r\n") != header.lstrip(b"\xef\xbb\xbf").rstrip(
+            b"\r\n"
+        ):
+            raise IngestError(
+                f"{label}: this part's first line is not the header of the part before it; "
+                "unpack the archives and join the file by hand"
+            )
+        if last not in (b"\n", b""):
+            out.write(b"\n")
         shutil.copyfileobj(f, out, 1 << 20)
 
 
@@ -45,6 +59,7 @@ def unpacked(path: Path, notes: list[str]) -> Iterator[Path]:
     with tempfile.TemporaryDirectory(prefix="brightspots-zip-") as tmp:
         folder = Path(tmp)
         seen: dict[str, str] = {}
+        seen_path: dict[str, str] = {}  # the member path each name came from
         for z in zips:
             try:
                 archive = zipfile.ZipFile(z)
@@ -59,8 +74,14 @@ def unpacked(path: Path, notes: list[str]) -> Iterator[Path]:
                     with archive.open(info) as src, part.open("wb") as dst:
                         shutil.copyfileobj(src, dst, 1 << 20)
                     key = name.lower()
+                    if key in seen and seen_path[key] != info.filename.lower():
+                        raise IngestError(
+                            f"{z.name}: {info.filename} and {seen_path[key]} have the same name "
+                            "in different folders; unpack the archive and import one of them"
+                        )
+                    seen_path[key] = info.filename.lower()
                     if key in seen:
-                        _append(folder / seen[key], part)
+                        _append(folder / seen[key], part, f"{z.name}: {name}")
                         part.unlink()
                         notes.append(
                             f"{name} continues in {z.name}: its parts are read as one file"

@@ -356,7 +356,8 @@ def apply(
             outputs[target] = comp.expression(ColumnSpec(target, column=name, where=tm.where))
             comp.used.add(name)
         else:
-            outputs[name if key not in taken else f"{name} (in file)"] = f"n.{ident(name)}"
+            clash = key in taken or key in {column_key(o) for o in outputs}
+            outputs[f"{name} (in file)" if clash else name] = f"n.{ident(name)}"
     skip = None
     if tm.skip is not None:
         skip = (
