@@ -127,14 +127,20 @@ def _account_of(what: str, who: str) -> tuple[str, tuple[str, ...]]:
         f"ao.account_id, ac.account_id)"
     )
     joins = (
-        'LEFT JOIN (SELECT bs_sf_id("Id") AS id, bs_sf_id(any_value("AccountId")) AS '
-        "account_id FROM _bs_aux_opportunity GROUP BY 1) AS ao "
-        f"ON bs_sf_prefix({_f(what)}) = '006' AND ao.id = {_id(what)}",
-        'LEFT JOIN (SELECT bs_sf_id("Id") AS id, bs_sf_id(any_value("AccountId")) AS '
-        "account_id FROM _bs_aux_contact GROUP BY 1) AS ac "
-        f"ON bs_sf_prefix({_f(who)}) = '003' AND ac.id = {_id(who)}",
+        _account_lookup("opportunity", "ao", f"bs_sf_prefix({_f(what)}) = '006'", what),
+        _account_lookup("contact", "ac", f"bs_sf_prefix({_f(who)}) = '003'", who),
     )
     return sql, joins
+
+
+def _account_lookup(aux: str, alias: str, when: str, column: str) -> str:
+    """A join to an auxiliary object's account by id: ``alias.account_id`` for the row whose
+    ``column`` holds that object's id (and ``when`` holds)."""
+    return (
+        'LEFT JOIN (SELECT bs_sf_id("Id") AS id, bs_sf_id(any_value("AccountId")) AS '
+        f"account_id FROM _bs_aux_{aux} GROUP BY 1) AS {alias} "
+        f"ON {when} AND {alias}.id = {_id(column)}"
+    )
 
 
 def _links(what: str, who: str) -> dict[str, str]:
@@ -415,13 +421,13 @@ def mapping(
                 skip=f"{DELETED} OR NOT bs_sf_true({_f('Incoming')})",
                 why="deleted or outgoing e-mails (the rep's e-mails are Tasks)",
                 joins=(
-                    'LEFT JOIN (SELECT bs_sf_id("Id") AS id, bs_sf_id(any_value("AccountId")) '
-                    "AS account_id FROM _bs_aux_opportunity GROUP BY 1) AS ao "
-                    "ON bs_sf_prefix(n.\"RelatedToId\") = '006' AND ao.id = "
-                    'bs_sf_id(n."RelatedToId")',
-                    'LEFT JOIN (SELECT bs_sf_id("Id") AS id, bs_sf_id(any_value("AccountId")) '
-                    "AS account_id FROM _bs_aux_task GROUP BY 1) AS tk "
-                    'ON tk.id = bs_sf_id(n."ActivityId")',
+                    _account_lookup(
+                        "opportunity",
+                        "ao",
+                        "bs_sf_prefix(n.\"RelatedToId\") = '006'",
+                        "RelatedToId",
+                    ),
+                    _account_lookup("task", "tk", "true", "ActivityId"),
                     'LEFT JOIN (SELECT lower(trim("Email")) AS email, min(bs_sf_id("Id")) AS '
                     'contact_id FROM _bs_aux_contact WHERE "Email" IS NOT NULL GROUP BY 1) AS ce '
                     'ON ce.email = lower(trim(n."FromAddress"))',
@@ -451,9 +457,7 @@ def mapping(
                     'AS account_id, bs_sf_id(any_value("WhatId")) AS what, '
                     'any_value(coalesce("StartDateTime", "ActivityDateTime")) AS start '
                     'FROM _bs_aux_event GROUP BY 1) AS ev ON ev.id = bs_sf_id(n."EventId")',
-                    'LEFT JOIN (SELECT bs_sf_id("Id") AS id, bs_sf_id(any_value("AccountId")) '
-                    "AS account_id FROM _bs_aux_contact GROUP BY 1) AS ac "
-                    'ON ac.id = bs_sf_id(n."RelationId")',
+                    _account_lookup("contact", "ac", "true", "RelationId"),
                 ),
             )
         )
