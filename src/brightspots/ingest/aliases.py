@@ -300,3 +300,18 @@ def fold(text: str) -> str:
     plain = unicodedata.normalize("NFKD", text)
     plain = "".join(c for c in plain if not unicodedata.combining(c))
     return " ".join(plain.lower().split())
+
+
+#: a contact's seniority from the words of their title (CRM exports have no such field)
+_SENIORITY = (
+    "CASE WHEN {t} IS NULL THEN NULL "
+    "WHEN regexp_matches(lower({t}), '\\b(ceo|cfo|coo|cto|cio|cmo|cro|chief|president|founder|"
+    "owner|vp|vice president|evp|svp|director|head of|partner|managing)\\b') THEN 'executive' "
+    "WHEN regexp_matches(lower({t}), '\\b(manager|lead|supervisor|head)\\b') THEN 'manager' "
+    "ELSE 'staff' END"
+)
+
+
+def seniority_sql(title: str) -> str:
+    """SQL for the seniority (executive, manager, staff) of the title expression ``title``."""
+    return _SENIORITY.format(t=title)

@@ -31,11 +31,10 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from brightspots import schema
-from brightspots.ingest.aliases import fold
+from brightspots.ingest.aliases import fold, seniority_sql
 from brightspots.ingest.encoding import sniff
 from brightspots.ingest.errors import IngestError
 from brightspots.ingest.mapping import AuxFile, ColumnSpec, Mapping, TableMap
-from brightspots.ingest.presets.salesforce import _SENIORITY
 from brightspots.ingest.sql import ident, lit
 
 NAME = "hubspot"
@@ -160,7 +159,6 @@ def files_in(folder: Path) -> dict[str, tuple[Path, dict[str, str]]]:
                 "import them one at a time"
             )
         found[kind] = (p, fields)
-        kind_by_file[p.name] = kind
     return found
 
 
@@ -183,15 +181,12 @@ def _spec(target: str, sql: str) -> ColumnSpec:
     return ColumnSpec(target, sql=sql, verbatim=True, where=f"{NAME} preset, {target}")
 
 
-#: file name -> its kind of export, filled by ``files_in`` (snapshot origins)
-kind_by_file: dict[str, str] = {}
-
-
 def _table(
     table: str,
     file: Path,
     cols: dict[str, str],
     *,
+    kind: str,
     skip: str | None = None,
     why: str = "",
     joins: tuple[str, ...] = (),
@@ -205,7 +200,7 @@ def _table(
         columns={t: _spec(t, sql) for t, sql in cols.items()},
         where=f"{NAME} preset, {file.name}",
         # export file names carry the date: a snapshot knows the feed by its kind of file
-        origin=f"{NAME}:{kind_by_file.get(file.name, file.name)}:{table}",
+        origin=f"{NAME}:{kind}:{table}",
         skip_reason=why,
         joins=joins,
         verbatim=True,
@@ -326,6 +321,7 @@ def mapping(
             "reps",
             folder / "owners (from the export)",
             {"rep_id": "n.rep_id", "name": "n.name"},
+            kind="owners",
             query=_owners_query(files),
         )
     )
@@ -344,6 +340,7 @@ def mapping(
                 "annual_potential": _col(cf, "revenue"),
                 "created_at": _col(cf, "create_date"),
             },
+            kind="companies",
         )
     )
     if "contacts" in files:
@@ -356,8 +353,9 @@ def mapping(
                     "contact_id": _col(f, "id"),
                     "account_id": _first(f, "company_ids"),
                     "title": _col(f, "job_title"),
-                    "seniority": _SENIORITY.format(t=_col(f, "job_title")),
+                    "seniority": seniority_sql(_col(f, "job_title")),
                 },
+                kind="contacts",
                 skip=f"{_first(f, 'company_ids')} IS NULL",
                 why="contacts without a company",
             )
@@ -385,6 +383,7 @@ def mapping(
                         "type": "'inbound_request'",
                         "occurred_at": _col(f, field),
                     },
+                    kind="contacts",
                     skip=f"{_first(f, 'company_ids')} IS NULL OR {_col(f, field)} IS NULL{other}",
                     why=f"contacts without a company or a {tag} form submission",
                 )
@@ -405,6 +404,7 @@ def mapping(
                 "amount": _col(df, "amount"),
                 "source": _col(df, "source"),
             },
+            kind="deals",
         )
     )
     contact_account = (
@@ -468,7 +468,9 @@ def mapping(
             outcome = f"lower(coalesce({_col(f, 'meeting_outcome')}, ''))"
             skip = f"{outcome} IN ('canceled', 'cancelled', 'cancelada', 'cancelado')"
             why = "canceled meetings"
-        tables.append(_table("activities", p, cols, skip=skip, why=why, joins=tuple(joins)))
+        tables.append(
+            _table("activities", p, cols, kind=kind, skip=skip, why=why, joins=tuple(joins))
+        )
         if kind == "emails":
             signals.append("incoming e-mails as replies")
             ev = dict(cols)
@@ -481,6 +483,7 @@ def mapping(
                     "buyer_events",
                     p,
                     ev,
+                    kind=kind,
                     skip=f"upper(coalesce({_col(f, 'email_direction')}, '')) NOT IN "
                     "('INCOMING_EMAIL', 'INCOMING EMAIL', 'CORREO RECIBIDO')",
                     why="e-mails that are not incoming",
@@ -500,6 +503,7 @@ def mapping(
                     "buyer_events",
                     p,
                     ev,
+                    kind=kind,
                     skip=f"lower(coalesce({_col(f, 'meeting_outcome')}, '')) NOT IN "
                     "('completed', 'completada', 'completado')",
                     why="meetings not completed",

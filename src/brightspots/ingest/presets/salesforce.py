@@ -33,6 +33,7 @@ import csv
 from pathlib import Path
 
 from brightspots import schema
+from brightspots.ingest.aliases import seniority_sql
 from brightspots.ingest.mapping import AuxFile, ColumnSpec, Mapping, TableMap
 from brightspots.ingest.sql import lit
 
@@ -109,13 +110,6 @@ def _table(
 
 
 DELETED = f"bs_sf_true({_f('IsDeleted')})"
-_SENIORITY = (
-    "CASE WHEN {t} IS NULL THEN NULL "
-    "WHEN regexp_matches(lower({t}), '\\b(ceo|cfo|coo|cto|cio|cmo|cro|chief|president|founder|"
-    "owner|vp|vice president|evp|svp|director|head of|partner|managing)\\b') THEN 'executive' "
-    "WHEN regexp_matches(lower({t}), '\\b(manager|lead|supervisor|head)\\b') THEN 'manager' "
-    "ELSE 'staff' END"
-)
 
 
 def _account_of(what: str, who: str) -> tuple[str, tuple[str, ...]]:
@@ -304,7 +298,7 @@ def mapping(
                     "contact_id": _id("Id"),
                     "account_id": _id("AccountId"),
                     "title": _f("Title"),
-                    "seniority": _SENIORITY.format(t=_f("Title")),
+                    "seniority": seniority_sql(_f("Title")),
                 },
                 skip=f"{DELETED} OR {_id('AccountId')} IS NULL",
                 why="deleted or private contacts (no AccountId)",
