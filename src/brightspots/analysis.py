@@ -227,7 +227,9 @@ def analyze(
     table = pd.concat(table_rows, ignore_index=True)
     rep_table = table[table["level"] == "rep"]
 
-    extra: dict[str, pd.DataFrame | ir.Table] = {}
+    # each closed deal of the model's window with its expected chance of winning: briefs sum
+    # them over any period inside the window (stored straight from the engine)
+    extra: dict[str, pd.DataFrame | ir.Table] = {"deal_expectations": _deal_expectations(scored)}
     practice_notes: dict = {}
     if practices:
         progress("effort and buyer impact", 0.8)
@@ -256,6 +258,7 @@ def analyze(
         )
         extra.update(
             practice_effects=found.effects,
+            practice_deals=found.deals,
             practice_segment_effects=found.by_segment,
             practice_reps=found.reps,
             rep_resources=resources.frame(ws.execute(prof), ws.execute(mix)),
@@ -369,6 +372,11 @@ def _since(t: ir.Table, start: pd.Timestamp | None) -> ir.Table:
     if start is None:
         return t
     return t.filter(t.closed_at > ibis.literal(pd.Timestamp(start).to_pydatetime()))
+
+
+def _deal_expectations(scored: ir.Table) -> ir.Table:
+    cols = ["opportunity_id", "rep_id", "team_id", "region", "closed_at", "closed_local", "y"]
+    return scored.select(*cols, "amount", "p_hat")
 
 
 def _histogram(scored: ir.Table) -> ir.Table:

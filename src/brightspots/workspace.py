@@ -86,6 +86,16 @@ DEFAULT_CONFIG: dict[str, Any] = {
         # level ("opportunity" or "rep_period"), higher_is_better and sql (see the README)
         "custom": [],
     },
+    "brief": {
+        # closed deals a rep or team needs in the assessment window for a win-rate deviation
+        "min_deals": 8,
+        # answered buyer events a unit needs, now and in the 13 weeks before, for response time
+        "min_responses": 20,
+        # wins listed one by one (the others are counted)
+        "max_wins": 10,
+        # a win is "unlikely" when the case-mix model gave deals like it at most this chance
+        "unlikely_below": 0.25,
+    },
     "duckdb": {
         "memory_limit": "",  # e.g. "4GB"; empty = DuckDB's default
         "threads": 0,  # 0 = DuckDB's default

@@ -29,6 +29,8 @@ class PracticeResults:
     by_segment: pd.DataFrame
     reps: pd.DataFrame
     n_deals: int
+    #: one row per analysed deal: opportunity_id, rep_id, y and each practice's two variants
+    deals: pd.DataFrame
 
 
 def rep_practices(
@@ -119,4 +121,7 @@ def run(
         pool_min_cases=pool_min_cases,
     )
     reps = rep_practices(frame, practices, peers=peers, most_deals=most)
-    return PracticeResults(effects=effects, by_segment=by_segment, reps=reps, n_deals=len(frame))
+    deals = frame[[c for c in frame.columns if not c.startswith("x_")]]
+    return PracticeResults(
+        effects=effects, by_segment=by_segment, reps=reps, n_deals=len(frame), deals=deals
+    )

@@ -1,0 +1,395 @@
+"""``brightspots brief``: one team's (or the whole company's) brief for one period.
+
+Reads the latest analysis run (the case-mix expectations of each closed deal, the bright-spot
+labels, practice effects and weekly effort) and a few small queries on the data, then fills
+each section with the pure functions of ``wins``, ``deviations``, ``worked``, ``actions`` and
+``questions``. The naming rule is checked on the result before anyone sees it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from datetime import UTC, date, datetime, timedelta
+
+import pandas as pd
+
+from brightspots import levels as levels_mod
+from brightspots import metrics, timezones
+from brightspots.brief import actions as actions_mod
+from brightspots.brief import deviations as dev
+from brightspots.brief import questions as questions_mod
+from brightspots.brief import source, store, worked
+from brightspots.brief import wins as wins_mod
+from brightspots.brief.model import (
+    Brief,
+    Coverage,
+    Deviation,
+    Funnel,
+    FunnelPoint,
+    Point,
+    Story,
+)
+from brightspots.brief.period import Period, parse
+from brightspots.brief.source import BriefError, Scope
+from brightspots.practices.registry import registry as practice_registry
+from brightspots.workspace import Run, Workspace
+
+MAX_PER_METRIC = 8  # deviation rows shown per metric and level
+
+
+def check_naming(brief: Brief) -> None:
+    """Fail if any figure shown beside a named unit is on the wrong side of its reference."""
+    for name, f in brief.named_figures():
+        if not f.at_or_better:
+            raise BriefError(
+                f"internal check failed: {name} would be shown with {f.value!r} against "
+                f"{f.against} {f.reference!r}"
+            )
+
+
+def _mondays(first: date, last: date) -> list[date]:
+    start = first - timedelta(days=first.weekday())
+    out = []
+    while start <= last:
+        out.append(start)
+        start += timedelta(weeks=1)
+    return out
+
+
+def _sustained(run_table: pd.DataFrame | None, level: str) -> frozenset[str]:
+    if run_table is None or "level" not in run_table.columns:
+        return frozenset()
+    t = run_table[(run_table["level"] == level) & (run_table["label"] == "bright_spot")]
+    return frozenset(t["unit_id"].astype(str))
+
+
+def _design_effect(run: Run, level: str) -> float:
+    notes = run.diagnostics.get("buyer_impact") or {}
+    v = (notes.get("design_effect") or {}).get(level)
+    return float(v) if v is not None and math.isfinite(float(v)) else 1.0
+
+
+def _run_as_of(run: Run, fallback: datetime | None) -> datetime | None:
+    notes = run.diagnostics.get("buyer_impact") or {}
+    v = notes.get("as_of")
+    return pd.Timestamp(v).to_pydatetime() if v else fallback
+
+
+def _cap(rows: list[Deviation]) -> list[Deviation]:
+    return sorted(rows, key=lambda d: (-d.z, d.unit_id))[:MAX_PER_METRIC]
+
+
+def _with_sparks(rows: list[Deviation], sparks: dict[str, tuple[Point, ...]]) -> list[Deviation]:
+    return [dataclasses.replace(d, spark=sparks.get(d.unit_id, ())) for d in rows]
+
+
+def _deviations(
+    ws: Workspace,
+    run: Run,
+    sc: Scope,
+    period: Period,
+    deals: pd.DataFrame,
+    as_of: datetime | None,
+) -> tuple[list[Deviation], list[str], pd.DataFrame, dict]:
+    """Every deviation row, notes on units counted but not named, and the rep win-rate
+    assessment (for the funnel plot)."""
+    cfg, acfg = ws.config["brief"], ws.config["analysis"]
+    min_deals, phi = int(cfg["min_deals"]), str(acfg["overdispersion"])
+    window = period.window_words
+    day = deals["closed_on"]
+    in_window = deals[(day >= period.window_start) & (day <= period.end)]
+    mondays = _mondays(period.previous_start, period.end)
+    spots = source.run_frame(ws, run, "bright_spots")
+    rep_names = dict(zip(sc.reps["rep_id"].astype(str), sc.reps["name"].astype(str)))
+    rep_teams = {
+        str(r): str(t) if pd.notna(t) else "" for r, t in zip(sc.reps["rep_id"], sc.reps["team_id"])
+    }
+    contexts = {
+        "rep": dev.Context(rep_names, rep_teams, sc.rep_ids, window, "rep"),
+        "team": dev.Context(
+            sc.teams, {t: t for t in sc.teams}, frozenset(sc.team_ids()), window, "team"
+        ),
+    }
+    rows: list[Deviation] = []
+    others = {"win_rate": 0, "buyer_impact": 0, "response_hours": 0}
+    rep_assessed, rep_summary = pd.DataFrame(), {}
+
+    # win rate against the case-mix expectation
+    for level, column in (("team", "team_id"), ("rep", "rep_id")):
+        assessed, summary = dev.assess_win_rate(
+            in_window, column, min_deals=min_deals, noun=level, phi_method=phi
+        )
+        if level == "rep":
+            rep_assessed, rep_summary = assessed, summary
+        got, n_other = dev.win_rate_deviations(
+            assessed, contexts[level], sustained=_sustained(spots, level), sparks={}
+        )
+        got = _cap(got)
+        sparks = {
+            d.unit_id: dev.win_spark(deals, column, d.unit_id, mondays) for d in got
+        }
+        rows += _with_sparks(got, sparks)
+        others["win_rate"] += n_other
+
+    # buyer-impact rate against the previous 13 weeks and the peer median
+    weeks = source.effort_weeks(ws, run, mondays[0], mondays[-1])
+    impact_window = metrics.settings(ws)["impact_window"]
+    settled = dev.settled_weeks(weeks["period"], _run_as_of(run, as_of), impact_window)
+    for level in ("team", "rep"):
+        now = dev.impact_totals(weeks, level, period.window_start, period.end, settled)
+        before = dev.impact_totals(
+            weeks, level, period.previous_start, period.previous_end, settled
+        )
+        got, n_other = dev.impact_deviations(
+            now,
+            before,
+            contexts[level],
+            deff=_design_effect(run, level),
+            min_touches=int(acfg["min_touches"]),
+            sparks=dev.weekly_values(weeks, level, "impact_rate", mondays, settled),
+        )
+        rows += _cap(got)
+        others["buyer_impact"] += n_other
+    if sc.company:
+        reps_only = weeks[weeks["grain"] == "rep"].assign(unit_id="all", grain="company")
+        now = dev.impact_totals(reps_only, "company", period.window_start, period.end, settled)
+        before = dev.impact_totals(
+            reps_only, "company", period.previous_start, period.previous_end, settled
+        )
+        company = dev.Context({"all": "The company"}, {}, frozenset({"all"}), window, "company")
+        got, _ = dev.impact_deviations(
+            now,
+            before,
+            company,
+            deff=_design_effect(run, "team"),
+            min_touches=int(acfg["min_touches"]),
+            sparks={},
+            peers_of_kind=False,
+        )
+        rows += got
+
+    # response time against the previous 13 weeks and the peer median
+    levels = [("team", contexts["team"], True), ("rep", contexts["rep"], True)]
+    if sc.company:
+        company = dev.Context({"all": "The company"}, {}, frozenset({"all"}), window, "company")
+        levels.append(("company", company, False))
+    for level, ctx, peers_of_kind in levels:
+        summary = source.response_summary(ws, period, level)
+        ids, peer_median, n_peers = dev.response_candidates(
+            summary,
+            min_responses=int(cfg["min_responses"]),
+            in_scope=ctx.in_scope,
+            peers_of_kind=peers_of_kind,
+        )
+        values = source.response_values(ws, period, level, ids)
+        n_tested = int(
+            (summary[summary["window"] == "now"]["n"] >= int(cfg["min_responses"])).sum()
+        )
+        sparks = (
+            dev.weekly_values(weeks, level, "median_response_hours", mondays, settled)
+            if level != "company"
+            else {}
+        )
+        got, n_other = dev.response_deviations(
+            values,
+            ctx,
+            peer_median=peer_median,
+            peers=n_peers,
+            n_tested=max(n_tested, len(ids)),
+            sparks=sparks,
+            peers_of_kind=peers_of_kind,
+        )
+        rows += _cap(got)
+        others["response_hours"] += n_other
+
+    notes = []
+    words = {
+        "win_rate": "won more than expected",
+        "buyer_impact": "drew more buyer responses than before",
+        "response_hours": "answered buyers faster than before",
+    }
+    for metric, n in others.items():
+        if n:
+            notes.append(
+                f"{n} more {'rep or team' if n == 1 else 'reps or teams'} {words[metric]} by "
+                "amounts chance alone often gives; they are not listed."
+            )
+    return rows, notes, rep_assessed, rep_summary
+
+
+def _funnel(
+    assessed: pd.DataFrame, summary: dict, sc: Scope, named: set[str], period: Period, min_deals
+) -> Funnel | None:
+    if not len(assessed):
+        return None
+    mine = assessed[assessed["unit_id"].isin(sc.rep_ids) & (assessed["expected"] > 0)]
+    if not len(mine):
+        return None
+    names = dict(zip(sc.reps["rep_id"].astype(str), sc.reps["name"].astype(str)))
+    points = tuple(
+        FunnelPoint(
+            expected=float(r["expected"]),
+            oe=float(r["oe"]),
+            closed=int(r["n"]),
+            label=str(r["label"] or ""),
+            name=names.get(str(r["unit_id"]), "") if str(r["unit_id"]) in named else "",
+        )
+        for _, r in mine.iterrows()
+    )
+    curve = levels_mod.curve(assessed, summary, min_deals)
+    return Funnel(
+        points=points,
+        curve=tuple(curve.to_dict("records")),
+        min_volume=min_deals,
+        window_words=period.window_words,
+    )
+
+
+def _stories(df: pd.DataFrame, sc: Scope) -> list[Story]:
+    out = []
+    for _, r in df.iterrows():
+        tags = str(r["tags"]) if pd.notna(r["tags"]) else ""
+        out.append(
+            Story(
+                story_id=str(r["story_id"]),
+                title=str(r["title"]),
+                body=str(r["body"]),
+                tags=tuple(t.strip() for t in tags.split(";") if t.strip()),
+                created_on=r["created_on"],
+                rep_id=str(r["rep_id"]),
+                rep=sc.rep_name(str(r["rep_id"])),
+                account=str(r["account"]) if pd.notna(r["account"]) else None,
+                opportunity_id=str(r["opportunity_id"]) if pd.notna(r["opportunity_id"]) else None,
+                deal=str(r["deal"]) if pd.notna(r["deal"]) else None,
+                deal_stage=str(r["deal_stage"]) if pd.notna(r["deal_stage"]) else None,
+            )
+        )
+    return out
+
+
+def _coverage_notes(
+    period: Period,
+    run: Run,
+    run_current: bool,
+    as_of_local: datetime | None,
+    model: tuple[date | None, date | None],
+    ws: Workspace,
+) -> list[str]:
+    notes = []
+    if not run_current:
+        notes.append(
+            f"The data has changed since the analysis this brief rests on ({run.run_id}): run "
+            f"`brightspots analyze --workspace {ws.root}` for figures that include the changes."
+        )
+    if as_of_local is not None and as_of_local.date() < period.end:
+        notes.append(
+            f"The period is not over in the data: it runs to {as_of_local:%d %B %Y, %H:%M}."
+        )
+    first, last = model
+    if first is not None and (period.window_start < first or period.end > last):
+        notes.append(
+            f"Wins against expectation count deals closed from {first:%d %B %Y} to "
+            f"{last:%d %B %Y}, the analysis window; deals closed outside it have no expected "
+            "chance yet."
+        )
+    return notes
+
+
+def build(ws: Workspace, team: str, period_text: str, *, now: datetime | None = None) -> Brief:
+    """The brief of ``team`` (an id, a name or "all") for ``period_text``."""
+    period = parse(period_text)
+    sc = source.scope(ws, team)
+    run = source.run_for(ws)
+    cfg = ws.config["brief"]
+    tz = ws.timezone
+    zone = timezones.zone(tz)
+    as_of = source.as_of(ws)
+    as_of_local = (
+        as_of.replace(tzinfo=UTC).astimezone(zone).replace(tzinfo=None) if as_of else None
+    )
+    first_day, last_day, n_rows = source.data_days(ws, period)
+    run_current = run.fingerprint == ws.fingerprint()
+    model = source.model_span(ws, run)
+    registry = {p.id: p for p in practice_registry(ws.config)}
+
+    deals = source.deal_expectations(ws, run, min(period.previous_start, period.start), period.end)
+    rep_names = dict(zip(sc.reps["rep_id"].astype(str), sc.reps["name"].astype(str)))
+    rep_teams = {
+        str(r): str(t) if pd.notna(t) else "" for r, t in zip(sc.reps["rep_id"], sc.reps["team_id"])
+    }
+
+    won = wins_mod.ranked(source.won_deals(ws, sc, period), deals)
+    top = won.head(int(cfg["max_wins"]))
+    shown_wins = wins_mod.wins(
+        top,
+        source.deal_facts(ws, top),
+        rep_names,
+        rep_teams,
+        unlikely_below=float(cfg["unlikely_below"]),
+    )
+
+    rows, dev_notes, rep_assessed, rep_summary = _deviations(ws, run, sc, period, deals, as_of)
+    named_reps = {d.unit_id for d in rows if d.unit == "rep" and d.metric == "win_rate"}
+
+    in_period = deals[(deals["closed_on"] >= period.start) & (deals["closed_on"] <= period.end)]
+    if not sc.company:
+        in_period = in_period[in_period["rep_id"].isin(sc.rep_ids)]
+    measured = source.practice_deals(ws, run, in_period["opportunity_id"].astype(str).tolist())
+    closed = in_period[["opportunity_id", "y"]].merge(
+        measured.drop(columns=["rep_id", "y"], errors="ignore"), on="opportunity_id", how="left"
+    )
+    effects = source.run_frame(ws, run, "practice_effects")
+    window_words = str(run.diagnostics.get("window_words") or "the analysis window")
+    practice_rows = worked.practices(
+        effects, registry, closed, period_words=period.short, window_words=window_words
+    )
+    suggested = actions_mod.suggested(
+        worked.with_evidence(effects), registry, closed, period_words=period.short
+    )
+
+    previous = store.actions_of(ws, sc.team_id, period.before().label)
+    followed = [registry[a.practice_id] for a in previous if a.practice_id in registry]
+    opened = source.opened_deals(ws, sc, [period.before(), period], followed)
+    previous_rows = actions_mod.followed_up(
+        previous, registry, opened, before_label=period.before().label, now_label=period.label
+    )
+
+    stories = _stories(source.stories(ws, sc, period), sc)
+    questions = questions_mod.questions(shown_wins, rows, practice_rows, stories, previous_rows)
+    notes = _coverage_notes(period, run, run_current, as_of_local, model, ws)
+    brief = Brief(
+        team_id=sc.team_id,
+        team=sc.name,
+        period=period,
+        created_at=now or datetime.now(UTC).replace(tzinfo=None),
+        currency=str(ws.config["workspace"]["currency"]),
+        coverage=Coverage(
+            first_day=first_day,
+            last_day=last_day,
+            as_of=as_of_local,
+            run_id=run.run_id,
+            run_at=run.created_at,
+            run_current=run_current,
+            timezone=tz,
+            notes=tuple(notes),
+        ),
+        wins=tuple(shown_wins),
+        n_wins=len(won),
+        won_amount=float(pd.to_numeric(won["amount"], errors="coerce").fillna(0.0).sum()),
+        deviations=tuple(rows),
+        practices=tuple(practice_rows),
+        stories=tuple(stories),
+        questions=tuple(questions),
+        actions=tuple(suggested),
+        previous_actions=tuple(previous_rows),
+        previous_period=period.before().label,
+        pulse=tuple(store.pulse_of(ws, sc.team_id, before=period.label)),
+        funnel=_funnel(
+            rep_assessed, rep_summary, sc, named_reps, period, int(cfg["min_deals"])
+        ),
+        empty=n_rows == 0,
+        notes=tuple(dev_notes),
+    )
+    check_naming(brief)
+    return brief

@@ -1,0 +1,409 @@
+"""What a brief reads: the latest analysis run's tables and a few small queries on the data.
+
+Every read is filtered to the brief's dates (and, where it is cheap, its reps) before it leaves
+the engine or the workspace file. Row-level data comes back only for the period's won deals and
+the buyer events answered by the reps a brief may show; everything else is aggregated first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from brightspots import metrics, timezones
+from brightspots.brief.period import Period
+from brightspots.errors import BrightspotsError
+from brightspots.practices.features import practice_frame
+from brightspots.practices.registry import landmark_days
+from brightspots.practices.views import Tables
+from brightspots.workspace import Run, Workspace
+
+MEETING_TYPES = ("meeting", "demo")
+FAST_HOURS = 1.0  # a reply answered within this many hours is a fast one
+
+
+class BriefError(BrightspotsError):
+    """A brief cannot be made as asked (unknown team, no analysis run, ...)."""
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The reps a brief covers: one team's, or everyone's (``team_id == "all"``)."""
+
+    team_id: str
+    name: str
+    rep_ids: frozenset[str]
+    reps: pd.DataFrame  # every rep: rep_id, name, team_id
+    teams: dict[str, str]  # team_id -> name, every team
+
+    @property
+    def company(self) -> bool:
+        return self.team_id == "all"
+
+    def rep_name(self, rep_id: str) -> str:
+        hit = self.reps.loc[self.reps["rep_id"] == rep_id, "name"]
+        return str(hit.iloc[0]) if len(hit) and pd.notna(hit.iloc[0]) else rep_id
+
+    def team_ids(self) -> list[str]:
+        return sorted(self.teams) if self.company else [self.team_id]
+
+
+def scope(ws: Workspace, team: str) -> Scope:
+    """The team named ``team`` (its id or its name, any case), or "all"."""
+    reps = ws.execute(ws.table("reps").select("rep_id", "name", "team_id"))
+    t = ws.execute(ws.table("teams").select("team_id", "name"))
+    teams = {str(i): str(n) if pd.notna(n) else str(i) for i, n in zip(t["team_id"], t["name"])}
+    for tid in reps["team_id"].dropna().unique():
+        teams.setdefault(str(tid), str(tid))
+    wanted = str(team).strip()
+    if wanted.lower() == "all":
+        return Scope("all", "the whole company", frozenset(reps["rep_id"]), reps, teams)
+    by_id = {i.lower(): i for i in teams}
+    by_name = {n.lower(): i for i, n in teams.items()}
+    hit = by_id.get(wanted.lower()) or by_name.get(wanted.lower())
+    if hit is None:
+        valid = ", ".join(f"{i} ({n})" if n != i else i for i, n in sorted(teams.items()))
+        raise BriefError(f"unknown team {team!r}; use all or one of: {valid or 'no teams'}")
+    mine = frozenset(reps.loc[reps["team_id"] == hit, "rep_id"])
+    return Scope(hit, teams[hit], mine, reps, teams)
+
+
+def utc_start(day: date, tz: str) -> datetime:
+    """The UTC instant (naive) at which local ``day`` begins in zone ``tz``."""
+    local = datetime.combine(day, time(0), tzinfo=timezones.zone(tz))
+    return local.astimezone(UTC).replace(tzinfo=None)
+
+
+def utc_span(first: date, last: date, tz: str) -> tuple[datetime, datetime]:
+    """[start, end) in naive UTC covering local days ``first`` to ``last`` inclusive."""
+    return utc_start(first, tz), utc_start(last + timedelta(days=1), tz)
+
+
+def _between(col: ir.TimestampValue, span: tuple[datetime, datetime]) -> ir.BooleanValue:
+    lo = ibis.literal(span[0], type="timestamp")
+    hi = ibis.literal(span[1], type="timestamp")
+    return (col >= lo) & (col < hi)
+
+
+def run_for(ws: Workspace) -> Run:
+    try:
+        return ws.latest_run()
+    except BrightspotsError as e:
+        raise BriefError(str(e)) from None
+
+
+def _run_table(ws: Workspace, run: Run, name: str, where: str = "", params=()) -> pd.DataFrame:
+    if not ws.has_table(name):
+        raise BriefError(
+            f"the latest run ({run.run_id}) has no {name} table: it was made by an older "
+            f"version; run `brightspots analyze --workspace {ws.root}` again"
+        )
+    clause = "run_id = ?" + (f" AND ({where})" if where else "")
+    df = ws.read(name, where=clause, params=[run.run_id, *params])
+    if name in ("deal_expectations", "practice_deals") and not len(df):
+        has_any = (
+            ws.duckdb()
+            .execute(f'SELECT count(*) FROM "{name}" WHERE run_id = ?', [run.run_id])
+            .fetchone()[0]
+        )
+        if not has_any and name == "deal_expectations":
+            raise BriefError(
+                f"the latest run ({run.run_id}) has no deal_expectations: run "
+                f"`brightspots analyze --workspace {ws.root}` again"
+            )
+    return df.drop(columns=["run_id"])
+
+
+def deal_expectations(ws: Workspace, run: Run, first: date, last: date) -> pd.DataFrame:
+    """Closed deals of the run's model window closed on local days ``first``..``last``:
+    opportunity_id, rep_id, team_id, closed_local, y, amount, p_hat."""
+    df = _run_table(
+        ws,
+        run,
+        "deal_expectations",
+        "closed_local >= ? AND closed_local < ?",
+        (datetime.combine(first, time(0)), datetime.combine(last + timedelta(days=1), time(0))),
+    )
+    return df.assign(closed_on=pd.to_datetime(df["closed_local"]).dt.date)
+
+
+def model_span(ws: Workspace, run: Run) -> tuple[date | None, date | None]:
+    """The first and last local close day the run's case-mix model scored."""
+    if not ws.has_table("deal_expectations"):
+        return None, None
+    lo, hi = (
+        ws.duckdb()
+        .execute(
+            "SELECT min(closed_local), max(closed_local) FROM deal_expectations WHERE run_id = ?",
+            [run.run_id],
+        )
+        .fetchone()
+    )
+    return (pd.Timestamp(lo).date() if lo else None, pd.Timestamp(hi).date() if hi else None)
+
+
+def practice_deals(ws: Workspace, run: Run, opportunity_ids: list[str]) -> pd.DataFrame:
+    if not ws.has_table("practice_deals") or not opportunity_ids:
+        return pd.DataFrame(columns=["opportunity_id", "rep_id", "y"])
+    con = ws.duckdb()
+    con.register("_bs_ids", pd.DataFrame({"opportunity_id": opportunity_ids}))
+    try:
+        df = con.execute(
+            "SELECT p.* FROM practice_deals p JOIN _bs_ids USING (opportunity_id) "
+            "WHERE p.run_id = ?",
+            [run.run_id],
+        ).df()
+    finally:
+        con.unregister("_bs_ids")
+    return df.drop(columns=["run_id"])
+
+
+def run_frame(ws: Workspace, run: Run, name: str) -> pd.DataFrame | None:
+    """A whole (small) run table, or None when the run has none."""
+    if not ws.has_table(name):
+        return None
+    return ws.run_results(name, run.run_id)
+
+
+def effort_weeks(ws: Workspace, run: Run, first: date, last: date) -> pd.DataFrame:
+    """The run's weekly effort rows for reps and teams, weeks starting ``first``..``last``."""
+    return _run_table(
+        ws,
+        run,
+        "effort_impact",
+        "every = 'week' AND grain IN ('rep', 'team') AND period >= ? AND period <= ?",
+        (first, last),
+    )
+
+
+def won_deals(ws: Workspace, sc: Scope, period: Period) -> pd.DataFrame:
+    """The period's won deals of the scope's reps: opportunity_id, deal, account_id, account,
+    rep_id, amount, closed_at (UTC), closed_on (local day)."""
+    tz = ws.timezone
+    o, a = ws.table("opportunities"), ws.table("accounts")
+    won = o.filter(
+        (o.stage == "won")
+        & o.closed_at.notnull()
+        & _between(o.closed_at, utc_span(period.start, period.end, tz))
+    )
+    if not sc.company:
+        won = won.filter(won.owner_rep_id.isin(sorted(sc.rep_ids)))
+    acc = a.select(acc_id="account_id", account="name")
+    j = won.left_join(acc, won.account_id == acc.acc_id)
+    df = ws.execute(
+        j.select(
+            "opportunity_id",
+            deal=j.product,
+            account_id=j.account_id,
+            account=j.account,
+            rep_id=j.owner_rep_id,
+            amount=j.amount.cast("float64"),
+            closed_at=j.closed_at,
+        )
+    )
+    zone = timezones.zone(tz)
+    local = pd.to_datetime(df["closed_at"]).dt.tz_localize("UTC").dt.tz_convert(zone)
+    return df.assign(closed_on=local.dt.date)
+
+
+def deal_facts(ws: Workspace, deals: pd.DataFrame) -> pd.DataFrame:
+    """Per deal of ``deals`` (opportunity_id, account_id): touches, contacts, meetings (and
+    demos), replies (buyer events on the deal a touch by its owner answered), fast_replies
+    (answered within ``FAST_HOURS``) and median_response_hours."""
+    cols = ["touches", "contacts", "meetings", "replies", "fast_replies", "median_response_hours"]
+    if not len(deals):
+        return pd.DataFrame(columns=["opportunity_id", *cols])
+    ids = sorted(set(deals["opportunity_id"]))
+    accounts = sorted(set(deals["account_id"].dropna()))
+    acts = metrics.touches(ws.table("activities"))
+    on_deal = acts.filter(acts.opportunity_id.isin(ids))
+    work = ws.execute(
+        on_deal.group_by("opportunity_id").agg(
+            touches=on_deal.count(),
+            contacts=on_deal.contact_id.nunique(),
+            meetings=on_deal["type"].isin(list(MEETING_TYPES)).sum(),
+        )
+    )
+    events = ws.table("buyer_events")
+    events = events.filter(events.opportunity_id.isin(ids))
+    nearby = acts.filter(acts.account_id.isin(accounts))
+    times = metrics.response_times(nearby, events, ws.table("opportunities"), ws.table("accounts"))
+    ev = events.select(ev_id="event_id", opportunity_id="opportunity_id")
+    times = times.join(ev, times.event_id == ev.ev_id)
+    answered = times.filter(times.response_hours.notnull())
+    fast = ibis.literal(FAST_HOURS, type="float64")
+    resp = ws.execute(
+        answered.group_by("opportunity_id").agg(
+            replies=answered.count(),
+            fast_replies=(answered.response_hours <= fast).sum(),
+            median_response_hours=answered.response_hours.median(),
+        )
+    )
+    out = pd.DataFrame({"opportunity_id": ids})
+    out = out.merge(work, on="opportunity_id", how="left").merge(
+        resp, on="opportunity_id", how="left"
+    )
+    for c in ("touches", "contacts", "meetings", "replies", "fast_replies"):
+        out[c] = out[c].fillna(0).astype("int64")
+    out["median_response_hours"] = out["median_response_hours"].astype("float64")
+    return out[["opportunity_id", *cols]]
+
+
+def _responses(ws: Workspace, period: Period) -> ir.Table:
+    """Every answered buyer event of the previous 13 weeks and the assessment window:
+    responsible_rep_id, team_id (of that rep), window ("now" or "before") and response_hours.
+    Touches before the previous 13 weeks cannot answer these events, so only later ones are
+    read."""
+    tz = ws.timezone
+    span = utc_span(period.previous_start, period.end, tz)
+    now_from = ibis.literal(utc_start(period.window_start, tz), type="timestamp")
+    acts = metrics.touches(ws.table("activities"))
+    acts = acts.filter(acts.occurred_at >= ibis.literal(span[0], type="timestamp"))
+    events = ws.table("buyer_events")
+    events = events.filter(_between(events.occurred_at, span))
+    times = metrics.response_times(acts, events, ws.table("opportunities"), ws.table("accounts"))
+    ev = events.select(ev_id="event_id", ev_at="occurred_at")
+    j = times.join(ev, times.event_id == ev.ev_id)
+    j = j.filter(j.response_hours.notnull())
+    reps = ws.table("reps").select(r_id="rep_id", team_id="team_id")
+    j = j.left_join(reps, j.responsible_rep_id == reps.r_id)
+    return j.select(
+        "responsible_rep_id",
+        "team_id",
+        window=ibis.ifelse(j.ev_at >= now_from, "now", "before"),
+        response_hours=j.response_hours,
+    )
+
+
+def _unit(t: ir.Table, grain: str) -> ir.Value:
+    if grain == "rep":
+        return t.responsible_rep_id
+    if grain == "team":
+        return t.team_id
+    return ibis.literal("all", type="string")
+
+
+def response_summary(ws: Workspace, period: Period, grain: str) -> pd.DataFrame:
+    """Per unit of ``grain`` (rep, team or company) and window: n answered events and the
+    median response hours (aggregated in the engine)."""
+    t = _responses(ws, period)
+    t = t.mutate(unit_id=_unit(t, grain))
+    t = t.filter(t.unit_id.notnull())
+    return ws.execute(
+        t.group_by(["unit_id", "window"]).agg(n=t.count(), median=t.response_hours.median())
+    )
+
+
+def response_values(ws: Workspace, period: Period, grain: str, unit_ids: list[str]) -> pd.DataFrame:
+    """The answered events' response hours of a few units: unit_id, window, hours."""
+    if not unit_ids:
+        return pd.DataFrame(columns=["unit_id", "window", "hours"])
+    t = _responses(ws, period)
+    t = t.mutate(unit_id=_unit(t, grain))
+    t = t.filter(t.unit_id.isin(unit_ids))
+    return ws.execute(t.select("unit_id", "window", hours=t.response_hours))
+
+
+def opened_deals(ws: Workspace, sc: Scope, periods: list[Period], practices: list) -> pd.DataFrame:
+    """The scope's deals opened in each of ``periods``, measured so far on ``practices``:
+    opportunity_id, opened (the period's label) and ``whole__<id>`` per practice."""
+    if not practices or not periods:
+        return pd.DataFrame(columns=["opportunity_id", "opened"])
+    tz = ws.timezone
+    o = ws.table("opportunities")
+    first, last = min(p.start for p in periods), max(p.end for p in periods)
+    o = o.filter(_between(o.created_at, utc_span(first, last, tz)))
+    if not sc.company:
+        o = o.filter(o.owner_rep_id.isin(sorted(sc.rep_ids)))
+    ids = ws.execute(o.select("opportunity_id", "created_at"))
+    if not len(ids):
+        return pd.DataFrame(columns=["opportunity_id", "opened"])
+    stamp = as_of(ws) or pd.Timestamp(last).to_pydatetime()
+    lo = pd.Timestamp(first) - pd.Timedelta(days=2)
+    hi = pd.Timestamp(max(pd.Timestamp(stamp), pd.Timestamp(last))) + pd.Timedelta(days=2)
+
+    def local(ts: ir.TimestampValue) -> ir.TimestampValue:
+        return timezones.to_local(ts, tz, lo.to_pydatetime(), hi.to_pydatetime())
+
+    tables = Tables.of(ws)
+    measured = practice_frame(
+        Tables(**{**tables.__dict__, "opportunities": o}),
+        practices,
+        landmark_days=landmark_days(ws.config),
+        local=local,
+        impact_window=metrics.settings(ws)["impact_window"],
+        as_of=pd.Timestamp(stamp).to_pydatetime(),
+    )
+    frame = ws.execute(measured)
+    zone = timezones.zone(tz)
+    day = pd.to_datetime(ids["created_at"]).dt.tz_localize("UTC").dt.tz_convert(zone).dt.date
+    label = pd.Series("", index=ids.index)
+    for p in periods:
+        label[(day >= p.start) & (day <= p.end)] = p.label
+    ids = ids.assign(opened=label)[["opportunity_id", "opened"]]
+    keep = ["opportunity_id", *[c for c in frame.columns if c.startswith("whole__")]]
+    return ids.merge(frame[keep], on="opportunity_id", how="left")
+
+
+def stories(ws: Workspace, sc: Scope, period: Period) -> pd.DataFrame:
+    """The period's stories told by the scope's reps, with their account's and deal's names."""
+    s = ws.table("stories")
+    s = s.filter(_between(s.created_at, utc_span(period.start, period.end, ws.timezone)))
+    if not sc.company:
+        s = s.filter(s.rep_id.isin(sorted(sc.rep_ids)))
+    a = ws.table("accounts").select(acc_id="account_id", account="name")
+    o = ws.table("opportunities").select(opp_id="opportunity_id", deal="product", deal_stage="stage")
+    j = s.left_join(a, s.account_id == a.acc_id).left_join(o, s.opportunity_id == o.opp_id)
+    df = ws.execute(
+        j.select(
+            "story_id",
+            "title",
+            "body",
+            "tags",
+            "created_at",
+            "rep_id",
+            "account",
+            "opportunity_id",
+            "deal",
+            "deal_stage",
+        ).order_by(["created_at", "story_id"])
+    )
+    zone = timezones.zone(ws.timezone)
+    local = pd.to_datetime(df["created_at"]).dt.tz_localize("UTC").dt.tz_convert(zone)
+    return df.assign(created_on=local.dt.date)
+
+
+def data_days(ws: Workspace, period: Period) -> tuple[date | None, date | None, int]:
+    """The first and last local day inside the period with an activity, buyer event or close,
+    and how many such rows there are."""
+    span = utc_span(period.start, period.end, ws.timezone)
+    parts = []
+    for name, col in (
+        ("activities", "occurred_at"),
+        ("buyer_events", "occurred_at"),
+        ("opportunities", "closed_at"),
+    ):
+        t = ws.table(name)
+        hit = t.filter(_between(t[col], span))
+        parts.append(ws.execute(hit.aggregate(lo=hit[col].min(), hi=hit[col].max(), n=hit.count())))
+    got = pd.concat(parts, ignore_index=True)
+    n = int(got["n"].sum())
+    if not n:
+        return None, None, 0
+    zone = timezones.zone(ws.timezone)
+
+    def day(v) -> date:
+        return pd.Timestamp(v).tz_localize("UTC").tz_convert(zone).date()
+
+    return day(got["lo"].dropna().min()), day(got["hi"].dropna().max()), n
+
+
+def as_of(ws: Workspace) -> datetime | None:
+    """The latest timestamp in activities and buyer events (UTC), as the metrics define it."""
+    v = ws.execute(metrics.data_as_of(ws.table("activities"), ws.table("buyer_events")).as_table())
+    v = v.iloc[0, 0]
+    return None if v is None or pd.isna(v) else pd.Timestamp(v).to_pydatetime()
