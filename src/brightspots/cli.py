@@ -473,6 +473,120 @@ def report(
     out.print(f"Report written to {path.resolve()}")
 
 
+# ---------------------------------------------------------------------------- brief
+brief_app = typer.Typer(
+    help="The team meeting brief: what went well in a period, and what to try next.",
+    invoke_without_command=True,
+)
+app.add_typer(brief_app, name="brief")
+
+TeamOpt = Annotated[
+    str | None,
+    typer.Option("--team", help="A team id or name, or all (the whole company)."),
+]
+PeriodOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--period", help="An ISO week (2026-W47), a month (2026-11) or a quarter (2026-Q4)."
+    ),
+]
+
+
+@brief_app.callback()
+def brief(
+    ctx: typer.Context,
+    workspace: Annotated[
+        Path | None,
+        typer.Option("--workspace", "-w", help="The workspace folder (made by `init`)."),
+    ] = None,
+    team: TeamOpt = None,
+    period: PeriodOpt = None,
+    fmt: Annotated[str, typer.Option("--format", help="html, md or pdf.")] = "html",
+    out_file: Annotated[Path | None, typer.Option("--out", "-o", help="File to write.")] = None,
+    paper: Annotated[str, typer.Option(help="Paper for html print and pdf: A4 or Letter.")] = "A4",
+) -> None:
+    """Write the "best of what happened" brief of a team (or all) for a period, and keep it in
+    the workspace. `brightspots brief record` stores what the meeting agreed."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from brightspots.brief import BriefError, make_brief
+    from brightspots.workspace import Workspace
+
+    missing = [
+        n
+        for n, v in (("--workspace", workspace), ("--team", team), ("--period", period))
+        if v is None
+    ]
+    if missing:
+        raise BriefError(f"brightspots brief needs {', '.join(missing)}")
+    ext = {"html": "html", "md": "md", "pdf": "pdf"}.get(fmt, fmt)
+    target = out_file or Path(f"brief-{team}-{period}.{ext}".replace("/", "-").replace(" ", "-"))
+    with Workspace.open(workspace) as ws:
+        b, path = make_brief(ws, team, period, out=target, fmt=fmt, paper=paper)
+    wins = f"{b.n_wins} win{'s' if b.n_wins != 1 else ''}"
+    out.print(
+        f"Brief for {b.team}, {b.period.words}: {wins}, {len(b.deviations)} positive "
+        f"deviation{'s' if len(b.deviations) != 1 else ''}, {len(b.questions)} questions."
+    )
+    out.print(f"Brief written to {path.resolve()}")
+
+
+@brief_app.command("record")
+def brief_record(
+    workspace: WorkspaceOpt,
+    team: Annotated[str, typer.Option("--team", help="A team id or name, or all.")],
+    period: Annotated[str, typer.Option("--period", help="The meeting's period (2026-W47, ...).")],
+    action: Annotated[
+        list[str] | None,
+        typer.Option("--action", help="An action the meeting agreed, in words (repeatable)."),
+    ] = None,
+    try_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--try",
+            help="A practice id the team agreed to try (repeatable); its use is followed up in "
+            "the next brief.",
+        ),
+    ] = None,
+    energy: Annotated[
+        list[int] | None,
+        typer.Option("--energy", help="Did you leave with more energy? 1-5, one per person."),
+    ] = None,
+    ideas: Annotated[
+        list[int] | None,
+        typer.Option("--ideas", help="Did you leave with more ideas? 1-5, one per person."),
+    ] = None,
+) -> None:
+    """Store the actions a meeting agreed and its two-question pulse."""
+    from brightspots.brief import parse, source, store
+    from brightspots.brief.source import BriefError
+    from brightspots.practices.registry import registry
+    from brightspots.workspace import Workspace
+
+    label = parse(period).label
+    with Workspace.open(workspace) as ws:
+        sc = source.scope(ws, team)
+        known = {p.id: p for p in registry(ws.config)}
+        chosen: list[tuple[str, str | None]] = []
+        for pid in try_ or []:
+            if pid not in known:
+                raise BriefError(
+                    f"--try {pid!r} is not a practice; the practices are: "
+                    f"{', '.join(sorted(known))}"
+                )
+            chosen.append((known[pid].description.rstrip("."), pid))
+        chosen += [(text.strip(), None) for text in action or [] if text.strip()]
+        if not chosen and not energy and not ideas:
+            raise BriefError("nothing to record: give --action, --try, or --energy and --ideas")
+        n_actions, n_pulse = store.record(
+            ws, sc.team_id, label, actions=chosen, energy=energy or [], ideas=ideas or []
+        )
+    out.print(
+        f"Recorded for {sc.name}, {label}: {n_actions} action{'s' if n_actions != 1 else ''}, "
+        f"{n_pulse} pulse answer{'s' if n_pulse != 1 else ''}."
+    )
+
+
 # ---------------------------------------------------------------------------- export
 @app.command()
 def export(

@@ -24,11 +24,21 @@ RUN_TABLES = (
     "practice_segment_effects",
     "practice_reps",
     "rep_resources",
+    "deal_expectations",
+    "practice_deals",
 )
 #: run tables that ``--grain`` and ``--every`` filter
 FILTERABLE = ("effort_impact",)
 #: bookkeeping tables stored as they are
-STORE_TABLES = ("quarantine", "imports", "runs", "extra_columns")
+STORE_TABLES = (
+    "quarantine",
+    "imports",
+    "runs",
+    "extra_columns",
+    "briefs",
+    "brief_actions",
+    "brief_pulse",
+)
 FORMATS = ("csv", "parquet")
 
 

@@ -101,9 +101,10 @@ def _deviations(
     in_window = deals[(day >= period.window_start) & (day <= period.end)]
     mondays = _mondays(period.previous_start, period.end)
     spots = source.run_frame(ws, run, "bright_spots")
-    rep_names = dict(zip(sc.reps["rep_id"].astype(str), sc.reps["name"].astype(str)))
+    rep_names = dict(zip(sc.reps["rep_id"].astype(str), sc.reps["name"].astype(str), strict=True))
     rep_teams = {
-        str(r): str(t) if pd.notna(t) else "" for r, t in zip(sc.reps["rep_id"], sc.reps["team_id"])
+        str(r): str(t) if pd.notna(t) else ""
+        for r, t in zip(sc.reps["rep_id"], sc.reps["team_id"], strict=True)
     }
     contexts = {
         "rep": dev.Context(rep_names, rep_teams, sc.rep_ids, window, "rep"),
@@ -126,9 +127,7 @@ def _deviations(
             assessed, contexts[level], sustained=_sustained(spots, level), sparks={}
         )
         got = _cap(got)
-        sparks = {
-            d.unit_id: dev.win_spark(deals, column, d.unit_id, mondays) for d in got
-        }
+        sparks = {d.unit_id: dev.win_spark(deals, column, d.unit_id, mondays) for d in got}
         rows += _with_sparks(got, sparks)
         others["win_rate"] += n_other
 
@@ -226,7 +225,7 @@ def _funnel(
     mine = assessed[assessed["unit_id"].isin(sc.rep_ids) & (assessed["expected"] > 0)]
     if not len(mine):
         return None
-    names = dict(zip(sc.reps["rep_id"].astype(str), sc.reps["name"].astype(str)))
+    names = dict(zip(sc.reps["rep_id"].astype(str), sc.reps["name"].astype(str), strict=True))
     points = tuple(
         FunnelPoint(
             expected=float(r["expected"]),
@@ -305,18 +304,17 @@ def build(ws: Workspace, team: str, period_text: str, *, now: datetime | None = 
     tz = ws.timezone
     zone = timezones.zone(tz)
     as_of = source.as_of(ws)
-    as_of_local = (
-        as_of.replace(tzinfo=UTC).astimezone(zone).replace(tzinfo=None) if as_of else None
-    )
+    as_of_local = as_of.replace(tzinfo=UTC).astimezone(zone).replace(tzinfo=None) if as_of else None
     first_day, last_day, n_rows = source.data_days(ws, period)
     run_current = run.fingerprint == ws.fingerprint()
     model = source.model_span(ws, run)
     registry = {p.id: p for p in practice_registry(ws.config)}
 
     deals = source.deal_expectations(ws, run, min(period.previous_start, period.start), period.end)
-    rep_names = dict(zip(sc.reps["rep_id"].astype(str), sc.reps["name"].astype(str)))
+    rep_names = dict(zip(sc.reps["rep_id"].astype(str), sc.reps["name"].astype(str), strict=True))
     rep_teams = {
-        str(r): str(t) if pd.notna(t) else "" for r, t in zip(sc.reps["rep_id"], sc.reps["team_id"])
+        str(r): str(t) if pd.notna(t) else ""
+        for r, t in zip(sc.reps["rep_id"], sc.reps["team_id"], strict=True)
     }
 
     won = wins_mod.ranked(source.won_deals(ws, sc, period), deals)
@@ -385,9 +383,7 @@ def build(ws: Workspace, team: str, period_text: str, *, now: datetime | None = 
         previous_actions=tuple(previous_rows),
         previous_period=period.before().label,
         pulse=tuple(store.pulse_of(ws, sc.team_id, before=period.label)),
-        funnel=_funnel(
-            rep_assessed, rep_summary, sc, named_reps, period, int(cfg["min_deals"])
-        ),
+        funnel=_funnel(rep_assessed, rep_summary, sc, named_reps, period, int(cfg["min_deals"])),
         empty=n_rows == 0,
         notes=tuple(dev_notes),
     )

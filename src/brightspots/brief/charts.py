@@ -19,7 +19,7 @@ import altair as alt
 import pandas as pd
 
 from brightspots.brief.model import Funnel, Point, Practice, Pulse
-from brightspots.report.charts import FONT, base_config, to_svg
+from brightspots.report.charts import FONT, LABELLED, base_config, to_svg
 from brightspots.report.funnel import drawable, funnel_chart
 
 WIDTH, HEIGHT, PAD = 160, 36, 3
@@ -174,6 +174,12 @@ def pulse_chart(pulse: Sequence[Pulse]) -> str | None:
             f'<text x="{xs[i]:.1f}" y="{height - 6}" text-anchor="{anchor}" font-size="10" '
             f'fill="#52606d">{escape(p.period)}</text>'
         )
+    ends = {"energy": y(pulse[-1].energy), "ideas": y(pulse[-1].ideas)}
+    if abs(ends["energy"] - ends["ideas"]) < 12:  # keep the two end labels apart
+        middle = (ends["energy"] + ends["ideas"]) / 2
+        upper = "energy" if pulse[-1].energy >= pulse[-1].ideas else "ideas"
+        lower = "ideas" if upper == "energy" else "energy"
+        ends[upper], ends[lower] = middle - 6, middle + 6
     for attr, ink, dash in (
         ("energy", "#c2410c", ""),
         ("ideas", "#0072b2", ' stroke-dasharray="5 3"'),
@@ -183,7 +189,7 @@ def pulse_chart(pulse: Sequence[Pulse]) -> str | None:
         parts.append(f'<path d="{d}" fill="none" stroke="{ink}" stroke-width="2"{dash}/>')
         parts.extend(f'<circle cx="{a:.1f}" cy="{b:.1f}" r="2.8" fill="{ink}"/>' for a, b in run)
         parts.append(
-            f'<text x="{run[-1][0] + 6:.1f}" y="{run[-1][1] + 4:.1f}" font-size="11" '
+            f'<text x="{run[-1][0] + 6:.1f}" y="{ends[attr] + 4:.1f}" font-size="11" '
             f'fill="{ink}">{attr}</text>'
         )
     first, last = pulse[0], pulse[-1]
@@ -239,7 +245,7 @@ def practice_bars(practices: Sequence[Practice]) -> str | None:
             .encode(x=x, y=y, text="text:N")
         )
         title = alt.TitleParams(
-            text=textwrap.wrap(p.phrase, 60) or [p.practice_id],
+            text=textwrap.wrap(p.phrase[:1].upper() + p.phrase[1:], 60) or [p.practice_id],
             anchor="start",
             fontSize=12,
             fontWeight="bold",
@@ -263,7 +269,7 @@ def practice_bars(practices: Sequence[Practice]) -> str | None:
 def funnel(f: Funnel, *, noun: str = "rep") -> str:
     """The period's funnel plot (``brightspots.report.funnel.funnel_chart``), at most about 640
     pixels wide so it fits the printable width of A4 and Letter. Only points with a name are
-    named."""
+    named, and of those only bright spots, candidates and reps at or above the minimum volume."""
     units = pd.DataFrame(
         {
             "expected": [p.expected for p in f.points],
@@ -274,7 +280,10 @@ def funnel(f: Funnel, *, noun: str = "rep") -> str:
         },
         columns=["expected", "oe", "closed", "label", "name"],
     ).astype({"expected": float, "oe": float, "closed": int, "label": str, "name": str})
-    named = units["name"] != ""
+    # report.charts has no name ink for points below the minimum volume, so those stay unnamed
+    named = (units["name"] != "") & (
+        units["label"].isin(LABELLED) | (units["closed"] >= f.min_volume)
+    )
     n = len(drawable(units))
     description = (
         f"Deals won against expectation for {n} {noun}{'' if n == 1 else 's'} over "
@@ -289,6 +298,7 @@ def funnel(f: Funnel, *, noun: str = "rep") -> str:
         description=description,
         noun=noun,
         named=named,
+        axis_titles=("Expected wins (from territory and deal mix)", "Wins ÷ expected wins"),
         width=FUNNEL_WIDTH,
         height=FUNNEL_HEIGHT,
     )

@@ -134,9 +134,7 @@ def month(year: int, number: int) -> Period:
 
 def quarter(year: int, number: int) -> Period:
     first = 3 * (number - 1) + 1
-    return Period(
-        f"{year}-Q{number}", "quarter", date(year, first, 1), _month_end(year, first + 2)
-    )
+    return Period(f"{year}-Q{number}", "quarter", date(year, first, 1), _month_end(year, first + 2))
 
 
 def parse(text: str) -> Period:

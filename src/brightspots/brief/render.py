@@ -278,7 +278,7 @@ def _win_row(w: Win, currency: str, seen: set[str]) -> WinRow:
         account=_one_line(w.account),
         rep=_one_line(w.rep),
         amount=numfmt.money(w.amount, currency),
-        closed=_day(w.closed_on),
+        closed=numfmt.day(w.closed_on),
         line=_one_line(w.line),
         facts=", ".join(facts),
         odds=odds,
@@ -387,17 +387,27 @@ def _story_row(s: Story, seen: set[str]) -> StoryRow:
     )
 
 
+def _practice_kinds(brief: Brief) -> dict[str, tuple[str, str]]:
+    """practice id -> (kind, unit): the brief's practices, then the built-in ones (a previous
+    action's practice need not be among this period's)."""
+    from brightspots.practices.builtin import BUILTINS
+
+    kinds = {p.id: (p.kind, p.unit) for p in BUILTINS}
+    kinds.update({p.practice_id: (p.kind, p.unit) for p in brief.practices})
+    return kinds
+
+
 def _action_row(
-    a: Action, practices: dict[str, Practice], prefix: str, seen: set[str]
+    a: Action, kinds: dict[str, tuple[str, str]], prefix: str, seen: set[str]
 ) -> ActionRow:
     change = ""
     if a.before is not None or a.after is not None:
-        p = practices.get(a.practice_id or "")
+        known = kinds.get(a.practice_id or "")
 
         def show(v: float | None) -> str:
-            if p is None:
+            if known is None:
                 return numfmt.decimal(v, 1)
-            return _practice_value(p.kind, p.unit, v)
+            return _practice_value(known[0], known[1], v)
 
         change = f"Before: {show(a.before)}. Since: {show(a.after)}."
     return ActionRow(
@@ -443,8 +453,9 @@ def _coverage(brief: Brief) -> tuple[tuple[tuple[str, str], ...], str, tuple[str
     else:
         missing = (period.end - c.as_of.date()).days
         fresh = (
-            f"The latest data is from {_day(c.as_of.date())}: the last "
-            f"{numfmt.plural(missing, 'day')} of the period are not in it yet."
+            f"The latest data is from {_day(c.as_of.date())}: "
+            f"{numfmt.plural(missing, 'day')} at the end of the period "
+            f"{'is' if missing == 1 else 'are'} not in it yet."
         )
     warnings = []
     if not c.run_current:
@@ -514,6 +525,7 @@ def brief_view(brief: Brief, *, paper: str = "A4", draw: bool = True) -> BriefVi
     size = paper_size(paper)
     brief = _safe_funnel(brief)
     period = brief.period
+    team = brief.team[:1].upper() + brief.team[1:]  # "the whole company" opens a sentence
     seen: set[str] = set()
     wins = tuple(_win_row(w, brief.currency, seen) for w in brief.wins)
     deviations = tuple(
@@ -523,7 +535,7 @@ def brief_view(brief: Brief, *, paper: str = "A4", draw: bool = True) -> BriefVi
         deviations = tuple(replace(d, spark=Markup("")) for d in deviations)
     practices = tuple(_practice_row(p, seen) for p in brief.practices)
     stories = tuple(_story_row(s, seen) for s in brief.stories)
-    by_id = {p.practice_id: p for p in brief.practices}
+    by_id = _practice_kinds(brief)
     actions = tuple(_action_row(a, by_id, "action", seen) for a in brief.actions)
     previous = tuple(_action_row(a, by_id, "previous", seen) for a in brief.previous_actions)
 
@@ -572,7 +584,7 @@ def brief_view(brief: Brief, *, paper: str = "A4", draw: bool = True) -> BriefVi
     empty_text: list[str] = []
     if brief.empty:
         empty_text.append(
-            f"{brief.team} had no closed deals and no recorded activity in {period.words}, so "
+            f"{team} had no closed deals and no recorded activity in {period.words}, so "
             f"this brief is short."
         )
         if c.as_of is not None:
@@ -594,8 +606,8 @@ def brief_view(brief: Brief, *, paper: str = "A4", draw: bool = True) -> BriefVi
         for i, (key, title) in enumerate(SECTIONS, start=1)
     }
     return BriefView(
-        title=f"{brief.team}: brief for {period.words}",
-        heading=f"{brief.team}, {period.words}",
+        title=f"{team}: brief for {period.words}",
+        heading=f"{team}, {period.words}",
         kicker="Team brief: the best of what happened",
         page_size=size,
         version=__version__,
@@ -683,8 +695,9 @@ def _md_lines(v: BriefView) -> Iterable[str]:
     if v.empty:
         yield "## No data for this period"
         yield ""
-        yield from (_md(t) for t in v.empty_text)
-        yield ""
+        for t in v.empty_text:
+            yield _md(t)
+            yield ""
     else:
         yield from _md_full(v)
     yield from _md_actions(v)
@@ -738,7 +751,9 @@ def _md_full(v: BriefView) -> Iterable[str]:
     for s in v.stories:
         tags = f" _{_md(', '.join(s.tags))}_" if s.tags else ""
         yield f"- **{_md(s.title)}** ({_md(s.byline)}){tags}"
-        for para in s.paragraphs:
+        for i, para in enumerate(s.paragraphs):
+            if i:
+                yield "  >"
             yield f"  > {_md(para)}"
     yield ""
     yield f"## {h['questions']}"
@@ -767,7 +782,7 @@ def _md_actions(v: BriefView) -> Iterable[str]:
         yield "- No actions were agreed last period."
     for a in v.previous_actions:
         extra = " ".join(x for x in (a.change, a.since) if x)
-        yield f"- **{_md(a.text)}**" + (f": {_md(extra)}" if extra else "")
+        yield f"- **{_md(a.text)}**" + (f" {_md(extra)}" if extra else "")
     yield ""
     yield "**Meeting pulse**"
     yield ""
@@ -789,23 +804,30 @@ def render_markdown(brief: Brief) -> str:
 # ----------------------------------------------------------------------------- files
 
 
+def check_format(fmt: str, paper: str = "A4") -> str:
+    """The format in lower case, once ``fmt`` (html, md or pdf) and ``paper`` (A4 or Letter)
+    are known good: callers check before the work of building a brief."""
+    kind = str(fmt).strip().lower()
+    if kind not in FORMATS:
+        raise BriefRenderError(f"brief format {fmt!r} is not one of {', '.join(FORMATS)}")
+    paper_size(paper)
+    return kind
+
+
 def write_brief(brief: Brief, out: Path, fmt: str, *, paper: str = "A4") -> Path:
     """Write the brief as ``fmt`` (html, md or pdf) to ``out``, atomically: the file is written
     beside ``out`` under a temporary name, synced, then renamed over it."""
     out = Path(out)
-    kind = str(fmt).strip().lower()
+    kind = check_format(fmt, paper)
+    if out.is_dir():
+        raise BriefRenderError(
+            f"{out} is a folder; give a file name such as {out / ('brief.' + kind)}"
+        )
     makers: dict[str, Callable[[], str | bytes]] = {
         "html": lambda: render_html(brief, paper=paper),
         "md": lambda: render_markdown(brief),
         "pdf": lambda: render_pdf(brief, paper=paper),
     }
-    if kind not in makers:
-        raise BriefRenderError(f"brief format {fmt!r} is not one of {', '.join(FORMATS)}")
-    if out.is_dir():
-        raise BriefRenderError(
-            f"{out} is a folder; give a file name such as {out / ('brief.' + kind)}"
-        )
-    paper_size(paper)
     content = makers[kind]()
     data = content.encode("utf-8") if isinstance(content, str) else content
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -56,7 +56,10 @@ def scope(ws: Workspace, team: str) -> Scope:
     """The team named ``team`` (its id or its name, any case), or "all"."""
     reps = ws.execute(ws.table("reps").select("rep_id", "name", "team_id"))
     t = ws.execute(ws.table("teams").select("team_id", "name"))
-    teams = {str(i): str(n) if pd.notna(n) else str(i) for i, n in zip(t["team_id"], t["name"])}
+    teams = {
+        str(i): str(n) if pd.notna(n) else str(i)
+        for i, n in zip(t["team_id"], t["name"], strict=True)
+    }
     for tid in reps["team_id"].dropna().unique():
         teams.setdefault(str(tid), str(tid))
     wanted = str(team).strip()
@@ -108,7 +111,7 @@ def _run_table(ws: Workspace, run: Run, name: str, where: str = "", params=()) -
         has_any = (
             ws.duckdb()
             .execute(f'SELECT count(*) FROM "{name}" WHERE run_id = ?', [run.run_id])
-            .fetchone()[0]
+            .fetchall()[0][0]
         )
         if not has_any and name == "deal_expectations":
             raise BriefError(
@@ -141,7 +144,7 @@ def model_span(ws: Workspace, run: Run) -> tuple[date | None, date | None]:
             "SELECT min(closed_local), max(closed_local) FROM deal_expectations WHERE run_id = ?",
             [run.run_id],
         )
-        .fetchone()
+        .fetchall()[0]
     )
     return (pd.Timestamp(lo).date() if lo else None, pd.Timestamp(hi).date() if hi else None)
 
@@ -356,7 +359,9 @@ def stories(ws: Workspace, sc: Scope, period: Period) -> pd.DataFrame:
     if not sc.company:
         s = s.filter(s.rep_id.isin(sorted(sc.rep_ids)))
     a = ws.table("accounts").select(acc_id="account_id", account="name")
-    o = ws.table("opportunities").select(opp_id="opportunity_id", deal="product", deal_stage="stage")
+    o = ws.table("opportunities").select(
+        opp_id="opportunity_id", deal="product", deal_stage="stage"
+    )
     j = s.left_join(a, s.account_id == a.acc_id).left_join(o, s.opportunity_id == o.opp_id)
     df = ws.execute(
         j.select(
