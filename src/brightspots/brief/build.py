@@ -91,9 +91,9 @@ def _deviations(
     period: Period,
     deals: pd.DataFrame,
     as_of: datetime | None,
-) -> tuple[list[Deviation], list[str], pd.DataFrame, dict]:
-    """Every deviation row, notes on units counted but not named, and the rep win-rate
-    assessment (for the funnel plot)."""
+) -> tuple[list[Deviation], list[str], pd.DataFrame, dict, float | None]:
+    """Every deviation row, notes on units counted but not named, the rep win-rate assessment
+    (for the funnel plot) and the company's median response hours over the window."""
     cfg, acfg = ws.config["brief"], ws.config["analysis"]
     min_deals, phi = int(cfg["min_deals"]), str(acfg["overdispersion"])
     window = period.window_words
@@ -173,34 +173,36 @@ def _deviations(
     if sc.company:
         company = dev.Context({"all": "The company"}, {}, frozenset({"all"}), window, "company")
         levels.append(("company", company, False))
-    for level, ctx, peers_of_kind in levels:
-        summary = source.response_summary(ws, period, level)
-        ids, peer_median, n_peers = dev.response_candidates(
-            summary,
-            min_responses=int(cfg["min_responses"]),
-            in_scope=ctx.in_scope,
-            peers_of_kind=peers_of_kind,
-        )
-        values = source.response_values(ws, period, level, ids)
-        n_tested = int(
-            (summary[summary["window"] == "now"]["n"] >= int(cfg["min_responses"])).sum()
-        )
-        sparks = (
-            dev.weekly_values(weeks, level, "median_response_hours", mondays, settled)
-            if level != "company"
-            else {}
-        )
-        got, n_other = dev.response_deviations(
-            values,
-            ctx,
-            peer_median=peer_median,
-            peers=n_peers,
-            n_tested=max(n_tested, len(ids)),
-            sparks=sparks,
-            peers_of_kind=peers_of_kind,
-        )
-        rows += _cap(got)
-        others["response_hours"] += n_other
+    with source.Responses(ws, period) as responses:
+        for level, ctx, peers_of_kind in levels:
+            summary = responses.summary(level)
+            ids, peer_median, n_peers = dev.response_candidates(
+                summary,
+                min_responses=int(cfg["min_responses"]),
+                in_scope=ctx.in_scope,
+                peers_of_kind=peers_of_kind,
+            )
+            values = responses.values(level, ids)
+            n_tested = int(
+                (summary[summary["window"] == "now"]["n"] >= int(cfg["min_responses"])).sum()
+            )
+            sparks = (
+                dev.weekly_values(weeks, level, "median_response_hours", mondays, settled)
+                if level != "company"
+                else {}
+            )
+            got, n_other = dev.response_deviations(
+                values,
+                ctx,
+                peer_median=peer_median,
+                peers=n_peers,
+                n_tested=max(n_tested, len(ids)),
+                sparks=sparks,
+                peers_of_kind=peers_of_kind,
+            )
+            rows += _cap(got)
+            others["response_hours"] += n_other
+        company_median = _company_median(responses.summary("company"))
 
     notes = []
     words = {
@@ -214,7 +216,12 @@ def _deviations(
                 f"{n} more {'rep or team' if n == 1 else 'reps or teams'} {words[metric]} by "
                 "amounts chance alone often gives; they are not listed."
             )
-    return rows, notes, rep_assessed, rep_summary
+    return rows, notes, rep_assessed, rep_summary, company_median
+
+
+def _company_median(summary: pd.DataFrame) -> float | None:
+    now = summary[summary["window"] == "now"]
+    return float(now["median"].iloc[0]) if len(now) and pd.notna(now["median"].iloc[0]) else None
 
 
 def _funnel(
@@ -317,6 +324,9 @@ def build(ws: Workspace, team: str, period_text: str, *, now: datetime | None = 
         for r, t in zip(sc.reps["rep_id"], sc.reps["team_id"], strict=True)
     }
 
+    rows, dev_notes, rep_assessed, rep_summary, company_hours = _deviations(
+        ws, run, sc, period, deals, as_of
+    )
     won = wins_mod.ranked(source.won_deals(ws, sc, period), deals)
     top = won.head(int(cfg["max_wins"]))
     shown_wins = wins_mod.wins(
@@ -325,9 +335,8 @@ def build(ws: Workspace, team: str, period_text: str, *, now: datetime | None = 
         rep_names,
         rep_teams,
         unlikely_below=float(cfg["unlikely_below"]),
+        typical_hours=company_hours,
     )
-
-    rows, dev_notes, rep_assessed, rep_summary = _deviations(ws, run, sc, period, deals, as_of)
     named_reps = {d.unit_id for d in rows if d.unit == "rep" and d.metric == "win_rate"}
 
     in_period = deals[(deals["closed_on"] >= period.start) & (deals["closed_on"] <= period.end)]

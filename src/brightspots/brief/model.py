@@ -84,6 +84,8 @@ class Win:
     median_response_hours: float | None
     line: str  # what was done on the deal, in one line
     unlikely: bool  # won although the model gave it a low chance
+    #: figures the line shows about the rep (a response time, against the company's median)
+    figures: tuple[Figure, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -240,7 +242,7 @@ class Brief:
 
     def named_figures(self) -> list[tuple[str, Figure]]:
         """(name, figure) for every figure shown beside a named rep or team."""
-        out = []
+        out = [(w.rep, f) for w in self.wins for f in w.figures]
         for d in self.deviations:
             out.extend((d.name, f) for f in d.figures)
         return out

@@ -290,25 +290,39 @@ def _unit(t: ir.Table, grain: str) -> ir.Value:
     return ibis.literal("all", type="string")
 
 
-def response_summary(ws: Workspace, period: Period, grain: str) -> pd.DataFrame:
-    """Per unit of ``grain`` (rep, team or company) and window: n answered events and the
-    median response hours (aggregated in the engine)."""
-    t = _responses(ws, period)
-    t = t.mutate(unit_id=_unit(t, grain))
-    t = t.filter(t.unit_id.notnull())
-    return ws.execute(
-        t.group_by(["unit_id", "window"]).agg(n=t.count(), median=t.response_hours.median())
-    )
+class Responses:
+    """The answered buyer events of a brief's 26 weeks, computed once and kept in the engine
+    (crediting responses is a window over touches and events) while every level reads them."""
 
+    def __init__(self, ws: Workspace, period: Period) -> None:
+        self.ws = ws
+        self.rows = _responses(ws, period).cache()
 
-def response_values(ws: Workspace, period: Period, grain: str, unit_ids: list[str]) -> pd.DataFrame:
-    """The answered events' response hours of a few units: unit_id, window, hours."""
-    if not unit_ids:
-        return pd.DataFrame(columns=["unit_id", "window", "hours"])
-    t = _responses(ws, period)
-    t = t.mutate(unit_id=_unit(t, grain))
-    t = t.filter(t.unit_id.isin(unit_ids))
-    return ws.execute(t.select("unit_id", "window", hours=t.response_hours))
+    def __enter__(self) -> Responses:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.rows.release()
+
+    def _of(self, grain: str) -> ir.Table:
+        t = self.rows.mutate(unit_id=_unit(self.rows, grain))
+        return t.filter(t.unit_id.notnull())
+
+    def summary(self, grain: str) -> pd.DataFrame:
+        """Per unit of ``grain`` (rep, team or company) and window: n answered events and the
+        median response hours (aggregated in the engine)."""
+        t = self._of(grain)
+        return self.ws.execute(
+            t.group_by(["unit_id", "window"]).agg(n=t.count(), median=t.response_hours.median())
+        )
+
+    def values(self, grain: str, unit_ids: list[str]) -> pd.DataFrame:
+        """The response hours of a few units' answered events: unit_id, window, hours."""
+        if not unit_ids:
+            return pd.DataFrame(columns=["unit_id", "window", "hours"])
+        t = self._of(grain)
+        t = t.filter(t.unit_id.isin(unit_ids))
+        return self.ws.execute(t.select("unit_id", "window", hours=t.response_hours))
 
 
 def opened_deals(ws: Workspace, sc: Scope, periods: list[Period], practices: list) -> pd.DataFrame:

@@ -13,7 +13,8 @@ import math
 
 import pandas as pd
 
-from brightspots.brief.model import Win
+from brightspots.brief.deviations import hours
+from brightspots.brief.model import Figure, Win
 from brightspots.report import fmt
 
 
@@ -21,9 +22,17 @@ def _n(x) -> int:
     return 0 if x is None or (isinstance(x, float) and math.isnan(x)) else int(x)
 
 
-def what_was_done(touches: int, contacts: int, meetings: int, replies: int, fast: int) -> str:
-    """'14 touches to 4 people at the buyer, 3 meetings; 3 buyer replies answered within an
-    hour.' Only facts about the deal; a response time is said only when it was fast."""
+def what_was_done(
+    touches: int,
+    contacts: int,
+    meetings: int,
+    replies: int,
+    fast: int,
+    median_hours: float | None = None,
+) -> str:
+    """'14 touches to 4 people at the buyer, 3 meetings or demos; 3 buyer replies answered
+    within an hour.' Facts about the deal; ``median_hours`` (the median response time, given
+    only when it is at or under the company's) is said when no reply was answered that fast."""
     if not touches:
         return "No touch was logged on the deal."
     parts = [fmt.plural(touches, "touch", "touches")]
@@ -34,6 +43,8 @@ def what_was_done(touches: int, contacts: int, meetings: int, replies: int, fast
     line = ", ".join(parts)
     if fast:
         line += f"; {fmt.plural(fast, 'buyer reply', 'buyer replies')} answered within an hour"
+    elif replies and median_hours is not None:
+        line += f"; buyer replies answered in a median {hours(median_hours)}"
     return line + "."
 
 
@@ -73,9 +84,12 @@ def wins(
     rep_teams: dict[str, str],
     *,
     unlikely_below: float,
+    typical_hours: float | None = None,
 ) -> list[Win]:
     """One row per deal of ``deals`` (``ranked`` rows, in their order) with ``facts``
-    (``source.deal_facts``; a deal without facts shows none)."""
+    (``source.deal_facts``; a deal without facts shows none). ``typical_hours``: the company's
+    median response time; a deal's own is said (and kept as a figure against it) only when it
+    is at or under it, so a named rep is never shown slower than the peers."""
     if not len(deals):
         return []
     d = deals.merge(facts, on="opportunity_id", how="left")
@@ -85,7 +99,9 @@ def wins(
         p_hat = float(r["p_hat"]) if pd.notna(r["p_hat"]) else None
         touches, contacts, meetings = _n(r["touches"]), _n(r["contacts"]), _n(r["meetings"])
         replies, fast = _n(r["replies"]), _n(r["fast_replies"])
-        med = r["median_response_hours"]
+        med = float(r["median_response_hours"]) if pd.notna(r["median_response_hours"]) else None
+        quick = med is not None and typical_hours is not None and med <= typical_hours
+        figures = (Figure(med, typical_hours, "peer_median", False),) if quick else ()
         out.append(
             Win(
                 opportunity_id=str(r["opportunity_id"]),
@@ -103,9 +119,12 @@ def wins(
                 meetings=meetings,
                 replies=replies,
                 fast_replies=fast,
-                median_response_hours=float(med) if pd.notna(med) else None,
-                line=what_was_done(touches, contacts, meetings, replies, fast),
+                median_response_hours=med,
+                line=what_was_done(
+                    touches, contacts, meetings, replies, fast, med if quick and not fast else None
+                ),
                 unlikely=p_hat is not None and p_hat <= unlikely_below,
+                figures=figures,
             )
         )
     return out
