@@ -8,17 +8,16 @@ import json
 import math
 import shutil
 from datetime import date, timedelta
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from brightspots.brief import BriefError, PeriodError, build, parse
+from brightspots.brief import BriefError, PeriodError, build, parse, store
 from brightspots.brief import deviations as dev
-from brightspots.brief import store
 from brightspots.brief.model import Brief
 from brightspots.brief.period import containing
+from brightspots.brief.render import render_markdown
 from brightspots.workspace import Workspace
 
 # ------------------------------------------------------------------ periods
@@ -345,7 +344,10 @@ def test_coverage_and_an_empty_period(ws) -> None:
     empty = build(ws, "all", "2030-W10")
     assert empty.empty and empty.n_wins == 0 and not empty.wins and not empty.deviations
     assert empty.coverage.first_day is None
-    assert any("2030" not in n and "data" in n for n in empty.coverage.notes)
+    # the model window note, and in words: no data, and the data ends before the period
+    assert any("analysis window" in n for n in empty.coverage.notes)
+    md = render_markdown(empty)
+    assert "No data for this period" in md and "before this period began" in md
 
 
 def test_an_unknown_team_lists_the_valid_ones(ws) -> None:

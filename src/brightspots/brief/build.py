@@ -274,32 +274,17 @@ def _stories(df: pd.DataFrame, sc: Scope) -> list[Story]:
     return out
 
 
-def _coverage_notes(
-    period: Period,
-    run: Run,
-    run_current: bool,
-    as_of_local: datetime | None,
-    model: tuple[date | None, date | None],
-    ws: Workspace,
-) -> list[str]:
-    notes = []
-    if not run_current:
-        notes.append(
-            f"The data has changed since the analysis this brief rests on ({run.run_id}): run "
-            f"`brightspots analyze --workspace {ws.root}` for figures that include the changes."
-        )
-    if as_of_local is not None and as_of_local.date() < period.end:
-        notes.append(
-            f"The period is not over in the data: it runs to {as_of_local:%d %B %Y, %H:%M}."
-        )
+def _coverage_notes(period: Period, model: tuple[date | None, date | None]) -> list[str]:
+    """What the reader should know about the data beyond its dates (the renderer says how fresh
+    it is and whether the analysis is older than the data)."""
     first, last = model
     if first is not None and (period.window_start < first or period.end > last):
-        notes.append(
+        return [
             f"Wins against expectation count deals closed from {first:%d %B %Y} to "
             f"{last:%d %B %Y}, the analysis window; deals closed outside it have no expected "
             "chance yet."
-        )
-    return notes
+        ]
+    return []
 
 
 def build(ws: Workspace, team: str, period_text: str, *, now: datetime | None = None) -> Brief:
@@ -364,7 +349,7 @@ def build(ws: Workspace, team: str, period_text: str, *, now: datetime | None = 
 
     stories = _stories(source.stories(ws, sc, period), sc)
     questions = questions_mod.questions(shown_wins, rows, practice_rows, stories, previous_rows)
-    notes = _coverage_notes(period, run, run_current, as_of_local, model, ws)
+    notes = _coverage_notes(period, model)
     brief = Brief(
         team_id=sc.team_id,
         team=sc.name,

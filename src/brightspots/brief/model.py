@@ -146,7 +146,8 @@ class Practice:
     losses_with: int | None
     wins_median: float | None  # other kinds: the median value on wins (losses)
     losses_median: float | None
-    sentence: str
+    sentence: str  # how this period's wins and losses used it
+    evidence: str = ""  # what the run found over its whole window, in plain words
 
 
 @dataclass(frozen=True)

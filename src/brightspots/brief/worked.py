@@ -45,13 +45,26 @@ def _value(v: float, p: Practice) -> str:
     return fmt.decimal(v) if abs(v - round(v)) > 1e-9 else fmt.integer(round(v))
 
 
-def evidence_words(row: pd.Series, window: str) -> str:
+def evidence_words(row: pd.Series, p: Practice, window: str) -> str:
+    """'Over the last 12 months, deals where it happened were won 13 percentage points more
+    often than similar deals where it did not (95% interval 9 to 17): very unlikely to be
+    luck.'"""
     pp, lo, hi = (float(row[c]) for c in ("pp_diff", "pp_low", "pp_high"))
+    if p.kind == "binary":
+        who = "deals where it happened were won {} more often than similar deals where it did not"
+    else:
+        side = "high" if p.higher_is_better else "low"
+        other = "low" if p.higher_is_better else "high"
+        who = (
+            f"deals at the {side} end of it were won {{}} more often than similar deals at the "
+            f"{other} end"
+        )
     if not all(map(math.isfinite, (pp, lo, hi))):
-        return f"Over {window}, it went with winning once the case mix is accounted for."
+        return f"Over {window}, {who.format('')} once territory and deal mix are allowed for."
+    points = f"{fmt.decimal(pp, 0)} percentage points"
     return (
-        f"Over {window}, it went with a win probability {fmt.decimal(pp)} points higher once the "
-        f"case mix is accounted for (95% interval {fmt.decimal(lo)} to {fmt.decimal(hi)})."
+        f"Over {window}, {who.format(points)}, once territory and deal mix are allowed for "
+        f"(95% interval {fmt.decimal(lo, 0)} to {fmt.decimal(hi, 0)}): very unlikely to be luck."
     )
 
 
@@ -125,7 +138,8 @@ def practices(
                 losses_with=lw,
                 wins_median=medians[0],
                 losses_median=medians[1],
-                sentence=f"{said} {evidence_words(r, window_words)}",
+                sentence=said,
+                evidence=evidence_words(r, p, window_words),
             )
         )
     return out

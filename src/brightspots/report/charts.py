@@ -34,7 +34,12 @@ GROUPS: dict[str, tuple[str, str, int, float]] = {
     "Below minimum volume": ("#7b8794", "circle", 60, 0.0),
 }
 #: the ink of a name label: bright spots and candidates in their colour, other named units grey
-NAME_INK = {"Bright spot": "#c2410c", "Candidate": "#0072b2", "Other": "#52606d"}
+NAME_INK = {
+    "Bright spot": "#c2410c",
+    "Candidate": "#0072b2",
+    "Other": "#52606d",
+    "Below minimum volume": "#52606d",
+}
 LABELLED = ("bright_spot", "candidate")
 
 
