@@ -114,6 +114,38 @@ def test_impact_rows_need_previous_and_peer_median_both_beaten() -> None:
     assert other == 0  # b is below the peer median: neither shown nor counted as a deviation
 
 
+def test_a_change_the_whole_company_shares_is_no_deviation() -> None:
+    # a rises 20% -> 30%: alone, far beyond chance; but the company rose 20% -> 29%
+    now = pd.DataFrame({"unit_id": ["a", "b"], "n": [1000.0, 1000.0], "k": [300.0, 250.0]})
+    before = pd.DataFrame({"unit_id": ["a", "b"], "n": [1000.0, 1000.0], "k": [200.0, 200.0]})
+    kw = {"deff": 1.0, "min_touches": 100, "sparks": {}}
+    alone, _ = dev.impact_deviations(now, before, _ctx("ab"), **kw)
+    assert [r.unit_id for r in alone] == ["a"]
+    shared, _ = dev.impact_deviations(now, before, _ctx("ab"), company=(0.20, 0.29), **kw)
+    assert shared == []
+    # the z of the difference in differences, by hand: (0.1 - 0.09) / se
+    se = math.sqrt(0.25 * 0.75 * (2 / 1000))
+    z = dev.two_proportion_z([300], [1000], [200], [1000], 1.0, shift=0.09)
+    assert z[0] == pytest.approx(0.01 / se)
+    assert (
+        "the company as a whole went from 20% to 22%"
+        in dev.impact_deviations(now, before, _ctx("ab"), company=(0.20, 0.22), **kw)[0][0].sentence
+    )
+    # response times: 10 -> 5 hours is no deviation when the company went 10 -> 4.5
+    summary = pd.DataFrame(
+        {
+            "unit_id": ["a", "a", "b", "b"],
+            "window": ["now", "before"] * 2,
+            "n": [50] * 4,
+            "median": [5.0, 10.0, 9.0, 9.5],
+        }
+    )
+    args = {"min_responses": 20, "in_scope": frozenset("ab"), "peers_of_kind": False}
+    assert dev.response_candidates(summary, **args)[0] == ["a", "b"]
+    assert dev.response_candidates(summary, company=(10.0, 4.5), **args)[0] == []
+    assert dev.response_candidates(summary, company=(10.0, 9.0), **args)[0] == ["a"]
+
+
 def test_impact_rows_below_minimum_touches_are_not_judged() -> None:
     now = pd.DataFrame({"unit_id": ["a"], "n": [99.0], "k": [90.0]})
     before = pd.DataFrame({"unit_id": ["a"], "n": [500.0], "k": [10.0]})

@@ -13,7 +13,19 @@ import pytest
 from brightspots import __version__
 from brightspots.analysis import BRIGHT_SPOT_COLUMNS
 
-COMMANDS = ["synth", "init", "import", "analyze", "runs", "report", "export", "me", "demo"]
+COMMANDS = [
+    "synth",
+    "init",
+    "import",
+    "analyze",
+    "runs",
+    "report",
+    "export",
+    "me",
+    "demo",
+    "brief",
+    "brief record",
+]
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -37,7 +49,7 @@ def test_version():
 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_explains_itself(command):
-    r = run(command, "--help")
+    r = run(*command.split(), "--help")
     assert r.returncode == 0, r.stderr
     # a first line of plain words, and every option documented
     text = " ".join(r.stdout.split())
@@ -133,3 +145,127 @@ def test_me_shows_a_reps_own_view_and_names_no_other_rep(small_ws):
     assert not any(o in r.stdout for o in others)  # peers appear only as a group
     bad = run("me", "--workspace", str(small_ws), "--rep", "R-NOBODY")
     assert bad.returncode == 1 and "'R-NOBODY' is not in run" in bad.stderr
+
+
+def test_brief_in_three_formats_then_record_the_meeting(small_ws, tmp_path):
+    import shutil
+
+    ws = tmp_path / "ws"
+    shutil.copytree(small_ws, ws)
+    files = {}
+    for fmt in ("html", "md", "pdf"):
+        out = tmp_path / f"brief.{fmt}"
+        r = run(
+            "brief",
+            "-w",
+            str(ws),
+            "--team",
+            "all",
+            "--period",
+            "2026-Q3",
+            "--format",
+            fmt,
+            "--out",
+            str(out),
+        )
+        assert r.returncode == 0, r.stderr
+        assert "Brief for the whole company, Q3 2026 (July to September):" in r.stdout
+        assert out.is_file() and str(out.resolve()) in " ".join(r.stdout.split())
+        files[fmt] = out.read_bytes()
+    assert files["pdf"].startswith(b"%PDF")
+    assert b"<script" not in files["html"] and b"## 1. Wins" in files["md"]
+    r = run(
+        "brief",
+        "record",
+        "-w",
+        str(ws),
+        "--team",
+        "all",
+        "--period",
+        "2026-Q3",
+        "--try",
+        "meeting_before_proposal",
+        "--action",
+        "Share one story a week",
+        "--energy",
+        "4",
+        "--ideas",
+        "5",
+        "--energy",
+        "3",
+        "--ideas",
+        "4",
+    )
+    assert r.returncode == 0, r.stderr
+    assert "Recorded for the whole company, 2026-Q3: 2 actions, 2 pulse answers." in r.stdout
+    out = tmp_path / "next.md"
+    r = run(
+        "brief",
+        "-w",
+        str(ws),
+        "--team",
+        "all",
+        "--period",
+        "2026-Q4",
+        "--format",
+        "md",
+        "--out",
+        str(out),
+    )
+    assert r.returncode == 0, r.stderr
+    text = out.read_text()
+    assert "Since last period (2026-Q3)" in text and "Share one story a week" in text
+    assert "energy 3.5 and ideas 4.5 out of 5" in text
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--team", "Mars", "--period", "2026-Q3"], "unknown team 'Mars'; use all or one of:"),
+        (["--team", "all", "--period", "2026-13"], "2026-13: a month is 01 to 12"),
+        (["--team", "all", "--period", "Q3"], "is not a week like 2026-W47, a month like 2026-11"),
+        (["--team", "all", "--period", "2026-Q3", "--format", "docx"], "not one of html, md, pdf"),
+        (["--team", "all"], "needs --period"),
+    ],
+)
+def test_brief_errors_are_one_line(small_ws, tmp_path, args, says):
+    r = run("brief", "-w", str(small_ws), *args, "--out", str(tmp_path / "b.html"))
+    assert r.returncode == 1
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and says in lines[0], r.stderr
+    assert not (tmp_path / "b.html").exists()
+
+
+def test_brief_record_checks_its_answers(small_ws, tmp_path):
+    import shutil
+
+    ws = tmp_path / "ws"
+    shutil.copytree(small_ws, ws)
+    r = run(
+        "brief",
+        "record",
+        "-w",
+        str(ws),
+        "--team",
+        "all",
+        "--period",
+        "2026-Q3",
+        "--energy",
+        "7",
+        "--ideas",
+        "3",
+    )
+    assert r.returncode == 1 and "--energy answer 1 is 7" in r.stderr
+    r = run(
+        "brief",
+        "record",
+        "-w",
+        str(ws),
+        "--team",
+        "all",
+        "--period",
+        "2026-Q3",
+        "--try",
+        "telepathy",
+    )
+    assert r.returncode == 1 and "--try 'telepathy' is not a practice" in r.stderr

@@ -636,11 +636,12 @@ def demo(
     reps: Annotated[int, typer.Option(help="Number of sales reps.")] = 200,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
 ) -> None:
-    """Make a synthetic organisation, import it, analyse it and write the report."""
+    """Make a synthetic organisation, import it, analyse it, write the report and the last
+    month's team brief."""
     data, ws_dir, html = out_dir / "data", out_dir / "workspace", out_dir / "report.html"
     if ws_dir.exists():
         shutil.rmtree(ws_dir)
-    out.rule("1/5 synthetic organisation")
+    out.rule("1/6 synthetic organisation")
     synth(
         out_dir=data,
         reps=reps,
@@ -651,15 +652,24 @@ def demo(
         activities=None,
         fmt="csv",
     )
-    out.rule("2/5 workspace")
+    out.rule("2/6 workspace")
     init(path=ws_dir, engine="duckdb")
-    out.rule("3/5 import")
+    out.rule("3/6 import")
     import_(path=data, workspace=ws_dir)
-    out.rule("4/5 analyse")
+    out.rule("4/6 analyse")
     analyze(workspace=ws_dir, engine=None, window=None, min_volume=None)
-    out.rule("5/5 report")
+    out.rule("5/6 report")
     report(workspace=ws_dir, out_file=html, run=None)
+    out.rule("6/6 team brief")
+    from brightspots.brief import last_full_period, make_brief
+    from brightspots.workspace import Workspace
+
+    with Workspace.open(ws_dir) as ws:
+        period = last_full_period(ws, "month")
+        _, brief_path = make_brief(ws, "all", period.label, out=out_dir / "brief.html")
+    out.print(f"Brief for the whole company, {period.words}: {brief_path.resolve()}")
     out.print(f"\n[bold]Open the report:[/] {html.resolve()}")
+    out.print(f"[bold]And the meeting brief:[/] {brief_path.resolve()}")
 
 
 def main() -> None:

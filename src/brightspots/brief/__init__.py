@@ -15,7 +15,33 @@ from brightspots.brief.period import Period, PeriodError, parse
 from brightspots.brief.source import BriefError
 from brightspots.workspace import Workspace
 
-__all__ = ["Brief", "BriefError", "Period", "PeriodError", "build", "make_brief", "parse"]
+__all__ = [
+    "Brief",
+    "BriefError",
+    "Period",
+    "PeriodError",
+    "build",
+    "last_full_period",
+    "make_brief",
+    "parse",
+]
+
+
+def last_full_period(ws: Workspace, kind: str = "month") -> Period:
+    """The latest week, month or quarter whose every day is in the data (by the data's as-of
+    time in the workspace zone)."""
+    from datetime import UTC, timedelta
+
+    from brightspots import timezones
+    from brightspots.brief import source
+    from brightspots.brief.period import containing
+
+    stamp = source.as_of(ws)
+    if stamp is None:
+        raise BriefError("the workspace has no activities or buyer events yet: import data first")
+    local = stamp.replace(tzinfo=UTC).astimezone(timezones.zone(ws.timezone)).date()
+    here = containing(local, kind)  # type: ignore[arg-type]
+    return here if here.end == local else containing(here.start - timedelta(days=1), kind)  # type: ignore[arg-type]
 
 
 def make_brief(

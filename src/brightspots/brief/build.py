@@ -35,7 +35,7 @@ from brightspots.brief.source import BriefError, Scope
 from brightspots.practices.registry import registry as practice_registry
 from brightspots.workspace import Run, Workspace
 
-MAX_PER_METRIC = 8  # deviation rows shown per metric and level
+MAX_PER_METRIC = 5  # deviation rows shown per metric and level (the strongest)
 
 
 def check_naming(brief: Brief) -> None:
@@ -76,8 +76,12 @@ def _run_as_of(run: Run, fallback: datetime | None) -> datetime | None:
     return pd.Timestamp(v).to_pydatetime() if v else fallback
 
 
-def _cap(rows: list[Deviation]) -> list[Deviation]:
-    return sorted(rows, key=lambda d: (-d.z, d.unit_id))[:MAX_PER_METRIC]
+def _cap(rows: list[Deviation], hidden: dict[str, int]) -> list[Deviation]:
+    """The strongest ``MAX_PER_METRIC`` rows; the rest are counted in ``hidden``."""
+    ordered = sorted(rows, key=lambda d: (-d.z, d.unit_id))
+    for d in ordered[MAX_PER_METRIC:]:
+        hidden[d.metric] = hidden.get(d.metric, 0) + 1
+    return ordered[:MAX_PER_METRIC]
 
 
 def _with_sparks(rows: list[Deviation], sparks: dict[str, tuple[Point, ...]]) -> list[Deviation]:
@@ -114,6 +118,7 @@ def _deviations(
     }
     rows: list[Deviation] = []
     others = {"win_rate": 0, "buyer_impact": 0, "response_hours": 0}
+    hidden: dict[str, int] = {}
     rep_assessed, rep_summary = pd.DataFrame(), {}
 
     # win rate against the case-mix expectation
@@ -126,15 +131,23 @@ def _deviations(
         got, n_other = dev.win_rate_deviations(
             assessed, contexts[level], sustained=_sustained(spots, level), sparks={}
         )
-        got = _cap(got)
+        got = _cap(got, hidden)
         sparks = {d.unit_id: dev.win_spark(deals, column, d.unit_id, mondays) for d in got}
         rows += _with_sparks(got, sparks)
         others["win_rate"] += n_other
 
-    # buyer-impact rate against the previous 13 weeks and the peer median
+    # buyer-impact rate against the previous 13 weeks (net of the company's change) and the
+    # peer median
     weeks = source.effort_weeks(ws, run, mondays[0], mondays[-1])
     impact_window = metrics.settings(ws)["impact_window"]
     settled = dev.settled_weeks(weeks["period"], _run_as_of(run, as_of), impact_window)
+    everyone = weeks[weeks["grain"] == "rep"].assign(unit_id="all", grain="company")
+    company_now = dev.impact_totals(everyone, "company", period.window_start, period.end, settled)
+    company_before = dev.impact_totals(
+        everyone, "company", period.previous_start, period.previous_end, settled
+    )
+    shift = _rates(company_before, company_now)
+    company = dev.Context({"all": "The company"}, {}, frozenset({"all"}), window, "company")
     for level in ("team", "rep"):
         now = dev.impact_totals(weeks, level, period.window_start, period.end, settled)
         before = dev.impact_totals(
@@ -147,19 +160,14 @@ def _deviations(
             deff=_design_effect(run, level),
             min_touches=int(acfg["min_touches"]),
             sparks=dev.weekly_values(weeks, level, "impact_rate", mondays, settled),
+            company=shift,
         )
-        rows += _cap(got)
+        rows += _cap(got, hidden)
         others["buyer_impact"] += n_other
     if sc.company:
-        reps_only = weeks[weeks["grain"] == "rep"].assign(unit_id="all", grain="company")
-        now = dev.impact_totals(reps_only, "company", period.window_start, period.end, settled)
-        before = dev.impact_totals(
-            reps_only, "company", period.previous_start, period.previous_end, settled
-        )
-        company = dev.Context({"all": "The company"}, {}, frozenset({"all"}), window, "company")
         got, _ = dev.impact_deviations(
-            now,
-            before,
+            company_now,
+            company_before,
             company,
             deff=_design_effect(run, "team"),
             min_touches=int(acfg["min_touches"]),
@@ -168,19 +176,23 @@ def _deviations(
         )
         rows += got
 
-    # response time against the previous 13 weeks and the peer median
+    # response time against the previous 13 weeks (net of the company's change) and the peer
+    # median
     levels = [("team", contexts["team"], True), ("rep", contexts["rep"], True)]
-    if sc.company:
-        company = dev.Context({"all": "The company"}, {}, frozenset({"all"}), window, "company")
-        levels.append(("company", company, False))
     with source.Responses(ws, period) as responses:
+        everyone_hours = responses.summary("company")
+        medians = _medians(everyone_hours)
+        if sc.company:
+            levels.append(("company", company, False))
         for level, ctx, peers_of_kind in levels:
-            summary = responses.summary(level)
+            summary = everyone_hours if level == "company" else responses.summary(level)
+            scale = medians if level != "company" else None
             ids, peer_median, n_peers = dev.response_candidates(
                 summary,
                 min_responses=int(cfg["min_responses"]),
                 in_scope=ctx.in_scope,
                 peers_of_kind=peers_of_kind,
+                company=scale,
             )
             values = responses.values(level, ids)
             n_tested = int(
@@ -199,10 +211,11 @@ def _deviations(
                 n_tested=max(n_tested, len(ids)),
                 sparks=sparks,
                 peers_of_kind=peers_of_kind,
+                company=scale,
             )
-            rows += _cap(got)
+            rows += _cap(got, hidden)
             others["response_hours"] += n_other
-        company_median = _company_median(responses.summary("company"))
+    company_median = medians[1] if medians is not None else None
 
     notes = []
     words = {
@@ -210,6 +223,12 @@ def _deviations(
         "buyer_impact": "drew more buyer responses than before",
         "response_hours": "answered buyers faster than before",
     }
+    for metric, n in hidden.items():
+        notes.append(
+            f"Only the {MAX_PER_METRIC} strongest are shown per measure: {n} more "
+            f"{'rep or team' if n == 1 else 'reps or teams'} {words[metric]} by more than chance "
+            "(or probably so); the report lists them all."
+        )
     for metric, n in others.items():
         if n:
             notes.append(
@@ -219,9 +238,22 @@ def _deviations(
     return rows, notes, rep_assessed, rep_summary, company_median
 
 
-def _company_median(summary: pd.DataFrame) -> float | None:
-    now = summary[summary["window"] == "now"]
-    return float(now["median"].iloc[0]) if len(now) and pd.notna(now["median"].iloc[0]) else None
+def _rates(before: pd.DataFrame, now: pd.DataFrame) -> tuple[float, float] | None:
+    """The company's settled buyer-impact rate before and now (None without touches)."""
+    if not len(before) or not len(now) or not before["n"].iloc[0] or not now["n"].iloc[0]:
+        return None
+    return (
+        float(before["k"].iloc[0] / before["n"].iloc[0]),
+        float(now["k"].iloc[0] / now["n"].iloc[0]),
+    )
+
+
+def _medians(summary: pd.DataFrame) -> tuple[float, float] | None:
+    """The company's median response hours before and now (None when either is missing)."""
+    by = summary.set_index("window")["median"]
+    if not {"now", "before"} <= set(by.index) or by.isna().any() or (by <= 0).any():
+        return None
+    return float(by["before"]), float(by["now"])
 
 
 def _funnel(

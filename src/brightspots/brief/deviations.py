@@ -9,11 +9,15 @@ Three metrics, each with the comparison the issue asks for:
   labels a bright spot (above expectation in both halves of its own window).
 * **Buyer-impact rate against the unit's own previous 13 weeks and the peer median.** Touches
   with buyer impact over settled touches (touches of weeks that ended at least the impact window
-  before the data's as-of time: later ones can still gain a response). One-sided two-proportion
-  z-test with the variance inflated by the run's design effect (touches cluster in accounts).
+  before the data's as-of time: later ones can still gain a response). A change the whole
+  company shares (a season, a new tool) is no deviation: a rep or team must improve by more than
+  the company did (difference in differences), tested one-sided with a two-proportion z whose
+  variance is inflated by the run's design effect (touches cluster in accounts); the company's
+  own change, over far more touches, is taken as known.
 * **Response time against the unit's own previous 13 weeks and the peer median.** Median hours
-  from a buyer event to the responsible rep's next touch; one-sided Mann-Whitney test that the
-  window's response times are shorter than the previous 13 weeks'.
+  from a buyer event to the responsible rep's next touch. Again net of the company's change:
+  each window's hours are divided by the company's median of that window, and a one-sided
+  Mann-Whitney test asks whether the unit's scaled times got shorter.
 
 Chance, in words: "beyond chance" is the label rule's statistical bar (z >= 3.09, or BH q <= 0.05
 over the units tested on that metric at that level), "likely" z >= 1.96 (one-sided p <= 0.025),
@@ -237,13 +241,14 @@ def impact_totals(
     )
 
 
-def two_proportion_z(k1, n1, k0, n0, deff: float) -> np.ndarray:
-    """One-sided z for rate 1 above rate 0, the variance inflated by ``deff``."""
+def two_proportion_z(k1, n1, k0, n0, deff: float, shift: float = 0.0) -> np.ndarray:
+    """One-sided z for rate 1 above rate 0 by more than ``shift``, the variance inflated by
+    ``deff``."""
     k1, n1, k0, n0 = (np.asarray(x, dtype=float) for x in (k1, n1, k0, n0))
     pooled = (k1 + k0) / (n1 + n0)
     se = np.sqrt(max(deff, 1.0) * pooled * (1 - pooled) * (1 / n1 + 1 / n0))
     with np.errstate(all="ignore"):
-        return np.where(se > 0, (k1 / n1 - k0 / n0) / se, np.nan)
+        return np.where(se > 0, (k1 / n1 - k0 / n0 - shift) / se, np.nan)
 
 
 def _pct(x: float) -> str:
@@ -259,9 +264,12 @@ def impact_deviations(
     min_touches: int,
     sparks: Mapping,
     peers_of_kind: bool = True,
+    company: tuple[float, float] | None = None,
 ) -> tuple[list[Deviation], int]:
     """Rows for units in scope whose settled buyer-impact rate beat their previous 13 weeks
-    (and the peer median when ``peers_of_kind``), beyond chance or likely."""
+    by more than the company's change (``company``: its rate before and now; None: no
+    company change to net out) and the peer median when ``peers_of_kind``, beyond chance or
+    likely."""
     t = now.merge(before, on="unit_id", how="inner", suffixes=("", "_0"))
     t = t[(t["n"] >= min_touches) & (t["n_0"] >= min_touches)].reset_index(drop=True)
     if not len(t):
@@ -270,7 +278,8 @@ def impact_deviations(
     eligible_now = now[now["n"] >= min_touches]
     peers = eligible_now["k"] / eligible_now["n"]
     peer_median = float(peers.median()) if peers_of_kind and len(peers) else math.nan
-    z = two_proportion_z(t["k"], t["n"], t["k_0"], t["n_0"], deff)
+    shift = company[1] - company[0] if company is not None else 0.0
+    z = two_proportion_z(t["k"], t["n"], t["k_0"], t["n_0"], deff, shift)
     p = special.ndtr(-z)
     q = deviance.bh(p)
     rows, other = [], 0
@@ -278,7 +287,7 @@ def impact_deviations(
     for i in order:
         uid = str(t.at[i, "unit_id"])
         r1, r0 = float(rate.iloc[i]), float(t.at[i, "k_0"] / t.at[i, "n_0"])
-        if uid not in ctx.in_scope or not r1 > r0:
+        if uid not in ctx.in_scope or not (r1 > r0 and r1 - r0 > shift):
             continue
         figures = [Figure(r1, r0, "previous")]
         if peers_of_kind:
@@ -298,6 +307,10 @@ def impact_deviations(
         )
         if peers_of_kind:
             words += f"; the median {ctx.unit} was at {_pct(peer_median)}"
+        if company is not None:
+            words += (
+                f", and the company as a whole went from {_pct(company[0])} to {_pct(company[1])}"
+            )
         words += f". That is {_chance_words(c)}."
         rows.append(
             Deviation(
@@ -346,11 +359,19 @@ def weekly_values(
 
 
 def response_candidates(
-    summary: pd.DataFrame, *, min_responses: int, in_scope: frozenset[str], peers_of_kind: bool
+    summary: pd.DataFrame,
+    *,
+    min_responses: int,
+    in_scope: frozenset[str],
+    peers_of_kind: bool,
+    company: tuple[float, float] | None = None,
 ) -> tuple[list[str], float, int]:
     """Units in scope whose median response time over the window is shorter than over the
-    previous 13 weeks and at most the peer median (both with ``min_responses``); the peer median
-    and how many units it is over. ``summary``: unit_id, window ("now"/"before"), n, median."""
+    previous 13 weeks, by a larger factor than the company's (``company``: its median before
+    and now), and at most the peer median (both windows with ``min_responses``); the peer
+    median and how many units it is over. ``summary``: unit_id, window ("now"/"before"), n,
+    median."""
+    factor = company[1] / company[0] if company is not None and company[0] > 0 else 1.0
     now = summary[summary["window"] == "now"].set_index("unit_id")
     before = summary[summary["window"] == "before"].set_index("unit_id")
     eligible = now[now["n"] >= min_responses]
@@ -360,7 +381,7 @@ def response_candidates(
         if uid not in in_scope or uid not in before.index:
             continue
         b = before.loc[uid]
-        if b["n"] < min_responses or not r["median"] < b["median"]:
+        if b["n"] < min_responses or not r["median"] < min(b["median"], b["median"] * factor):
             continue
         if peers_of_kind and not r["median"] <= peer:
             continue
@@ -385,17 +406,21 @@ def response_deviations(
     n_tested: int,
     sparks: Mapping,
     peers_of_kind: bool = True,
+    company: tuple[float, float] | None = None,
 ) -> tuple[list[Deviation], int]:
     """Rows for the candidate units in ``values`` (unit_id, window, hours: every answered event
     of the window and the previous 13 weeks). ``n_tested``: units the BH correction is over (at
-    least the candidates: the others were not better, so their p-values would be large)."""
+    least the candidates: the others were not better, so their p-values would be large).
+    ``company``: the company's median before and now; each window's hours are divided by it
+    before the test, so a change everyone shares is not counted."""
+    scale0, scale1 = company if company is not None else (1.0, 1.0)
     tested = []
     for uid, g in values.groupby("unit_id", sort=True):
         now = g.loc[g["window"] == "now", "hours"].to_numpy(float)
         before = g.loc[g["window"] == "before", "hours"].to_numpy(float)
         if not len(now) or not len(before):
             continue
-        p = float(stats.mannwhitneyu(now, before, alternative="less").pvalue)
+        p = float(stats.mannwhitneyu(now / scale1, before / scale0, alternative="less").pvalue)
         tested.append((str(uid), now, before, p))
     if not tested:
         return [], 0
@@ -420,6 +445,10 @@ def response_deviations(
         )
         if peers_of_kind:
             words += f"; the median {ctx.unit} took {hours(peer_median)}"
+        if company is not None:
+            words += (
+                f", and the company as a whole went from {hours(company[0])} to {hours(company[1])}"
+            )
         words += f". That is {_chance_words(c)}."
         rows.append(
             Deviation(
