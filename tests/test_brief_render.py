@@ -599,7 +599,8 @@ def test_markdown_sections_links_and_no_html() -> None:
     assert "(see Positive deviations: Ana Silva, wins against expectation)" in md
     assert "(see What worked: A meeting or demo came before the proposal)" in md
     assert "(see Customer stories: How the Acme renewal was saved)" in md
-    assert "**Ana Silva**: Wins against expectation, 62% more wins than expected" in md
+    assert "- **Ana Silva**, wins against expectation:" in md
+    assert "  - Ana won 21 of 34 deals where about 13 were expected." in md
     assert STRAY not in md and "Dana Lowe" not in md
     # the weekly trend as unicode blocks, split where the window starts, a gap as a dot
     spark = re.search(r"Ana Silva\*\*.*`([▁▂▃▄▅▆▇█·│]+)`", md)

@@ -70,7 +70,7 @@ def _md_full(v: BriefView) -> Iterable[str]:
     for d in v.deviations:
         trend = f" `{d.spark_text}`" if d.spark_text else ""
         held = "; a sustained bright spot" if d.sustained else ""
-        yield f"- **{_md(d.name)}**: {_md(d.metric)}, {_md(d.headline)} {_md(d.volume)}.{trend}"
+        yield f"- **{_md(d.name)}**, {_md(d.metric.lower())}:{trend}"
         yield f"  - {_md(d.sentence)}"
         yield f"  - **{d.chance}** ({d.chance_meaning}){held}"
     for n in v.deviation_notes:
