@@ -70,12 +70,18 @@ def test_a_malformed_period_says_what_is_valid(text, says) -> None:
 # ------------------------------------------------------------------ statistics, by hand
 
 
-def test_chance_words_follow_the_label_rule() -> None:
-    assert dev.chance(3.2, 0.4) == "beyond chance"
-    assert dev.chance(2.0, 0.049) == "beyond chance"
-    assert dev.chance(2.0, 0.2) == "likely"
-    assert dev.chance(1.9, 0.2) == "could be chance"
-    assert dev.chance(math.nan, math.nan) == "could be chance"
+def test_chance_is_decided_over_the_whole_brief() -> None:
+    # BH at 5% over 10 tests: 0.001 <= 0.005 (rank 1), 0.008 <= 0.010 (rank 2), 0.02 > 0.015
+    p = np.array([0.001, 0.008, 0.02, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0])
+    cut = dev.cutoff(p)
+    assert cut == 0.008
+    assert dev.chance(0.001, cut) == "beyond chance"
+    assert dev.chance(0.02, cut) == "likely"  # one-sided p <= 0.025: worth a look
+    assert dev.chance(0.03, cut) == "could be chance"
+    assert dev.chance(math.nan, cut) == "could be chance"
+    assert dev.cutoff(np.array([0.2, 0.5])) == 0.0
+    # the same p-value is no longer beyond chance when the brief tests many more units
+    assert dev.cutoff(np.r_[p, np.ones(90)]) < 0.008
 
 
 def test_two_proportion_z_by_hand() -> None:
@@ -100,9 +106,8 @@ def test_impact_rows_need_previous_and_peer_median_both_beaten() -> None:
     before = pd.DataFrame(
         {"unit_id": list("abcd"), "n": [1000.0] * 4, "k": [200.0, 60.0, 200.0, 300.0]}
     )
-    rows, other = dev.impact_deviations(
-        now, before, _ctx("abcd"), deff=1.0, min_touches=100, sparks={}
-    )
+    family = dev.impact_deviations(now, before, _ctx("abcd"), deff=1.0, min_touches=100, sparks={})
+    rows, counted = dev.finalize([family])
     assert [r.unit_id for r in rows] == ["a"]
     a = rows[0]
     assert a.value == pytest.approx(0.3) and a.previous == pytest.approx(0.2)
@@ -111,7 +116,10 @@ def test_impact_rows_need_previous_and_peer_median_both_beaten() -> None:
     assert all(f.at_or_better for f in a.figures)
     assert a.chance == "beyond chance"
     assert "30%" in a.sentence and "20%" in a.sentence
-    assert other == 0  # b is below the peer median: neither shown nor counted as a deviation
+    assert a.sentence.endswith("That is beyond what chance gives.")
+    # b is below the peer median: neither shown nor counted as a deviation
+    assert counted == {} and family.other == 0
+    assert len(family.p_values) == 4  # every unit tested counts in the correction
 
 
 def test_a_change_the_whole_company_shares_is_no_deviation() -> None:
@@ -119,17 +127,19 @@ def test_a_change_the_whole_company_shares_is_no_deviation() -> None:
     now = pd.DataFrame({"unit_id": ["a", "b"], "n": [1000.0, 1000.0], "k": [300.0, 250.0]})
     before = pd.DataFrame({"unit_id": ["a", "b"], "n": [1000.0, 1000.0], "k": [200.0, 200.0]})
     kw = {"deff": 1.0, "min_touches": 100, "sparks": {}}
-    alone, _ = dev.impact_deviations(now, before, _ctx("ab"), **kw)
-    assert [r.unit_id for r in alone] == ["a"]
-    shared, _ = dev.impact_deviations(now, before, _ctx("ab"), company=(0.20, 0.29), **kw)
-    assert shared == []
+    alone = dev.impact_deviations(now, before, _ctx("ab"), **kw)
+    assert [r.unit_id for r in alone.rows] == ["a"]
+    shared = dev.impact_deviations(now, before, _ctx("ab"), company=(0.20, 0.29), **kw)
+    assert shared.rows == []
     # the z of the difference in differences, by hand: (0.1 - 0.09) / se
     se = math.sqrt(0.25 * 0.75 * (2 / 1000))
     z = dev.two_proportion_z([300], [1000], [200], [1000], 1.0, shift=0.09)
     assert z[0] == pytest.approx(0.01 / se)
     assert (
         "the company as a whole went from 20% to 22%"
-        in dev.impact_deviations(now, before, _ctx("ab"), company=(0.20, 0.22), **kw)[0][0].sentence
+        in dev.impact_deviations(now, before, _ctx("ab"), company=(0.20, 0.22), **kw)
+        .rows[0]
+        .sentence
     )
     # response times: 10 -> 5 hours is no deviation when the company went 10 -> 4.5
     summary = pd.DataFrame(
@@ -149,8 +159,8 @@ def test_a_change_the_whole_company_shares_is_no_deviation() -> None:
 def test_impact_rows_below_minimum_touches_are_not_judged() -> None:
     now = pd.DataFrame({"unit_id": ["a"], "n": [99.0], "k": [90.0]})
     before = pd.DataFrame({"unit_id": ["a"], "n": [500.0], "k": [10.0]})
-    rows, _ = dev.impact_deviations(now, before, _ctx("a"), deff=1.0, min_touches=100, sparks={})
-    assert rows == []
+    family = dev.impact_deviations(now, before, _ctx("a"), deff=1.0, min_touches=100, sparks={})
+    assert family.rows == [] and not len(family.p_values)
 
 
 def test_response_rows_faster_than_before_and_than_peers() -> None:
@@ -175,8 +185,12 @@ def test_response_rows_faster_than_before_and_than_peers() -> None:
             "hours": np.r_[rng.exponential(2.0, 60), rng.exponential(10.0, 60)],
         }
     )
-    rows, _ = dev.response_deviations(
-        values, _ctx("a"), peer_median=peer, peers=n_peers, n_tested=3, sparks={}
+    rows, _ = dev.finalize(
+        [
+            dev.response_deviations(
+                values, _ctx("a"), peer_median=peer, peers=n_peers, n_tested=3, sparks={}
+            )
+        ]
     )
     assert len(rows) == 1 and rows[0].metric == "response_hours"
     assert rows[0].value < rows[0].previous and rows[0].value <= peer
@@ -201,14 +215,16 @@ def test_win_rate_rows_from_a_hand_made_window() -> None:
     assessed, _ = dev.assess_win_rate(
         deals, "rep_id", min_deals=8, noun="rep", phi_method="unbiased"
     )
-    got, other = dev.win_rate_deviations(
+    family = dev.win_rate_deviations(
         assessed, _ctx([f"r{i}" for i in range(12)]), sustained=frozenset({"r0"}), sparks={}
     )
-    assert [d.unit_id for d in got] == ["r0"] and other == 0
+    got, counted = dev.finalize([family])
+    assert [d.unit_id for d in got] == ["r0"] and counted == {}
     d = got[0]
     assert (d.observed, d.expected, d.volume) == (22.0, pytest.approx(10.0), 40)
     assert d.value == pytest.approx(2.2) and d.sustained and d.chance == "beyond chance"
     assert "won 22 of 40 closed deals" in d.sentence and "2.20 times" in d.sentence
+    assert d.sentence.endswith("a bright spot over the whole analysis too.")
 
 
 # ------------------------------------------------------------------ on the synthetic org
@@ -307,7 +323,7 @@ def test_no_named_rep_below_expected_or_the_peer_median(briefs) -> None:
             n_rows += 1
             assert d.figures, d
             if d.metric == "win_rate":
-                assert d.observed > d.expected
+                assert d.observed > d.expected and d.value >= d.peer_median
             elif d.metric == "buyer_impact":
                 assert d.value > d.previous
                 assert d.unit != "rep" or d.value >= d.peer_median
@@ -430,3 +446,66 @@ def test_recorded_actions_and_pulse_come_back_next_period(small_ws, tmp_path) ->
         # saving again replaces, never duplicates
         store.save(w, b)
         assert len(w.read("briefs", where="period = ?", params=[week.label])) == 1
+
+
+def test_a_null_org_has_nothing_beyond_chance(tmp_path_factory) -> None:
+    """Nothing planted: the brief-wide correction keeps "beyond chance" rows away, and the
+    response times at the end of the data are not made fast by answers still to come."""
+    from brightspots import synth
+    from brightspots.analysis import analyze
+    from brightspots.ingest import import_path
+    from brightspots.workspace import init_workspace
+
+    root = tmp_path_factory.mktemp("brief_null")
+    synth.synthesize(synth.SynthConfig(reps=40, months=12, seed=5, null=True), root / "data")
+    with init_workspace(root / "ws") as w:
+        import_path(w, root / "data")
+        analyze(w)
+        last = containing(
+            pd.Timestamp(w.read("deal_expectations")["closed_local"].max()).date(), "month"
+        )
+        periods = [last.label, last.before().label, _last_full_week(w), "2026-Q3"]
+        briefs = [build(w, "all", p) for p in periods]
+    beyond = [
+        (b.period.label, d.key) for b in briefs for d in b.deviations if d.chance == "beyond chance"
+    ]
+    assert beyond == []
+    # "worth a look" rows say they could be luck
+    for b in briefs:
+        for d in b.deviations:
+            assert "could still be luck" in d.sentence
+    assert not any(d.unit == "company" for b in briefs for d in b.deviations)
+
+
+def test_the_first_weeks_of_data_make_a_brief(ws) -> None:
+    """Nobody has the minimum volume yet: no funnel estimate, still a brief."""
+    first = pd.Timestamp(ws.read("deal_expectations")["closed_local"].min()).date()
+    b = build(ws, "all", containing(first, "week").label)
+    assert b.funnel is None or all(math.isfinite(p.oe) for p in b.funnel.points)
+    assert not [d for d in b.deviations if d.metric == "win_rate"]
+
+
+def test_a_parent_team_rolls_up_the_teams_under_it(ws) -> None:
+    teams = ws.read("teams")
+    parents = teams[teams["parent_team_id"].notna()]
+    if not len(parents):
+        pytest.skip("the synthetic org has no team hierarchy")
+    parent = str(parents["parent_team_id"].iloc[0])
+    children = sorted(parents.loc[parents["parent_team_id"] == parent, "team_id"])
+    period = _quarter_before_last(ws)
+    whole = build(ws, parent, period)
+    parts = [build(ws, c, period) for c in children]
+    assert whole.n_wins == sum(p.n_wins for p in parts) > 0
+    assert not whole.empty
+
+
+def test_the_pulse_trend_keeps_to_meetings_of_one_kind(small_ws, tmp_path) -> None:
+    root = tmp_path / "ws"
+    shutil.copytree(small_ws, root)
+    with Workspace.open(root) as w:
+        for label, e in (("2026-W42", 2), ("2026-10", 5), ("2026-W40", 3), ("2026-W44", 4)):
+            store.record(w, "all", label, energy=[e], ideas=[e])
+        weekly = store.pulse_of(w, "all", parse("2026-W43"))
+        assert [p.period for p in weekly] == ["2026-W40", "2026-W42"]
+        monthly = store.pulse_of(w, "all", parse("2026-11"))
+        assert [(p.period, p.energy) for p in monthly] == [("2026-10", 5.0)]

@@ -83,9 +83,14 @@ def v_over_e(table: pd.DataFrame, min_volume: int) -> float:
 
 
 def curve(table: pd.DataFrame, summary: dict, min_volume: int) -> pd.DataFrame:
+    def finite(key: str) -> float:
+        v = summary.get(key)
+        v = float(v) if v is not None else 0.0
+        return v if np.isfinite(v) else 0.0  # no unit with the minimum volume: no estimate
+
     return deviance.funnel_curve(
         funnel_grid(table, min_volume),
         v_over_e(table, min_volume),
-        float(summary["tau2"]),
-        float(summary.get("t_over_v") or 0.0),
+        finite("tau2"),
+        finite("t_over_v"),
     )

@@ -89,8 +89,11 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "brief": {
         # closed deals a rep or team needs in the assessment window for a win-rate deviation
         "min_deals": 8,
-        # answered buyer events a unit needs, now and in the 13 weeks before, for response time
+        # buyer events a unit needs, now and in the 13 weeks before, for response time
         "min_responses": 20,
+        # response times count up to this long (unanswered events count as this long); events
+        # younger than this at the end of the data are left out
+        "response_cap": "7d",
         # wins listed one by one (the others are counted)
         "max_wins": 10,
         # a win is "unlikely" when the case-mix model gave deals like it at most this chance

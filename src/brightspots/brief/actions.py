@@ -1,11 +1,12 @@
 """Section 6, actions: practices to try next period, and last period's actions followed up.
 
-Suggestions come from the practices with evidence (``worked.with_evidence``): the ones the
-scope's deals of the period used least, weighed by how much they went with winning. A binary
-practice's room is the share of the period's closed deals without it; the others are ranked by
-their effect alone. Last period's actions (the ones the meeting agreed, else the ones its brief
-suggested) are followed up on the deals the scope opened in each period: how often the
-practice held on them so far (binary) or its median (others).
+Suggestions come from the binary practices with evidence (``worked.with_evidence``): the ones
+the scope's deals of the period used least, weighed by how much they went with winning (room =
+the share of the period's closed deals without it). Last period's actions (the ones the meeting
+agreed, else the ones its brief suggested) are followed up on the deals the scope opened in
+each period, on the practice's primary measure, counting only deals open long enough for it
+(``landmark_days``) so both periods' deals are compared over the same span: how often the
+practice held (binary) or its median (others); "too early to tell" otherwise.
 """
 
 from __future__ import annotations
@@ -79,10 +80,12 @@ def followed_up(
     *,
     before_label: str,
     now_label: str,
+    landmark_days: int,
 ) -> list[Action]:
     """Last period's actions with what happened since. ``opened``: the scope's deals opened in
-    the previous period and this one (opportunity_id, opened: the period label, and the
-    ``whole__<id>`` columns of the practices followed, measured so far)."""
+    the previous period and this one (``source.opened_deals``: opened, old_enough and the
+    ``primary__<id>`` columns). Only deals old enough for the practice's primary measure count,
+    so deals of both periods are compared over the same span of their life."""
     out = []
     for a in previous:
         p = registry.get(a.practice_id) if a.practice_id else None
@@ -94,23 +97,28 @@ def followed_up(
             )
             out.append(Action(a.text, a.practice_id, a.source, since=since))
             continue
-        col = f"whole__{p.id}"
-        values = opened[col] if col in opened.columns else pd.Series(dtype=float)
-        before = uptake(values[opened["opened"] == before_label], p)
-        after = uptake(values[opened["opened"] == now_label], p)
+        col = f"primary__{p.id}"
+        ok = opened[opened["old_enough"].astype(bool)] if len(opened) else opened
+        values = ok[col] if col in ok.columns else pd.Series(dtype=float)
+        before = uptake(values[ok["opened"] == before_label], p) if len(ok) else None
+        after = uptake(values[ok["opened"] == now_label], p) if len(ok) else None
+        young = f"deals opened in {now_label} are not {landmark_days} days old yet"
         if before is None and after is None:
-            since = f"No deal opened in {before_label} or {now_label} could be measured on it yet."
+            since = (
+                f"Too early to tell: no deal opened in {before_label} or {now_label} can be "
+                "measured on it yet."
+            )
         elif after is None:
             since = (
-                f"On the deals opened in {before_label}, {_state(before, p)}; no deal opened in "
-                f"{now_label} could be measured on it yet."
+                f"On the deals opened in {before_label}, {_state(before, p)}; too early to "
+                f"tell for {now_label} ({young})."
             )
         elif before is None:
-            since = f"On the deals opened in {now_label}, so far {_state(after, p)}."
+            since = f"On the deals opened in {now_label}, {_state(after, p)}."
         else:
             since = (
                 f"On the deals opened in {before_label}, {_state(before, p)}; on those opened "
-                f"in {now_label}, so far {_state(after, p)}."
+                f"in {now_label}, {_state(after, p)}."
             )
         out.append(Action(a.text, a.practice_id, a.source, before, after, since))
     return out

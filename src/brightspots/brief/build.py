@@ -30,8 +30,9 @@ from brightspots.brief.model import (
     Point,
     Story,
 )
-from brightspots.brief.period import Period, parse
+from brightspots.brief.period import Period, parse, span_words
 from brightspots.brief.source import BriefError, Scope
+from brightspots.practices.registry import landmark_days
 from brightspots.practices.registry import registry as practice_registry
 from brightspots.workspace import Run, Workspace
 
@@ -116,9 +117,8 @@ def _deviations(
             sc.teams, {t: t for t in sc.teams}, frozenset(sc.team_ids()), window, "team"
         ),
     }
-    rows: list[Deviation] = []
-    others = {"win_rate": 0, "buyer_impact": 0, "response_hours": 0}
-    hidden: dict[str, int] = {}
+    families: list[dev.Family] = []
+    win_sparks: dict[str, tuple[Point, ...]] = {}
     rep_assessed, rep_summary = pd.DataFrame(), {}
 
     # win rate against the case-mix expectation
@@ -128,58 +128,63 @@ def _deviations(
         )
         if level == "rep":
             rep_assessed, rep_summary = assessed, summary
-        got, n_other = dev.win_rate_deviations(
+        got = dev.win_rate_deviations(
             assessed, contexts[level], sustained=_sustained(spots, level), sparks={}
         )
-        got = _cap(got, hidden)
-        sparks = {d.unit_id: dev.win_spark(deals, column, d.unit_id, mondays) for d in got}
-        rows += _with_sparks(got, sparks)
-        others["win_rate"] += n_other
+        win_sparks.update(
+            {d.unit_id: dev.win_spark(deals, column, d.unit_id, mondays) for d in got.rows}
+        )
+        families.append(got)
 
     # buyer-impact rate against the previous 13 weeks (net of the company's change) and the
     # peer median
-    weeks = source.effort_weeks(ws, run, mondays[0], mondays[-1])
+    weeks = source.effort_rows(ws, run, mondays[0], mondays[-1])
     impact_window = metrics.settings(ws)["impact_window"]
-    settled = dev.settled_weeks(weeks["period"], _run_as_of(run, as_of), impact_window)
-    everyone = weeks[weeks["grain"] == "rep"].assign(unit_id="all", grain="company")
-    company_now = dev.impact_totals(everyone, "company", period.window_start, period.end, settled)
+    stamp = _run_as_of(run, as_of)
+    settled = dev.settled_weeks(weeks["period"], stamp, impact_window)
+    # totals from daily rows: exact local days, each counted once its impact window is over
+    days = source.effort_rows(ws, run, period.previous_start, period.end, every="day")
+    day_ok = dev.settled_weeks(days["period"], stamp, impact_window, days=1)
+    everyone = days[days["grain"] == "rep"].assign(unit_id="all", grain="company")
+    company_now = dev.impact_totals(everyone, "company", period.window_start, period.end, day_ok)
     company_before = dev.impact_totals(
-        everyone, "company", period.previous_start, period.previous_end, settled
+        everyone, "company", period.previous_start, period.previous_end, day_ok
     )
     shift = _rates(company_before, company_now)
+    last_settled = _last_settled(days, day_ok, period)
+    touched = window
+    if last_settled is not None and last_settled < period.end:
+        touched = f"{window} (touches up to {span_words(last_settled, last_settled)})"
     company = dev.Context({"all": "The company"}, {}, frozenset({"all"}), window, "company")
     for level in ("team", "rep"):
-        now = dev.impact_totals(weeks, level, period.window_start, period.end, settled)
-        before = dev.impact_totals(
-            weeks, level, period.previous_start, period.previous_end, settled
-        )
-        got, n_other = dev.impact_deviations(
+        now = dev.impact_totals(days, level, period.window_start, period.end, day_ok)
+        before = dev.impact_totals(days, level, period.previous_start, period.previous_end, day_ok)
+        got = dev.impact_deviations(
             now,
             before,
-            contexts[level],
+            dataclasses.replace(contexts[level], window_words=touched),
             deff=_design_effect(run, level),
             min_touches=int(acfg["min_touches"]),
             sparks=dev.weekly_values(weeks, level, "impact_rate", mondays, settled),
             company=shift,
         )
-        rows += _cap(got, hidden)
-        others["buyer_impact"] += n_other
+        families.append(got)
     if sc.company:
-        got, _ = dev.impact_deviations(
+        got = dev.impact_deviations(
             company_now,
             company_before,
-            company,
+            dataclasses.replace(company, window_words=touched),
             deff=_design_effect(run, "team"),
             min_touches=int(acfg["min_touches"]),
             sparks={},
             peers_of_kind=False,
         )
-        rows += got
+        families.append(got)
 
     # response time against the previous 13 weeks (net of the company's change) and the peer
     # median
     levels = [("team", contexts["team"], True), ("rep", contexts["rep"], True)]
-    with source.Responses(ws, period) as responses:
+    with source.Responses(ws, period, as_of) as responses:
         everyone_hours = responses.summary("company")
         medians = _medians(everyone_hours)
         if sc.company:
@@ -203,7 +208,7 @@ def _deviations(
                 if level != "company"
                 else {}
             )
-            got, n_other = dev.response_deviations(
+            got = dev.response_deviations(
                 values,
                 ctx,
                 peer_median=peer_median,
@@ -213,10 +218,22 @@ def _deviations(
                 peers_of_kind=peers_of_kind,
                 company=scale,
             )
-            rows += _cap(got, hidden)
-            others["response_hours"] += n_other
+            families.append(got)
     company_median = medians[1] if medians is not None else None
 
+    final, others = dev.finalize(families)
+    hidden: dict[str, int] = {}
+    rows: list[Deviation] = []
+    for key in sorted({(d.unit, d.metric) for d in final}):
+        group = [d for d in final if (d.unit, d.metric) == key]
+        rows += (
+            _with_sparks(_cap(group, hidden), win_sparks)
+            if key[1] == "win_rate"
+            else _cap(group, hidden)
+        )
+    order = {"win_rate": 0, "buyer_impact": 1, "response_hours": 2}
+    level = {"company": 0, "team": 1, "rep": 2}
+    rows.sort(key=lambda d: (order[d.metric], level[d.unit], -d.z, d.unit_id))
     notes = []
     words = {
         "win_rate": "won more than expected",
@@ -227,7 +244,7 @@ def _deviations(
         notes.append(
             f"Only the {MAX_PER_METRIC} strongest are shown per measure: {n} more "
             f"{'rep or team' if n == 1 else 'reps or teams'} {words[metric]} by more than chance "
-            "(or probably so); the report lists them all."
+            "(or probably so) and are not listed."
         )
     for metric, n in others.items():
         if n:
@@ -236,6 +253,13 @@ def _deviations(
                 "amounts chance alone often gives; they are not listed."
             )
     return rows, notes, rep_assessed, rep_summary, company_median
+
+
+def _last_settled(days: pd.DataFrame, ok: pd.Series, period: Period) -> date | None:
+    """The last day of the window whose touches are settled (None: none is)."""
+    settled = pd.to_datetime(days.loc[ok.reindex(days.index, fill_value=False), "period"])
+    settled = settled[settled.dt.date <= period.end]
+    return settled.max().date() if len(settled) else None
 
 
 def _rates(before: pd.DataFrame, now: pd.DataFrame) -> tuple[float, float] | None:
@@ -312,9 +336,9 @@ def _coverage_notes(period: Period, model: tuple[date | None, date | None]) -> l
     first, last = model
     if first is not None and (period.window_start < first or period.end > last):
         return [
-            f"Wins against expectation count deals closed from {first:%d %B %Y} to "
-            f"{last:%d %B %Y}, the analysis window; deals closed outside it have no expected "
-            "chance yet."
+            f"Wins against expectation count deals closed from {span_words(first, first)} to "
+            f"{span_words(last, last)}, the analysis window; deals closed outside it have no "
+            "expected chance yet."
         ]
     return []
 
@@ -329,7 +353,7 @@ def build(ws: Workspace, team: str, period_text: str, *, now: datetime | None = 
     zone = timezones.zone(tz)
     as_of = source.as_of(ws)
     as_of_local = as_of.replace(tzinfo=UTC).astimezone(zone).replace(tzinfo=None) if as_of else None
-    first_day, last_day, n_rows = source.data_days(ws, period)
+    first_day, last_day, n_rows = source.data_days(ws, sc, period)
     run_current = run.fingerprint == ws.fingerprint()
     model = source.model_span(ws, run)
     registry = {p.id: p for p in practice_registry(ws.config)}
@@ -376,7 +400,12 @@ def build(ws: Workspace, team: str, period_text: str, *, now: datetime | None = 
     followed = [registry[a.practice_id] for a in previous if a.practice_id in registry]
     opened = source.opened_deals(ws, sc, [period.before(), period], followed)
     previous_rows = actions_mod.followed_up(
-        previous, registry, opened, before_label=period.before().label, now_label=period.label
+        previous,
+        registry,
+        opened,
+        before_label=period.before().label,
+        now_label=period.label,
+        landmark_days=landmark_days(ws.config),
     )
 
     stories = _stories(source.stories(ws, sc, period), sc)
@@ -408,7 +437,7 @@ def build(ws: Workspace, team: str, period_text: str, *, now: datetime | None = 
         actions=tuple(suggested),
         previous_actions=tuple(previous_rows),
         previous_period=period.before().label,
-        pulse=tuple(store.pulse_of(ws, sc.team_id, before=period.label)),
+        pulse=tuple(store.pulse_of(ws, sc.team_id, period)),
         funnel=_funnel(rep_assessed, rep_summary, sc, named_reps, period, int(cfg["min_deals"])),
         empty=n_rows == 0,
         notes=tuple(dev_notes),

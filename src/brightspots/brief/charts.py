@@ -256,8 +256,13 @@ def practice_bars(practices: Sequence[Practice]) -> str | None:
         )
     if not charts:
         return None
+
+    def count(n: int | None, of: int, one: str, many: str) -> str:
+        return f"{n} of {of} {one if of == 1 else many}"
+
     described = ", ".join(
-        f"{p.phrase}: {p.wins_with} of {p.wins} wins and {p.losses_with} of {p.losses} losses"
+        f"{p.phrase}: {count(p.wins_with, p.wins, 'win', 'wins')} and "
+        f"{count(p.losses_with, p.losses, 'loss', 'losses')}"
         for p in practices
         if p.kind == "binary" and p.wins + p.losses > 0
     )

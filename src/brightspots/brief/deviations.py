@@ -19,19 +19,21 @@ Three metrics, each with the comparison the issue asks for:
   each window's hours are divided by the company's median of that window, and a one-sided
   Mann-Whitney test asks whether the unit's scaled times got shorter.
 
-Chance, in words: "beyond chance" is the label rule's statistical bar (z >= 3.09, or BH q <= 0.05
-over the units tested on that metric at that level), "likely" z >= 1.96 (one-sided p <= 0.025),
-else "could be chance". A unit is shown only when it is better than its reference on every
-figure shown (``Figure``), and only "beyond chance" or "likely": the rest above their reference
-are counted, not named. The peer median is over units of the same kind (reps or teams) in the
-whole company with the minimum volume in the window.
+Chance, in words (``finalize``): "beyond chance" is a Benjamini-Hochberg q <= 0.05 over every
+test of the brief at once (every metric, every level, every unit of the company tested), so a
+brief as a whole keeps its false discoveries near 5% however many people it looks at; "likely"
+(shown as "worth a look") is a one-sided p <= 0.025, which about 1 in 40 units pass by luck
+alone, and says so; else "could be chance". A unit is shown only when it is better than its
+reference on every figure shown (``Figure``), and only "beyond chance" or "likely": the rest
+above their reference are counted, not named. The peer median is over units of the same kind
+(reps or teams) in the whole company with the minimum volume in the window.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 import numpy as np
@@ -40,26 +42,80 @@ from scipy import special, stats
 
 from brightspots import deviance
 from brightspots.brief.model import Chance, Deviation, Figure, Point, Unit
-from brightspots.deviance.constants import Q_THRESHOLD, Z95, Z998
+from brightspots.deviance.constants import Q_THRESHOLD, Z95
 from brightspots.report import fmt
 
-SHOWN: tuple[Chance, ...] = ("beyond chance", "likely")
 P_DECIMALS = 4
 SPARK_WEEKS = 4  # win-rate sparkline: O/E over the 4 weeks ending each week
+LIKELY_P = float(special.ndtr(-Z95))  # one-sided 0.025: "worth a look"
+KEEP_P = 0.05  # rows kept until the brief-wide correction decides
 
 
-def chance(z: float, q: float) -> Chance:
-    if (math.isfinite(z) and z >= Z998) or (math.isfinite(q) and q <= Q_THRESHOLD):
+@dataclass(frozen=True)
+class Family:
+    """One metric at one level: the rows that may be shown (in scope, better than their
+    references, one-sided p <= ``KEEP_P``), how many more in scope were better but with a
+    larger p, and the p-values of every unit tested (for the brief-wide correction)."""
+
+    metric: str
+    rows: list[Deviation]
+    other: int
+    p_values: np.ndarray
+
+    @classmethod
+    def none(cls, metric: str) -> Family:
+        return cls(metric, [], 0, np.array([]))
+
+
+def cutoff(p_values: np.ndarray, alpha: float = Q_THRESHOLD) -> float:
+    """The Benjamini-Hochberg cut over every test of a brief: p-values at or under it have
+    q <= ``alpha`` (0 when none has)."""
+    p = np.sort(np.asarray(p_values, dtype=float)[np.isfinite(p_values)])
+    if not len(p):
+        return 0.0
+    ok = p <= alpha * np.arange(1, len(p) + 1) / len(p)
+    return float(p[np.flatnonzero(ok)[-1]]) if ok.any() else 0.0
+
+
+def chance(p: float, cut: float) -> Chance:
+    """'beyond chance': BH q <= 0.05 over every test of the brief (every metric and level);
+    'likely' (shown as "worth a look"): one-sided p <= 0.025, which about 1 in 40 units pass
+    by luck alone; else 'could be chance'."""
+    if math.isfinite(p) and p <= cut:
         return "beyond chance"
-    if math.isfinite(z) and z >= Z95:
+    if math.isfinite(p) and p <= LIKELY_P:
         return "likely"
     return "could be chance"
+
+
+def finalize(families: list[Family]) -> tuple[list[Deviation], dict[str, int]]:
+    """Every family's rows with their chance decided over the whole brief (one BH correction
+    across all metrics and levels, so the brief as a whole keeps its false discoveries near 5%)
+    and their sentence completed; rows that turn out "could be chance" are counted per metric,
+    not shown."""
+    tested = [f.p_values for f in families if len(f.p_values)]
+    cut = cutoff(np.concatenate(tested)) if tested else 0.0
+    rows: list[Deviation] = []
+    counted: dict[str, int] = {}
+    for f in families:
+        for d in f.rows:
+            c = chance(d.p_value, cut)
+            if c == "could be chance":
+                counted[d.metric] = counted.get(d.metric, 0) + 1
+                continue
+            tail = "; and a bright spot over the whole analysis too." if d.sustained else "."
+            rows.append(
+                replace(d, chance=c, sentence=f"{d.sentence} That is {_chance_words(c)}{tail}")
+            )
+        if f.other:
+            counted[f.metric] = counted.get(f.metric, 0) + f.other
+    return rows, counted
 
 
 def _chance_words(c: Chance) -> str:
     return {
         "beyond chance": "beyond what chance gives",
-        "likely": "probably more than chance",
+        "likely": "more than luck usually gives, though it could still be luck",
         "could be chance": "within what chance gives",
     }[c]
 
@@ -163,26 +219,27 @@ def win_spark(deals: pd.DataFrame, unit: str, unit_id: str, weeks: list[date]) -
 
 def win_rate_deviations(
     assessed: pd.DataFrame, ctx: Context, *, sustained: frozenset[str], sparks: Mapping
-) -> tuple[list[Deviation], int]:
-    """Rows for units in scope above expectation, beyond chance or likely; and how many more in
-    scope were above expectation within chance (counted, never named)."""
+) -> Family:
+    """Units in scope above expectation and at least the peer median O/E (the median over the
+    units with the minimum volume), with the assessment's skew-aware, overdispersed p-value."""
     if not len(assessed):
-        return [], 0
-    eligible = assessed[assessed["unit_id"].isin(ctx.in_scope)]
+        return Family.none("win_rate")
+    measured = assessed[np.isfinite(assessed["q_value"].astype(float))]
+    peer_oe = float(measured["oe"].median()) if len(measured) else math.nan
     rows, other = [], 0
-    for _, r in eligible.sort_values(["z_od", "unit_id"], ascending=[False, True]).iterrows():
+    mine = assessed[assessed["unit_id"].isin(ctx.in_scope)]
+    for _, r in mine.sort_values(["z_od", "unit_id"], ascending=[False, True]).iterrows():
         e, o = float(r["expected"]), float(r["observed"])
         if not (e > 0 and o > e and math.isfinite(float(r["q_value"]))):
             continue  # below expected, or under the minimum volume (no q-value)
-        c = chance(float(r["z_od"]), float(r["q_value"]))
-        if c not in SHOWN:
+        if not o / e >= peer_oe:
+            continue
+        p = float(r["p_value"])
+        if not p <= KEEP_P:
             other += 1
             continue
         uid = str(r["unit_id"])
         name = ctx.names.get(uid, uid)
-        words = win_sentence(name, int(o), int(r["n"]), e, ctx.window_words)
-        words += f" That is {_chance_words(c)}"
-        words += "; and a bright spot over the whole analysis too." if uid in sustained else "."
         rows.append(
             Deviation(
                 unit=ctx.unit,
@@ -195,28 +252,31 @@ def win_rate_deviations(
                 observed=o,
                 expected=e,
                 previous=None,
-                peer_median=None,
-                peers=0,
+                peer_median=peer_oe,
+                peers=int(len(measured)),
                 z=float(r["z_od"]),
-                p_value=float(r["p_value"]),
-                chance=c,
+                p_value=p,
+                chance="could be chance",
                 sustained=uid in sustained,
-                figures=(Figure(o, e, "expected"),),
-                sentence=words,
+                figures=(Figure(o, e, "expected"), Figure(o / e, peer_oe, "peer_median")),
+                sentence=win_sentence(name, int(o), int(r["n"]), e, ctx.window_words),
                 spark=sparks.get(uid, ()),
             )
         )
-    return rows, other
+    return Family("win_rate", rows, other, measured["p_value"].to_numpy(float))
 
 
 # ------------------------------------------------------------------ buyer impact
 
 
-def settled_weeks(weeks: pd.Series, as_of: pd.Timestamp | None, impact_window: timedelta):
-    """Whether each week's touches have all had the full impact window by ``as_of``."""
+def settled_weeks(
+    weeks: pd.Series, as_of: pd.Timestamp | None, impact_window: timedelta, days: int = 7
+):
+    """Whether each period's touches (periods of ``days`` days starting on ``weeks``) have all
+    had the full impact window by ``as_of`` (later ones can still draw a response)."""
     if as_of is None:
         return pd.Series(False, index=weeks.index)
-    ends = pd.to_datetime(weeks) + pd.Timedelta(days=7)
+    ends = pd.to_datetime(weeks) + pd.Timedelta(days=days)
     return ends + pd.Timedelta(impact_window) <= pd.Timestamp(as_of)
 
 
@@ -265,15 +325,14 @@ def impact_deviations(
     sparks: Mapping,
     peers_of_kind: bool = True,
     company: tuple[float, float] | None = None,
-) -> tuple[list[Deviation], int]:
+) -> Family:
     """Rows for units in scope whose settled buyer-impact rate beat their previous 13 weeks
     by more than the company's change (``company``: its rate before and now; None: no
-    company change to net out) and the peer median when ``peers_of_kind``, beyond chance or
-    likely."""
+    company change to net out) and the peer median when ``peers_of_kind``."""
     t = now.merge(before, on="unit_id", how="inner", suffixes=("", "_0"))
     t = t[(t["n"] >= min_touches) & (t["n_0"] >= min_touches)].reset_index(drop=True)
     if not len(t):
-        return [], 0
+        return Family.none("buyer_impact")
     rate = t["k"] / t["n"]
     eligible_now = now[now["n"] >= min_touches]
     peers = eligible_now["k"] / eligible_now["n"]
@@ -281,7 +340,6 @@ def impact_deviations(
     shift = company[1] - company[0] if company is not None else 0.0
     z = two_proportion_z(t["k"], t["n"], t["k_0"], t["n_0"], deff, shift)
     p = special.ndtr(-z)
-    q = deviance.bh(p)
     rows, other = [], 0
     order = np.argsort(-np.nan_to_num(z, nan=-np.inf), kind="stable")
     for i in order:
@@ -294,8 +352,7 @@ def impact_deviations(
             figures.append(Figure(r1, peer_median, "peer_median"))
         if not all(f.at_or_better for f in figures):
             continue
-        c = chance(float(z[i]), float(q[i]))
-        if c not in SHOWN:
+        if not p[i] <= KEEP_P:
             other += 1
             continue
         name = ctx.names.get(uid, uid)
@@ -311,7 +368,7 @@ def impact_deviations(
             words += (
                 f", and the company as a whole went from {_pct(company[0])} to {_pct(company[1])}"
             )
-        words += f". That is {_chance_words(c)}."
+
         rows.append(
             Deviation(
                 unit=ctx.unit,
@@ -328,14 +385,14 @@ def impact_deviations(
                 peers=int(len(peers)) if peers_of_kind else 0,
                 z=float(z[i]),
                 p_value=float(p[i]),
-                chance=c,
+                chance="could be chance",
                 sustained=False,
                 figures=tuple(figures),
                 sentence=words,
                 spark=sparks.get(uid, ()),
             )
         )
-    return rows, other
+    return Family("buyer_impact", rows, other, np.asarray(p, dtype=float))
 
 
 def weekly_values(
@@ -407,12 +464,16 @@ def response_deviations(
     sparks: Mapping,
     peers_of_kind: bool = True,
     company: tuple[float, float] | None = None,
-) -> tuple[list[Deviation], int]:
-    """Rows for the candidate units in ``values`` (unit_id, window, hours: every answered event
-    of the window and the previous 13 weeks). ``n_tested``: units the BH correction is over (at
-    least the candidates: the others were not better, so their p-values would be large).
-    ``company``: the company's median before and now; each window's hours are divided by it
-    before the test, so a change everyone shares is not counted."""
+) -> Family:
+    """Rows for the candidate units in ``values`` (unit_id, window, hours and, optionally,
+    account_id: every buyer event of the window and the previous 13 weeks, see
+    ``source.Responses``). ``n_tested``: units the BH correction is over (at least the
+    candidates: the others were not better, so their p-values would be large). ``company``: the
+    company's median before and now; each window's hours are divided by it before the test, so
+    a change everyone shares is not counted.
+
+    Events on one account share answers (one touch often answers several of them), so the test
+    compares accounts, not events: each account's median time in each window."""
     scale0, scale1 = company if company is not None else (1.0, 1.0)
     tested = []
     for uid, g in values.groupby("unit_id", sort=True):
@@ -420,18 +481,22 @@ def response_deviations(
         before = g.loc[g["window"] == "before", "hours"].to_numpy(float)
         if not len(now) or not len(before):
             continue
-        p = float(stats.mannwhitneyu(now / scale1, before / scale0, alternative="less").pvalue)
+        if "account_id" in g.columns:
+            by = g.groupby(["window", "account_id"], sort=True)["hours"].median()
+            a_now = by.get("now", pd.Series(dtype=float)).to_numpy(float)
+            a_before = by.get("before", pd.Series(dtype=float)).to_numpy(float)
+        else:
+            a_now, a_before = now, before
+        p = float(stats.mannwhitneyu(a_now / scale1, a_before / scale0, alternative="less").pvalue)
         tested.append((str(uid), now, before, p))
     if not tested:
-        return [], 0
+        return Family.none("response_hours")
     ps = np.array([t[3] for t in tested] + [1.0] * max(n_tested - len(tested), 0))
-    qs = deviance.bh(ps)
     rows, other = [], 0
-    for (uid, now, before, p), q in zip(tested, qs, strict=False):
+    for uid, now, before, p in tested:
         m1, m0 = float(np.median(now)), float(np.median(before))
         z = float(special.ndtri(1 - p)) if p > 0 else math.inf
-        c = chance(z, float(q))
-        if c not in SHOWN:
+        if not p <= KEEP_P:
             other += 1
             continue
         figures = [Figure(m1, m0, "previous", higher_is_better=False)]
@@ -440,7 +505,7 @@ def response_deviations(
         name = ctx.names.get(uid, uid)
         words = (
             f"{name} answered buyers in a median {hours(m1)} over {ctx.window_words} "
-            f"({fmt.plural(len(now), 'answered buyer event')}), down from {hours(m0)} in the 13 "
+            f"({fmt.plural(len(now), 'buyer message')}), down from {hours(m0)} in the 13 "
             "weeks before"
         )
         if peers_of_kind:
@@ -449,7 +514,7 @@ def response_deviations(
             words += (
                 f", and the company as a whole went from {hours(company[0])} to {hours(company[1])}"
             )
-        words += f". That is {_chance_words(c)}."
+
         rows.append(
             Deviation(
                 unit=ctx.unit,
@@ -466,7 +531,7 @@ def response_deviations(
                 peers=peers if peers_of_kind else 0,
                 z=z,
                 p_value=p,
-                chance=c,
+                chance="could be chance",
                 sustained=False,
                 figures=tuple(figures),
                 sentence=words,
@@ -474,7 +539,7 @@ def response_deviations(
             )
         )
     rows.sort(key=lambda d: (-d.z, d.unit_id))
-    return rows, other
+    return Family("response_hours", rows, other, ps)
 
 
 def _possessive(name: str) -> str:

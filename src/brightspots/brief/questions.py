@@ -58,15 +58,13 @@ def about_deviation(d: Deviation) -> Question:
 
 def about_practice(p: Practice) -> Question:
     if p.wins_with is not None:
-        text = (
-            f"In {p.wins_with} of {fmt.plural(p.wins, 'win')}, {p.phrase}: what would make it "
-            "the habit on every deal?"
-        )
+        of = "the one win" if p.wins == 1 else f"{p.wins_with} of {fmt.plural(p.wins, 'win')}"
+        text = f"In {of}, {p.phrase}: what would make it the habit on every deal?"
     else:
+        more = "more" if p.higher_is_better else "less"
         text = (
-            f"Wins went with more {p.phrase} than losses did: what stops us doing more of it?"
-            if p.higher_is_better
-            else f"Wins went with less {p.phrase} than losses did: what would help us get there?"
+            f"{p.phrase[0].upper()}{p.phrase[1:]}: this period's wins had {more} of it than "
+            "its losses. What would help every deal get there?"
         )
     return Question(text, "practices", p.practice_id)
 

@@ -32,13 +32,15 @@ class BriefError(BrightspotsError):
 
 @dataclass(frozen=True)
 class Scope:
-    """The reps a brief covers: one team's, or everyone's (``team_id == "all"``)."""
+    """The reps a brief covers: one team's with every team under it (``parent_team_id``), or
+    everyone's (``team_id == "all"``)."""
 
     team_id: str
     name: str
     rep_ids: frozenset[str]
     reps: pd.DataFrame  # every rep: rep_id, name, team_id
     teams: dict[str, str]  # team_id -> name, every team
+    covered: frozenset[str] = frozenset()  # the team and the teams under it
 
     @property
     def company(self) -> bool:
@@ -49,30 +51,46 @@ class Scope:
         return str(hit.iloc[0]) if len(hit) and pd.notna(hit.iloc[0]) else rep_id
 
     def team_ids(self) -> list[str]:
-        return sorted(self.teams) if self.company else [self.team_id]
+        return sorted(self.teams) if self.company else sorted(self.covered)
+
+
+def _below(team: str, parents: dict[str, str]) -> frozenset[str]:
+    """``team`` and every team under it, at any depth (a cycle in the data stops the walk)."""
+    out, frontier = {team}, {team}
+    while frontier:
+        frontier = {t for t, p in parents.items() if p in frontier and t not in out}
+        out |= frontier
+    return frozenset(out)
 
 
 def scope(ws: Workspace, team: str) -> Scope:
     """The team named ``team`` (its id or its name, any case), or "all"."""
     reps = ws.execute(ws.table("reps").select("rep_id", "name", "team_id"))
-    t = ws.execute(ws.table("teams").select("team_id", "name"))
+    t = ws.execute(ws.table("teams").select("team_id", "name", "parent_team_id"))
     teams = {
         str(i): str(n) if pd.notna(n) else str(i)
         for i, n in zip(t["team_id"], t["name"], strict=True)
+    }
+    parents = {
+        str(i): str(p)
+        for i, p in zip(t["team_id"], t["parent_team_id"], strict=True)
+        if pd.notna(p)
     }
     for tid in reps["team_id"].dropna().unique():
         teams.setdefault(str(tid), str(tid))
     wanted = str(team).strip()
     if wanted.lower() == "all":
-        return Scope("all", "the whole company", frozenset(reps["rep_id"]), reps, teams)
+        everyone = frozenset(reps["rep_id"])
+        return Scope("all", "the whole company", everyone, reps, teams, frozenset(teams))
     by_id = {i.lower(): i for i in teams}
     by_name = {n.lower(): i for i, n in teams.items()}
     hit = by_id.get(wanted.lower()) or by_name.get(wanted.lower())
     if hit is None:
         valid = ", ".join(f"{i} ({n})" if n != i else i for i, n in sorted(teams.items()))
         raise BriefError(f"unknown team {team!r}; use all or one of: {valid or 'no teams'}")
-    mine = frozenset(reps.loc[reps["team_id"] == hit, "rep_id"])
-    return Scope(hit, teams[hit], mine, reps, teams)
+    covered = _below(hit, parents)
+    mine = frozenset(reps.loc[reps["team_id"].isin(covered), "rep_id"])
+    return Scope(hit, teams[hit], mine, reps, teams, covered)
 
 
 def utc_start(day: date, tz: str) -> datetime:
@@ -172,14 +190,17 @@ def run_frame(ws: Workspace, run: Run, name: str) -> pd.DataFrame | None:
     return ws.run_results(name, run.run_id)
 
 
-def effort_weeks(ws: Workspace, run: Run, first: date, last: date) -> pd.DataFrame:
-    """The run's weekly effort rows for reps and teams, weeks starting ``first``..``last``."""
+def effort_rows(
+    ws: Workspace, run: Run, first: date, last: date, every: str = "week"
+) -> pd.DataFrame:
+    """The run's effort rows for reps and teams by ``every`` (day or week), periods starting
+    ``first``..``last``."""
     return _run_table(
         ws,
         run,
         "effort_impact",
-        "every = 'week' AND grain IN ('rep', 'team') AND period >= ? AND period <= ?",
-        (first, last),
+        "every = ? AND grain IN ('rep', 'team') AND period >= ? AND period <= ?",
+        (every, first, last),
     )
 
 
@@ -256,29 +277,49 @@ def deal_facts(ws: Workspace, deals: pd.DataFrame) -> pd.DataFrame:
     return out[["opportunity_id", *cols]]
 
 
-def _responses(ws: Workspace, period: Period) -> ir.Table:
-    """Every answered buyer event of the previous 13 weeks and the assessment window:
-    responsible_rep_id, team_id (of that rep), window ("now" or "before") and response_hours.
-    Touches before the previous 13 weeks cannot answer these events, so only later ones are
-    read."""
+def response_cap(ws: Workspace) -> timedelta:
+    """``[brief] response_cap``: a buyer event's response time is counted up to this long; one
+    left unanswered that long counts as that long."""
+    return metrics.parse_duration(
+        ws.config["brief"]["response_cap"], setting="[brief] response_cap"
+    )
+
+
+def _responses(ws: Workspace, period: Period, stamp: datetime | None) -> ir.Table:
+    """Every buyer event of the previous 13 weeks and the assessment window that has a
+    responsible rep and is at least ``response_cap`` old at the data's as-of time ``stamp``:
+    responsible_rep_id, team_id (of that rep), account_id, window ("now" or "before") and
+    response_hours, capped at ``response_cap`` (unanswered events count as the cap).
+
+    Capping keeps both windows comparable: near the end of the data the slow answers have not
+    happened yet, so dropping unanswered events would make the latest weeks look fast. Touches
+    before the previous 13 weeks cannot answer these events, so only later ones are read."""
     tz = ws.timezone
+    cap = response_cap(ws)
     span = utc_span(period.previous_start, period.end, tz)
+    if stamp is not None:
+        span = (span[0], min(span[1], stamp - cap))
     now_from = ibis.literal(utc_start(period.window_start, tz), type="timestamp")
     acts = metrics.touches(ws.table("activities"))
     acts = acts.filter(acts.occurred_at >= ibis.literal(span[0], type="timestamp"))
     events = ws.table("buyer_events")
     events = events.filter(_between(events.occurred_at, span))
     times = metrics.response_times(acts, events, ws.table("opportunities"), ws.table("accounts"))
-    ev = events.select(ev_id="event_id", ev_at="occurred_at")
+    ev = events.select(ev_id="event_id", ev_at="occurred_at", account_id="account_id")
     j = times.join(ev, times.event_id == ev.ev_id)
-    j = j.filter(j.response_hours.notnull())
+    j = j.filter(j.responsible_rep_id.notnull())
     reps = ws.table("reps").select(r_id="rep_id", team_id="team_id")
     j = j.left_join(reps, j.responsible_rep_id == reps.r_id)
+    limit = ibis.literal(cap.total_seconds() / 3600.0, type="float64")
+    hours = ibis.cases(
+        (j.response_hours.isnull() | (j.response_hours > limit), limit), else_=j.response_hours
+    )
     return j.select(
         "responsible_rep_id",
         "team_id",
+        "account_id",
         window=ibis.ifelse(j.ev_at >= now_from, "now", "before"),
-        response_hours=j.response_hours,
+        response_hours=hours,
     )
 
 
@@ -291,12 +332,13 @@ def _unit(t: ir.Table, grain: str) -> ir.Value:
 
 
 class Responses:
-    """The answered buyer events of a brief's 26 weeks, computed once and kept in the engine
-    (crediting responses is a window over touches and events) while every level reads them."""
+    """The buyer events of a brief's 26 weeks (see ``_responses``), computed once and kept in
+    the engine (crediting responses is a window over touches and events) while every level
+    reads them."""
 
-    def __init__(self, ws: Workspace, period: Period) -> None:
+    def __init__(self, ws: Workspace, period: Period, stamp: datetime | None) -> None:
         self.ws = ws
-        self.rows = _responses(ws, period).cache()
+        self.rows = _responses(ws, period, stamp).cache()
 
     def __enter__(self) -> Responses:
         return self
@@ -317,52 +359,64 @@ class Responses:
         )
 
     def values(self, grain: str, unit_ids: list[str]) -> pd.DataFrame:
-        """The response hours of a few units' answered events: unit_id, window, hours."""
+        """The response hours of a few units' events: unit_id, window, account_id, hours."""
         if not unit_ids:
-            return pd.DataFrame(columns=["unit_id", "window", "hours"])
+            return pd.DataFrame(columns=["unit_id", "window", "account_id", "hours"])
         t = self._of(grain)
         t = t.filter(t.unit_id.isin(unit_ids))
-        return self.ws.execute(t.select("unit_id", "window", hours=t.response_hours))
+        return self.ws.execute(t.select("unit_id", "window", "account_id", hours=t.response_hours))
 
 
 def opened_deals(ws: Workspace, sc: Scope, periods: list[Period], practices: list) -> pd.DataFrame:
-    """The scope's deals opened in each of ``periods``, measured so far on ``practices``:
-    opportunity_id, opened (the period's label) and ``whole__<id>`` per practice."""
+    """The scope's deals opened in each of ``periods``: opportunity_id, opened (the period's
+    label), old_enough (open at least ``[practices] landmark_days`` by the data's as-of time, so
+    the practice's primary measure covers the same span of every deal) and ``primary__<id>``
+    per practice.
+
+    Practices are measured over all of the scope's deals, then filtered: a practice of the
+    owner's month (cadence regularity) needs the owner's other deals."""
+    empty = pd.DataFrame(columns=["opportunity_id", "opened", "old_enough"])
     if not practices or not periods:
-        return pd.DataFrame(columns=["opportunity_id", "opened"])
+        return empty
     tz = ws.timezone
     o = ws.table("opportunities")
     first, last = min(p.start for p in periods), max(p.end for p in periods)
-    o = o.filter(_between(o.created_at, utc_span(first, last, tz)))
     if not sc.company:
         o = o.filter(o.owner_rep_id.isin(sorted(sc.rep_ids)))
-    ids = ws.execute(o.select("opportunity_id", "created_at"))
+    new = o.filter(_between(o.created_at, utc_span(first, last, tz)))
+    ids = ws.execute(new.select("opportunity_id", "created_at"))
     if not len(ids):
-        return pd.DataFrame(columns=["opportunity_id", "opened"])
+        return empty
     stamp = as_of(ws) or pd.Timestamp(last).to_pydatetime()
-    lo = pd.Timestamp(first) - pd.Timedelta(days=2)
+    lo = ws.execute(o.created_at.min().as_table()).iloc[0, 0]
+    lo = pd.Timestamp(lo if lo is not None and pd.notna(lo) else first) - pd.Timedelta(days=40)
     hi = pd.Timestamp(max(pd.Timestamp(stamp), pd.Timestamp(last))) + pd.Timedelta(days=2)
 
     def local(ts: ir.TimestampValue) -> ir.TimestampValue:
         return timezones.to_local(ts, tz, lo.to_pydatetime(), hi.to_pydatetime())
 
     tables = Tables.of(ws)
+    days = landmark_days(ws.config)
     measured = practice_frame(
         Tables(**{**tables.__dict__, "opportunities": o}),
         practices,
-        landmark_days=landmark_days(ws.config),
+        landmark_days=days,
         local=local,
         impact_window=metrics.settings(ws)["impact_window"],
         as_of=pd.Timestamp(stamp).to_pydatetime(),
     )
+    wanted = new.select(want_id="opportunity_id")
+    measured = measured.semi_join(wanted, measured.opportunity_id == wanted.want_id)
     frame = ws.execute(measured)
     zone = timezones.zone(tz)
-    day = pd.to_datetime(ids["created_at"]).dt.tz_localize("UTC").dt.tz_convert(zone).dt.date
+    created = pd.to_datetime(ids["created_at"])
+    day = created.dt.tz_localize("UTC").dt.tz_convert(zone).dt.date
     label = pd.Series("", index=ids.index)
     for p in periods:
         label[(day >= p.start) & (day <= p.end)] = p.label
-    ids = ids.assign(opened=label)[["opportunity_id", "opened"]]
-    keep = ["opportunity_id", *[c for c in frame.columns if c.startswith("whole__")]]
+    old = created + pd.Timedelta(days=days) <= pd.Timestamp(stamp)
+    ids = ids.assign(opened=label, old_enough=old)[["opportunity_id", "opened", "old_enough"]]
+    keep = ["opportunity_id", *[c for c in frame.columns if c.startswith("primary__")]]
     return ids.merge(frame[keep], on="opportunity_id", how="left")
 
 
@@ -396,18 +450,24 @@ def stories(ws: Workspace, sc: Scope, period: Period) -> pd.DataFrame:
     return df.assign(created_on=local.dt.date)
 
 
-def data_days(ws: Workspace, period: Period) -> tuple[date | None, date | None, int]:
-    """The first and last local day inside the period with an activity, buyer event or close,
-    and how many such rows there are."""
+def data_days(ws: Workspace, sc: Scope, period: Period) -> tuple[date | None, date | None, int]:
+    """The first and last local day inside the period with a row of the scope (an activity by
+    one of its reps, a deal of theirs closed; for the whole company also a buyer event), and
+    how many such rows there are."""
     span = utc_span(period.start, period.end, ws.timezone)
+    reps = sorted(sc.rep_ids)
     parts = []
-    for name, col in (
-        ("activities", "occurred_at"),
-        ("buyer_events", "occurred_at"),
-        ("opportunities", "closed_at"),
+    for name, col, rep in (
+        ("activities", "occurred_at", "rep_id"),
+        ("buyer_events", "occurred_at", None),
+        ("opportunities", "closed_at", "owner_rep_id"),
     ):
         t = ws.table(name)
         hit = t.filter(_between(t[col], span))
+        if not sc.company:
+            if rep is None:
+                continue
+            hit = hit.filter(hit[rep].isin(reps))
         parts.append(ws.execute(hit.aggregate(lo=hit[col].min(), hi=hit[col].max(), n=hit.count())))
     got = pd.concat(parts, ignore_index=True)
     n = int(got["n"].sum())

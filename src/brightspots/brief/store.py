@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 import pandas as pd
 
 from brightspots.brief.model import Action, Brief, Pulse
+from brightspots.brief.period import Period, parse
 from brightspots.brief.source import BriefError
 from brightspots.workspace import Workspace
 
@@ -136,24 +137,29 @@ def actions_of(ws: Workspace, team_id: str, period: str) -> list[Action]:
     ]
 
 
-def pulse_of(ws: Workspace, team_id: str, before: str | None = None) -> list[Pulse]:
-    """The team's pulse per meeting, oldest first (periods up to ``before``, when given)."""
+def pulse_of(ws: Workspace, team_id: str, upto: Period) -> list[Pulse]:
+    """The team's pulse per meeting of the same kind as ``upto`` (weekly, monthly or quarterly
+    meetings), up to and including it, oldest first."""
     if not _has(ws, "brief_pulse"):
         return []
     df = ws.read("brief_pulse", where="team_id = ?", params=[team_id])
-    if not len(df):
-        return []
-    g = df.groupby("period", sort=True)
-    out = [
-        Pulse(
-            period=str(p),
-            energy=float(x["energy"].mean()),
-            ideas=float(x["ideas"].mean()),
-            responses=int(len(x)),
+    out = []
+    for label, x in df.groupby("period", sort=False):
+        p = parse(str(label))
+        if p.kind != upto.kind or p.end > upto.end:
+            continue
+        out.append(
+            (
+                p.end,
+                Pulse(
+                    period=p.label,
+                    energy=float(x["energy"].mean()),
+                    ideas=float(x["ideas"].mean()),
+                    responses=int(len(x)),
+                ),
+            )
         )
-        for p, x in g
-    ]
-    return [p for p in out if before is None or p.period <= before]
+    return [pulse for _, pulse in sorted(out, key=lambda t: t[0])]
 
 
 def stored(ws: Workspace, team_id: str, period: str) -> dict | None:

@@ -59,7 +59,11 @@ TITLES = dict(SECTIONS)
 
 CHANCE = {
     "beyond chance": ("beyond", "Beyond chance", "very unlikely to be luck"),
-    "likely": ("likely", "Likely real", "probably more than luck"),
+    "likely": (
+        "likely",
+        "Worth a look",
+        "more than luck usually gives, though about 1 in 40 people compared would pass by luck",
+    ),
     "could be chance": ("maybe", "Could be chance", "luck could explain it; worth watching"),
 }
 AGAINST = {"expected": "expected", "previous": f"in the previous {ROLLING_WEEKS} weeks"}

@@ -90,9 +90,12 @@ def practices(
         if not len(won):
             continue
         where = f" that reached {p.stage.removeprefix('deals that reached ')}" if p.stage else ""
+        all_wins = int((deals["y"] == 1).sum())
+        if len(won) < all_wins and not where:
+            where = " it could be measured on"
         if p.kind == "binary":
             ww, lw = int((won == 1).sum()), int((lost == 1).sum())
-            if len(lost) and not ww / len(won) > lw / len(lost):
+            if not ww or (len(lost) and not ww / len(won) > lw / len(lost)):
                 continue  # this period's wins did not show it
             of = (
                 f"the one win of {period_words}{where}"
@@ -107,17 +110,16 @@ def practices(
             medians = (None, None)
         else:
             ww = lw = None
-            mw = float(won.median())
-            ml = float(lost.median()) if len(lost) else None
-            if ml is not None and not (mw > ml if p.higher_is_better else mw < ml):
+            if not len(lost):
+                continue  # nothing to compare the wins with
+            mw, ml = float(won.median()), float(lost.median())
+            if not (mw > ml if p.higher_is_better else mw < ml):
                 continue
             said = (
                 f"{p.phrase[0].upper()}{p.phrase[1:]}: a median of {_value(mw, p)} on the "
-                f"{fmt.plural(len(won), 'win')} of {period_words}{where}"
+                f"{fmt.plural(len(won), 'win')} of {period_words}{where}, {_value(ml, p)} on the "
+                f"{fmt.plural(len(lost), 'loss', 'losses')}."
             )
-            if ml is not None:
-                said += f", {_value(ml, p)} on the {fmt.plural(len(lost), 'loss', 'losses')}"
-            said += "."
             medians = (mw, ml)
         out.append(
             PracticeRow(
