@@ -54,3 +54,21 @@ def test_duckdb_and_spark_agree_on_observed_over_expected(small_ws, tmp_path):
     assert len(de) > 0 and len(de) == len(se)
     for col in ("touches", "touches_with_impact", "touches_in_dark", "buyer_events"):
         assert de[col].tolist() == se[col].tolist(), col
+    # the team brief reads the data on the workspace's engine: both give the same brief
+    from brightspots.brief import build
+
+    briefs = {}
+    for engine in ("duckdb", "spark"):
+        with Workspace.open(root, engine=engine) as ws:
+            briefs[engine] = build(ws, "all", "2026-Q3")
+    a, b = briefs["duckdb"], briefs["spark"]
+    assert a.coverage.run_id == b.coverage.run_id == spark_run.run_id
+    assert [w.opportunity_id for w in a.wins] == [w.opportunity_id for w in b.wins]
+    assert [w.line for w in a.wins] == [w.line for w in b.wins]
+    assert (a.n_wins, a.won_amount) == (b.n_wins, b.won_amount)
+    assert [d.key for d in a.deviations] == [d.key for d in b.deviations]
+    np.testing.assert_allclose(
+        [d.value for d in a.deviations], [d.value for d in b.deviations], rtol=1e-9
+    )
+    assert [p.sentence for p in a.practices] == [p.sentence for p in b.practices]
+    assert [s.story_id for s in a.stories] == [s.story_id for s in b.stories]
