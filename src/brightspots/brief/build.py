@@ -200,8 +200,12 @@ def _deviations(
                 company=scale,
             )
             values = responses.values(level, ids)
+            now_rows = summary[summary["window"] == "now"]
             n_tested = int(
-                (summary[summary["window"] == "now"]["n"] >= int(cfg["min_responses"])).sum()
+                (
+                    (now_rows["n"] >= int(cfg["min_responses"]))
+                    & now_rows["unit_id"].astype(str).isin(ctx.in_scope)
+                ).sum()
             )
             sparks = (
                 dev.weekly_values(weeks, level, "median_response_hours", mondays, settled)

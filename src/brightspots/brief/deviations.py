@@ -20,7 +20,7 @@ Three metrics, each with the comparison the issue asks for:
   Mann-Whitney test asks whether the unit's scaled times got shorter.
 
 Chance, in words (``finalize``): "beyond chance" is a Benjamini-Hochberg q <= 0.05 over every
-test of the brief at once (every metric, every level, every unit of the company tested), so a
+test of the brief at once (every metric, every level, every unit the brief could show), so a
 brief as a whole keeps its false discoveries near 5% however many people it looks at; "likely"
 (shown as "worth a look") is a one-sided p <= 0.025, which about 1 in 40 units pass by luck
 alone, and says so; else "could be chance". A unit is shown only when it is better than its
@@ -90,9 +90,9 @@ def chance(p: float, cut: float) -> Chance:
 
 def finalize(families: list[Family]) -> tuple[list[Deviation], dict[str, int]]:
     """Every family's rows with their chance decided over the whole brief (one BH correction
-    across all metrics and levels, so the brief as a whole keeps its false discoveries near 5%)
-    and their sentence completed; rows that turn out "could be chance" are counted per metric,
-    not shown."""
+    across all metrics and levels and every unit the brief could show, so the brief as a whole
+    keeps its false discoveries near 5%) and their sentence completed; rows that turn out
+    "could be chance" are counted per metric, not shown."""
     tested = [f.p_values for f in families if len(f.p_values)]
     cut = cutoff(np.concatenate(tested)) if tested else 0.0
     rows: list[Deviation] = []
@@ -103,21 +103,13 @@ def finalize(families: list[Family]) -> tuple[list[Deviation], dict[str, int]]:
             if c == "could be chance":
                 counted[d.metric] = counted.get(d.metric, 0) + 1
                 continue
-            tail = "; and a bright spot over the whole analysis too." if d.sustained else "."
-            rows.append(
-                replace(d, chance=c, sentence=f"{d.sentence} That is {_chance_words(c)}{tail}")
-            )
+            said = d.sentence.rstrip(".") + "."
+            if d.sustained:
+                said += " They are a bright spot over the whole analysis too."
+            rows.append(replace(d, chance=c, sentence=said))
         if f.other:
             counted[f.metric] = counted.get(f.metric, 0) + f.other
     return rows, counted
-
-
-def _chance_words(c: Chance) -> str:
-    return {
-        "beyond chance": "beyond what chance gives",
-        "likely": "more than luck usually gives, though it could still be luck",
-        "could be chance": "within what chance gives",
-    }[c]
 
 
 @dataclass(frozen=True)
@@ -263,7 +255,8 @@ def win_rate_deviations(
                 spark=sparks.get(uid, ()),
             )
         )
-    return Family("win_rate", rows, other, measured["p_value"].to_numpy(float))
+    tested = measured[measured["unit_id"].isin(ctx.in_scope)]
+    return Family("win_rate", rows, other, tested["p_value"].to_numpy(float))
 
 
 # ------------------------------------------------------------------ buyer impact
@@ -392,7 +385,8 @@ def impact_deviations(
                 spark=sparks.get(uid, ()),
             )
         )
-    return Family("buyer_impact", rows, other, np.asarray(p, dtype=float))
+    mine = t["unit_id"].astype(str).isin(ctx.in_scope).to_numpy()
+    return Family("buyer_impact", rows, other, np.asarray(p, dtype=float)[mine])
 
 
 def weekly_values(
@@ -467,7 +461,7 @@ def response_deviations(
 ) -> Family:
     """Rows for the candidate units in ``values`` (unit_id, window, hours and, optionally,
     account_id: every buyer event of the window and the previous 13 weeks, see
-    ``source.Responses``). ``n_tested``: units the BH correction is over (at least the
+    ``source.Responses``). ``n_tested``: units in scope the correction is over (at least the
     candidates: the others were not better, so their p-values would be large). ``company``: the
     company's median before and now; each window's hours are divided by it before the test, so
     a change everyone shares is not counted.
