@@ -393,7 +393,7 @@ def test_coverage_and_an_empty_period(ws) -> None:
     assert empty.empty and empty.n_wins == 0 and not empty.wins and not empty.deviations
     assert empty.coverage.first_day is None
     # the model window note, and in words: no data, and the data ends before the period
-    assert any("analysis window" in n for n in empty.coverage.notes)
+    assert empty.coverage.notes == ()
     md = render_markdown(empty)
     assert "No data for this period" in md and "before this period began" in md
 
@@ -477,6 +477,24 @@ def test_the_first_weeks_of_data_make_a_brief(ws) -> None:
     """Nobody has the minimum volume yet: no funnel estimate, still a brief."""
     first = pd.Timestamp(ws.read("deal_expectations")["closed_local"].min()).date()
     b = build(ws, "all", containing(first, "week").label)
+    # closed deals of the window the model did not score are counted in a note
+    opps = ws.read("opportunities")
+    day = opps["closed_at"].dt.date  # the workspace is in UTC
+    closed = opps[
+        opps["stage"].isin(["won", "lost"]) & (day >= b.period.window_start) & (day <= b.period.end)
+    ]
+    scored = ws.read("deal_expectations")
+    scored_day = pd.to_datetime(scored["closed_local"]).dt.date
+    n_scored = int(((scored_day >= b.period.window_start) & (scored_day <= b.period.end)).sum())
+    assert len(closed) == n_scored and b.coverage.notes == ()  # the run scored all of them
+    from brightspots.brief.build import _coverage_notes
+
+    note = _coverage_notes(b.period, (date(2025, 12, 1), date(2026, 10, 30)), 1250, 1000)
+    assert note == [
+        f"250 deals closed in {b.period.window_words} have no expected chance: the analysis "
+        "scored deals closed from 1 December 2025 to 30 October 2026. Wins against expectation "
+        "leave them out."
+    ]
     assert b.funnel is None or all(math.isfinite(p.oe) for p in b.funnel.points)
     assert not [d for d in b.deviations if d.metric == "win_rate"]
 

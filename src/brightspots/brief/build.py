@@ -34,6 +34,7 @@ from brightspots.brief.period import Period, parse, span_words
 from brightspots.brief.source import BriefError, Scope
 from brightspots.practices.registry import landmark_days
 from brightspots.practices.registry import registry as practice_registry
+from brightspots.report import fmt
 from brightspots.workspace import Run, Workspace
 
 MAX_PER_METRIC = 5  # deviation rows shown per metric and level (the strongest)
@@ -334,17 +335,23 @@ def _stories(df: pd.DataFrame, sc: Scope) -> list[Story]:
     return out
 
 
-def _coverage_notes(period: Period, model: tuple[date | None, date | None]) -> list[str]:
+def _coverage_notes(
+    period: Period, model: tuple[date | None, date | None], closed: int, scored: int
+) -> list[str]:
     """What the reader should know about the data beyond its dates (the renderer says how fresh
-    it is and whether the analysis is older than the data)."""
+    it is and whether the analysis is older than the data): here, closed deals of the window
+    that the run's model did not score (closed before its window, or after the run)."""
     first, last = model
-    if first is not None and (period.window_start < first or period.end > last):
-        return [
-            f"Wins against expectation count deals closed from {span_words(first, first)} to "
-            f"{span_words(last, last)}, the analysis window; deals closed outside it have no "
-            "expected chance yet."
-        ]
-    return []
+    missing = closed - scored
+    if missing <= 0 or first is None:
+        return []
+    one = missing == 1
+    return [
+        f"{fmt.plural(missing, 'deal')} closed in {period.window_words} "
+        f"{'has' if one else 'have'} no expected chance: the analysis scored deals closed from "
+        f"{span_words(first, first)} to {span_words(last, last)}. Wins against expectation "
+        f"leave {'it' if one else 'them'} out."
+    ]
 
 
 def build(ws: Workspace, team: str, period_text: str, *, now: datetime | None = None) -> Brief:
@@ -414,7 +421,13 @@ def build(ws: Workspace, team: str, period_text: str, *, now: datetime | None = 
 
     stories = _stories(source.stories(ws, sc, period), sc)
     questions = questions_mod.questions(shown_wins, rows, practice_rows, stories, previous_rows)
-    notes = _coverage_notes(period, model)
+    window_deals = deals[
+        (deals["closed_on"] >= period.window_start) & (deals["closed_on"] <= period.end)
+    ]
+    if not sc.company:
+        window_deals = window_deals[window_deals["rep_id"].isin(sc.rep_ids)]
+    closed = source.closed_count(ws, sc, period.window_start, period.end)
+    notes = _coverage_notes(period, model, closed, len(window_deals))
     brief = Brief(
         team_id=sc.team_id,
         team=sc.name,

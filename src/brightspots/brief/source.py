@@ -234,6 +234,17 @@ def won_deals(ws: Workspace, sc: Scope, period: Period) -> pd.DataFrame:
     return df.assign(closed_on=local.dt.date)
 
 
+def closed_count(ws: Workspace, sc: Scope, first: date, last: date) -> int:
+    """Won and lost deals of the scope closed on local days ``first``..``last``."""
+    o = ws.table("opportunities")
+    hit = o.filter(
+        o.stage.isin(["won", "lost"]) & _between(o.closed_at, utc_span(first, last, ws.timezone))
+    )
+    if not sc.company:
+        hit = hit.filter(hit.owner_rep_id.isin(sorted(sc.rep_ids)))
+    return int(ws.execute(hit.count().as_table()).iloc[0, 0])
+
+
 def deal_facts(ws: Workspace, deals: pd.DataFrame) -> pd.DataFrame:
     """Per deal of ``deals`` (opportunity_id, account_id): touches, contacts, meetings (and
     demos), replies (buyer events on the deal a touch by its owner answered), fast_replies
