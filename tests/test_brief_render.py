@@ -567,7 +567,7 @@ def test_a_win_without_a_line_shows_its_counts() -> None:
     view = brief_view(sample_brief(wins=wins, questions=()), draw=False)
     assert view.wins[0].facts == (
         "14 touches, 4 contacts, 2 meetings or demos, 4 buyer messages answered, 3 within an "
-        "hour, typical reply in 45 min"
+        "hour, typical reply in 45 minutes"
     )
     assert view.wins[1].facts == ""  # its own line says what was done
     md = render_markdown(sample_brief(wins=wins, questions=()))

@@ -350,7 +350,7 @@ def impact_deviations(
             continue
         name = ctx.names.get(uid, uid)
         words = (
-            f"{_possessive(name)} touches drew a buyer response {_pct(r1)} of the time over "
+            f"{possessive(name)} touches drew a buyer response {_pct(r1)} of the time over "
             f"{ctx.window_words} ({fmt.integer(t.at[i, 'k'])} of "
             f"{fmt.plural(int(t.at[i, 'n']), 'settled touch', 'settled touches')}), up from "
             f"{_pct(r0)} in the 13 weeks before"
@@ -440,14 +440,6 @@ def response_candidates(
     return sorted(out), peer, int(len(eligible))
 
 
-def hours(h: float) -> str:
-    if h < 1:
-        return f"{max(1, round(h * 60))} minutes"
-    if h < 48:
-        return f"{fmt.decimal(h)} hours"
-    return f"{fmt.decimal(h / 24)} days"
-
-
 def response_deviations(
     values: pd.DataFrame,
     ctx: Context,
@@ -498,15 +490,16 @@ def response_deviations(
             figures.append(Figure(m1, peer_median, "peer_median", higher_is_better=False))
         name = ctx.names.get(uid, uid)
         words = (
-            f"{name} answered buyers in a median {hours(m1)} over {ctx.window_words} "
-            f"({fmt.plural(len(now), 'buyer message')}), down from {hours(m0)} in the 13 "
+            f"{name} answered buyers in a median {fmt.hours(m1)} over {ctx.window_words} "
+            f"({fmt.plural(len(now), 'buyer message')}), down from {fmt.hours(m0)} in the 13 "
             "weeks before"
         )
         if peers_of_kind:
-            words += f"; the median {ctx.unit} took {hours(peer_median)}"
+            words += f"; the median {ctx.unit} took {fmt.hours(peer_median)}"
         if company is not None:
             words += (
-                f", and the company as a whole went from {hours(company[0])} to {hours(company[1])}"
+                f", and the company as a whole went from {fmt.hours(company[0])} to "
+                f"{fmt.hours(company[1])}"
             )
 
         rows.append(
@@ -536,5 +529,5 @@ def response_deviations(
     return Family("response_hours", rows, other, ps)
 
 
-def _possessive(name: str) -> str:
+def possessive(name: str) -> str:
     return f"{name}'" if name.endswith("s") else f"{name}'s"

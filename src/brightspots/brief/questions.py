@@ -8,15 +8,11 @@ practice that worked, a customer story, last period's action, then further devia
 
 from __future__ import annotations
 
-from brightspots.brief.deviations import hours
+from brightspots.brief.deviations import possessive
 from brightspots.brief.model import Action, Deviation, Practice, Question, Story, Win
 from brightspots.report import fmt
 
 MAX_QUESTIONS = 5
-
-
-def _possessive(name: str) -> str:
-    return f"{name}'" if name.endswith("s") else f"{name}'s"
 
 
 def about_win(w: Win) -> Question:
@@ -45,13 +41,13 @@ def about_deviation(d: Deviation) -> Question:
         )
     elif d.metric == "buyer_impact":
         text = (
-            f"{_possessive(d.name)} touches drew a buyer response {fmt.percent(d.value)} of the "
+            f"{possessive(d.name)} touches drew a buyer response {fmt.percent(d.value)} of the "
             f"time, up from {fmt.percent(d.previous or 0)}: what changed?"
         )
     else:
         text = (
-            f"{d.name} answered buyers in a median {hours(d.value)}, down from "
-            f"{hours(d.previous or 0)}: how was that made possible?"
+            f"{d.name} answered buyers in a median {fmt.hours(d.value)}, down from "
+            f"{fmt.hours(d.previous or 0)}: how was that made possible?"
         )
     return Question(text, "deviations", d.key)
 
@@ -71,7 +67,7 @@ def about_practice(p: Practice) -> Question:
 
 def about_story(s: Story) -> Question:
     return Question(
-        f'{_possessive(s.rep)} story "{s.title}": what can the rest of us borrow from it?',
+        f'{possessive(s.rep)} story "{s.title}": what can the rest of us borrow from it?',
         "stories",
         s.story_id,
     )

@@ -85,20 +85,11 @@ def _moment(t: datetime, zone: str) -> str:
     return f"{_day(t.date())}, {t:%H:%M} {zone}"
 
 
-def _hours(h: float | None) -> str:
-    """0.5 -> '30 min'; 2.25 -> '2.3 hours'."""
-    if numfmt.is_missing(h):
-        return numfmt.MISSING
-    if float(h) < 1:
-        return f"{round(float(h) * 60)} min"
-    return f"{numfmt.decimal(h, 1)} hours"
-
-
 def _metric_value(metric: str, v: float | None) -> str:
     if metric == "buyer_impact":
         return numfmt.percent(v)
     if metric == "response_hours":
-        return _hours(v)
+        return numfmt.hours(v)
     return numfmt.ratio(v)
 
 
@@ -109,7 +100,7 @@ def _practice_value(kind: str, unit: str, v: float | None) -> str:
     if kind in ("binary", "share"):
         return numfmt.percent(v)
     if kind == "hours":
-        return _hours(v)
+        return numfmt.hours(v)
     return f"{numfmt.decimal(v, 1)} {unit}".strip()
 
 
@@ -265,7 +256,7 @@ def _win_row(w: Win, currency: str, seen: set[str]) -> WinRow:
             answered += f", {numfmt.integer(w.fast_replies)} within an hour"
         facts.append(answered)
     if w.median_response_hours is not None:
-        facts.append(f"typical reply in {_hours(w.median_response_hours)}")
+        facts.append(f"typical reply in {numfmt.hours(w.median_response_hours)}")
     odds = ""
     if w.unlikely:
         odds = "Won against the odds"

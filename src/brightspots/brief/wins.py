@@ -13,7 +13,6 @@ import math
 
 import pandas as pd
 
-from brightspots.brief.deviations import hours
 from brightspots.brief.model import Figure, Win
 from brightspots.report import fmt
 
@@ -44,7 +43,7 @@ def what_was_done(
     if fast:
         line += f"; {fmt.plural(fast, 'buyer reply', 'buyer replies')} answered within an hour"
     elif replies and median_hours is not None:
-        line += f"; buyer replies answered in a median {hours(median_hours)}"
+        line += f"; buyer replies answered in a median {fmt.hours(median_hours)}"
     return line + "."
 
 

@@ -76,6 +76,19 @@ def money(x: Any, currency: str) -> str:
     return f"{sign}{symbol}{body}" if symbol else f"{sign}{body} {code}"
 
 
+def hours(x: Any) -> str:
+    """A duration given in hours, as a person says it: 0.5 -> '30 minutes', 2.25 -> '2.3 hours',
+    60 -> '2.5 days'."""
+    if is_missing(x):
+        return MISSING
+    h = float(x)
+    if h < 1:
+        return plural(max(1, round(h * 60)), "minute")
+    if h < 48:
+        return f"{decimal(h)} hours"
+    return f"{decimal(h / 24)} days"
+
+
 def day(x: Any) -> str:
     """A date or timestamp as '5 Mar 2024' (no leading zero, no time of day)."""
     if is_missing(x):
