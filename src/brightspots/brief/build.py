@@ -86,8 +86,12 @@ def _cap(rows: list[Deviation], hidden: dict[str, int]) -> list[Deviation]:
     return ordered[:MAX_PER_METRIC]
 
 
-def _with_sparks(rows: list[Deviation], sparks: dict[str, tuple[Point, ...]]) -> list[Deviation]:
-    return [dataclasses.replace(d, spark=sparks.get(d.unit_id, ())) for d in rows]
+def _with_sparks(
+    rows: list[Deviation], sparks: dict[tuple[str, str], tuple[Point, ...]]
+) -> list[Deviation]:
+    """``rows`` with their sparkline, keyed by (unit kind, unit id): a team and a rep may share
+    an id."""
+    return [dataclasses.replace(d, spark=sparks.get((d.unit, d.unit_id), ())) for d in rows]
 
 
 def _deviations(
@@ -119,7 +123,7 @@ def _deviations(
         ),
     }
     families: list[dev.Family] = []
-    win_sparks: dict[str, tuple[Point, ...]] = {}
+    win_sparks: dict[tuple[str, str], tuple[Point, ...]] = {}
     rep_assessed, rep_summary = pd.DataFrame(), {}
 
     # win rate against the case-mix expectation
@@ -133,7 +137,7 @@ def _deviations(
             assessed, contexts[level], sustained=_sustained(spots, level), sparks={}
         )
         win_sparks.update(
-            {d.unit_id: dev.win_spark(deals, column, d.unit_id, mondays) for d in got.rows}
+            {(level, d.unit_id): dev.win_spark(deals, column, d.unit_id, mondays) for d in got.rows}
         )
         families.append(got)
 
