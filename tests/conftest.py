@@ -27,6 +27,32 @@ def require(what: str, available: bool, how: str) -> None:
     pytest.skip(message)
 
 
+#: the Debian Chromium the browser tests drive through Playwright, and how it is started
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def require_browser() -> None:
+    """Chromium and Playwright, or a skip (a failure in CI)."""
+    import importlib.util
+
+    require("Chromium", CHROMIUM.exists(), "apt-get install chromium")
+    require(
+        "the playwright package",
+        importlib.util.find_spec("playwright") is not None,
+        "pip install playwright",
+    )
+
+
 def require_spark() -> None:
     try:
         import pyspark  # noqa: F401

@@ -6,24 +6,13 @@ brief-print-letter.png) with a Chromium PDF of the A4 print (brief-a4.pdf)."""
 from __future__ import annotations
 
 import importlib.util
-import os
 from pathlib import Path
 
 import pytest
 
 from brightspots.brief.render import write_brief
+from conftest import CHROMIUM, CHROMIUM_ARGS, require_browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 SCREEN = {"width": 1100, "height": 900}
 #: the printable width in CSS pixels (96 per inch): the page less the 18 mm side margins
@@ -31,19 +20,6 @@ PRINTABLE = {"A4": round((210 - 36) / 25.4 * 96), "Letter": round((215.9 - 36) /
 SECTIONS = ("#wins", "#deviations", "#practices", "#stories", "#questions", "#actions")
 
 pytestmark = pytest.mark.browser
-
-
-def _need_browser() -> None:
-    missing = []
-    if not CHROMIUM.exists():
-        missing.append(f"{CHROMIUM} (apt-get install chromium)")
-    if importlib.util.find_spec("playwright") is None:
-        missing.append("the playwright package (pip install playwright)")
-    if missing:
-        why = "the browser test needs " + " and ".join(missing)
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(why)
-        pytest.skip(why)
 
 
 def _sample():
@@ -68,7 +44,7 @@ EDGES = """() => ({
 
 
 def test_brief_renders_in_chromium(tmp_path: Path) -> None:
-    _need_browser()
+    require_browser()
     from playwright.sync_api import sync_playwright
 
     brief = _sample()
@@ -88,7 +64,7 @@ def test_brief_renders_in_chromium(tmp_path: Path) -> None:
     requests: list[str] = []
     problems: list[str] = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport=SCREEN)
             page.on("request", lambda r: requests.append(r.url))

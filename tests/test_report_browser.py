@@ -6,42 +6,18 @@ screenshot lands in test-artifacts/report.png."""
 from __future__ import annotations
 
 import importlib.util
-import os
 from pathlib import Path
 
 import pytest
 
 from brightspots.report import write_report
 from brightspots.workspace import init_workspace
+from conftest import CHROMIUM, CHROMIUM_ARGS, require_browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 VIEWPORT = {"width": 1440, "height": 900}
 
 pytestmark = pytest.mark.browser
-
-
-def _need_browser() -> None:
-    missing = []
-    if not CHROMIUM.exists():
-        missing.append(f"{CHROMIUM} (apt-get install chromium)")
-    if importlib.util.find_spec("playwright") is None:
-        missing.append("the playwright package (pip install playwright)")
-    if missing:
-        why = "the browser test needs " + " and ".join(missing)
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(why)
-        pytest.skip(why)
 
 
 def _fake_data():
@@ -67,7 +43,7 @@ def _practice_data():
 
 
 def test_report_renders_in_chromium(tmp_path: Path) -> None:
-    _need_browser()
+    require_browser()
     from playwright.sync_api import sync_playwright
 
     data = _fake_data()
@@ -93,7 +69,7 @@ def test_report_renders_in_chromium(tmp_path: Path) -> None:
     requests: list[str] = []
     problems: list[str] = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport=VIEWPORT)
             page.on("request", lambda r: requests.append(r.url))

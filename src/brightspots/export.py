@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pandas as pd
 
 from brightspots import schema
 from brightspots.errors import BrightspotsError
+from brightspots.files import replacing
 from brightspots.workspace import Workspace
 
 #: tables written by ``analyze``, one set per run
@@ -123,13 +123,9 @@ def export_table(
     if fmt not in FORMATS:
         raise ExportError(f"unknown format {fmt!r}; choose csv or parquet")
     df = table_frame(ws, name, run_id, grain=grain, every=every)
-    out = Path(out)
-    if out.parent and not out.parent.exists():
-        out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    if fmt == "csv":
-        df.to_csv(tmp, index=False)
-    else:
-        df.to_parquet(tmp, index=False)
-    os.replace(tmp, out)
+    with replacing(Path(out)) as tmp:
+        if fmt == "csv":
+            df.to_csv(tmp, index=False)
+        else:
+            df.to_parquet(tmp, index=False)
     return len(df)

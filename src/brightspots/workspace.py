@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import tomllib
 import uuid
 from collections.abc import Iterator
@@ -27,6 +26,7 @@ import tomli_w
 
 from brightspots import schema
 from brightspots.errors import BrightspotsError
+from brightspots.files import write_atomic
 
 CONFIG_FILE = "brightspots.toml"
 RECORDS = "record_sources"  # see ingest.tables (kept here so the store needs no import of it)
@@ -215,10 +215,7 @@ class Workspace:
         return cfg
 
     def save_config(self, cfg: dict[str, Any]) -> None:
-        path = self.root / CONFIG_FILE
-        tmp = path.with_suffix(".toml.tmp")
-        tmp.write_text(tomli_w.dumps(cfg))
-        os.replace(tmp, path)
+        write_atomic(self.root / CONFIG_FILE, tomli_w.dumps(cfg))
 
     @property
     def engine(self) -> str:

@@ -4,8 +4,6 @@ same HTML), written atomically."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,6 +12,7 @@ import jinja2
 from brightspots.brief.markdown import render_markdown
 from brightspots.brief.model import Brief
 from brightspots.brief.view import FORMATS, BriefRenderError, brief_view, paper_size
+from brightspots.files import write_atomic
 
 __all__ = [
     "BriefRenderError",
@@ -76,18 +75,4 @@ def write_brief(brief: Brief, out: Path, fmt: str, *, paper: str = "A4") -> Path
         "md": lambda: render_markdown(brief),
         "pdf": lambda: render_pdf(brief, paper=paper),
     }
-    content = makers[kind]()
-    data = content.encode("utf-8") if isinstance(content, str) else content
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return out
+    return write_atomic(out, makers[kind]())

@@ -6,14 +6,13 @@ run and writes the file atomically.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import jinja2
 
+from brightspots.files import write_atomic
 from brightspots.report.context import ReportContext, build_context
 from brightspots.report.tables import ReportError
 from brightspots.report.view import report_view
@@ -45,17 +44,4 @@ def write_report(ws: Workspace, out: Path, run_id: str | None = None) -> Path:
     out = Path(out)
     if out.is_dir():
         raise ReportError(f"{out} is a folder; give a file name such as {out / 'report.html'}")
-    page = render_html(build_context(ws, run_id))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(page)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return out
+    return write_atomic(out, render_html(build_context(ws, run_id)))
