@@ -25,6 +25,10 @@ COMMANDS = [
     "demo",
     "brief",
     "brief record",
+    "user add",
+    "user list",
+    "user disable",
+    "user enable",
 ]
 
 

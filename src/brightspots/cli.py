@@ -587,6 +587,97 @@ def brief_record(
     )
 
 
+# ---------------------------------------------------------------------------- users
+user_app = typer.Typer(help="Accounts for the web app: reps, managers and admins.")
+app.add_typer(user_app, name="user")
+
+
+def _new_password(from_stdin: bool) -> str:
+    if from_stdin:
+        line = sys.stdin.readline()
+        return line.rstrip("\r\n")
+    return typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@user_app.command("add")
+def user_add(
+    workspace: WorkspaceOpt,
+    email: Annotated[str, typer.Argument(help="The person's e-mail address (their login).")],
+    role: Annotated[str, typer.Option(help="rep, manager or admin.")],
+    rep: Annotated[
+        str | None, typer.Option(help="rep accounts: the rep's id in the data (reps.rep_id).")
+    ] = None,
+    team: Annotated[
+        list[str] | None,
+        typer.Option(help="manager accounts: a team they manage, with its sub-teams (repeat)."),
+    ] = None,
+    password_stdin: Annotated[
+        bool, typer.Option(help="Read the password from the first line of standard input.")
+    ] = False,
+) -> None:
+    """Make an account; the password is asked for twice (or read with --password-stdin)."""
+    from brightspots.web.appstate import AppState
+    from brightspots.web.users import add_user
+    from brightspots.workspace import Workspace
+
+    with Workspace.open(workspace) as ws:
+        known_reps = set(ws.read("reps")["rep_id"].astype(str))
+        known_teams = set(ws.read("teams")["team_id"].astype(str))
+    user = add_user(
+        AppState(workspace),
+        email,
+        role,
+        _new_password(password_stdin),
+        rep_id=rep,
+        teams=team or [],
+        known_reps=known_reps,
+        known_teams=known_teams,
+    )
+    over = f", rep {user.rep_id}" if user.rep_id else ""
+    over += f", teams {', '.join(user.teams)}" if user.teams else ""
+    out.print(f"Account made: {user.email} ({user.role}{over}).")
+
+
+@user_app.command("list")
+def user_list(workspace: WorkspaceOpt) -> None:
+    """List the accounts: e-mail, role, rep or teams, and whether they are disabled."""
+    from brightspots.web.appstate import AppState
+    from brightspots.web.users import users
+
+    table = Table("e-mail", "role", "rep", "teams", "status")
+    for u in users(AppState(workspace)):
+        table.add_row(
+            u.email, u.role, u.rep_id or "", ", ".join(u.teams), "disabled" if u.disabled else ""
+        )
+    out.print(table)
+
+
+@user_app.command("disable")
+def user_disable(
+    workspace: WorkspaceOpt,
+    email: Annotated[str, typer.Argument(help="The account's e-mail address.")],
+) -> None:
+    """Disable an account: it can no longer log in, and its sessions end now."""
+    from brightspots.web.appstate import AppState
+    from brightspots.web.users import set_disabled
+
+    set_disabled(AppState(workspace), email, True)
+    out.print(f"Disabled {email}; its sessions have ended.")
+
+
+@user_app.command("enable")
+def user_enable(
+    workspace: WorkspaceOpt,
+    email: Annotated[str, typer.Argument(help="The account's e-mail address.")],
+) -> None:
+    """Enable a disabled account again."""
+    from brightspots.web.appstate import AppState
+    from brightspots.web.users import set_disabled
+
+    set_disabled(AppState(workspace), email, False)
+    out.print(f"Enabled {email}.")
+
+
 # ---------------------------------------------------------------------------- export
 @app.command()
 def export(

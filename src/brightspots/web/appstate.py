@@ -1,0 +1,133 @@
+"""App state (users, their teams, sessions, login attempts) in SQLite, beside the workspace.
+
+The analysis data lives in DuckDB, which one process writes at a time; app state has many
+writers (every login, every form), so it lives in ``app.sqlite3`` in the workspace folder:
+WAL journal (readers never block the writer), ``synchronous = NORMAL``, foreign keys on, a
+busy timeout, and every write in a ``BEGIN IMMEDIATE`` transaction (a transaction that reads
+then writes, started with a plain ``BEGIN``, can fail with "database is locked" however long
+the timeout, when another process writes in between). One connection per call: sqlite3
+connections are not shared across threads.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from brightspots.errors import BrightspotsError
+from brightspots.workspace import CONFIG_FILE
+
+FILE = "app.sqlite3"
+VERSION = 1
+BUSY_MS = 5000
+
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS users (
+        user_id INTEGER PRIMARY KEY,
+        email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        password_hash TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('rep', 'manager', 'admin')),
+        rep_id TEXT,
+        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+        disabled INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),
+        CHECK (role <> 'rep' OR rep_id IS NOT NULL)
+    )""",
+    """CREATE TABLE IF NOT EXISTS user_teams (
+        user_id INTEGER NOT NULL REFERENCES users (user_id) ON DELETE CASCADE,
+        team_id TEXT NOT NULL,
+        PRIMARY KEY (user_id, team_id)
+    )""",
+    """CREATE TABLE IF NOT EXISTS sessions (
+        token_hash TEXT PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users (user_id) ON DELETE CASCADE,
+        csrf TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS login_attempts (
+        key TEXT NOT NULL,
+        at TEXT NOT NULL,
+        ok INTEGER NOT NULL CHECK (ok IN (0, 1))
+    )""",
+    """CREATE INDEX IF NOT EXISTS login_attempts_key ON login_attempts (key, at)""",
+)
+
+
+class AppStateError(BrightspotsError):
+    """The app-state file cannot be used (a newer version, not a database, ...)."""
+
+
+class AppState:
+    """The app-state database of one workspace folder."""
+
+    def __init__(self, root: str | Path) -> None:
+        root = Path(root)
+        if not (root / CONFIG_FILE).is_file():
+            raise AppStateError(
+                f"{root} is not a workspace (no {CONFIG_FILE}); create one with "
+                f"`brightspots init {root}`"
+            )
+        self.path = root / FILE
+        self._ready = False
+
+    def connect(self) -> sqlite3.Connection:
+        """A new connection in autocommit mode (transactions are explicit), schema ensured."""
+        try:
+            con = sqlite3.connect(self.path, timeout=BUSY_MS / 1000, isolation_level=None)
+            con.row_factory = sqlite3.Row
+            con.execute(f"PRAGMA busy_timeout = {BUSY_MS}")
+            con.execute("PRAGMA foreign_keys = ON")
+            con.execute("PRAGMA synchronous = NORMAL")
+            if not self._ready:
+                mode = con.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                if str(mode).lower() != "wal":
+                    raise AppStateError(f"{self.path}: cannot use the WAL journal ({mode})")
+                self._migrate(con)
+                self._ready = True
+        except sqlite3.DatabaseError as e:
+            raise AppStateError(f"{self.path}: {e}") from None
+        return con
+
+    def _migrate(self, con: sqlite3.Connection) -> None:
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            for ddl in _SCHEMA:
+                con.execute(ddl)
+            row = con.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
+            if row is None:
+                con.execute("INSERT INTO meta VALUES ('version', ?)", [str(VERSION)])
+            elif int(row[0]) > VERSION:
+                raise AppStateError(
+                    f"{self.path} was written by a newer brightspots (app state version "
+                    f"{row[0]}, this one reads {VERSION}); upgrade brightspots"
+                )
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        con = self.connect()
+        try:
+            yield con
+        finally:
+            con.close()
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction: all or nothing, taken at once (BEGIN IMMEDIATE)."""
+        con = self.connect()
+        try:
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                yield con
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        finally:
+            con.close()
