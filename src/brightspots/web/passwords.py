@@ -39,5 +39,10 @@ def verify(stored: str | None, password: str) -> bool:
         return False
 
 
+def rehash(password: str) -> str:
+    """A fresh hash of a password that just verified (no new-password rules: it is not new)."""
+    return _HASHER.hash(password)
+
+
 def needs_rehash(stored: str) -> bool:
     return _HASHER.check_needs_rehash(stored)
