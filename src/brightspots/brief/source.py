@@ -20,6 +20,7 @@ from brightspots.errors import BrightspotsError
 from brightspots.practices.features import practice_frame
 from brightspots.practices.registry import landmark_days
 from brightspots.practices.views import Tables
+from brightspots.teams import below
 from brightspots.workspace import Run, Workspace
 
 MEETING_TYPES = ("meeting", "demo")
@@ -54,15 +55,6 @@ class Scope:
         return sorted(self.teams) if self.company else sorted(self.covered)
 
 
-def _below(team: str, parents: dict[str, str]) -> frozenset[str]:
-    """``team`` and every team under it, at any depth (a cycle in the data stops the walk)."""
-    out, frontier = {team}, {team}
-    while frontier:
-        frontier = {t for t, p in parents.items() if p in frontier and t not in out}
-        out |= frontier
-    return frozenset(out)
-
-
 def scope(ws: Workspace, team: str) -> Scope:
     """The team named ``team`` (its id or its name, any case), or "all"."""
     reps = ws.execute(ws.table("reps").select("rep_id", "name", "team_id"))
@@ -88,7 +80,7 @@ def scope(ws: Workspace, team: str) -> Scope:
     if hit is None:
         valid = ", ".join(f"{i} ({n})" if n != i else i for i, n in sorted(teams.items()))
         raise BriefError(f"unknown team {team!r}; use all or one of: {valid or 'no teams'}")
-    covered = _below(hit, parents)
+    covered = below(hit, parents)
     mine = frozenset(reps.loc[reps["team_id"].isin(covered), "rep_id"])
     return Scope(hit, teams[hit], mine, reps, teams, covered)
 
