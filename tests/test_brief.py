@@ -216,7 +216,7 @@ def test_win_rate_rows_from_a_hand_made_window() -> None:
         deals, "rep_id", min_deals=8, noun="rep", phi_method="unbiased"
     )
     family = dev.win_rate_deviations(
-        assessed, _ctx([f"r{i}" for i in range(12)]), sustained=frozenset({"r0"}), sparks={}
+        assessed, _ctx([f"r{i}" for i in range(12)]), sustained=frozenset({"r0"})
     )
     got, counted = dev.finalize([family])
     assert [d.unit_id for d in got] == ["r0"] and counted == {}

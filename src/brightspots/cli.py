@@ -519,8 +519,7 @@ def brief(
     ]
     if missing:
         raise BriefError(f"brightspots brief needs {', '.join(missing)}")
-    ext = {"html": "html", "md": "md", "pdf": "pdf"}.get(fmt, fmt)
-    target = out_file or Path(f"brief-{team}-{period}.{ext}".replace("/", "-").replace(" ", "-"))
+    target = out_file or Path(f"brief-{team}-{period}.{fmt}".replace("/", "-").replace(" ", "-"))
     with Workspace.open(workspace) as ws:
         b, path = make_brief(ws, team, period, out=target, fmt=fmt, paper=paper)
     wins = f"{b.n_wins} win{'s' if b.n_wins != 1 else ''}"

@@ -8,11 +8,12 @@ plus that offset. DuckDB, Spark and every other backend run the same arithmetic.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import ibis
 import ibis.expr.types as ir
+import pandas as pd
 
 from brightspots.errors import BrightspotsError
 
@@ -68,3 +69,28 @@ def to_local(ts: ir.TimestampValue, name: str, start: datetime, end: datetime) -
     ]
     seconds = ibis.cases(*branches, else_=ibis.literal(table[-1][1], type="int64"))
     return ts + seconds.as_interval("s")
+
+
+# ------------------------------------------------------------------ the same, in Python, for values
+# brought back from the engine (a few rows: a brief's wins, stories, the data's as-of time)
+
+
+def local_wall(ts: datetime, name: str) -> datetime:
+    """A naive UTC ``ts`` as naive local wall time in zone ``name``."""
+    return ts.replace(tzinfo=UTC).astimezone(zone(name)).replace(tzinfo=None)
+
+
+def local_day(ts: datetime, name: str) -> date:
+    """The local day of a naive UTC ``ts`` in zone ``name``."""
+    return local_wall(ts, name).date()
+
+
+def utc_start(day: date, name: str) -> datetime:
+    """The naive UTC instant at which local ``day`` begins in zone ``name``."""
+    return datetime.combine(day, time(0), tzinfo=zone(name)).astimezone(UTC).replace(tzinfo=None)
+
+
+def local_days(stamps: pd.Series, name: str) -> pd.Series:
+    """The local day of each naive UTC timestamp of ``stamps`` in zone ``name``."""
+    at = pd.to_datetime(stamps).dt.tz_localize("UTC").dt.tz_convert(zone(name))
+    return at.dt.date

@@ -30,7 +30,7 @@ __all__ = [
 def last_full_period(ws: Workspace, kind: str = "month") -> Period:
     """The latest week, month or quarter whose every day is in the data (by the data's as-of
     time in the workspace zone)."""
-    from datetime import UTC, timedelta
+    from datetime import timedelta
 
     from brightspots import timezones
     from brightspots.brief import source
@@ -39,7 +39,7 @@ def last_full_period(ws: Workspace, kind: str = "month") -> Period:
     stamp = source.as_of(ws)
     if stamp is None:
         raise BriefError("the workspace has no activities or buyer events yet: import data first")
-    local = stamp.replace(tzinfo=UTC).astimezone(timezones.zone(ws.timezone)).date()
+    local = timezones.local_day(stamp, ws.timezone)
     here = containing(local, kind)  # type: ignore[arg-type]
     return here if here.end == local else containing(here.start - timedelta(days=1), kind)  # type: ignore[arg-type]
 

@@ -16,6 +16,7 @@ import math
 import pandas as pd
 
 from brightspots.brief.model import Action
+from brightspots.brief.worked import value_words
 from brightspots.practices.registry import Practice
 from brightspots.report import fmt
 
@@ -30,16 +31,11 @@ def uptake(values: pd.Series, p: Practice) -> float | None:
     return float((v == 1).mean()) if p.kind == "binary" else float(v.median())
 
 
-def _level(v: float, p: Practice) -> str:
-    if p.kind in ("binary", "share"):
-        return fmt.percent(v)
-    return fmt.decimal(v)
-
-
 def _state(v: float, p: Practice) -> str:
     if p.kind == "binary":
         return f"it held on {fmt.percent(v)} of them"
-    return f"the median was {_level(v, p)}{' ' + p.unit if p.unit else ''}"
+    unit = f" {p.unit}" if p.unit and p.kind in ("count", "rate") else ""
+    return f"the median was {value_words(v, p)}{unit}"
 
 
 def suggested(

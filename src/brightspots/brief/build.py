@@ -30,7 +30,7 @@ from brightspots.brief.model import (
     Point,
     Story,
 )
-from brightspots.brief.period import Period, parse, span_words
+from brightspots.brief.period import Period, day_words, parse
 from brightspots.brief.source import BriefError, Scope
 from brightspots.practices.registry import landmark_days
 from brightspots.practices.registry import registry as practice_registry
@@ -107,17 +107,11 @@ def _deviations(
     cfg, acfg = ws.config["brief"], ws.config["analysis"]
     min_deals, phi = int(cfg["min_deals"]), str(acfg["overdispersion"])
     window = period.window_words
-    day = deals["closed_on"]
-    in_window = deals[(day >= period.window_start) & (day <= period.end)]
+    in_window = _closed(deals, period.window_start, period.end)
     mondays = _mondays(period.previous_start, period.end)
     spots = source.run_frame(ws, run, "bright_spots")
-    rep_names = dict(zip(sc.reps["rep_id"].astype(str), sc.reps["name"].astype(str), strict=True))
-    rep_teams = {
-        str(r): str(t) if pd.notna(t) else ""
-        for r, t in zip(sc.reps["rep_id"], sc.reps["team_id"], strict=True)
-    }
     contexts = {
-        "rep": dev.Context(rep_names, rep_teams, sc.rep_ids, window, "rep"),
+        "rep": dev.Context(sc.rep_names, sc.rep_teams, sc.rep_ids, window, "rep"),
         "team": dev.Context(
             sc.teams, {t: t for t in sc.teams}, frozenset(sc.team_ids()), window, "team"
         ),
@@ -133,9 +127,7 @@ def _deviations(
         )
         if level == "rep":
             rep_assessed, rep_summary = assessed, summary
-        got = dev.win_rate_deviations(
-            assessed, contexts[level], sustained=_sustained(spots, level), sparks={}
-        )
+        got = dev.win_rate_deviations(assessed, contexts[level], sustained=_sustained(spots, level))
         win_sparks.update(
             {(level, d.unit_id): dev.win_spark(deals, column, d.unit_id, mondays) for d in got.rows}
         )
@@ -146,10 +138,10 @@ def _deviations(
     weeks = source.effort_rows(ws, run, mondays[0], mondays[-1])
     impact_window = metrics.settings(ws)["impact_window"]
     stamp = _run_as_of(run, as_of)
-    settled = dev.settled_weeks(weeks["period"], stamp, impact_window)
+    settled = dev.settled(weeks["period"], stamp, impact_window)
     # totals from daily rows: exact local days, each counted once its impact window is over
     days = source.effort_rows(ws, run, period.previous_start, period.end, every="day")
-    day_ok = dev.settled_weeks(days["period"], stamp, impact_window, days=1)
+    day_ok = dev.settled(days["period"], stamp, impact_window, days=1)
     everyone = days[days["grain"] == "rep"].assign(unit_id="all", grain="company")
     company_now = dev.impact_totals(everyone, "company", period.window_start, period.end, day_ok)
     company_before = dev.impact_totals(
@@ -159,7 +151,7 @@ def _deviations(
     last_settled = _last_settled(days, day_ok, period)
     touched = window
     if last_settled is not None and last_settled < period.end:
-        touched = f"{window} (touches up to {span_words(last_settled, last_settled)})"
+        touched = f"{window} (touches up to {day_words(last_settled)})"
     company = dev.Context({"all": "The company"}, {}, frozenset({"all"}), window, "company")
     for level in ("team", "rep"):
         now = dev.impact_totals(days, level, period.window_start, period.end, day_ok)
@@ -264,6 +256,11 @@ def _deviations(
     return rows, notes, rep_assessed, rep_summary, company_median
 
 
+def _closed(deals: pd.DataFrame, first: date, last: date) -> pd.DataFrame:
+    """The rows of ``deals`` (deal_expectations) closed on local days ``first``..``last``."""
+    return deals[(deals["closed_on"] >= first) & (deals["closed_on"] <= last)]
+
+
 def _last_settled(days: pd.DataFrame, ok: pd.Series, period: Period) -> date | None:
     """The last day of the window whose touches are settled (None: none is)."""
     settled = pd.to_datetime(days.loc[ok.reindex(days.index, fill_value=False), "period"])
@@ -297,7 +294,7 @@ def _funnel(
     mine = assessed[assessed["unit_id"].isin(sc.rep_ids) & (assessed["expected"] > 0)]
     if not len(mine):
         return None
-    names = dict(zip(sc.reps["rep_id"].astype(str), sc.reps["name"].astype(str), strict=True))
+    names = sc.rep_names
     points = tuple(
         FunnelPoint(
             expected=float(r["expected"]),
@@ -318,6 +315,7 @@ def _funnel(
 
 
 def _stories(df: pd.DataFrame, sc: Scope) -> list[Story]:
+    names = sc.rep_names
     out = []
     for _, r in df.iterrows():
         tags = str(r["tags"]) if pd.notna(r["tags"]) else ""
@@ -329,7 +327,7 @@ def _stories(df: pd.DataFrame, sc: Scope) -> list[Story]:
                 tags=tuple(t.strip() for t in tags.split(";") if t.strip()),
                 created_on=r["created_on"],
                 rep_id=str(r["rep_id"]),
-                rep=sc.rep_name(str(r["rep_id"])),
+                rep=names.get(str(r["rep_id"]), str(r["rep_id"])),
                 account=str(r["account"]) if pd.notna(r["account"]) else None,
                 opportunity_id=str(r["opportunity_id"]) if pd.notna(r["opportunity_id"]) else None,
                 deal=str(r["deal"]) if pd.notna(r["deal"]) else None,
@@ -340,20 +338,20 @@ def _stories(df: pd.DataFrame, sc: Scope) -> list[Story]:
 
 
 def _coverage_notes(
-    period: Period, model: tuple[date | None, date | None], closed: int, scored: int
+    period: Period, model: tuple[date, date], closed: int, scored: int
 ) -> list[str]:
     """What the reader should know about the data beyond its dates (the renderer says how fresh
     it is and whether the analysis is older than the data): here, closed deals of the window
     that the run's model did not score (closed before its window, or after the run)."""
     first, last = model
     missing = closed - scored
-    if missing <= 0 or first is None:
+    if missing <= 0:
         return []
     one = missing == 1
     return [
         f"{fmt.plural(missing, 'deal')} closed in {period.window_words} "
         f"{'has' if one else 'have'} no expected chance: the analysis scored deals closed from "
-        f"{span_words(first, first)} to {span_words(last, last)}. Wins against expectation "
+        f"{day_words(first)} to {day_words(last)}. Wins against expectation "
         f"leave {'it' if one else 'them'} out."
     ]
 
@@ -365,20 +363,14 @@ def build(ws: Workspace, team: str, period_text: str, *, now: datetime | None = 
     run = source.run_for(ws)
     cfg = ws.config["brief"]
     tz = ws.timezone
-    zone = timezones.zone(tz)
     as_of = source.as_of(ws)
-    as_of_local = as_of.replace(tzinfo=UTC).astimezone(zone).replace(tzinfo=None) if as_of else None
+    as_of_local = timezones.local_wall(as_of, tz) if as_of else None
     first_day, last_day, n_rows = source.data_days(ws, sc, period)
     run_current = run.fingerprint == ws.fingerprint()
     model = source.model_span(ws, run)
     registry = {p.id: p for p in practice_registry(ws.config)}
 
     deals = source.deal_expectations(ws, run, min(period.previous_start, period.start), period.end)
-    rep_names = dict(zip(sc.reps["rep_id"].astype(str), sc.reps["name"].astype(str), strict=True))
-    rep_teams = {
-        str(r): str(t) if pd.notna(t) else ""
-        for r, t in zip(sc.reps["rep_id"], sc.reps["team_id"], strict=True)
-    }
 
     rows, dev_notes, rep_assessed, rep_summary, company_hours = _deviations(
         ws, run, sc, period, deals, as_of
@@ -388,16 +380,14 @@ def build(ws: Workspace, team: str, period_text: str, *, now: datetime | None = 
     shown_wins = wins_mod.wins(
         top,
         source.deal_facts(ws, top),
-        rep_names,
-        rep_teams,
+        sc.rep_names,
+        sc.rep_teams,
         unlikely_below=float(cfg["unlikely_below"]),
         typical_hours=company_hours,
     )
     named_reps = {d.unit_id for d in rows if d.unit == "rep" and d.metric == "win_rate"}
 
-    in_period = deals[(deals["closed_on"] >= period.start) & (deals["closed_on"] <= period.end)]
-    if not sc.company:
-        in_period = in_period[in_period["rep_id"].isin(sc.rep_ids)]
+    in_period = sc.in_scope(_closed(deals, period.start, period.end))
     measured = source.practice_deals(ws, run, in_period["opportunity_id"].astype(str).tolist())
     closed = in_period[["opportunity_id", "y"]].merge(
         measured.drop(columns=["rep_id", "y"], errors="ignore"), on="opportunity_id", how="left"
@@ -413,7 +403,7 @@ def build(ws: Workspace, team: str, period_text: str, *, now: datetime | None = 
 
     previous = store.actions_of(ws, sc.team_id, period.before().label)
     followed = [registry[a.practice_id] for a in previous if a.practice_id in registry]
-    opened = source.opened_deals(ws, sc, [period.before(), period], followed)
+    opened = source.opened_deals(ws, sc, [period.before(), period], followed, as_of)
     previous_rows = actions_mod.followed_up(
         previous,
         registry,
@@ -425,13 +415,9 @@ def build(ws: Workspace, team: str, period_text: str, *, now: datetime | None = 
 
     stories = _stories(source.stories(ws, sc, period), sc)
     questions = questions_mod.questions(shown_wins, rows, practice_rows, stories, previous_rows)
-    window_deals = deals[
-        (deals["closed_on"] >= period.window_start) & (deals["closed_on"] <= period.end)
-    ]
-    if not sc.company:
-        window_deals = window_deals[window_deals["rep_id"].isin(sc.rep_ids)]
-    closed = source.closed_count(ws, sc, period.window_start, period.end)
-    notes = _coverage_notes(period, model, closed, len(window_deals))
+    scored = sc.in_scope(_closed(deals, period.window_start, period.end))
+    n_closed = source.closed_count(ws, sc, period.window_start, period.end)
+    notes = _coverage_notes(period, model, n_closed, len(scored))
     brief = Brief(
         team_id=sc.team_id,
         team=sc.name,

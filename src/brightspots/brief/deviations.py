@@ -210,17 +210,18 @@ def win_spark(deals: pd.DataFrame, unit: str, unit_id: str, weeks: list[date]) -
 
 
 def win_rate_deviations(
-    assessed: pd.DataFrame, ctx: Context, *, sustained: frozenset[str], sparks: Mapping
+    assessed: pd.DataFrame, ctx: Context, *, sustained: frozenset[str]
 ) -> Family:
     """Units in scope above expectation and at least the peer median O/E (the median over the
-    units with the minimum volume), with the assessment's skew-aware, overdispersed p-value."""
+    units with the minimum volume), with the assessment's skew-aware, overdispersed p-value.
+    Rows come without sparklines (``win_spark`` draws one for a row that is shown)."""
     if not len(assessed):
         return Family.none("win_rate")
     measured = assessed[np.isfinite(assessed["q_value"].astype(float))]
     peer_oe = float(measured["oe"].median()) if len(measured) else math.nan
     rows, other = [], 0
     mine = assessed[assessed["unit_id"].isin(ctx.in_scope)]
-    for _, r in mine.sort_values(["z_od", "unit_id"], ascending=[False, True]).iterrows():
+    for _, r in mine.iterrows():
         e, o = float(r["expected"]), float(r["observed"])
         if not (e > 0 and o > e and math.isfinite(float(r["q_value"]))):
             continue  # below expected, or under the minimum volume (no q-value)
@@ -252,7 +253,6 @@ def win_rate_deviations(
                 sustained=uid in sustained,
                 figures=(Figure(o, e, "expected"), Figure(o / e, peer_oe, "peer_median")),
                 sentence=win_sentence(name, int(o), int(r["n"]), e, ctx.window_words),
-                spark=sparks.get(uid, ()),
             )
         )
     tested = measured[measured["unit_id"].isin(ctx.in_scope)]
@@ -262,23 +262,23 @@ def win_rate_deviations(
 # ------------------------------------------------------------------ buyer impact
 
 
-def settled_weeks(
-    weeks: pd.Series, as_of: pd.Timestamp | None, impact_window: timedelta, days: int = 7
-):
-    """Whether each period's touches (periods of ``days`` days starting on ``weeks``) have all
+def settled(
+    starts: pd.Series, as_of: pd.Timestamp | None, impact_window: timedelta, days: int = 7
+) -> pd.Series:
+    """Whether each period's touches (periods of ``days`` days beginning on ``starts``) have all
     had the full impact window by ``as_of`` (later ones can still draw a response)."""
     if as_of is None:
-        return pd.Series(False, index=weeks.index)
-    ends = pd.to_datetime(weeks) + pd.Timedelta(days=days)
+        return pd.Series(False, index=starts.index)
+    ends = pd.to_datetime(starts) + pd.Timedelta(days=days)
     return ends + pd.Timedelta(impact_window) <= pd.Timestamp(as_of)
 
 
 def impact_totals(
-    weeks: pd.DataFrame, grain: str, first: date, last: date, settled: pd.Series
+    rows: pd.DataFrame, grain: str, first: date, last: date, ok: pd.Series
 ) -> pd.DataFrame:
-    """Per unit of ``grain``: n settled touches and k with impact over weeks starting in
-    ``first``..``last`` (``weeks``: the run's weekly effort rows)."""
-    w = weeks[(weeks["grain"] == grain) & settled.reindex(weeks.index, fill_value=False)]
+    """Per unit of ``grain``: n settled touches and k with impact over the periods beginning
+    ``first``..``last`` (``rows``: the run's effort rows by day or week; ``ok``: ``settled``)."""
+    w = rows[(rows["grain"] == grain) & ok.reindex(rows.index, fill_value=False)]
     day = pd.to_datetime(w["period"]).dt.date
     w = w[(day >= first) & (day <= last)]
     g = w.groupby("unit_id", sort=True)
@@ -302,10 +302,6 @@ def two_proportion_z(k1, n1, k0, n0, deff: float, shift: float = 0.0) -> np.ndar
     se = np.sqrt(max(deff, 1.0) * pooled * (1 - pooled) * (1 / n1 + 1 / n0))
     with np.errstate(all="ignore"):
         return np.where(se > 0, (k1 / n1 - k0 / n0 - shift) / se, np.nan)
-
-
-def _pct(x: float) -> str:
-    return fmt.percent(x)
 
 
 def impact_deviations(
@@ -334,8 +330,7 @@ def impact_deviations(
     z = two_proportion_z(t["k"], t["n"], t["k_0"], t["n_0"], deff, shift)
     p = special.ndtr(-z)
     rows, other = [], 0
-    order = np.argsort(-np.nan_to_num(z, nan=-np.inf), kind="stable")
-    for i in order:
+    for i in range(len(t)):
         uid = str(t.at[i, "unit_id"])
         r1, r0 = float(rate.iloc[i]), float(t.at[i, "k_0"] / t.at[i, "n_0"])
         if uid not in ctx.in_scope or not (r1 > r0 and r1 - r0 > shift):
@@ -350,16 +345,17 @@ def impact_deviations(
             continue
         name = ctx.names.get(uid, uid)
         words = (
-            f"{possessive(name)} touches drew a buyer response {_pct(r1)} of the time over "
+            f"{possessive(name)} touches drew a buyer response {fmt.percent(r1)} of the time over "
             f"{ctx.window_words} ({fmt.integer(t.at[i, 'k'])} of "
             f"{fmt.plural(int(t.at[i, 'n']), 'settled touch', 'settled touches')}), up from "
-            f"{_pct(r0)} in the 13 weeks before"
+            f"{fmt.percent(r0)} in the 13 weeks before"
         )
         if peers_of_kind:
-            words += f"; the median {ctx.unit} was at {_pct(peer_median)}"
+            words += f"; the median {ctx.unit} was at {fmt.percent(peer_median)}"
         if company is not None:
             words += (
-                f", and the company as a whole went from {_pct(company[0])} to {_pct(company[1])}"
+                f", and the company as a whole went from {fmt.percent(company[0])} to "
+                f"{fmt.percent(company[1])}"
             )
 
         rows.append(
@@ -390,12 +386,13 @@ def impact_deviations(
 
 
 def weekly_values(
-    weeks: pd.DataFrame, grain: str, column: str, mondays: list[date], settled: pd.Series
+    weeks: pd.DataFrame, grain: str, column: str, mondays: list[date], ok: pd.Series
 ) -> dict[str, tuple[Point, ...]]:
-    """unit_id -> one Point per Monday: ``column`` (``impact_rate`` counts settled weeks only)."""
+    """unit_id -> one Point per Monday: ``column`` (``impact_rate`` counts settled weeks only,
+    ``ok``: ``settled``)."""
     w = weeks[weeks["grain"] == grain]
     if column == "impact_rate":
-        w = w[settled.reindex(w.index, fill_value=False)]
+        w = w[ok.reindex(w.index, fill_value=False)]
     out: dict[str, tuple[Point, ...]] = {}
     day = pd.to_datetime(w["period"]).dt.date
     for uid, g in w.assign(_day=day).groupby("unit_id", sort=True):
@@ -525,7 +522,6 @@ def response_deviations(
                 spark=sparks.get(uid, ()),
             )
         )
-    rows.sort(key=lambda d: (-d.z, d.unit_id))
     return Family("response_hours", rows, other, ps)
 
 

@@ -34,19 +34,20 @@ class PeriodError(BrightspotsError):
     """A period that is not an ISO week, a month or a quarter."""
 
 
-def _day(d: date) -> str:
+def day_words(d: date) -> str:
+    """'22 November 2026'."""
     return f"{d.day} {MONTHS[d.month - 1]} {d.year}"
 
 
 def span_words(start: date, end: date) -> str:
     """'16-22 November 2026', '28 December 2026 - 3 January 2027'."""
     if start == end:
-        return _day(start)
+        return day_words(start)
     if start.year != end.year:
-        return f"{_day(start)} - {_day(end)}"
+        return f"{day_words(start)} - {day_words(end)}"
     if start.month != end.month:
-        return f"{start.day} {MONTHS[start.month - 1]} - {_day(end)}"
-    return f"{start.day}-{_day(end)}"
+        return f"{start.day} {MONTHS[start.month - 1]} - {day_words(end)}"
+    return f"{start.day}-{day_words(end)}"
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ class Period:
     @property
     def window_words(self) -> str:
         if self.kind == "week":
-            return f"the {ROLLING_WEEKS} weeks to {_day(self.end)}"
+            return f"the {ROLLING_WEEKS} weeks to {day_words(self.end)}"
         return self.words
 
     @property

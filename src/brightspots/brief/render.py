@@ -7,12 +7,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import jinja2
-
 from brightspots.brief.markdown import render_markdown
 from brightspots.brief.model import Brief
 from brightspots.brief.view import FORMATS, BriefRenderError, brief_view, paper_size
 from brightspots.files import write_atomic
+from brightspots.templating import environment
 
 __all__ = [
     "BriefRenderError",
@@ -24,20 +23,10 @@ __all__ = [
 ]
 
 
-def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.PackageLoader("brightspots.brief", "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-
-
 def render_html(brief: Brief, *, paper: str = "A4") -> str:
     """The brief as one self-contained HTML document for ``paper`` ('A4' or 'Letter')."""
     view = brief_view(brief, paper=paper)
-    return _environment().get_template("brief.html.j2").render(v=view)
+    return environment("brightspots.brief").get_template("brief.html.j2").render(v=view)
 
 
 def render_pdf(brief: Brief, *, paper: str = "A4") -> bytes:

@@ -8,7 +8,7 @@ the buyer events answered by the reps a brief may show; everything else is aggre
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 import ibis
 import ibis.expr.types as ir
@@ -47,9 +47,25 @@ class Scope:
     def company(self) -> bool:
         return self.team_id == "all"
 
-    def rep_name(self, rep_id: str) -> str:
-        hit = self.reps.loc[self.reps["rep_id"] == rep_id, "name"]
-        return str(hit.iloc[0]) if len(hit) and pd.notna(hit.iloc[0]) else rep_id
+    @property
+    def rep_names(self) -> dict[str, str]:
+        """rep_id -> name (the id when the name is missing), every rep."""
+        return {
+            str(r): str(n) if pd.notna(n) else str(r)
+            for r, n in zip(self.reps["rep_id"], self.reps["name"], strict=True)
+        }
+
+    @property
+    def rep_teams(self) -> dict[str, str]:
+        """rep_id -> team_id ("" when none), every rep."""
+        return {
+            str(r): str(t) if pd.notna(t) else ""
+            for r, t in zip(self.reps["rep_id"], self.reps["team_id"], strict=True)
+        }
+
+    def in_scope(self, deals: pd.DataFrame) -> pd.DataFrame:
+        """The rows of ``deals`` (with rep_id) owned by the scope's reps."""
+        return deals if self.company else deals[deals["rep_id"].isin(self.rep_ids)]
 
     def team_ids(self) -> list[str]:
         return sorted(self.teams) if self.company else sorted(self.covered)
@@ -85,15 +101,9 @@ def scope(ws: Workspace, team: str) -> Scope:
     return Scope(hit, teams[hit], mine, reps, teams, covered)
 
 
-def utc_start(day: date, tz: str) -> datetime:
-    """The UTC instant (naive) at which local ``day`` begins in zone ``tz``."""
-    local = datetime.combine(day, time(0), tzinfo=timezones.zone(tz))
-    return local.astimezone(UTC).replace(tzinfo=None)
-
-
 def utc_span(first: date, last: date, tz: str) -> tuple[datetime, datetime]:
     """[start, end) in naive UTC covering local days ``first`` to ``last`` inclusive."""
-    return utc_start(first, tz), utc_start(last + timedelta(days=1), tz)
+    return timezones.utc_start(first, tz), timezones.utc_start(last + timedelta(days=1), tz)
 
 
 def _between(col: ir.TimestampValue, span: tuple[datetime, datetime]) -> ir.BooleanValue:
@@ -117,17 +127,6 @@ def _run_table(ws: Workspace, run: Run, name: str, where: str = "", params=()) -
         )
     clause = "run_id = ?" + (f" AND ({where})" if where else "")
     df = ws.read(name, where=clause, params=[run.run_id, *params])
-    if name in ("deal_expectations", "practice_deals") and not len(df):
-        has_any = (
-            ws.duckdb()
-            .execute(f'SELECT count(*) FROM "{name}" WHERE run_id = ?', [run.run_id])
-            .fetchall()[0][0]
-        )
-        if not has_any and name == "deal_expectations":
-            raise BriefError(
-                f"the latest run ({run.run_id}) has no deal_expectations: run "
-                f"`brightspots analyze --workspace {ws.root}` again"
-            )
     return df.drop(columns=["run_id"])
 
 
@@ -144,10 +143,15 @@ def deal_expectations(ws: Workspace, run: Run, first: date, last: date) -> pd.Da
     return df.assign(closed_on=pd.to_datetime(df["closed_local"]).dt.date)
 
 
-def model_span(ws: Workspace, run: Run) -> tuple[date | None, date | None]:
-    """The first and last local close day the run's case-mix model scored."""
+def model_span(ws: Workspace, run: Run) -> tuple[date, date]:
+    """The first and last local close day the run's case-mix model scored; an error when the
+    run has no scored deals (a run made by an older version)."""
+    missing = BriefError(
+        f"the latest run ({run.run_id}) has no deal_expectations: it was made by an older "
+        f"version; run `brightspots analyze --workspace {ws.root}` again"
+    )
     if not ws.has_table("deal_expectations"):
-        return None, None
+        raise missing
     lo, hi = (
         ws.duckdb()
         .execute(
@@ -156,7 +160,9 @@ def model_span(ws: Workspace, run: Run) -> tuple[date | None, date | None]:
         )
         .fetchall()[0]
     )
-    return (pd.Timestamp(lo).date() if lo else None, pd.Timestamp(hi).date() if hi else None)
+    if lo is None:
+        raise missing
+    return pd.Timestamp(lo).date(), pd.Timestamp(hi).date()
 
 
 def practice_deals(ws: Workspace, run: Run, opportunity_ids: list[str]) -> pd.DataFrame:
@@ -221,9 +227,7 @@ def won_deals(ws: Workspace, sc: Scope, period: Period) -> pd.DataFrame:
             closed_at=j.closed_at,
         )
     )
-    zone = timezones.zone(tz)
-    local = pd.to_datetime(df["closed_at"]).dt.tz_localize("UTC").dt.tz_convert(zone)
-    return df.assign(closed_on=local.dt.date)
+    return df.assign(closed_on=timezones.local_days(df["closed_at"], tz))
 
 
 def closed_count(ws: Workspace, sc: Scope, first: date, last: date) -> int:
@@ -302,7 +306,7 @@ def _responses(ws: Workspace, period: Period, stamp: datetime | None) -> ir.Tabl
     span = utc_span(period.previous_start, period.end, tz)
     if stamp is not None:
         span = (span[0], min(span[1], stamp - cap))
-    now_from = ibis.literal(utc_start(period.window_start, tz), type="timestamp")
+    now_from = ibis.literal(timezones.utc_start(period.window_start, tz), type="timestamp")
     acts = metrics.touches(ws.table("activities"))
     acts = acts.filter(acts.occurred_at >= ibis.literal(span[0], type="timestamp"))
     events = ws.table("buyer_events")
@@ -370,9 +374,12 @@ class Responses:
         return self.ws.execute(t.select("unit_id", "window", "account_id", hours=t.response_hours))
 
 
-def opened_deals(ws: Workspace, sc: Scope, periods: list[Period], practices: list) -> pd.DataFrame:
+def opened_deals(
+    ws: Workspace, sc: Scope, periods: list[Period], practices: list, stamp: datetime | None
+) -> pd.DataFrame:
     """The scope's deals opened in each of ``periods``: opportunity_id, opened (the period's
-    label), old_enough (open at least ``[practices] landmark_days`` by the data's as-of time, so
+    label), old_enough (open at least ``[practices] landmark_days`` by the data's as-of time
+    ``stamp`` (see ``as_of``), so
     the practice's primary measure covers the same span of every deal) and ``primary__<id>``
     per practice.
 
@@ -390,7 +397,7 @@ def opened_deals(ws: Workspace, sc: Scope, periods: list[Period], practices: lis
     ids = ws.execute(new.select("opportunity_id", "created_at"))
     if not len(ids):
         return empty
-    stamp = as_of(ws) or pd.Timestamp(last).to_pydatetime()
+    stamp = stamp or pd.Timestamp(last).to_pydatetime()
     lo = ws.execute(o.created_at.min().as_table()).iloc[0, 0]
     lo = pd.Timestamp(lo if lo is not None and pd.notna(lo) else first) - pd.Timedelta(days=40)
     hi = pd.Timestamp(max(pd.Timestamp(stamp), pd.Timestamp(last))) + pd.Timedelta(days=2)
@@ -411,9 +418,8 @@ def opened_deals(ws: Workspace, sc: Scope, periods: list[Period], practices: lis
     wanted = new.select(want_id="opportunity_id")
     measured = measured.semi_join(wanted, measured.opportunity_id == wanted.want_id)
     frame = ws.execute(measured)
-    zone = timezones.zone(tz)
     created = pd.to_datetime(ids["created_at"])
-    day = created.dt.tz_localize("UTC").dt.tz_convert(zone).dt.date
+    day = timezones.local_days(created, tz)
     label = pd.Series("", index=ids.index)
     for p in periods:
         label[(day >= p.start) & (day <= p.end)] = p.label
@@ -448,9 +454,7 @@ def stories(ws: Workspace, sc: Scope, period: Period) -> pd.DataFrame:
             "deal_stage",
         ).order_by(["created_at", "story_id"])
     )
-    zone = timezones.zone(ws.timezone)
-    local = pd.to_datetime(df["created_at"]).dt.tz_localize("UTC").dt.tz_convert(zone)
-    return df.assign(created_on=local.dt.date)
+    return df.assign(created_on=timezones.local_days(df["created_at"], ws.timezone))
 
 
 def data_days(ws: Workspace, sc: Scope, period: Period) -> tuple[date | None, date | None, int]:
@@ -465,23 +469,19 @@ def data_days(ws: Workspace, sc: Scope, period: Period) -> tuple[date | None, da
         ("buyer_events", "occurred_at", None),
         ("opportunities", "closed_at", "owner_rep_id"),
     ):
+        if not sc.company and rep is None:
+            continue
         t = ws.table(name)
         hit = t.filter(_between(t[col], span))
         if not sc.company:
-            if rep is None:
-                continue
             hit = hit.filter(hit[rep].isin(reps))
         parts.append(ws.execute(hit.aggregate(lo=hit[col].min(), hi=hit[col].max(), n=hit.count())))
     got = pd.concat(parts, ignore_index=True)
     n = int(got["n"].sum())
     if not n:
         return None, None, 0
-    zone = timezones.zone(ws.timezone)
-
-    def day(v) -> date:
-        return pd.Timestamp(v).tz_localize("UTC").tz_convert(zone).date()
-
-    return day(got["lo"].dropna().min()), day(got["hi"].dropna().max()), n
+    lo, hi = (pd.Timestamp(v).to_pydatetime() for v in (got["lo"].min(), got["hi"].max()))
+    return timezones.local_day(lo, ws.timezone), timezones.local_day(hi, ws.timezone), n
 
 
 def as_of(ws: Workspace) -> datetime | None:

@@ -112,13 +112,9 @@ def record(
     return len(actions), len(energy)
 
 
-def _has(ws: Workspace, name: str) -> bool:
-    return ws.has_table(name)
-
-
 def actions_of(ws: Workspace, team_id: str, period: str) -> list[Action]:
     """The agreed actions of (team, period), else the actions its brief suggested."""
-    if not _has(ws, "brief_actions"):
+    if not ws.has_table("brief_actions"):
         return []
     df = ws.read(
         "brief_actions",
@@ -140,7 +136,7 @@ def actions_of(ws: Workspace, team_id: str, period: str) -> list[Action]:
 def pulse_of(ws: Workspace, team_id: str, upto: Period) -> list[Pulse]:
     """The team's pulse per meeting of the same kind as ``upto`` (weekly, monthly or quarterly
     meetings), up to and including it, oldest first."""
-    if not _has(ws, "brief_pulse"):
+    if not ws.has_table("brief_pulse"):
         return []
     df = ws.read("brief_pulse", where="team_id = ?", params=[team_id])
     out = []
@@ -164,7 +160,7 @@ def pulse_of(ws: Workspace, team_id: str, upto: Period) -> list[Pulse]:
 
 def stored(ws: Workspace, team_id: str, period: str) -> dict | None:
     """A stored brief's content, or None."""
-    if not _has(ws, "briefs"):
+    if not ws.has_table("briefs"):
         return None
     df = ws.read("briefs", where="team_id = ? AND period = ?", params=[team_id, period])
     return json.loads(df["content"].iloc[0]) if len(df) else None

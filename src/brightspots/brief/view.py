@@ -24,13 +24,13 @@ from brightspots.brief.model import (
     Action,
     Brief,
     Deviation,
-    Figure,
     Practice,
     Pulse,
     Story,
     Win,
 )
-from brightspots.brief.period import ROLLING_WEEKS, span_words
+from brightspots.brief.period import ROLLING_WEEKS, day_words, span_words
+from brightspots.brief.questions import MAX_QUESTIONS
 from brightspots.errors import BrightspotsError
 from brightspots.report import fmt as numfmt
 from brightspots.report.charts import legend_entries
@@ -44,7 +44,6 @@ class BriefRenderError(BrightspotsError):
 
 FORMATS = ("html", "md", "pdf")
 PAPERS = {"a4": "A4", "letter": "letter"}
-MAX_QUESTIONS = 5
 
 #: (section key, heading) in the one order a brief has
 SECTIONS = (
@@ -66,7 +65,6 @@ CHANCE = {
     ),
     "could be chance": ("maybe", "Could be chance", "luck could explain it; worth watching"),
 }
-AGAINST = {"expected": "expected", "previous": f"in the previous {ROLLING_WEEKS} weeks"}
 VOLUME = {
     "win_rate": ("closed deal", "closed deals"),
     "buyer_impact": ("touch", "touches"),
@@ -77,12 +75,8 @@ VOLUME = {
 # ----------------------------------------------------------------------------- words and numbers
 
 
-def _day(d: date) -> str:
-    return span_words(d, d)
-
-
 def _moment(t: datetime, zone: str) -> str:
-    return f"{_day(t.date())}, {t:%H:%M} {zone}"
+    return f"{day_words(t.date())}, {t:%H:%M} {zone}"
 
 
 def _metric_value(metric: str, v: float | None) -> str:
@@ -157,7 +151,6 @@ class DeviationRow:
     headline: str
     volume: str
     sentence: str
-    figures: tuple[str, ...]
     chance: str
     chance_class: str
     chance_meaning: str
@@ -171,7 +164,6 @@ class PracticeRow:
     id: str
     phrase: str
     sentence: str
-    period: str
     evidence: str
 
 
@@ -275,21 +267,6 @@ def _win_row(w: Win, currency: str, seen: set[str]) -> WinRow:
     )
 
 
-def _figure_text(d: Deviation, f: Figure) -> str:
-    if f.against == "peer_median":
-        against = f"for the middle of {numfmt.plural(d.peers, 'peer')}"
-    else:
-        against = AGAINST[f.against]
-    if d.metric == "win_rate" and f.against == "expected":
-        return f"won {numfmt.decimal(f.value, 0)}, {numfmt.decimal(f.reference, 1)} expected"
-    if d.metric == "win_rate":
-        return (
-            f"{numfmt.ratio(f.value)} times expected, against {numfmt.ratio(f.reference)} {against}"
-        )
-    value, ref = _metric_value(d.metric, f.value), _metric_value(d.metric, f.reference)
-    return f"{value}, against {ref} {against}"
-
-
 def _headline(d: Deviation) -> str:
     if d.metric == "win_rate":
         more = d.value - 1
@@ -319,7 +296,6 @@ def _deviation_row(
         headline=_headline(d),
         volume=f"over {numfmt.plural(d.volume, one, many)}",
         sentence=_one_line(d.sentence),
-        figures=tuple(_figure_text(d, f) for f in d.figures),
         chance=chance,
         chance_class=cls,
         chance_meaning=meaning,
@@ -330,18 +306,6 @@ def _deviation_row(
 
 
 def _practice_row(p: Practice, seen: set[str]) -> PracticeRow:
-    wins, losses = numfmt.plural(p.wins, "win"), numfmt.plural(p.losses, "loss", "losses")
-    if p.kind == "binary" and p.wins_with is not None and p.losses_with is not None:
-        period = f"This period: on {p.wins_with} of {wins} and {p.losses_with} of {losses}."
-    elif p.wins + p.losses > 0:
-        on_wins = _practice_value(p.kind, p.unit, p.wins_median)
-        on_losses = _practice_value(p.kind, p.unit, p.losses_median)
-        period = (
-            f"This period: {on_wins} on the typical win, {on_losses} on the typical loss "
-            f"({wins}, {losses})."
-        )
-    else:
-        period = "This period: no closed deals to measure it on."
     more = "more" if p.points >= 0 else "less"
     sure = "very unlikely to be luck" if p.q_value <= 0.05 else "luck could explain part of it"
     evidence = (
@@ -352,7 +316,6 @@ def _practice_row(p: Practice, seen: set[str]) -> PracticeRow:
         id=_anchor("practice", p.practice_id, seen),
         phrase=_one_line(p.phrase[:1].upper() + p.phrase[1:]),
         sentence=_one_line(p.sentence),
-        period=period,
         evidence=_one_line(p.evidence) or evidence,
     )
 
@@ -363,7 +326,7 @@ def _story_row(s: Story, seen: set[str]) -> StoryRow:
         by.append(_one_line(s.account))
     if s.deal:
         by.append(_one_line(s.deal) + (f" ({s.deal_stage})" if s.deal_stage else ""))
-    by.append(_day(s.created_on))
+    by.append(day_words(s.created_on))
     return StoryRow(
         id=_anchor("story", s.story_id, seen),
         title=_one_line(s.title),
@@ -433,13 +396,13 @@ def _coverage(brief: Brief) -> tuple[tuple[tuple[str, str], ...], str, tuple[str
     if c.as_of is None:
         fresh = "There is no data in the workspace yet."
     elif c.as_of.date() >= period.end:
-        fresh = f"The data runs to {_day(c.as_of.date())}, so the whole period is covered."
+        fresh = f"The data runs to {day_words(c.as_of.date())}, so the whole period is covered."
     elif c.as_of.date() < period.start:
-        fresh = f"The latest data is from {_day(c.as_of.date())}, before this period began."
+        fresh = f"The latest data is from {day_words(c.as_of.date())}, before this period began."
     else:
         missing = (period.end - c.as_of.date()).days
         fresh = (
-            f"The latest data is from {_day(c.as_of.date())}: "
+            f"The latest data is from {day_words(c.as_of.date())}: "
             f"{numfmt.plural(missing, 'day')} at the end of the period "
             f"{'is' if missing == 1 else 'are'} not in it yet."
         )

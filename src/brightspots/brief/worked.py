@@ -37,7 +37,9 @@ def with_evidence(effects: pd.DataFrame | None) -> pd.DataFrame:
     )
 
 
-def _value(v: float, p: Practice) -> str:
+def value_words(v: float, p: Practice) -> str:
+    """A non-binary practice's value as said in a sentence: a share in percent, hours with
+    the word, a count or rate without trailing zeros."""
     if p.kind == "share":
         return fmt.percent(v)
     if p.kind == "hours":
@@ -116,9 +118,9 @@ def practices(
             if not (mw > ml if p.higher_is_better else mw < ml):
                 continue
             said = (
-                f"{p.phrase[0].upper()}{p.phrase[1:]}: a median of {_value(mw, p)} on the "
-                f"{fmt.plural(len(won), 'win')} of {period_words}{where}, {_value(ml, p)} on the "
-                f"{fmt.plural(len(lost), 'loss', 'losses')}."
+                f"{p.phrase[0].upper()}{p.phrase[1:]}: a median of {value_words(mw, p)} on the "
+                f"{fmt.plural(len(won), 'win')} of {period_words}{where}, "
+                f"{value_words(ml, p)} on the {fmt.plural(len(lost), 'loss', 'losses')}."
             )
             medians = (mw, ml)
         out.append(

@@ -10,30 +10,19 @@ from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import jinja2
-
 from brightspots.files import write_atomic
 from brightspots.report.context import ReportContext, build_context
 from brightspots.report.tables import ReportError
 from brightspots.report.view import report_view
+from brightspots.templating import environment
 
 if TYPE_CHECKING:
     from brightspots.workspace import Workspace
 
 
-def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.PackageLoader("brightspots.report", "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-
-
 def render_html(ctx: ReportContext) -> str:
     """The whole report as one HTML document (inline CSS and SVG, no script, no remote link)."""
-    template = _environment().get_template("report.html.j2")
+    template = environment("brightspots.report").get_template("report.html.j2")
     view = report_view(ctx)
     return template.render({f.name: getattr(view, f.name) for f in fields(view)})
 

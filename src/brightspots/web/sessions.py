@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from brightspots.errors import BrightspotsError
 from brightspots.web.appstate import AppState
 from brightspots.web.passwords import needs_rehash, rehash, verify
-from brightspots.web.users import User, find
+from brightspots.web.users import User, find, from_row
 
 SESSION_HOURS = 12
 WINDOW = timedelta(minutes=15)
@@ -60,14 +60,18 @@ def _digest(token: str) -> str:
 
 
 def _secret(state: AppState) -> bytes:
-    """The workspace's cookie-signing secret, made on first use."""
-    with state.write() as con:
-        row = con.execute("SELECT value FROM meta WHERE key = 'cookie_secret'").fetchone()
-        if row is None:
-            value = secrets.token_hex(32)
-            con.execute("INSERT INTO meta VALUES ('cookie_secret', ?)", [value])
-            return bytes.fromhex(value)
-        return bytes.fromhex(row[0])
+    """The workspace's cookie-signing secret, made on first use. Every request checks a cookie,
+    so the usual path only reads; the write lock is taken once, when the secret is made."""
+    query = "SELECT value FROM meta WHERE key = 'cookie_secret'"
+    with state.read() as con:
+        row = con.execute(query).fetchone()
+    if row is None:
+        with state.write() as con:
+            con.execute(
+                "INSERT OR IGNORE INTO meta VALUES ('cookie_secret', ?)", [secrets.token_hex(32)]
+            )
+            row = con.execute(query).fetchone()
+    return bytes.fromhex(row[0])
 
 
 def _mac(secret: bytes, token: str) -> str:
@@ -106,7 +110,7 @@ def login(
     ``LoginThrottled`` once the account or the client has failed too often."""
     now = now or _now()
     keys = (f"email:{email.strip().lower()}", f"client:{client}")
-    with state.write() as con:
+    with state.read() as con:
         wait = max(
             _retry_after(con, keys[0], MAX_FAILS_PER_ACCOUNT, now),
             _retry_after(con, keys[1], MAX_FAILS_PER_CLIENT, now),
@@ -145,17 +149,17 @@ def session_for(state: AppState, token: str | None, now: datetime | None = None)
     now = now or _now()
     with state.read() as con:
         row = con.execute(
-            "SELECT s.csrf, s.expires_at, u.email FROM sessions s JOIN users u USING (user_id) "
+            "SELECT s.csrf AS session_csrf, s.expires_at AS session_expires, u.* "
+            "FROM sessions s JOIN users u USING (user_id) "
             "WHERE s.token_hash = ? AND u.disabled = 0",
             [_digest(token)],
         ).fetchone()
-    if row is None:
-        return None
-    expires = datetime.strptime(row["expires_at"], _STAMP)
-    if expires <= now:
-        return None
-    found = find(state, row["email"])
-    return Session(found[0], row["csrf"], expires) if found else None
+        if row is None:
+            return None
+        expires = datetime.strptime(row["session_expires"], _STAMP)
+        if expires <= now:
+            return None
+        return Session(from_row(con, row), row["session_csrf"], expires)
 
 
 def logout(state: AppState, token: str | None) -> None:

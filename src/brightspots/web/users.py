@@ -91,7 +91,8 @@ def add_user(
     return User(user_id, email, role, rep_id, tuple(teams), False)
 
 
-def _user(con, row) -> User:
+def from_row(con, row) -> User:
+    """The ``User`` of a ``users`` row, with its teams read on ``con``."""
     teams = [
         r[0]
         for r in con.execute(
@@ -111,14 +112,14 @@ def _user(con, row) -> User:
 def users(state: AppState) -> list[User]:
     with state.read() as con:
         rows = con.execute("SELECT * FROM users ORDER BY email").fetchall()
-        return [_user(con, r) for r in rows]
+        return [from_row(con, r) for r in rows]
 
 
 def find(state: AppState, email: str) -> tuple[User, str] | None:
     """The account with ``email`` (any case) and its password hash, or None."""
     with state.read() as con:
         row = con.execute("SELECT * FROM users WHERE email = ?", [email.strip()]).fetchone()
-        return (_user(con, row), str(row["password_hash"])) if row else None
+        return (from_row(con, row), str(row["password_hash"])) if row else None
 
 
 def set_disabled(state: AppState, email: str, disabled: bool) -> User:
@@ -133,4 +134,4 @@ def set_disabled(state: AppState, email: str, disabled: bool) -> User:
         if disabled:
             con.execute("DELETE FROM sessions WHERE user_id = ?", [row["user_id"]])
         row = con.execute("SELECT * FROM users WHERE user_id = ?", [row["user_id"]]).fetchone()
-        return _user(con, row)
+        return from_row(con, row)
