@@ -19,11 +19,11 @@ def org():
 
 def _workspace(path, org, **analysis) -> Workspace:
     ws = init_workspace(path)
-    con = ws.duckdb()
-    for name, table in org.tables.items():
-        con.register("_t", table)
-        con.execute(f'INSERT INTO "{name}" BY NAME SELECT * FROM _t')
-        con.unregister("_t")
+    with ws.transaction() as con:
+        for name, table in org.tables.items():
+            con.register("_t", table)
+            con.execute(f'INSERT INTO "{name}" BY NAME SELECT * FROM _t')
+            con.unregister("_t")
     if analysis:
         cfg = ws.config
         cfg["analysis"].update(analysis)
@@ -111,8 +111,9 @@ def test_settled_touches_match_the_effort_table(tmp_path, org):
 
 def test_buyer_impact_is_skipped_with_a_warning_without_activities(tmp_path, org):
     with _workspace(tmp_path, org) as ws:
-        ws.duckdb().execute("DELETE FROM activities")
-        ws.duckdb().execute("DELETE FROM buyer_events")
+        with ws.transaction() as con:
+            con.execute("DELETE FROM activities")
+            con.execute("DELETE FROM buyer_events")
         run = analyze(ws, practices=False)
         assert "buyer_impact" not in run.diagnostics["outcomes"]
         assert any("Buyer impact was not assessed" in w for w in run.diagnostics["warnings"])
@@ -121,7 +122,8 @@ def test_buyer_impact_is_skipped_with_a_warning_without_activities(tmp_path, org
 
 def test_without_amount_at_creation_the_current_amount_is_used_with_a_warning(tmp_path, org):
     with _workspace(tmp_path, org) as ws:
-        ws.duckdb().execute("UPDATE opportunities SET initial_amount = NULL")
+        with ws.transaction() as con:
+            con.execute("UPDATE opportunities SET initial_amount = NULL")
         run = analyze(ws)
         assert run.diagnostics["amount_column"] == "amount"
         assert any("current amount was used" in w for w in run.diagnostics["warnings"])
@@ -129,7 +131,8 @@ def test_without_amount_at_creation_the_current_amount_is_used_with_a_warning(tm
 
 def test_amount_fallback_drop_leaves_deal_size_out(tmp_path, org):
     with _workspace(tmp_path, org, amount_fallback="drop") as ws:
-        ws.duckdb().execute("UPDATE opportunities SET initial_amount = NULL")
+        with ws.transaction() as con:
+            con.execute("UPDATE opportunities SET initial_amount = NULL")
         run = analyze(ws)
         assert run.diagnostics["amount_column"] is None
         assert "deal_size" not in run.diagnostics["covariates"]

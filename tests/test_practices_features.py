@@ -160,17 +160,17 @@ def write_org(root, rows: dict[str, list[dict]], *, timezone: str = "UTC") -> Wo
     cfg = ws.config
     cfg["workspace"]["timezone"] = timezone
     ws.save_config(cfg)
-    con = ws.duckdb()
-    for name, records in rows.items():
-        table = BY_NAME[name]
-        frame = pd.DataFrame(records, columns=table.column_names).astype(object)
-        frame = frame.where(frame.notna(), None)
-        con.register("_rows", frame)
-        casts = ", ".join(
-            f'CAST("{c.name}" AS {_duck(c.ibis_type)}) AS "{c.name}"' for c in table.columns
-        )
-        con.execute(f'INSERT INTO "{name}" BY NAME SELECT {casts} FROM _rows')
-        con.unregister("_rows")
+    with ws.transaction() as con:
+        for name, records in rows.items():
+            table = BY_NAME[name]
+            frame = pd.DataFrame(records, columns=table.column_names).astype(object)
+            frame = frame.where(frame.notna(), None)
+            con.register("_rows", frame)
+            casts = ", ".join(
+                f'CAST("{c.name}" AS {_duck(c.ibis_type)}) AS "{c.name}"' for c in table.columns
+            )
+            con.execute(f'INSERT INTO "{name}" BY NAME SELECT {casts} FROM _rows')
+            con.unregister("_rows")
     return ws
 
 

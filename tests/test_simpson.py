@@ -66,11 +66,11 @@ def test_simpson_rep_is_found(tmp_path):
     assert (by_seg[True] > by_seg[False]).all()  # above the others in every segment
 
     with init_workspace(tmp_path) as ws:
-        con = ws.duckdb()
-        for name, df in org.items():
-            con.register("_t", df)
-            con.execute(f'INSERT INTO "{name}" BY NAME SELECT * FROM _t')
-            con.unregister("_t")
+        with ws.transaction() as con:
+            for name, df in org.items():
+                con.register("_t", df)
+                con.execute(f'INSERT INTO "{name}" BY NAME SELECT * FROM _t')
+                con.unregister("_t")
         analyze(ws, window="all")
         table = ws.run_results("bright_spots")
     row = table[(table["level"] == "rep") & (table["rep_id"] == "R00")].iloc[0]

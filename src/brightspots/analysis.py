@@ -84,7 +84,21 @@ def analyze(
     ``window`` ("12m", "90d", "all") and ``min_volume`` override the config for this run (reps;
     teams and regions use ``team_window``). ``practices=False`` finds bright spots only: no
     effort and buyer impact, practices or peer resources (for detection benchmarks).
+    The run is written as the workspace's one writer (``Workspace.writing``) and committed at
+    the end: readers see the previous run until then.
     """
+    with ws.writing():
+        return _analyze(ws, progress, window=window, min_volume=min_volume, practices=practices)
+
+
+def _analyze(
+    ws: Workspace,
+    progress: Progress | None,
+    *,
+    window: str | None,
+    min_volume: int | None,
+    practices: bool,
+) -> Run:
     # a bad practice in the config fails before any work
     practice_list = practice_registry(ws.config) if practices else []
     progress = progress or _noop

@@ -41,6 +41,12 @@ EngineOpt = Annotated[
         "--engine", help="Run on this engine instead of the workspace's: duckdb or spark."
     ),
 ]
+WaitOpt = Annotated[
+    bool,
+    typer.Option(
+        "--wait", help="If another command is writing the workspace, wait for it to finish."
+    ),
+]
 
 
 def _version(value: bool) -> None:
@@ -210,12 +216,17 @@ def import_(
             "are flagged deleted (kept, left out of analysis).",
         ),
     ] = False,
+    wait: WaitOpt = False,
 ) -> None:
     """Import data files into the workspace; bad rows are quarantined with their reason."""
     from brightspots.ingest import import_path
     from brightspots.workspace import Workspace
 
-    with Workspace.open(workspace) as ws, progress_bar("import") as progress:
+    with (
+        Workspace.open(workspace) as ws,
+        ws.writing(wait=wait),
+        progress_bar("import") as progress,
+    ):
         result = import_path(
             ws,
             path,
@@ -273,12 +284,17 @@ def analyze(
         int | None,
         typer.Option(help="Closed deals a unit needs before it can be labelled (default 20)."),
     ] = None,
+    wait: WaitOpt = False,
 ) -> None:
     """Find the bright spots: case-mix adjusted results per rep, team and region, as a new run."""
     from brightspots.analysis import analyze as run_analysis
     from brightspots.workspace import Workspace
 
-    with Workspace.open(workspace, engine=engine) as ws, progress_bar("analyze") as progress:
+    with (
+        Workspace.open(workspace, engine=engine) as ws,
+        ws.writing(wait=wait),
+        progress_bar("analyze") as progress,
+    ):
         run = run_analysis(ws, progress=progress, window=window, min_volume=min_volume)
         table = ws.run_results("bright_spots", run.run_id)
         per_outcome = ws.run_results("deviance", run.run_id)

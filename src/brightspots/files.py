@@ -24,6 +24,7 @@ def replacing(out: Path) -> Iterator[Path]:
             os.fsync(f.fileno())
         os.chmod(tmp, 0o644)
         os.replace(tmp, out)
+        fsync_dir(out.parent)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -34,3 +35,17 @@ def write_atomic(out: Path, data: bytes | str) -> Path:
     with replacing(out) as tmp:
         tmp.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
     return Path(out)
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (POSIX; a no-op where folders cannot be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -1,5 +1,10 @@
-"""A workspace: a folder with a TOML config and a DuckDB file that stores the canonical tables,
-the quarantine, every analysis run and its results.
+"""A workspace: a folder with a TOML config and a DuckDB database that stores the canonical
+tables, the quarantine, every analysis run and its results.
+
+The database is a series of immutable generations (see ``generations``): a ``Workspace`` reads
+the committed one, read-only, and any number of processes may do so at once; a command that
+writes does it inside ``Workspace.writing()``, which holds the one writer lock, works on a copy
+and commits it atomically at the end (readers keep the last commit meanwhile).
 
 This is the only module that knows which engine runs the expressions. Analysis code builds Ibis
 expressions over ``Workspace.table(name)`` and hands them to ``Workspace.execute``; with
@@ -11,6 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
 import tomllib
 import uuid
 from collections.abc import Iterator
@@ -24,13 +31,14 @@ import duckdb
 import pandas as pd
 import tomli_w
 
-from brightspots import schema
-from brightspots.errors import BrightspotsError
+from brightspots import generations, schema
 from brightspots.files import write_atomic
+from brightspots.generations import WorkspaceBusy, WorkspaceError
+
+__all__ = ["Workspace", "WorkspaceBusy", "WorkspaceError", "init_workspace"]
 
 CONFIG_FILE = "brightspots.toml"
 RECORDS = "record_sources"  # see ingest.tables (kept here so the store needs no import of it)
-DB_FILE = "workspace.duckdb"
 MIRROR_DIR = "parquet"
 ENGINES = ("duckdb", "spark")
 
@@ -110,10 +118,6 @@ DEFAULT_CONFIG: dict[str, Any] = {
 }
 
 
-class WorkspaceError(BrightspotsError):
-    """The workspace is missing, locked or misconfigured."""
-
-
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in base.items()}
     for k, v in over.items():
@@ -137,22 +141,34 @@ def init_workspace(path: str | Path, *, engine: str = "duckdb", force: bool = Fa
     config = _merge(DEFAULT_CONFIG, {"workspace": {"engine": engine}})
     (root / CONFIG_FILE).write_text(tomli_w.dumps(config))
     ws = Workspace(root)
-    with ws.transaction() as con:
-        _create_storage(con)
+    if generations.current_name(root) is None:
+        with ws.transaction():
+            pass  # the first generation: the empty canonical tables (see Workspace.duckdb)
     return ws
 
 
-def _create_storage(con: duckdb.DuckDBPyConnection) -> None:
+_RUNS_COLUMNS = (
+    "run_id VARCHAR PRIMARY KEY, created_at TIMESTAMP, engine VARCHAR, "
+    "fingerprint VARCHAR, config VARCHAR, diagnostics VARCHAR"
+)
+
+
+def _create_storage(con: duckdb.DuckDBPyConnection, *, read_only: bool = False) -> None:
+    """The canonical tables and ``runs``. On a read-only connection to a generation written by
+    an earlier version, a table it lacks is an empty TEMP table, so reads find it."""
+    have = set()
+    if read_only:
+        have = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    kind = "TEMP TABLE" if read_only else "TABLE"
     for t in schema.TABLES:
+        if t.name in have:
+            continue
         cols = ", ".join(f'"{c.name}" {_duck_type(c)}' for c in t.columns)
         # no PRIMARY KEY index: the importer guarantees unique keys, and the index costs a third
         # of a 10M-row import (measured: 3.1x DuckDB's read_csv with it, 2.3x without)
-        con.execute(f'CREATE TABLE IF NOT EXISTS "{t.name}" ({cols})')
-    con.execute(
-        """CREATE TABLE IF NOT EXISTS runs (
-            run_id VARCHAR PRIMARY KEY, created_at TIMESTAMP, engine VARCHAR,
-            fingerprint VARCHAR, config VARCHAR, diagnostics VARCHAR)"""
-    )
+        con.execute(f'CREATE {kind} IF NOT EXISTS "{t.name}" ({cols})')
+    if "runs" not in have:
+        con.execute(f"CREATE {kind} IF NOT EXISTS runs ({_RUNS_COLUMNS})")
 
 
 def _duck_type(c: schema.Column) -> str:
@@ -183,6 +199,10 @@ class Workspace:
     engine_override: str | None = None
     _con: duckdb.DuckDBPyConnection | None = field(default=None, repr=False)
     _backend: Any = field(default=None, repr=False)
+    _generation: str | None = field(default=None, repr=False)  # what _con reads
+    _draft: generations.Draft | None = field(default=None, repr=False)  # what _con writes
+    _depth: int = field(default=0, repr=False)
+    _dirty: bool = field(default=False, repr=False)
 
     # ------------------------------------------------------------------ opening
     @classmethod
@@ -228,15 +248,35 @@ class Workspace:
     # ------------------------------------------------------------------ storage (DuckDB)
     @property
     def db_path(self) -> Path:
-        return self.root / DB_FILE
+        """The database file in use: the draft while writing, else the committed generation."""
+        if self._draft is not None:
+            return self._draft.path
+        if self._generation is not None:
+            return generations.path_of(self.root, self._generation)
+        return generations.current(self.root)[1]
+
+    @property
+    def generation(self) -> str:
+        """The generation this workspace reads ("000042"; "legacy" for a one-file workspace)."""
+        if self._draft is not None:
+            return self._draft.name
+        if self._generation is None:
+            self.duckdb()
+        assert self._generation is not None
+        return self._generation
+
+    @property
+    def writing_now(self) -> bool:
+        return self._draft is not None
 
     def duckdb(self) -> duckdb.DuckDBPyConnection:
-        """The raw DuckDB connection of the store (imports, runs and results live here)."""
+        """The raw DuckDB connection of the store (imports, runs and results live here):
+        read-only on the committed generation, or read-write on the draft inside ``writing``."""
         if self._con is None:
-            try:
-                con = duckdb.connect(str(self.db_path))
-            except duckdb.IOException as e:
-                raise WorkspaceError(f"cannot open {self.db_path}: {e}") from None
+            if self._draft is not None:
+                con = duckdb.connect(str(self._draft.path))
+            else:
+                self._generation, con = generations.connect_read_only(self.root)
             dcfg = self.config["duckdb"]
             if dcfg.get("memory_limit"):
                 con.execute(f"SET memory_limit = '{dcfg['memory_limit']}'")
@@ -244,30 +284,79 @@ class Workspace:
                 con.execute(f"SET threads = {int(dcfg['threads'])}")
             con.execute("SET TimeZone = 'UTC'")
             con.execute("SET enable_progress_bar = false")  # our own Rich bars report progress
-            _create_storage(con)
+            _create_storage(con, read_only=self._draft is None)
             self._con = con
         return self._con
 
     @contextmanager
-    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """All or nothing: commit on success, roll back on any exception (or a kill)."""
-        con = self.duckdb()
-        con.execute("BEGIN TRANSACTION")
-        try:
-            yield con
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        else:
-            con.execute("COMMIT")
+    def writing(self, *, wait: bool = False) -> Iterator[Workspace]:
+        """Be the workspace's one writer for the block: everything written inside it is
+        committed together when it ends without error, else dropped. Readers (other processes,
+        other ``Workspace`` objects) see the last commit until then. Nested blocks join the
+        outer one. Raises ``WorkspaceBusy`` when another command writes (``wait``: block)."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield self
+            finally:
+                self._depth -= 1
+            return
+        with generations.writer_lock(self.root, wait=wait):
+            pinned = self._generation if self._con is not None else None
+            self._release()
+            now = generations.current_name(self.root)
+            if pinned is not None and now != pinned:
+                raise WorkspaceError(
+                    f"{self.root} changed while this command read it (generation {pinned}, now "
+                    f"{now}: another command committed meanwhile); run it again"
+                )
+            self._draft = generations.begin(self.root)
+            self._depth, self._dirty = 1, False
+            try:
+                yield self
+            except BaseException:
+                self._release()
+                generations.discard(self._draft)
+                raise
+            else:
+                if self._dirty:
+                    self.duckdb().execute("CHECKPOINT")
+                self._release()
+                if self._dirty:
+                    generations.commit(self._draft)
+                else:
+                    generations.discard(self._draft)
+            finally:
+                self._draft, self._depth = None, 0
 
-    def close(self) -> None:
-        if self._backend is not None and self.engine == "spark":
-            self._backend = None
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """All or nothing: commit on success, roll back on any exception (or a kill). Outside
+        ``writing`` it is a write of its own (locked, copied, committed)."""
+        with self.writing():
+            con = self.duckdb()
+            con.execute("BEGIN TRANSACTION")
+            try:
+                yield con
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            else:
+                con.execute("COMMIT")
+                self._dirty = True
+
+    def _release(self) -> None:
+        """Close the DuckDB connection (the next use opens what is current then)."""
         if self._con is not None:
             self._con.close()
             self._con = None
-            self._backend = None
+            self._generation = None
+            if self.engine == "duckdb":
+                self._backend = None  # bound to the closed connection
+
+    def close(self) -> None:
+        self._release()
+        self._backend = None
 
     def __enter__(self) -> Workspace:
         return self
@@ -352,18 +441,37 @@ class Workspace:
         return ibis.pyspark.connect(session)
 
     def _refresh_mirror(self) -> Path:
-        """Write the canonical tables as Parquet for Spark, when the data changed."""
-        mirror = self.root / MIRROR_DIR
-        mirror.mkdir(exist_ok=True)
+        """The canonical tables as Parquet for Spark, one folder per content fingerprint.
+
+        A folder is written under a temporary name and renamed when complete, so readers in
+        other processes never see half of one; the newest two are kept."""
+        base = self.root / MIRROR_DIR
+        base.mkdir(exist_ok=True)
         fp = self.fingerprint()
-        stamp = mirror / "FINGERPRINT"
-        if stamp.exists() and stamp.read_text() == fp:
+        mirror = base / fp
+        if mirror.is_dir():
+            os.utime(mirror)
             return mirror
+        tmp = base / f".{fp}.{uuid.uuid4().hex[:8]}.tmp"
+        tmp.mkdir()
         con = self.duckdb()
-        for t in schema.TABLES:
-            out = mirror / f"{t.name}.parquet"
-            con.execute(f"COPY ({self.live_sql(t.name)}) TO '{out}' (FORMAT parquet)")
-        stamp.write_text(fp)
+        try:
+            for t in schema.TABLES:
+                out = tmp / f"{t.name}.parquet"
+                con.execute(f"COPY ({self.live_sql(t.name)}) TO '{out}' (FORMAT parquet)")
+            try:
+                os.rename(tmp, mirror)
+            except OSError:  # another process finished the same folder first
+                if not mirror.is_dir():
+                    raise
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        for old in sorted(
+            (p for p in base.iterdir() if p.is_dir() and not p.name.startswith(".")),
+            key=lambda p: p.stat().st_mtime,
+        )[:-2]:
+            if old != mirror:
+                shutil.rmtree(old, ignore_errors=True)
         return mirror
 
     def table(self, name: str):

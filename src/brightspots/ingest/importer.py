@@ -140,7 +140,32 @@ def import_path(
     (``presets``). ``source``: the name of the system the files come from (default: the format,
     e.g. "salesforce", or "mapping:<file>"); ``snapshot``: the files are a full export of that
     source, so its records of the tables imported that they no longer hold are flagged deleted
-    (kept, and left out of analysis)."""
+    (kept, and left out of analysis). The import is one write (``Workspace.writing``): readers
+    see all of it or none of it."""
+    with ws.writing():
+        return _import_path(
+            ws,
+            path,
+            progress=progress,
+            mapping=mapping,
+            encoding=encoding,
+            preset=preset,
+            source=source,
+            snapshot=snapshot,
+        )
+
+
+def _import_path(
+    ws: Workspace,
+    path: Path | str,
+    *,
+    progress: Progress | None,
+    mapping: Path | Mapping | None,
+    encoding: str | None,
+    preset: str | None,
+    source: str | None,
+    snapshot: bool,
+) -> ImportResult:
     notes: list[str] = []
     if database.is_url(str(path)):
         if preset not in (None, "generic"):
