@@ -184,6 +184,26 @@ def writer_lock(root: Path, *, wait: bool = False, command: str = "") -> Iterato
         os.close(fd)  # closing the descriptor releases the flock
 
 
+def writer(root: Path) -> Holder | None:
+    """Who writes the workspace now (None when nobody does)."""
+    import fcntl
+
+    lock = root / LOCK
+    try:
+        fd = os.open(lock, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return _holder(lock) or Holder(0, "another command", "")
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
+
+
 @dataclass
 class Draft:
     """The next generation, being written: a copy of the committed one (or a new file)."""

@@ -56,10 +56,10 @@ def rows(effort: pd.DataFrame, grain: str, every: str) -> pd.DataFrame:
     return effort[(effort["grain"] == grain) & (effort["every"] == every)]
 
 
-def span(effort: pd.DataFrame, weeks: int = SHOWN_WEEKS) -> Span | None:
+def span(effort: pd.DataFrame, weeks: int = SHOWN_WEEKS, grain: str = "team") -> Span | None:
     """The days shown: from the Monday ``weeks - 1`` weeks before the last day's week (or the
-    first day's Monday, when the data start later) to the last day with team data."""
-    days = rows(effort, "team", "day")
+    first day's Monday, when the data start later) to the last day with ``grain`` data."""
+    days = rows(effort, grain, "day")
     if days.empty:
         return None
     last = pd.Timestamp(days["period"].max()).normalize()

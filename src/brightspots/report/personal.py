@@ -146,7 +146,7 @@ def value_text(v: float, kind: str, unit: str) -> str:
     return f"{fmt.decimal(v)} {unit}".strip()
 
 
-def _line(p: personal.PracticeLine, suggested: set[str]) -> LineView:
+def line_view(p: personal.PracticeLine, suggested: set[str]) -> LineView:
     if p.proven and not fmt.is_missing(p.evidence_pp):
         evidence = f"{signed(p.evidence_pp, 0)} points"
     elif p.proven:
@@ -215,7 +215,7 @@ def week_frame(weeks: list[personal.EffortWeek]) -> pd.DataFrame:
     return pd.DataFrame(parts, columns=["week", "outcome", "order", "touches", "rate"])
 
 
-def _chart(view: personal.PersonalView, who: str) -> Markup:
+def weekly_svg(view: personal.PersonalView, who: str) -> Markup:
     weeks = week_frame(view.effort.weeks)
     if weeks.empty:
         return Markup("")
@@ -262,7 +262,7 @@ def example_section(ctx: ReportContext, *, pool: int = EXAMPLE_POOL) -> ExampleS
             "team are withheld."
         )
     suggested = {p.practice for p in view.suggestions}
-    lines = [_line(p, suggested) for p in view.practices]
+    lines = [line_view(p, suggested) for p in view.practices]
     by_id = {line.practice: line for line in lines}
     legend = effort_charts.legend_entries(peers=True)
     return ExampleSection(
@@ -278,7 +278,7 @@ def example_section(ctx: ReportContext, *, pool: int = EXAMPLE_POOL) -> ExampleS
             f"Peers: the {fmt.plural(view.peers, 'rep')} most like you in {view.peer_basis} "
             "(never in results)."
         ),
-        svg=_chart(view, who),
+        svg=weekly_svg(view, who),
         legend=[(Markup(sym), text) for sym, text in legend],
         lines=lines,
         suggestions=[by_id[p.practice] for p in view.suggestions],

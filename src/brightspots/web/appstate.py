@@ -1,4 +1,5 @@
-"""App state (users, their teams, sessions, login attempts) in SQLite, beside the workspace.
+"""App state (users, their teams, sessions, login attempts, stories and their reviews) in
+SQLite, beside the workspace.
 
 The analysis data lives in DuckDB, which one process writes at a time; app state has many
 writers (every login, every form), so it lives in ``app.sqlite3`` in the workspace folder:
@@ -20,7 +21,7 @@ from brightspots.errors import BrightspotsError
 from brightspots.workspace import CONFIG_FILE
 
 FILE = "app.sqlite3"
-VERSION = 1
+VERSION = 2
 BUSY_MS = 5000
 
 _SCHEMA = (
@@ -53,6 +54,21 @@ _SCHEMA = (
         ok INTEGER NOT NULL CHECK (ok IN (0, 1))
     )""",
     """CREATE INDEX IF NOT EXISTS login_attempts_key ON login_attempts (key, at)""",
+    # version 2: stories written in the app, and the review of every story before it is shared
+    """CREATE TABLE IF NOT EXISTS stories (
+        story_id TEXT PRIMARY KEY,
+        rep_id TEXT NOT NULL,
+        title TEXT NOT NULL,
+        body TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        author_user_id INTEGER REFERENCES users (user_id) ON DELETE SET NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS story_reviews (
+        story_id TEXT PRIMARY KEY,
+        status TEXT NOT NULL CHECK (status IN ('approved', 'declined')),
+        reviewer_user_id INTEGER REFERENCES users (user_id) ON DELETE SET NULL,
+        reviewed_at TEXT NOT NULL
+    )""",
 )
 
 
@@ -97,8 +113,8 @@ class AppState:
             for ddl in _SCHEMA:
                 con.execute(ddl)
             row = con.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
-            if row is None:
-                con.execute("INSERT INTO meta VALUES ('version', ?)", [str(VERSION)])
+            if row is None or int(row[0]) < VERSION:
+                con.execute("INSERT OR REPLACE INTO meta VALUES ('version', ?)", [str(VERSION)])
             elif int(row[0]) > VERSION:
                 raise AppStateError(
                     f"{self.path} was written by a newer brightspots (app state version "

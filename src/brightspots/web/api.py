@@ -1,0 +1,240 @@
+"""The JSON API under ``/api/v1``: the same content and the same authorisation as the pages.
+
+Signed in by the same session cookie; read-only (every route is a GET, so no CSRF token is
+needed). What a user may not see is 404, as on the pages. The schema is at
+``/api/v1/openapi.json``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel
+
+from brightspots.teams import below
+from brightspots.web import access, auth, views
+from brightspots.web.data import Snapshot
+from brightspots.web.pages import WS, NotFound, _stories, snap_of
+from brightspots.web.sessions import Session
+
+router = APIRouter(tags=["read"])
+Login = Annotated[Session, Depends(auth.require)]
+
+
+class Link(BaseModel):
+    id: str
+    name: str
+
+
+class Me(BaseModel):
+    email: str
+    role: str
+    rep_id: str | None
+    teams: list[Link]
+    reps: list[Link]
+    generation: str
+    run_id: str | None
+
+
+class PracticeLine(BaseModel):
+    practice: str
+    description: str
+    you: str
+    peers: str
+    evidence: str
+    linked_with_winning: bool
+    suggested: bool
+    sentence: str
+
+
+class MeterOut(BaseModel):
+    rep_id: str
+    name: str
+    team_id: str
+    run_id: str
+    window: str
+    label: str
+    results: str
+    effort: str
+    peers: str
+    practices: list[PracticeLine]
+    suggestions: list[str]
+    note: str
+
+
+class NamedOut(BaseModel):
+    id: str
+    name: str
+    label: str
+    oe: str
+    reason: str
+
+
+class PracticeNoteOut(BaseModel):
+    practice: str
+    description: str
+    sentence: str
+    team_share: str
+
+
+class StoryOut(BaseModel):
+    story_id: str
+    rep_id: str
+    rep_name: str
+    title: str
+    text: str
+    created: str
+    source: str
+    status: str
+
+
+class TeamOut(BaseModel):
+    team_id: str
+    name: str
+    parent: Link | None
+    subteams: list[Link]
+    reps: int
+    run_id: str
+    result: str
+    bright_spots: list[NamedOut]
+    practices: list[PracticeNoteOut]
+    stories: list[StoryOut]
+    note: str
+
+
+class RunOut(BaseModel):
+    run_id: str
+    created_at: str
+    engine: str
+    fingerprint: str
+
+
+def _links(ids, name) -> list[Link]:
+    return sorted((Link(id=i, name=name(i)) for i in ids), key=lambda x: x.name.casefold())
+
+
+def _story(s) -> StoryOut:
+    return StoryOut(
+        story_id=s.story_id,
+        rep_id=s.rep_id,
+        rep_name=s.rep_name,
+        title=s.title,
+        text="\n\n".join(s.paragraphs),
+        created=s.created,
+        source=s.source,
+        status=s.status,
+    )
+
+
+@router.get("/me", response_model=Me)
+def me(request: Request, session: Login, ws: WS) -> Me:
+    """Who is signed in, and the teams and reps they may see."""
+    snap: Snapshot = snap_of(request, ws)
+    user = session.user
+    return Me(
+        email=user.email,
+        role=user.role,
+        rep_id=user.rep_id,
+        teams=_links(access.teams_of(user, snap.org), snap.team_name),
+        reps=_links(access.reps_of(user, snap.org), snap.rep_name),
+        generation=snap.generation,
+        run_id=snap.run.run_id if snap.run else None,
+    )
+
+
+@router.get("/reps/{rep_id}", response_model=MeterOut)
+def rep(request: Request, rep_id: str, session: Login, ws: WS) -> MeterOut:
+    """A rep's meter: results against expected, effort and buyer impact, practices."""
+    snap = snap_of(request, ws)
+    if not access.may_see_rep(session.user, rep_id, snap.org):
+        raise NotFound()
+    m = request.app.state.snapshots.cached(
+        ws, ("meter", rep_id), lambda: views.meter(ws, snap, rep_id)
+    )
+    return MeterOut(
+        rep_id=m.rep_id,
+        name=m.name,
+        team_id=m.team_id,
+        run_id=m.run_id,
+        window=m.window,
+        label=m.label,
+        results=m.results,
+        effort=m.effort,
+        peers=m.peers,
+        practices=[
+            PracticeLine(
+                practice=p.practice,
+                description=p.description,
+                you=p.you,
+                peers=p.peers,
+                evidence=p.evidence,
+                linked_with_winning=p.linked,
+                suggested=p.suggested,
+                sentence=p.sentence,
+            )
+            for p in m.lines
+        ],
+        suggestions=[p.practice for p in m.suggestions],
+        note=m.note,
+    )
+
+
+@router.get("/teams", response_model=list[Link])
+def teams(request: Request, session: Login, ws: WS) -> list[Link]:
+    """The teams whose pages the user may see."""
+    snap = snap_of(request, ws)
+    return _links(access.teams_of(session.user, snap.org), snap.team_name)
+
+
+@router.get("/teams/{team_id}", response_model=TeamOut)
+def team(request: Request, team_id: str, session: Login, ws: WS) -> TeamOut:
+    """A team's results, its bright spots (only they are named), practices and shared stories."""
+    snap = snap_of(request, ws)
+    if not access.may_see_team(session.user, team_id, snap.org):
+        raise NotFound()
+    t = request.app.state.snapshots.cached(
+        ws, ("team", team_id, False), lambda: views.team_page(ws, snap, team_id)
+    )
+    members = set(snap.reps_in(below(team_id, snap.org.parents)))
+    shared = [s for s in _stories(request, ws, snap) if s.shared and s.rep_id in members]
+    return TeamOut(
+        team_id=t.team_id,
+        name=t.name,
+        parent=Link(id=t.parent[0], name=t.parent[1]) if t.parent else None,
+        subteams=[Link(id=i, name=n) for i, n in t.subteams],
+        reps=t.n_reps,
+        run_id=t.run_id,
+        result=t.result,
+        bright_spots=[
+            NamedOut(id=n.unit_id, name=n.name, label=n.label, oe=n.oe, reason=n.reason)
+            for n in t.bright_spots
+        ],
+        practices=[
+            PracticeNoteOut(
+                practice=p.practice,
+                description=p.description,
+                sentence=p.sentence,
+                team_share=p.team_share,
+            )
+            for p in t.practices
+        ],
+        stories=[_story(s) for s in shared],
+        note=t.note,
+    )
+
+
+@router.get("/runs", response_model=list[RunOut])
+def runs(session: Login, ws: WS) -> list[RunOut]:
+    """[admin] The analysis runs kept in the workspace, newest first."""
+    if session.user.role != "admin":
+        raise NotFound()
+    return [
+        RunOut(
+            run_id=r.run_id,
+            created_at=r.created_at.isoformat(),
+            engine=r.engine,
+            fingerprint=r.fingerprint,
+        )
+        for r in reversed(ws.runs())
+    ]

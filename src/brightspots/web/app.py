@@ -1,0 +1,132 @@
+"""The web app: ``create_app(workspace)`` is a FastAPI application; ``brightspots serve`` runs it.
+
+Security headers on every response: a Content-Security-Policy that allows scripts from this
+site only (the vendored htmx; no inline script, no eval), no framing (``frame-ancestors
+'none'``), no referrer, no MIME sniffing; pages behind a login are not cached. Everything is
+served from the package: no CDN, works offline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from brightspots import __version__
+from brightspots.web import api, auth, pages
+from brightspots.web.appstate import AppState
+from brightspots.web.data import Snapshots
+from brightspots.workspace import Workspace
+
+STATIC = Path(__file__).parent / "static"
+
+CSP = (
+    "default-src 'none'; script-src 'self'; connect-src 'self'; img-src 'self' data:; "
+    # inline SVG charts carry style attributes; no script may be inline
+    "style-src 'self' 'unsafe-inline'; font-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+
+
+def _templates() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("brightspots.web", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals["version"] = __version__
+    return env
+
+
+def create_app(workspace: str | Path, *, https: bool = False) -> FastAPI:
+    """The app over ``workspace`` (a folder made by ``brightspots init``). ``https``: the
+    server is reached over HTTPS (cookies are then marked Secure)."""
+    root = Path(workspace)
+    Workspace.open(root)  # a clear error now, not at the first request
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        app.state.snapshots.close()
+
+    app = FastAPI(
+        lifespan=lifespan,
+        title="brightspots",
+        version=__version__,
+        description="Positive deviance for B2B sales: the JSON API of a workspace.",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/v1/openapi.json",
+    )
+    app.state.root = root
+    app.state.https = https
+    app.state.appstate = AppState(root)
+    app.state.snapshots = Snapshots(root)
+    app.state.templates = _templates()
+    app.state.jobs = {}
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(pages.router, include_in_schema=False)
+    app.include_router(api.router, prefix="/api/v1")
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Any) -> Response:
+        response = await call_next(request)
+        for k, v in HEADERS.items():
+            response.headers.setdefault(k, v)
+        if not request.url.path.startswith("/static/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    def _is_api(request: Request) -> bool:
+        return request.url.path.startswith("/api/")
+
+    @app.exception_handler(auth.LoginRequired)
+    async def login_required(request: Request, exc: auth.LoginRequired) -> Response:
+        if _is_api(request):
+            return JSONResponse({"detail": "not signed in"}, status_code=401)
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        from urllib.parse import quote
+
+        return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+
+    @app.exception_handler(auth.CsrfFailed)
+    async def csrf_failed(request: Request, exc: auth.CsrfFailed) -> Response:
+        return _error(request, 403, "This form has expired. Go back, reload the page and retry.")
+
+    @app.exception_handler(pages.NotFound)
+    async def not_found(request: Request, exc: pages.NotFound) -> Response:
+        return _error(request, 404, "There is no such page, or it is not yours to see.")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404:
+            return _error(request, 404, "There is no such page, or it is not yours to see.")
+        return await http_exception_handler(request, exc)
+
+    def _error(request: Request, status: int, text: str) -> Response:
+        if _is_api(request):
+            return JSONResponse({"detail": text}, status_code=status)
+        page = app.state.templates.get_template("error.html.j2").render(
+            status=status, text=text, user=None, csrf="", path=request.url.path, nav=[]
+        )
+        return HTMLResponse(page, status_code=status)
+
+    return app

@@ -1,0 +1,614 @@
+"""The HTML pages. Every route asks ``access`` before it reads: what a user may not see is 404.
+
+Routes (role in brackets when not everyone's):
+  GET  /login, POST /login, POST /logout
+  GET  /                                  home: links to what the user may see
+  GET  /reps/{rep_id}                     a rep's meter (the rep, their managers, admins)
+  GET  /teams/{team_id}                   a team's page (members, managers, admins)
+  GET  /teams/{team_id}/coach             [manager, admin] funnel plot, bright spots, reps
+  GET  /teams/{team_id}/brief             [manager, admin] the meeting brief of a period
+  GET  /teams/{team_id}/brief/file        [manager, admin] the brief as html, md or pdf
+  GET  /stories, POST /stories            a rep's own stories; writing one
+  POST /stories/{story_id}/review         [manager, admin] approve or decline
+  GET  /admin, /admin/users, /admin/data, /admin/runs, /admin/settings   [admin]
+  POST /admin/users, /admin/users/{id}/disabled, /admin/data, /admin/runs, /admin/settings
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+import zoneinfo
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from brightspots import generations
+from brightspots.errors import BrightspotsError
+from brightspots.teams import below
+from brightspots.web import access, auth, sessions, stories, users, views
+from brightspots.web.data import Snapshot
+from brightspots.web.sessions import Session
+from brightspots.workspace import Workspace
+
+router = APIRouter()
+
+
+class NotFound(Exception):
+    """404: the page does not exist, or the user may not see it (never said which)."""
+
+
+# ----------------------------------------------------------------------------- plumbing
+
+
+def workspace(request: Request):
+    with request.app.state.snapshots.open() as ws:
+        yield ws
+
+
+WS = Annotated[Workspace, Depends(workspace)]
+Login = Annotated[Session, Depends(auth.require)]
+
+
+def snap_of(request: Request, ws: Workspace) -> Snapshot:
+    return request.app.state.snapshots.snapshot(ws)
+
+
+def render(request: Request, name: str, session: Session | None, **ctx: Any) -> HTMLResponse:
+    templates = request.app.state.templates
+    page = templates.get_template(name).render(
+        session=session,
+        user=session.user if session else None,
+        csrf=session.csrf if session else "",
+        path=request.url.path,
+        **ctx,
+    )
+    return HTMLResponse(page)
+
+
+def _nav(session: Session, snap: Snapshot) -> list[tuple[str, str]]:
+    """The links of the top bar: what this user may see."""
+    user = session.user
+    links: list[tuple[str, str]] = [("/", "Home")]
+    if user.role == "rep" and user.rep_id:
+        links.append((f"/reps/{quote(user.rep_id)}", "My meter"))
+        team = snap.org.rep_team.get(user.rep_id, "")
+        if team:
+            links.append((f"/teams/{quote(team)}", "My team"))
+        links.append(("/stories", "My stories"))
+    if user.role in ("manager", "admin"):
+        links.append(("/stories", "Stories"))
+    if user.role == "admin":
+        links.append(("/admin", "Admin"))
+    return links
+
+
+def page(request: Request, name: str, session: Session, snap: Snapshot, **ctx: Any):
+    return render(request, name, session, nav=_nav(session, snap), snap=snap, **ctx)
+
+
+def _manageable_teams(user: users.User, snap: Snapshot) -> list[tuple[str, str]]:
+    teams = access.teams_of(user, snap.org)
+    return sorted(((t, snap.team_name(t)) for t in teams), key=lambda x: x[1].casefold())
+
+
+# ----------------------------------------------------------------------------- login
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, next: str = "/") -> HTMLResponse:
+    token = auth.new_login_token()
+    response = render(request, "login.html.j2", None, next=_safe_next(next), error="", token=token)
+    response.set_cookie(
+        auth.LOGIN_COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=request.app.state.https,
+        max_age=3600,
+    )
+    return response
+
+
+def _safe_next(target: str) -> str:
+    """Only a path of this site (never //host or a scheme)."""
+    return target if target.startswith("/") and not target.startswith("//") else "/"
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login(
+    request: Request,
+    email: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    token: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    def again(error: str, status: int) -> HTMLResponse:
+        fresh = auth.new_login_token()
+        response = render(
+            request, "login.html.j2", None, next=_safe_next(next), error=error, token=fresh
+        )
+        response.status_code = status
+        response.set_cookie(
+            auth.LOGIN_COOKIE,
+            fresh,
+            httponly=True,
+            samesite="lax",
+            secure=request.app.state.https,
+            max_age=3600,
+        )
+        return response
+
+    if not auth.login_token_ok(request, token):
+        return again("The form expired; please sign in again.", 400)
+    state = auth.state_of(request)
+    try:
+        found = sessions.login(state, email, password, client=auth.client_of(request))
+    except sessions.LoginThrottled as e:
+        r = again(f"Too many failed sign-ins. Try again in {e.retry_after} seconds.", 429)
+        r.headers["Retry-After"] = str(e.retry_after)
+        return r
+    if found is None:
+        return again("Wrong e-mail or password.", 401)
+    token_value, _ = found
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(
+        auth.COOKIE,
+        sessions.cookie_value(state, token_value),
+        httponly=True,
+        samesite="lax",
+        secure=request.app.state.https,
+        max_age=sessions.SESSION_HOURS * 3600,
+    )
+    response.delete_cookie(auth.LOGIN_COOKIE)
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, session: Login, csrf: Annotated[str, Form()] = "") -> Response:
+    auth.check_csrf(request, session, csrf)
+    state = auth.state_of(request)
+    sessions.logout(state, sessions.token_of(state, request.cookies.get(auth.COOKIE)))
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(auth.COOKIE)
+    return response
+
+
+# ----------------------------------------------------------------------------- home, reps, teams
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, session: Login, ws: WS) -> HTMLResponse:
+    snap = snap_of(request, ws)
+    user = session.user
+    reps = sorted(access.reps_of(user, snap.org), key=lambda r: snap.rep_name(r).casefold())
+    if user.role == "admin":
+        reps = []  # admins reach reps through teams: a list of every rep is no home page
+    return page(
+        request,
+        "home.html.j2",
+        session,
+        snap,
+        teams=_manageable_teams(user, snap),
+        reps=[(r, snap.rep_name(r)) for r in reps],
+        coach=user.role in ("manager", "admin"),
+    )
+
+
+@router.get("/reps/{rep_id}", response_class=HTMLResponse)
+def rep_page(request: Request, rep_id: str, session: Login, ws: WS) -> HTMLResponse:
+    snap = snap_of(request, ws)
+    if not access.may_see_rep(session.user, rep_id, snap.org):
+        raise NotFound()
+    m = request.app.state.snapshots.cached(
+        ws, ("meter", rep_id), lambda: views.meter(ws, snap, rep_id)
+    )
+    mine = [s for s in _stories(request, ws, snap) if s.rep_id == rep_id]
+    own = session.user.rep_id == rep_id
+    return page(request, "meter.html.j2", session, snap, m=m, stories=mine, own=own)
+
+
+def _stories(request: Request, ws: Workspace, snap: Snapshot) -> list[stories.StoryView]:
+    imported = request.app.state.snapshots.cached(
+        ws, ("imported_stories",), lambda: ws.read("stories")
+    )
+    return stories.all_stories(imported, auth.state_of(request), snap.rep_names)
+
+
+def _team(request: Request, ws: Workspace, session: Session, team_id: str, *, coach: bool):
+    snap = snap_of(request, ws)
+    if not access.may_see_team(session.user, team_id, snap.org):
+        raise NotFound()
+    if coach and not access.manages(session.user, team_id, snap.org):
+        raise NotFound()
+    shared = [s for s in _stories(request, ws, snap) if s.shared]
+    t = request.app.state.snapshots.cached(
+        ws, ("team", team_id, coach), lambda: views.team_page(ws, snap, team_id, coach=coach)
+    )
+    team_reps = set(snap.reps_in(below(team_id, snap.org.parents)))
+    return snap, t, [s for s in shared if s.rep_id in team_reps]
+
+
+@router.get("/teams/{team_id}", response_class=HTMLResponse)
+def team(request: Request, team_id: str, session: Login, ws: WS) -> HTMLResponse:
+    snap, t, shared = _team(request, ws, session, team_id, coach=False)
+    manages = access.manages(session.user, team_id, snap.org)
+    return page(request, "team.html.j2", session, snap, t=t, stories=shared, manages=manages)
+
+
+@router.get("/teams/{team_id}/coach", response_class=HTMLResponse)
+def coach(request: Request, team_id: str, session: Login, ws: WS) -> HTMLResponse:
+    snap, t, shared = _team(request, ws, session, team_id, coach=True)
+    return page(request, "coach.html.j2", session, snap, t=t, stories=shared)
+
+
+# ----------------------------------------------------------------------------- the brief
+
+
+def _brief(request: Request, ws: Workspace, session: Session, team_id: str, period: str):
+    from brightspots.brief import build
+
+    snap = snap_of(request, ws)
+    if not access.manages(session.user, team_id, snap.org):
+        raise NotFound()
+    return request.app.state.snapshots.cached(
+        ws, ("brief", team_id, period), lambda: build(ws, team_id, period)
+    )
+
+
+@router.get("/teams/{team_id}/brief", response_class=HTMLResponse)
+def brief_page(
+    request: Request, team_id: str, session: Login, ws: WS, period: str = ""
+) -> HTMLResponse:
+    from brightspots.brief import BriefError, PeriodError, last_full_period
+
+    snap = snap_of(request, ws)
+    if not access.manages(session.user, team_id, snap.org):
+        raise NotFound()
+    error, b = "", None
+    try:
+        period = period.strip() or last_full_period(ws, "month").label
+        b = _brief(request, ws, session, team_id, period)
+    except (BriefError, PeriodError) as e:
+        error = str(e)
+    return page(
+        request,
+        "brief.html.j2",
+        session,
+        snap,
+        team_id=team_id,
+        team_name=snap.team_name(team_id),
+        period=period,
+        b=b,
+        error=error,
+    )
+
+
+@router.get("/teams/{team_id}/brief/file")
+def brief_file(
+    request: Request,
+    team_id: str,
+    session: Login,
+    ws: WS,
+    period: str,
+    format: str = "html",
+    download: bool = True,
+) -> Response:
+    from brightspots.brief import BriefError, PeriodError
+    from brightspots.brief.render import render_html, render_markdown, render_pdf
+
+    kind = format.strip().lower()
+    if kind not in ("html", "md", "pdf"):
+        raise NotFound()
+    try:
+        b = _brief(request, ws, session, team_id, period)
+    except (BriefError, PeriodError):
+        raise NotFound() from None
+    if kind == "html":
+        body, media = render_html(b).encode(), "text/html; charset=utf-8"
+    elif kind == "md":
+        body, media = render_markdown(b).encode(), "text/markdown; charset=utf-8"
+    else:
+        body, media = render_pdf(b), "application/pdf"
+    name = f"brief-{team_id}-{b.period.label}.{kind}".replace("/", "-")
+    how = "attachment" if download else "inline"
+    return Response(
+        body, media_type=media, headers={"Content-Disposition": f'{how}; filename="{name}"'}
+    )
+
+
+# ----------------------------------------------------------------------------- stories
+
+
+@router.get("/stories", response_class=HTMLResponse)
+def stories_page(request: Request, session: Login, ws: WS, message: str = "") -> HTMLResponse:
+    snap = snap_of(request, ws)
+    user = session.user
+    visible = access.reps_of(user, snap.org)
+    every = [s for s in _stories(request, ws, snap) if s.rep_id in visible]
+    own = [s for s in every if s.rep_id == user.rep_id]
+    to_review = (
+        [s for s in every if s.status == "waiting" and s.rep_id != user.rep_id]
+        if user.role in ("manager", "admin")
+        else []
+    )
+    reviewed = (
+        [s for s in every if s.status != "waiting" and s.rep_id != user.rep_id]
+        if user.role in ("manager", "admin")
+        else []
+    )
+    return page(
+        request,
+        "stories.html.j2",
+        session,
+        snap,
+        own=own,
+        to_review=to_review,
+        reviewed=reviewed[:50],
+        can_write=user.role == "rep",
+        message=message[:200],
+    )
+
+
+@router.post("/stories")
+def write_story(
+    request: Request,
+    session: Login,
+    title: Annotated[str, Form()] = "",
+    body: Annotated[str, Form()] = "",
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    auth.check_csrf(request, session, csrf)
+    try:
+        stories.write(auth.state_of(request), session.user, title, body)
+    except stories.StoryError as e:
+        return RedirectResponse(f"/stories?message={quote(str(e))}", status_code=303)
+    msg = "Your story is saved. It is shared with your team once your manager approves it."
+    return RedirectResponse(f"/stories?message={quote(msg)}", status_code=303)
+
+
+@router.post("/stories/{story_id}/review")
+def review_story(
+    request: Request,
+    story_id: str,
+    session: Login,
+    ws: WS,
+    status: Annotated[str, Form()] = "",
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    auth.check_csrf(request, session, csrf)
+    snap = snap_of(request, ws)
+    found = [s for s in _stories(request, ws, snap) if s.story_id == story_id]
+    user = session.user
+    if not found or user.role not in ("manager", "admin"):
+        raise NotFound()
+    author_team = snap.org.rep_team.get(found[0].rep_id, "")
+    if found[0].rep_id == user.rep_id or not (
+        user.role == "admin" or (author_team and access.manages(user, author_team, snap.org))
+    ):
+        raise NotFound()
+    try:
+        stories.review(auth.state_of(request), user, story_id, status)
+    except stories.StoryError as e:
+        return RedirectResponse(f"/stories?message={quote(str(e))}", status_code=303)
+    words = "approved: it is shared on the team page" if status == "approved" else "declined"
+    return RedirectResponse(
+        f"/stories?message={quote(f'“{found[0].title}” {words}.')}", status_code=303
+    )
+
+
+# ----------------------------------------------------------------------------- admin
+
+
+def _admin(session: Session) -> None:
+    if session.user.role != "admin":
+        raise NotFound()
+
+
+@router.get("/admin", response_class=HTMLResponse)
+def admin_home(request: Request, session: Login, ws: WS, message: str = "") -> HTMLResponse:
+    _admin(session)
+    snap = snap_of(request, ws)
+    counts = {t: ws.row_count(t) for t in ("reps", "teams", "accounts", "opportunities")}
+    counts["activities"] = ws.row_count("activities")
+    return page(
+        request,
+        "admin.html.j2",
+        session,
+        snap,
+        counts=counts,
+        users=users.users(auth.state_of(request)),
+        runs=list(reversed(ws.runs()))[:20],
+        writer=generations.writer(ws.root),
+        analysing=request.app.state.jobs.get("analysis"),
+        message=message[:300],
+    )
+
+
+@router.post("/admin/users")
+def admin_add_user(
+    request: Request,
+    session: Login,
+    ws: WS,
+    email: Annotated[str, Form()] = "",
+    role: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    rep_id: Annotated[str, Form()] = "",
+    teams: Annotated[str, Form()] = "",
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    _admin(session)
+    auth.check_csrf(request, session, csrf)
+    snap = snap_of(request, ws)
+    try:
+        users.add_user(
+            auth.state_of(request),
+            email,
+            role,
+            password,
+            rep_id=rep_id.strip() or None,
+            teams=[t for t in teams.replace(",", " ").split() if t],
+            known_reps=set(snap.org.rep_team),
+            known_teams=set(snap.team_names),
+        )
+        message = f"Account {email.strip()} added."
+    except BrightspotsError as e:
+        message = str(e)
+    return RedirectResponse(f"/admin?message={quote(message)}#users", status_code=303)
+
+
+@router.post("/admin/users/{email}/disabled")
+def admin_disable(
+    request: Request,
+    email: str,
+    session: Login,
+    disabled: Annotated[str, Form()] = "1",
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    _admin(session)
+    auth.check_csrf(request, session, csrf)
+    if email.strip().lower() == session.user.email.lower() and disabled == "1":
+        message = "You cannot disable your own account."
+    else:
+        try:
+            users.set_disabled(auth.state_of(request), email, disabled == "1")
+            message = f"{email} {'disabled' if disabled == '1' else 'enabled'}."
+        except BrightspotsError as e:
+            message = str(e)
+    return RedirectResponse(f"/admin?message={quote(message)}#users", status_code=303)
+
+
+@router.post("/admin/data", response_class=HTMLResponse)
+def admin_upload(
+    request: Request,
+    session: Login,
+    files: Annotated[list[UploadFile], File()],
+    csrf: Annotated[str, Form()] = "",
+    snapshot: Annotated[str, Form()] = "",
+) -> HTMLResponse:
+    """Import uploaded files (CSV, Parquet, Excel, or one ZIP) as the workspace's one writer."""
+    from brightspots.ingest import import_path
+
+    _admin(session)
+    auth.check_csrf(request, session, csrf)
+    root: Path = request.app.state.root
+    result, error = None, ""
+    with tempfile.TemporaryDirectory(prefix="bs-upload-") as tmp:
+        folder = Path(tmp)
+        for f in files:
+            name = Path(f.filename or "").name
+            if not name or name.startswith("."):
+                continue
+            with open(folder / name, "wb") as out:
+                shutil.copyfileobj(f.file, out)
+        try:
+            ws = Workspace.open(root)
+            try:
+                result = import_path(ws, folder, snapshot=snapshot == "1")
+            finally:
+                ws.close()
+        except BrightspotsError as e:
+            error = str(e)
+    return render(
+        request,
+        "import_result.html.j2",
+        session,
+        result=result,
+        error=error,
+        nav=[("/", "Home"), ("/admin", "Admin")],
+    )
+
+
+@router.post("/admin/runs")
+def admin_analyze(request: Request, session: Login, csrf: Annotated[str, Form()] = "") -> Response:
+    """Start an analysis in the background (one at a time; the writer lock keeps it single)."""
+    _admin(session)
+    auth.check_csrf(request, session, csrf)
+    jobs: dict[str, Any] = request.app.state.jobs
+    running = jobs.get("analysis")
+    if running and running["thread"].is_alive():
+        message = "An analysis is already running."
+    elif generations.writer(request.app.state.root):
+        message = "Another command is writing the workspace; try again when it is done."
+    else:
+        root: Path = request.app.state.root
+        job: dict[str, Any] = {"status": "running", "error": ""}
+
+        def work() -> None:
+            from brightspots.analysis import analyze
+
+            ws = Workspace.open(root)
+            try:
+                run = analyze(ws)
+                job.update(status="done", run_id=run.run_id)
+            except Exception as e:  # shown on the admin page; the workspace is unchanged
+                job.update(status="failed", error=str(e))
+            finally:
+                ws.close()
+
+        job["thread"] = threading.Thread(target=work, name="brightspots-analysis", daemon=True)
+        jobs["analysis"] = job
+        job["thread"].start()
+        message = "Analysis started; this page shows the new run when it is done."
+    return RedirectResponse(f"/admin?message={quote(message)}#runs", status_code=303)
+
+
+SETTINGS = (
+    ("workspace", "timezone", "Time zone of the data's days (IANA name, e.g. Europe/Berlin)"),
+    ("workspace", "currency", "Currency of amounts (ISO code)"),
+    ("analysis", "window", "Closed deals analysed for reps: 12m, 90d or all"),
+    ("analysis", "min_volume", "Closed deals a rep needs before they can be labelled"),
+)
+
+
+@router.get("/admin/settings", response_class=HTMLResponse)
+def settings_page(request: Request, session: Login, ws: WS, message: str = "") -> HTMLResponse:
+    _admin(session)
+    cfg = ws.config
+    fields = [(f"{s}.{k}", label, str(cfg[s][k])) for s, k, label in SETTINGS]
+    return page(
+        request, "settings.html.j2", session, snap_of(request, ws), fields=fields, message=message
+    )
+
+
+@router.post("/admin/settings")
+async def save_settings(request: Request, session: Login) -> Response:
+    from brightspots.windows import parse_window
+
+    _admin(session)
+    form = await request.form()
+    auth.check_csrf(request, session, str(form.get("csrf", "")))
+    ws = Workspace.open(request.app.state.root)
+    cfg = ws.config
+    try:
+        values = {f"{s}.{k}": str(form.get(f"{s}.{k}", cfg[s][k])).strip() for s, k, _ in SETTINGS}
+        try:
+            zoneinfo.ZoneInfo(values["workspace.timezone"])
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise BrightspotsError(f"unknown time zone {values['workspace.timezone']!r}") from None
+        currency = values["workspace.currency"].upper()
+        if len(currency) != 3 or not currency.isalpha():
+            raise BrightspotsError(f"currency {currency!r}: use a three-letter ISO code")
+        parse_window(values["analysis.window"])
+        try:
+            min_volume = int(values["analysis.min_volume"])
+        except ValueError:
+            raise BrightspotsError("minimum volume: a whole number of closed deals") from None
+        if min_volume < 1:
+            raise BrightspotsError("minimum volume: at least 1 closed deal")
+        cfg["workspace"]["timezone"] = values["workspace.timezone"]
+        cfg["workspace"]["currency"] = currency
+        cfg["analysis"]["window"] = values["analysis.window"]
+        cfg["analysis"]["min_volume"] = min_volume
+        ws.save_config(cfg)
+        message = "Settings saved. They apply from the next analysis."
+    except BrightspotsError as e:
+        message = str(e)
+    return RedirectResponse(f"/admin/settings?message={quote(message)}", status_code=303)
+
+
+__all__ = ["NotFound", "router"]
