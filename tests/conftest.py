@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -86,3 +88,99 @@ def small_ws(tmp_path_factory, small_org) -> Path:
         import_path(ws, small_org)
         analyze(ws)
     return root
+
+
+# ----------------------------------------------------------------------------- the web app
+
+WEB_PASSWORD = "correct horse battery staple"
+
+
+@dataclass(frozen=True)
+class WebOrg:
+    """A copy of ``small_ws`` with accounts for every role (see ``web_ws``)."""
+
+    root: Path
+    rep: str  # rep account e-mail; their rep id is rep_id, in team team_id
+    rep_id: str
+    team_id: str  # a team with a parent team, managed by ``manager``
+    parent_id: str  # the team above team_id and other_team_id, managed by ``region_manager``
+    manager: str
+    other_manager: str  # manages other_team_id only (beside team_id, under parent_id)
+    other_team_id: str
+    other_rep_id: str  # a rep of other_team_id
+    region_manager: str  # manages parent_id, so both teams under it (sub-teams)
+    admin: str
+
+
+@pytest.fixture(scope="session")
+def web_ws(tmp_path_factory, small_ws) -> WebOrg:
+    """``small_ws`` copied, with a rep, a manager of the rep's team, a manager of the team beside
+    it, a manager of the team above both, and an admin; every password is ``WEB_PASSWORD``.
+    Tests that change it work on their own copy."""
+    import pandas as pd
+
+    from brightspots.web.appstate import AppState
+    from brightspots.web.users import add_user
+    from brightspots.workspace import Workspace
+
+    root = tmp_path_factory.mktemp("web_ws") / "ws"
+    shutil.copytree(small_ws, root)
+    with Workspace.open(root) as ws:
+        reps, teams = ws.read("reps"), ws.read("teams")
+    with_parent = teams[teams["parent_team_id"].notna()].sort_values("team_id")
+    team = with_parent.iloc[0]
+    parent = str(team["parent_team_id"])
+    others = with_parent[with_parent["team_id"] != team["team_id"]]
+    other_team = str(others.iloc[0]["team_id"])
+    rep_id = str(reps[reps["team_id"] == team["team_id"]].sort_values("rep_id").iloc[0]["rep_id"])
+    other_rep = reps[reps["team_id"] == other_team].sort_values("rep_id").iloc[0]["rep_id"]
+    assert pd.notna(other_rep)
+    state = AppState(root)
+    add_user(state, "rep@test.example", "rep", WEB_PASSWORD, rep_id=rep_id)
+    add_user(state, "manager@test.example", "manager", WEB_PASSWORD, teams=[str(team["team_id"])])
+    add_user(state, "other@test.example", "manager", WEB_PASSWORD, teams=[other_team])
+    add_user(state, "region@test.example", "manager", WEB_PASSWORD, teams=[parent])
+    add_user(state, "admin@test.example", "admin", WEB_PASSWORD)
+    return WebOrg(
+        root=root,
+        rep="rep@test.example",
+        rep_id=rep_id,
+        team_id=str(team["team_id"]),
+        parent_id=parent,
+        manager="manager@test.example",
+        other_manager="other@test.example",
+        other_team_id=other_team,
+        other_rep_id=str(other_rep),
+        region_manager="region@test.example",
+        admin="admin@test.example",
+    )
+
+
+@contextmanager
+def live_server(root: Path):
+    """The web app of ``root`` served by uvicorn on a free local port, in a thread: its URL."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    from brightspots.web.app import create_app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = uvicorn.Config(create_app(root), host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the web app did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)

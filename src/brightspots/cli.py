@@ -602,6 +602,58 @@ def brief_record(
     )
 
 
+# ---------------------------------------------------------------------------- serve
+@app.command()
+def serve(
+    workspace: WorkspaceOpt,
+    host: Annotated[
+        str, typer.Option(help="Address to listen on (0.0.0.0: every interface).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[
+        int, typer.Option(help="Worker processes (each reads the workspace on its own).")
+    ] = 1,
+    https: Annotated[
+        bool,
+        typer.Option(
+            "--https", help="Reached over HTTPS (behind a proxy): session cookies marked Secure."
+        ),
+    ] = False,
+) -> None:
+    """Serve the web app: each rep's meter, managers' coaching pages and briefs, admin."""
+    import os
+
+    import uvicorn
+
+    from brightspots.web.appstate import AppState
+    from brightspots.web.users import users
+    from brightspots.workspace import Workspace
+
+    with Workspace.open(workspace) as ws:
+        ws.duckdb()  # a clear error now (no database, a foreign writer), not at the first page
+    accounts = users(AppState(workspace))
+    out.print(
+        f"Serving {Path(workspace).resolve()} on http://{host}:{port}/ "
+        f"({len(accounts)} account{'s' if len(accounts) != 1 else ''}). Ctrl-C stops."
+    )
+    if not accounts:
+        out.print(
+            "[yellow]No account yet:[/] make one with "
+            f"`brightspots user add -w {workspace} --role admin you@example.com`."
+        )
+    os.environ["BRIGHTSPOTS_WORKSPACE"] = str(Path(workspace).resolve())
+    os.environ["BRIGHTSPOTS_HTTPS"] = "1" if https else ""
+    uvicorn.run(
+        "brightspots.web.app:from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        proxy_headers=https,
+    )
+
+
 # ---------------------------------------------------------------------------- users
 user_app = typer.Typer(help="Accounts for the web app: reps, managers and admins.")
 app.add_typer(user_app, name="user")
@@ -774,8 +826,16 @@ def demo(
         period = last_full_period(ws, "month")
         _, brief_path = make_brief(ws, "all", period.label, out=out_dir / "brief.html")
     out.print(f"Brief for the whole company, {period.words}: {brief_path.resolve()}")
+    from brightspots.web.users import DEMO_PASSWORD, demo_accounts
+
+    with Workspace.open(ws_dir) as ws:
+        accounts = demo_accounts(ws)
     out.print(f"\n[bold]Open the report:[/] {html.resolve()}")
     out.print(f"[bold]And the meeting brief:[/] {brief_path.resolve()}")
+    out.print(f"[bold]Or serve the web app:[/] brightspots serve --workspace {ws_dir}")
+    out.print(f"  then open http://127.0.0.1:8000/ and sign in (password {DEMO_PASSWORD}) as:")
+    for email, what in accounts:
+        out.print(f"  {email:<28} {what}")
 
 
 def main() -> None:

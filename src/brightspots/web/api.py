@@ -18,7 +18,18 @@ from brightspots.web.data import Snapshot
 from brightspots.web.pages import WS, NotFound, _stories, snap_of
 from brightspots.web.sessions import Session
 
-router = APIRouter(tags=["read"])
+
+class Problem(BaseModel):
+    detail: str
+
+
+router = APIRouter(
+    tags=["read"],
+    responses={
+        401: {"model": Problem, "description": "Not signed in."},
+        404: {"model": Problem, "description": "No such thing, or not yours to see."},
+    },
+)
 Login = Annotated[Session, Depends(auth.require)]
 
 

@@ -130,3 +130,13 @@ def create_app(workspace: str | Path, *, https: bool = False) -> FastAPI:
         return HTMLResponse(page, status_code=status)
 
     return app
+
+
+def from_environment() -> FastAPI:
+    """The app of ``BRIGHTSPOTS_WORKSPACE`` (how ``brightspots serve`` starts each worker)."""
+    import os
+
+    root = os.environ.get("BRIGHTSPOTS_WORKSPACE")
+    if not root:
+        raise RuntimeError("BRIGHTSPOTS_WORKSPACE is not set: start the app with brightspots serve")
+    return create_app(root, https=bool(os.environ.get("BRIGHTSPOTS_HTTPS")))

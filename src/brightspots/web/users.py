@@ -13,6 +13,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import pandas as pd
+
 from brightspots.errors import BrightspotsError
 from brightspots.web.appstate import AppState
 from brightspots.web.passwords import hash_password
@@ -135,3 +137,40 @@ def set_disabled(state: AppState, email: str, disabled: bool) -> User:
             con.execute("DELETE FROM sessions WHERE user_id = ?", [row["user_id"]])
         row = con.execute("SELECT * FROM users WHERE user_id = ?", [row["user_id"]]).fetchone()
         return from_row(con, row)
+
+
+DEMO_PASSWORD = "brightspots-demo"
+
+
+def demo_accounts(ws) -> list[tuple[str, str]]:
+    """Accounts for the demo workspace, one per role: (e-mail, what it sees). The rep is the
+    latest run's first bright spot (else the first rep); the manager manages the rep's team
+    and the teams beside it (the team above), so a demo shows both a team and its reps."""
+    reps, teams = ws.read("reps"), ws.read("teams")
+    spots = ws.run_results("bright_spots") if ws.runs() else None
+    rep_id = str(reps.sort_values("rep_id")["rep_id"].iloc[0])
+    if spots is not None:
+        found = spots[(spots["level"] == "rep") & (spots["label"] == "bright_spot")]
+        if len(found):
+            rep_id = str(found.sort_values("unit_id")["unit_id"].iloc[0])
+    team = reps.loc[reps["rep_id"] == rep_id, "team_id"].iloc[0]
+    parent = teams.loc[teams["team_id"] == team, "parent_team_id"]
+    managed = str(parent.iloc[0]) if len(parent) and pd.notna(parent.iloc[0]) else str(team)
+    name = teams.set_index("team_id")["name"]
+    wanted = [
+        ("rep@demo.example", "rep", {"rep_id": rep_id}, f"rep {rep_id}: their own meter"),
+        (
+            "manager@demo.example",
+            "manager",
+            {"teams": [managed]},
+            f"manager of {name.get(managed, managed)} and the teams in it",
+        ),
+        ("admin@demo.example", "admin", {}, "admin: users, imports, runs, settings"),
+    ]
+    state = AppState(ws.root)
+    out = []
+    for email, role, kw, what in wanted:
+        if find(state, email) is None:
+            add_user(state, email, role, DEMO_PASSWORD, **kw)
+        out.append((email, what))
+    return out
