@@ -29,6 +29,7 @@ COMMANDS = [
     "user list",
     "user disable",
     "user enable",
+    "serve",
 ]
 
 

@@ -431,3 +431,90 @@ def test_the_openapi_schema_lists_the_api_only(app):
     paths = set(schema["paths"])
     assert {"/api/v1/me", "/api/v1/reps/{rep_id}", "/api/v1/teams", "/api/v1/runs"} <= paths
     assert all(p.startswith("/api/v1/") for p in paths)
+
+
+# ----------------------------------------------------------------------------- serving
+
+
+def test_demo_accounts_cover_every_role_and_sign_in(small_ws, tmp_path):
+    from brightspots.web.users import DEMO_PASSWORD, demo_accounts
+
+    root = tmp_path / "ws"
+    shutil.copytree(small_ws, root)
+    with Workspace.open(root) as ws:
+        accounts = demo_accounts(ws)
+        again = demo_accounts(ws)  # idempotent: a second demo run keeps the accounts
+        spots = ws.run_results("bright_spots")
+    assert [e for e, _ in accounts] == [e for e, _ in again]
+    app = create_app(root)
+    roles = []
+    for email, _ in accounts:
+        with TestClient(app, follow_redirects=False) as c:
+            assert sign_in(c, email, DEMO_PASSWORD).status_code == 303
+            me = c.get("/api/v1/me").json()
+            roles.append(me["role"])
+            if me["role"] == "rep":
+                reps = spots[spots["level"] == "rep"]
+                bright = sorted(reps.loc[reps["label"] == "bright_spot", "unit_id"])
+                # the demo rep is the first bright spot, else the first rep
+                assert me["rep_id"] == (bright[0] if bright else sorted(reps["unit_id"])[0])
+            if me["role"] == "manager":
+                assert len(me["reps"]) > 1 and len(me["teams"]) >= 1
+    assert roles == ["rep", "manager", "admin"]
+
+
+def test_brightspots_serve_answers_on_its_port(web_ws):
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "brightspots.cli",
+            "serve",
+            "-w",
+            str(web_ws.root),
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1"},
+    )
+    try:
+        deadline, body = time.monotonic() + 60, ""
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2) as r:
+                    body = r.read().decode()
+                    break
+            except OSError:
+                time.sleep(0.2)
+        assert "Sign in" in body, proc.stderr.read() if proc.poll() is not None else "no answer"
+    finally:
+        proc.terminate()
+        out, err = proc.communicate(timeout=30)
+    assert f"on http://127.0.0.1:{port}/" in out and "5 accounts" in out
+    assert "Traceback" not in err
+
+
+def test_serve_on_a_folder_that_is_not_a_workspace_is_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    r = subprocess.run(
+        [sys.executable, "-m", "brightspots.cli", "serve", "-w", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 1 and "is not a workspace" in r.stderr and "Traceback" not in r.stderr
