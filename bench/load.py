@@ -403,8 +403,29 @@ def _loadavg() -> str:
         return "unknown"
 
 
+def timeline(pages: list[Sample], began: float, elapsed: float, slices: int = 6) -> None:
+    """Pages by when they were asked for: the warm-up (sign-ins, first computations) apart
+    from the steady state."""
+    width = elapsed / slices
+    print(
+        "  by time of asking: "
+        + " | ".join(
+            f"{i * width:.0f}-{(i + 1) * width:.0f}s n {len(part)} p50 {_ms(t, 50):.0f} "
+            f"p95 {_ms(t, 95):.0f}"
+            for i in range(slices)
+            for part in [[s for s in pages if i * width <= s.started - began < (i + 1) * width]]
+            for t in [[s.seconds for s in part]]
+        )
+    )
+
+
 def report(
-    users: list[User], elapsed: float, watch: Watch, server_cpu: float, client_cpu: float
+    users: list[User],
+    began: float,
+    elapsed: float,
+    watch: Watch,
+    server_cpu: float,
+    client_cpu: float,
 ) -> int:
     samples = [s for u in users for s in u.samples]
     errors = [s for s in samples if s.error]
@@ -428,6 +449,7 @@ def report(
         seen.add(s.path)
     print(_line("  first visit of a path", first))
     print(_line("  later visits (cached)", again))
+    timeline(pages, began, elapsed)
     by_route: dict[str, list[Sample]] = defaultdict(list)
     for s in samples:
         by_route[s.route].append(s)
@@ -530,7 +552,7 @@ def main() -> None:
             f"load: {len(users)} users for {args.seconds:.0f}s (arriving over {args.ramp:.0f}s), "
             f"server with {args.workers} worker(s) on port {port}"
         )
-        code = report(users, elapsed, watch, server_cpu, client_cpu)
+        code = report(users, began, elapsed, watch, server_cpu, client_cpu)
         text = log.read_text(errors="replace")
         if "Traceback" in text:
             print(f"server log has {text.count('Traceback')} traceback(s); its end:\n{_tail(log)}")

@@ -296,7 +296,6 @@ AUDIT = r"""() => {
 def audit(tab: Tab, name: str) -> dict[str, Any]:
     """Accessibility basics of the page open in ``tab`` (``name`` for the messages)."""
     found = tab.page.evaluate(AUDIT)
-    print("AUDIT", name, found["texts"], found["worst"])
     assert found["h1"] == 1, f"{name}: {found['h1']} h1 elements"
     assert found["skips"] == [], f"{name}: heading levels skipped: {found['skips']}"
     assert found["unlabelled"] == [], f"{name}: fields without a label: {found['unlabelled']}"

@@ -329,12 +329,8 @@ def build(
     )
 
 
-def personal_view(ws, rep_id: str, run_id: str | None = None) -> PersonalView:
-    """The personal view of ``rep_id`` in a run of the workspace (the latest by default)."""
-    runs = {r.run_id: r for r in ws.runs()}
-    run = runs.get(run_id) if run_id else ws.latest_run()
-    if run is None:
-        raise PersonalError(f"no run {run_id!r} in {ws.root}; `brightspots runs` lists them")
+def run_tables(ws, run) -> dict[str, pd.DataFrame]:
+    """The run tables a personal view is built from (``build``), for every rep at once."""
     tables = {}
     for name in TABLES:
         if not ws.has_table(name):
@@ -348,5 +344,17 @@ def personal_view(ws, rep_id: str, run_id: str | None = None) -> PersonalView:
             tables[name] = frame.drop(columns=["run_id"])
         else:
             tables[name] = ws.run_results(name, run.run_id)
-    window = str(run.diagnostics.get("window_words") or run.diagnostics.get("window") or "")
-    return build(rep_id, run_id=run.run_id, window=window, tables=tables)
+    return tables
+
+
+def window_words(run) -> str:
+    return str(run.diagnostics.get("window_words") or run.diagnostics.get("window") or "")
+
+
+def personal_view(ws, rep_id: str, run_id: str | None = None) -> PersonalView:
+    """The personal view of ``rep_id`` in a run of the workspace (the latest by default)."""
+    runs = {r.run_id: r for r in ws.runs()}
+    run = runs.get(run_id) if run_id else ws.latest_run()
+    if run is None:
+        raise PersonalError(f"no run {run_id!r} in {ws.root}; `brightspots runs` lists them")
+    return build(rep_id, run_id=run.run_id, window=window_words(run), tables=run_tables(ws, run))

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from brightspots.teams import below
 from brightspots.web import access, auth, views
 from brightspots.web.data import Snapshot
-from brightspots.web.pages import WS, NotFound, _stories, snap_of
+from brightspots.web.pages import WS, NotFound, meter_of, snap_of, stories_of
 from brightspots.web.sessions import Session
 
 
@@ -160,9 +160,7 @@ def rep(request: Request, rep_id: str, session: Login, ws: WS) -> MeterOut:
     snap = snap_of(request, ws)
     if not access.may_see_rep(session.user, rep_id, snap.org):
         raise NotFound()
-    m = request.app.state.snapshots.cached(
-        ws, ("meter", rep_id), lambda: views.meter(ws, snap, rep_id)
-    )
+    m = meter_of(request, ws, snap, rep_id)
     return MeterOut(
         rep_id=m.rep_id,
         name=m.name,
@@ -208,7 +206,7 @@ def team(request: Request, team_id: str, session: Login, ws: WS) -> TeamOut:
         ws, ("team", team_id, False), lambda: views.team_page(ws, snap, team_id)
     )
     members = set(snap.reps_in(below(team_id, snap.org.parents)))
-    shared = [s for s in _stories(request, ws, snap) if s.shared and s.rep_id in members]
+    shared = [s for s in stories_of(request, ws, snap) if s.shared and s.rep_id in members]
     return TeamOut(
         team_id=t.team_id,
         name=t.name,

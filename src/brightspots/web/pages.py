@@ -204,15 +204,25 @@ def rep_page(request: Request, rep_id: str, session: Login, ws: WS) -> HTMLRespo
     snap = snap_of(request, ws)
     if not access.may_see_rep(session.user, rep_id, snap.org):
         raise NotFound()
-    m = request.app.state.snapshots.cached(
-        ws, ("meter", rep_id), lambda: views.meter(ws, snap, rep_id)
-    )
-    mine = [s for s in _stories(request, ws, snap) if s.rep_id == rep_id]
+    m = meter_of(request, ws, snap, rep_id)
+    mine = [s for s in stories_of(request, ws, snap) if s.rep_id == rep_id]
     own = session.user.rep_id == rep_id
     return page(request, "meter.html.j2", session, snap, m=m, stories=mine, own=own)
 
 
-def _stories(request: Request, ws: Workspace, snap: Snapshot) -> list[stories.StoryView]:
+def meter_of(request: Request, ws: Workspace, snap: Snapshot, rep_id: str) -> views.Meter:
+    """A rep's meter, computed once per generation (from run tables read once for all reps)."""
+    from brightspots import personal
+
+    snaps = request.app.state.snapshots
+
+    def tables():
+        return snaps.cached(ws, ("personal_tables",), lambda: personal.run_tables(ws, snap.run))
+
+    return snaps.cached(ws, ("meter", rep_id), lambda: views.meter(ws, snap, rep_id, tables))
+
+
+def stories_of(request: Request, ws: Workspace, snap: Snapshot) -> list[stories.StoryView]:
     imported = request.app.state.snapshots.cached(
         ws, ("imported_stories",), lambda: ws.read("stories")
     )
@@ -225,7 +235,7 @@ def _team(request: Request, ws: Workspace, session: Session, team_id: str, *, co
         raise NotFound()
     if coach and not access.manages(session.user, team_id, snap.org):
         raise NotFound()
-    shared = [s for s in _stories(request, ws, snap) if s.shared]
+    shared = [s for s in stories_of(request, ws, snap) if s.shared]
     t = request.app.state.snapshots.cached(
         ws, ("team", team_id, coach), lambda: views.team_page(ws, snap, team_id, coach=coach)
     )
@@ -329,7 +339,7 @@ def stories_page(request: Request, session: Login, ws: WS, message: str = "") ->
     snap = snap_of(request, ws)
     user = session.user
     visible = access.reps_of(user, snap.org)
-    every = [s for s in _stories(request, ws, snap) if s.rep_id in visible]
+    every = [s for s in stories_of(request, ws, snap) if s.rep_id in visible]
     own = [s for s in every if s.rep_id == user.rep_id]
     to_review = (
         [s for s in every if s.status == "waiting" and s.rep_id != user.rep_id]
@@ -382,7 +392,7 @@ def review_story(
 ) -> Response:
     auth.check_csrf(request, session, csrf)
     snap = snap_of(request, ws)
-    found = [s for s in _stories(request, ws, snap) if s.story_id == story_id]
+    found = [s for s in stories_of(request, ws, snap) if s.story_id == story_id]
     user = session.user
     if not found or user.role not in ("manager", "admin"):
         raise NotFound()

@@ -9,6 +9,7 @@ every page that more than one person sees: a rep is named only as a bright spot 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -80,8 +81,14 @@ def _daily_svg(ws: Workspace, run_id: str, rep_id: str, name: str) -> Markup:
     return Markup(charts.to_svg(chart))
 
 
-def meter(ws: Workspace, snap: Snapshot, rep_id: str) -> Meter:
-    """The meter of ``rep_id`` (the caller checked access)."""
+def meter(
+    ws: Workspace,
+    snap: Snapshot,
+    rep_id: str,
+    tables: Callable[[], dict[str, pd.DataFrame]] | None = None,
+) -> Meter:
+    """The meter of ``rep_id`` (the caller checked access). ``tables``: the run's personal-view
+    tables (``personal.run_tables``), when the caller keeps them for every rep."""
     name, team = snap.rep_name(rep_id), snap.org.rep_team.get(rep_id, "")
     empty = Meter(
         rep_id, name, team, snap.team_name(team) if team else "", "", "", "", "", "", "",
@@ -89,8 +96,12 @@ def meter(ws: Workspace, snap: Snapshot, rep_id: str) -> Meter:
     )  # fmt: skip
     if snap.run is None:
         return _with_note(empty, NO_RUN)
+    run = snap.run
     try:
-        view = personal.personal_view(ws, rep_id, snap.run.run_id)
+        frames = tables() if tables is not None else personal.run_tables(ws, run)
+        view = personal.build(
+            rep_id, run_id=run.run_id, window=personal.window_words(run), tables=frames
+        )
     except personal.PersonalError as e:
         return _with_note(empty, f"No personal view in the latest run: {e}.")
     suggested = {p.practice for p in view.suggestions}
