@@ -407,16 +407,14 @@ def timeline(pages: list[Sample], began: float, elapsed: float, slices: int = 6)
     """Pages by when they were asked for: the warm-up (sign-ins, first computations) apart
     from the steady state."""
     width = elapsed / slices
-    print(
-        "  by time of asking: "
-        + " | ".join(
-            f"{i * width:.0f}-{(i + 1) * width:.0f}s n {len(part)} p50 {_ms(t, 50):.0f} "
+    parts = []
+    for i in range(slices):
+        t = [s.seconds for s in pages if i * width <= s.started - began < (i + 1) * width]
+        parts.append(
+            f"{i * width:.0f}-{(i + 1) * width:.0f}s: {len(t)} p50 {_ms(t, 50):.0f} "
             f"p95 {_ms(t, 95):.0f}"
-            for i in range(slices)
-            for part in [[s for s in pages if i * width <= s.started - began < (i + 1) * width]]
-            for t in [[s.seconds for s in part]]
         )
-    )
+    print("  pages by time asked (ms): " + " | ".join(parts))
 
 
 def report(

@@ -383,11 +383,6 @@ def test_rep_gets_404_for_what_is_not_theirs(browser: Any, base: str, web_ws: We
         tab.go(f"/reps/{web_ws.rep_id}")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pages.py: GET /admin/users, /admin/data and /admin/runs have no route (only POST), "
-    "so anyone gets 405 JSON there instead of the 404 page",
-)
 def test_admin_post_only_paths_are_404_for_a_rep(browser: Any, base: str, web_ws: WebOrg) -> None:
     with signed_in(browser, base, web_ws.rep) as tab:
         for path in ("/admin/users", "/admin/data", "/admin/runs"):

@@ -117,7 +117,8 @@ def create_app(workspace: str | Path, *, https: bool = False) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        if exc.status_code == 404:
+        # a page path answered only by POST is, to a browser, a page that is not there
+        if exc.status_code == 404 or (exc.status_code == 405 and not _is_api(request)):
             return _error(request, 404, "There is no such page, or it is not yours to see.")
         return await http_exception_handler(request, exc)
 

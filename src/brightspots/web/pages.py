@@ -585,36 +585,42 @@ def settings_page(request: Request, session: Login, ws: WS, message: str = "") -
     )
 
 
-@router.post("/admin/settings")
-async def save_settings(request: Request, session: Login) -> Response:
+def _save_settings(ws: Workspace, form: Any) -> None:
     from brightspots.windows import parse_window
 
+    cfg = ws.config
+    values = {f"{s}.{k}": str(form.get(f"{s}.{k}", cfg[s][k])).strip() for s, k, _ in SETTINGS}
+    try:
+        zoneinfo.ZoneInfo(values["workspace.timezone"])
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise BrightspotsError(f"unknown time zone {values['workspace.timezone']!r}") from None
+    currency = values["workspace.currency"].upper()
+    if len(currency) != 3 or not currency.isalpha():
+        raise BrightspotsError(f"currency {currency!r}: use a three-letter ISO code")
+    parse_window(values["analysis.window"])
+    try:
+        min_volume = int(values["analysis.min_volume"])
+    except ValueError:
+        raise BrightspotsError("minimum volume: a whole number of closed deals") from None
+    if min_volume < 1:
+        raise BrightspotsError("minimum volume: at least 1 closed deal")
+    cfg["workspace"]["timezone"] = values["workspace.timezone"]
+    cfg["workspace"]["currency"] = currency
+    cfg["analysis"]["window"] = values["analysis.window"]
+    cfg["analysis"]["min_volume"] = min_volume
+    ws.save_config(cfg)
+
+
+@router.post("/admin/settings")
+async def save_settings(request: Request, session: Login) -> Response:
     _admin(session)
     form = await request.form()
     auth.check_csrf(request, session, str(form.get("csrf", "")))
-    ws = Workspace.open(request.app.state.root)
-    cfg = ws.config
+    root: Path = request.app.state.root
     try:
-        values = {f"{s}.{k}": str(form.get(f"{s}.{k}", cfg[s][k])).strip() for s, k, _ in SETTINGS}
-        try:
-            zoneinfo.ZoneInfo(values["workspace.timezone"])
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise BrightspotsError(f"unknown time zone {values['workspace.timezone']!r}") from None
-        currency = values["workspace.currency"].upper()
-        if len(currency) != 3 or not currency.isalpha():
-            raise BrightspotsError(f"currency {currency!r}: use a three-letter ISO code")
-        parse_window(values["analysis.window"])
-        try:
-            min_volume = int(values["analysis.min_volume"])
-        except ValueError:
-            raise BrightspotsError("minimum volume: a whole number of closed deals") from None
-        if min_volume < 1:
-            raise BrightspotsError("minimum volume: at least 1 closed deal")
-        cfg["workspace"]["timezone"] = values["workspace.timezone"]
-        cfg["workspace"]["currency"] = currency
-        cfg["analysis"]["window"] = values["analysis.window"]
-        cfg["analysis"]["min_volume"] = min_volume
-        ws.save_config(cfg)
+        # as the one writer: a running import or analysis reads the settings it started with
+        with generations.writer_lock(root, command="settings saved in the web app"):
+            _save_settings(Workspace.open(root), form)
         message = "Settings saved. They apply from the next analysis."
     except BrightspotsError as e:
         message = str(e)

@@ -190,7 +190,7 @@ def _team_result(units: pd.DataFrame | None, team_id: str, name: str) -> str:
     r = rows.iloc[0]
     observed, expected = _f(r["observed"]), _f(r["expected"])
     text = (
-        f"{name} won {fmt.decimal(observed)} deals against {fmt.decimal(expected)} expected for "
+        f"{name} won {fmt.integer(observed)} deals against {fmt.decimal(expected)} expected for "
         f"its territory and deal mix (O/E {fmt.ratio(_f(r['oe']))})."
     )
     label = LABELS.get(str(r["label"]), "")
