@@ -358,6 +358,13 @@ def _login(client: httpx.Client, user: User) -> bool:
 
 
 def browse(base: str, user: User, start: float, deadline: float) -> None:
+    try:
+        _browse(base, user, start, deadline)
+    except Exception as e:  # noqa: BLE001 - a broken user is an error in the figures
+        user.samples.append(Sample("user", "", time.monotonic(), 0, 0.0, f"crashed: {e!r}"))
+
+
+def _browse(base: str, user: User, start: float, deadline: float) -> None:
     rng = random.Random(user.seed)
     _pause(start - time.monotonic())
     with httpx.Client(base_url=base, timeout=TIMEOUT, follow_redirects=False) as client:
@@ -403,18 +410,20 @@ def _loadavg() -> str:
         return "unknown"
 
 
-def timeline(pages: list[Sample], began: float, elapsed: float, slices: int = 6) -> None:
-    """Pages by when they were asked for: the warm-up (sign-ins, first computations) apart
-    from the steady state."""
+def timeline(pages: list[Sample], static: list[Sample], began: float, elapsed: float) -> None:
+    """Page and stylesheet times by when they were asked for: the warm-up (sign-ins, first
+    computations of each view) apart from the steady state."""
+    slices = 6
     width = elapsed / slices
-    parts = []
+    print(f"  {'asked at':<14} {'pages':>7} {'p50 ms':>8} {'p95 ms':>8} {'css p50':>8}")
     for i in range(slices):
-        t = [s.seconds for s in pages if i * width <= s.started - began < (i + 1) * width]
-        parts.append(
-            f"{i * width:.0f}-{(i + 1) * width:.0f}s: {len(t)} p50 {_ms(t, 50):.0f} "
-            f"p95 {_ms(t, 95):.0f}"
+        lo, hi = i * width, (i + 1) * width
+        t = [s.seconds for s in pages if lo <= s.started - began < hi]
+        c = [s.seconds for s in static if lo <= s.started - began < hi]
+        print(
+            f"  {f'{lo:.0f}-{hi:.0f}s':<14} {len(t):>7} {_ms(t, 50):>8.1f} {_ms(t, 95):>8.1f} "
+            f"{_ms(c, 50):>8.1f}"
         )
-    print("  pages by time asked (ms): " + " | ".join(parts))
 
 
 def report(
@@ -440,25 +449,37 @@ def report(
     head = ("route", "n", "errors", "p50 ms", "p95 ms", "p99 ms", "max ms")
     print(f"  {head[0]:<30} {head[1]:>7} {head[2]:>6} " + " ".join(f"{h:>8}" for h in head[3:]))
     print(_line("pages (all but sign-in, css)", pages))
-    seen: set[str] = set()
-    first, again = [], []
+    answered: dict[str, float] = {}  # path -> when its first visit was answered
+    first, overlapping, again = [], [], []
     for s in sorted(pages, key=lambda s: s.started):
-        (again if s.path in seen else first).append(s)
-        seen.add(s.path)
+        if s.path not in answered:
+            answered[s.path] = s.started + s.seconds
+            first.append(s)
+        else:
+            (overlapping if s.started < answered[s.path] else again).append(s)
     print(_line("  first visit of a path", first))
+    print(_line("  asked again before answered", overlapping))
     print(_line("  later visits (cached)", again))
-    timeline(pages, began, elapsed)
     by_route: dict[str, list[Sample]] = defaultdict(list)
     for s in samples:
         by_route[s.route].append(s)
     for route in sorted(by_route):
         print(_line(route, by_route[route]))
-    floor = _ms([s.seconds for s in static], 50)
-    page50 = _ms([s.seconds for s in pages], 50)
-    print(
-        f"stack floor: p50 {STATIC} {floor:.1f} ms; p50 page / p50 stylesheet "
-        f"{page50 / floor if floor else float('nan'):.1f}x"
-    )
+    timeline(pages, static, began, elapsed)
+    late = began + elapsed * 2 / 3
+    for what, p, c in (
+        ("whole run", pages, static),
+        (
+            "last third",
+            [s for s in pages if s.started >= late],
+            [s for s in static if s.started >= late],
+        ),
+    ):
+        floor, page50 = _ms([s.seconds for s in c], 50), _ms([s.seconds for s in p], 50)
+        print(
+            f"stack floor, {what}: p50 {STATIC} {floor:.1f} ms, p50 page {page50:.1f} ms: "
+            f"page / stylesheet {page50 / floor if floor else float('nan'):.1f}x"
+        )
     mib = 1024 * 1024
     if watch.source:
         each = ", ".join(f"{pid}: {b / mib:.0f}" for pid, b in sorted(watch.hwm.items()))
@@ -534,6 +555,7 @@ def main() -> None:
                         deadline,
                     ),
                     name=f"user-{i}",
+                    daemon=True,
                 )
                 for i, u in enumerate(users)
             ]

@@ -84,6 +84,7 @@ class Snapshots:
         self._lock = threading.Lock()
         self._anchor: tuple[str, duckdb.DuckDBPyConnection] | None = None
         self._cache: OrderedDict[tuple, Any] = OrderedDict()
+        self._making: dict[tuple, threading.Event] = {}
         self._cache_items = cache_items
 
     @contextmanager
@@ -114,18 +115,30 @@ class Snapshots:
                 del self._cache[key]
 
     def cached(self, ws: Workspace, key: tuple, make: Callable[[], Any]) -> Any:
-        """``make()`` once per generation and ``key`` (errors are not cached)."""
+        """``make()`` once per generation and ``key``. Requests that ask for a value being made
+        wait for it instead of making it again; an error is not cached (the next asker tries)."""
         full = (ws.generation, *key)
-        with self._lock:
-            if full in self._cache:
-                self._cache.move_to_end(full)
-                return self._cache[full]
-        value = make()
-        with self._lock:
-            self._cache[full] = value
-            while len(self._cache) > self._cache_items:
-                self._cache.popitem(last=False)
-        return value
+        while True:
+            with self._lock:
+                if full in self._cache:
+                    self._cache.move_to_end(full)
+                    return self._cache[full]
+                running = self._making.get(full)
+                if running is None:
+                    running = self._making[full] = threading.Event()
+                    break
+            running.wait()
+        try:
+            value = make()
+            with self._lock:
+                self._cache[full] = value
+                while len(self._cache) > self._cache_items:
+                    self._cache.popitem(last=False)
+            return value
+        finally:
+            with self._lock:
+                del self._making[full]
+            running.set()
 
     def snapshot(self, ws: Workspace) -> Snapshot:
         return self.cached(ws, ("snapshot",), lambda: load_snapshot(ws))

@@ -281,7 +281,9 @@ def brief_page(
         raise NotFound()
     error, b = "", None
     try:
-        period = period.strip() or last_full_period(ws, "month").label
+        period = period.strip() or request.app.state.snapshots.cached(
+            ws, ("last_full_month",), lambda: last_full_period(ws, "month").label
+        )
         b = _brief(request, ws, session, team_id, period)
     except (BriefError, PeriodError) as e:
         error = str(e)

@@ -16,7 +16,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import os
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -103,6 +105,11 @@ def _retry_after(con, key: str, limit: int, now: datetime) -> int:
     return max(1, int((oldest + WINDOW - now).total_seconds()) + 1)
 
 
+#: argon2 checks at once: each takes 64 MiB and a tenth of a second of CPU, so a burst of
+#: sign-ins queues here instead of taking the server's memory (measured in bench/load.py)
+_HASHING = threading.BoundedSemaphore(os.cpu_count() or 2)
+
+
 def login(
     state: AppState, email: str, password: str, *, client: str, now: datetime | None = None
 ) -> tuple[str, Session] | None:
@@ -118,7 +125,8 @@ def login(
     if wait:
         raise LoginThrottled(wait)
     found = find(state, email)
-    ok = verify(found[1] if found else None, password) and not (found and found[0].disabled)
+    with _HASHING:
+        ok = verify(found[1] if found else None, password) and not (found and found[0].disabled)
     with state.write() as con:
         con.executemany(
             "INSERT INTO login_attempts VALUES (?, ?, ?)", [(k, _stamp(now), int(ok)) for k in keys]
