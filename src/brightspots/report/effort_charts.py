@@ -101,9 +101,11 @@ def daily_chart(
     description: str,
     width: int = 380,
     height: int = 150,
+    peers_rate: float | None = None,
 ) -> alt.TopLevelMixin:
     """Touches by day, stacked by outcome (``effort_frames.daily``), with the weekly impact rate
-    (``effort_frames.weekly``) as a line on a right-hand axis from 0 to ``rate_top``."""
+    (``effort_frames.weekly``) as a line on a right-hand axis from 0 to ``rate_top``, and the
+    peers' rate as a dashed rule when given."""
     end = (last + pd.Timedelta(days=1)).strftime("%Y-%m-%d")
     scale = alt.Scale(type="utc", domain=[first.strftime("%Y-%m-%d"), end], nice=False)
     axis = alt.Axis(labelExpr="utcFormat(datum.value, '%b')", tickCount="month", grid=False)
@@ -117,7 +119,7 @@ def daily_chart(
         .encode(x=x, **_stacked_touches("sum(touches):Q", "Touches a day"))
     )
     x_mid = alt.X("mid:T", scale=scale, axis=axis, title=None)
-    rates = _rate_layers(weekly, "mid", x_mid, rate_top, None)
+    rates = _rate_layers(weekly, "mid", x_mid, rate_top, peers_rate)
     chart = (
         alt.layer(area, alt.layer(*rates))
         .resolve_scale(y="independent", color="independent")

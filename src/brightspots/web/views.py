@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
@@ -43,14 +44,15 @@ class Meter:
     effort: str
     peers: str
     daily_svg: Markup
-    weekly_svg: Markup
     legend: list[tuple[Markup, str]]
     lines: list[report_personal.LineView]
     suggestions: list[report_personal.LineView]
     note: str = ""  # why parts are missing
 
 
-def _daily_svg(ws: Workspace, run_id: str, rep_id: str, name: str) -> Markup:
+def _daily_svg(
+    ws: Workspace, run_id: str, rep_id: str, name: str, peers_rate: float | None
+) -> Markup:
     if not ws.has_table("effort_impact"):
         return Markup("")
     effort = ws.read(
@@ -63,7 +65,10 @@ def _daily_svg(ws: Workspace, run_id: str, rep_id: str, name: str) -> Markup:
         return Markup("")
     days = ef.daily(effort, "rep", rep_id, s)
     weekly = ef.weekly(effort, "rep", rep_id, s)
-    top = ef.rate_top(weekly["rate"].to_numpy(float)) if len(weekly) else 1.0
+    rates = weekly["rate"].to_numpy(float)
+    if peers_rate is not None and not math.isnan(peers_rate):
+        rates = np.append(rates, peers_rate)
+    top = ef.rate_top(rates) if len(rates) else 1.0
     chart = effort_charts.daily_chart(
         days,
         weekly,
@@ -73,10 +78,11 @@ def _daily_svg(ws: Workspace, run_id: str, rep_id: str, name: str) -> Markup:
         description=(
             f"{name}: touches a day over the last {fmt.plural(s.weeks, 'week')}, split by what "
             "became of them (buyer impact, followed, in the dark, too recent to tell); the line "
-            "is the impact rate by week."
+            "is the impact rate by week, the dashed line the peers' rate."
         ),
         width=640,
         height=170,
+        peers_rate=peers_rate,
     )
     return Markup(charts.to_svg(chart))
 
@@ -92,7 +98,7 @@ def meter(
     name, team = snap.rep_name(rep_id), snap.org.rep_team.get(rep_id, "")
     empty = Meter(
         rep_id, name, team, snap.team_name(team) if team else "", "", "", "", "", "", "",
-        Markup(""), Markup(""), [], [], [],
+        Markup(""), [], [], [],
     )  # fmt: skip
     if snap.run is None:
         return _with_note(empty, NO_RUN)
@@ -121,8 +127,7 @@ def meter(
             f"Peers: the {fmt.plural(view.peers, 'rep')} most like you in {view.peer_basis} "
             "(never in results). Peers appear only as a group."
         ),
-        daily_svg=_daily_svg(ws, view.run_id, rep_id, name),
-        weekly_svg=report_personal.weekly_svg(view, name),
+        daily_svg=_daily_svg(ws, view.run_id, rep_id, name, view.effort.peers_impact_rate),
         legend=[(Markup(sym), text) for sym, text in effort_charts.legend_entries(peers=True)],
         lines=lines,
         suggestions=[by_id[p.practice] for p in view.suggestions],
