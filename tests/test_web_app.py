@@ -518,3 +518,18 @@ def test_serve_on_a_folder_that_is_not_a_workspace_is_one_line(tmp_path):
         timeout=120,
     )
     assert r.returncode == 1 and "is not a workspace" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_sessions_and_stories_survive_a_restart(web_ws, tmp_path):
+    root = tmp_path / "ws"
+    shutil.copytree(web_ws.root, root)
+    with _client(root) as first:
+        sign_in(first, web_ws.rep)
+        cookie = first.cookies["bs_session"]
+        first.post(
+            "/stories", data={"title": "Kept", "body": "Across restarts.", "csrf": csrf_of(first)}
+        )
+    with _client(root) as again:  # a new process would build a new app over the same folder
+        again.cookies.set("bs_session", cookie)
+        assert again.get("/api/v1/me").json()["email"] == web_ws.rep
+        assert "Kept" in again.get("/stories").text
