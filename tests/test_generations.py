@@ -230,26 +230,52 @@ def test_a_write_after_someone_else_committed_is_refused_not_merged(tmp_path):
 def test_a_one_file_workspace_of_an_earlier_version_is_read_then_migrated(tmp_path):
     root = tmp_path / "old"
     init_workspace(root)
-    # rebuild the earlier layout: one workspace.duckdb with its write-ahead log, no generations
+    # rebuild the earlier layout: one workspace.duckdb, here with a write-ahead log left by a
+    # process that ended without closing it, and without a table a later version added
     (root / "db" / "000001.duckdb").rename(root / "workspace.duckdb")
     (root / "CURRENT").unlink()
     (root / "db").rmdir()
-    con = duckdb.connect(str(root / "workspace.duckdb"))
-    con.execute("SET checkpoint_threshold = '1GB'")
-    con.execute("INSERT INTO reps (rep_id) VALUES ('OLD')")
-    con.execute("DROP TABLE buyer_events")  # a table a later version added
-    con.close()
+    subprocess.run(
+        [
+            PY,
+            "-c",
+            "import os, sys, duckdb; con = duckdb.connect(sys.argv[1]); "
+            "con.execute('DROP TABLE buyer_events'); con.execute('CHECKPOINT'); "
+            "con.execute(\"SET checkpoint_threshold = '1GB'\"); "
+            "con.execute(\"INSERT INTO reps (rep_id) VALUES ('OLD')\"); os._exit(0)",
+            str(root / "workspace.duckdb"),
+        ],
+        check=True,
+    )
+    assert (root / "workspace.duckdb.wal").exists()
     reader = Workspace.open(root)
     assert reader.generation == "legacy"
-    assert _reps(reader) == ["OLD"]
+    assert _reps(reader) == ["OLD"]  # the log is replayed by a read-only open
     assert reader.row_count("buyer_events") == 0  # empty, not an error
-    reader.close()
     ws = Workspace.open(root)
-    _put(ws, "NEW")
+    _put(ws, "NEW")  # while the reader still holds the old file open
+    assert _reps(reader) == ["OLD"]
+    reader.close()
     assert not (root / "workspace.duckdb").exists()
+    assert not (root / "workspace.duckdb.wal").exists()
     assert (root / "CURRENT").read_text() == "000001\n"
     assert _reps(Workspace.open(root)) == ["NEW", "OLD"]
     assert Workspace.open(root).row_count("buyer_events") == 0
+
+
+def test_a_file_renamed_by_a_writer_killed_before_it_switched_current_is_removed(tmp_path):
+    ws = init_workspace(tmp_path / "ws")
+    _put(ws, "R1")
+    # a writer renamed generation 3 into place, then died before writing CURRENT
+    orphan = ws.root / "db" / "000003.duckdb"
+    orphan.write_bytes((ws.root / "db" / "000002.duckdb").read_bytes())
+    assert generations.writer(ws.root) is None
+    _put(ws, "R2")
+    # the orphan was removed before the next number was chosen: it took no slot, and never
+    # was a generation anyone read
+    assert (ws.root / "CURRENT").read_text() == "000003\n"
+    assert _files(ws.root) == ["000002.duckdb", "000003.duckdb"]
+    assert _reps(Workspace.open(ws.root)) == ["R1", "R2"]
 
 
 def test_a_generation_held_by_a_foreign_writer_is_explained(tmp_path):

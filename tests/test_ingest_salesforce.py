@@ -346,3 +346,15 @@ def test_zip_parts_without_a_final_line_break_or_with_another_header(tmp_path):
         z.writestr("Task.csv", "".join(task[4:]))  # a part without the header
     with init_workspace(tmp_path / "ws2") as ws, pytest.raises(IngestError, match="not the header"):
         import_path(ws, parts)
+
+
+def test_a_zip_bomb_is_refused_before_anything_is_unpacked(tmp_path):
+    import zipfile
+
+    from brightspots.ingest.archive import unpacked
+
+    bomb = tmp_path / "export.zip"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("Account.csv", b"Id\n" + b"0" * (8 << 20))  # 8 MB of one byte: ~1000x
+    with pytest.raises(IngestError, match="expands .* times"), unpacked(bomb, []):
+        pass

@@ -533,3 +533,46 @@ def test_sessions_and_stories_survive_a_restart(web_ws, tmp_path):
         again.cookies.set("bs_session", cookie)
         assert again.get("/api/v1/me").json()["email"] == web_ws.rep
         assert "Kept" in again.get("/stories").text
+
+
+# ----------------------------------------------------------------------------- hardening
+
+
+def test_bodies_are_capped_and_uploads_need_an_admin_before_a_byte_is_read(web_ws, app):
+    big = b"x" * (100 * 1024)
+    with TestClient(app, follow_redirects=False) as c:
+        r = c.post("/admin/data", files=[("files", ("reps.csv", big, "text/csv"))])
+        assert r.status_code == 404  # signed out: not even the login redirect
+        r = c.post(
+            "/login",
+            content=b"email=" + big,
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
+        assert r.status_code == 413
+    with TestClient(app, follow_redirects=False) as c:
+        sign_in(c, web_ws.rep)
+        r = c.post("/admin/data", files=[("files", ("reps.csv", big, "text/csv"))])
+        assert r.status_code == 404  # a rep is no admin
+        r = c.post("/stories", data={"title": "t", "body": "y" * 70_000, "csrf": csrf_of(c)})
+        assert r.status_code == 413
+
+
+def test_odd_cookies_and_tokens_are_refused_not_errors(web_ws, as_):
+    c = as_(web_ws.rep)
+    assert c.post("/stories", data={"title": "t", "body": "b", "csrf": "é"}).status_code == 403
+    with TestClient(create_app(web_ws.root), follow_redirects=False) as anon:
+        odd = {"cookie": "bs_session=t\xf6k.\xe9n; bs_login=\xe9".encode("latin-1")}
+        assert anon.get("/api/v1/me", headers=odd).status_code == 401
+        r = anon.post(
+            "/login",
+            data={"email": "a@b.c", "password": "x", "token": "é", "next": "/"},
+            headers=odd,
+        )
+        assert r.status_code == 400
+
+
+def test_the_brief_takes_exact_team_ids_only(web_ws, as_):
+    c = as_(web_ws.admin)
+    assert c.get("/teams/all/brief").status_code == 404  # not a team, though the CLI knows it
+    assert c.get(f"/teams/{web_ws.team_id.lower()}/brief").status_code == 404
+    assert c.get(f"/teams/{web_ws.team_id}/brief/file?period=2026-10&format=md").status_code == 200

@@ -86,3 +86,31 @@ def test_one_client_failing_on_many_accounts_is_locked(state) -> None:
         login(state, "lee@acme.example", PASSWORD, client="10.9.9.9", now=T0)
     # another client is not affected
     assert login(state, "lee@acme.example", PASSWORD, client="10.0.0.2", now=T0) is not None
+
+
+def test_a_burst_of_parallel_guesses_gets_no_more_tries_than_the_limit(tmp_path):
+    import threading
+
+    from brightspots.web.appstate import AppState
+    from brightspots.web.sessions import MAX_FAILS_PER_ACCOUNT, LoginThrottled, login
+    from brightspots.web.users import add_user
+    from brightspots.workspace import init_workspace
+
+    ws = init_workspace(tmp_path / "ws")
+    state = AppState(ws.root)
+    add_user(state, "a@example.com", "admin", "the right password")
+    tried, throttled = [], []
+
+    def guess(i: int) -> None:
+        try:
+            login(state, "a@example.com", f"wrong guess {i}", client=f"10.0.0.{i}")
+            tried.append(i)
+        except LoginThrottled:
+            throttled.append(i)
+
+    threads = [threading.Thread(target=guess, args=(i,)) for i in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(tried) == MAX_FAILS_PER_ACCOUNT and len(throttled) == 16 - MAX_FAILS_PER_ACCOUNT

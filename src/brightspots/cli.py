@@ -615,10 +615,16 @@ def serve(
     ] = 1,
     https: Annotated[
         bool,
-        typer.Option(
-            "--https", help="Reached over HTTPS (behind a proxy): session cookies marked Secure."
-        ),
+        typer.Option("--https", help="Reached over HTTPS: session cookies marked Secure."),
     ] = False,
+    proxy: Annotated[
+        str | None,
+        typer.Option(
+            "--proxy",
+            help="Address of a reverse proxy whose X-Forwarded-For to trust (sign-in throttling "
+            "then counts each real client, not the proxy).",
+        ),
+    ] = None,
 ) -> None:
     """Serve the web app: each rep's meter, managers' coaching pages and briefs, admin."""
     import os
@@ -650,7 +656,8 @@ def serve(
         port=port,
         workers=workers,
         log_level="warning",
-        proxy_headers=https,
+        proxy_headers=proxy is not None,
+        forwarded_allow_ips=proxy,
     )
 
 

@@ -185,23 +185,19 @@ def writer_lock(root: Path, *, wait: bool = False, command: str = "") -> Iterato
 
 
 def writer(root: Path) -> Holder | None:
-    """Who writes the workspace now (None when nobody does)."""
-    import fcntl
-
-    lock = root / LOCK
-    try:
-        fd = os.open(lock, os.O_RDONLY)
-    except FileNotFoundError:
+    """Who writes the workspace now (None when nobody does), from what the writer wrote into
+    the lock file. The lock itself is not touched: probing it could make a writer that starts
+    at that instant fail."""
+    holder = _holder(root / LOCK)
+    if holder is None:
         return None
     try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return _holder(lock) or Holder(0, "another command", "")
-    else:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return None
-    finally:
-        os.close(fd)
+        os.kill(holder.pid, 0)
+    except ProcessLookupError:
+        return None  # killed without clearing the file
+    except PermissionError:
+        pass  # alive, someone else's
+    return holder
 
 
 @dataclass
@@ -233,29 +229,20 @@ def begin(root: Path) -> Draft:
     for stale in folder.glob("*.tmp*"):
         _remove(stale)
     name = current_name(root)
+    if name is not None and name != "legacy":
+        for orphan in _numbers(root):  # renamed by a writer killed before it switched CURRENT
+            if orphan > _number(name):
+                _remove(path_of(root, _name(orphan)))
     nxt = _name(max([*_numbers(root), 0]) + 1)
     draft = Draft(root, nxt, folder / f"{nxt}.duckdb.tmp")
     if name is None:
         return draft  # a new, empty database
     source = path_of(root, name)
-    if name == "legacy":
-        _checkpoint_legacy(source)
     shutil.copyfile(source, draft.path)
+    wal = source.with_name(source.name + ".wal")
+    if name == "legacy" and wal.exists():  # a one-file workspace's log: replayed in the copy
+        shutil.copyfile(wal, draft.path.with_name(draft.path.name + ".wal"))
     return draft
-
-
-def _checkpoint_legacy(path: Path) -> None:
-    """Fold a one-file workspace's write-ahead log into it before it is copied."""
-    if not path.with_name(path.name + ".wal").exists():
-        return
-    try:
-        con = duckdb.connect(str(path))
-    except duckdb.IOException as e:
-        raise WorkspaceError(_read_error(path, e)) from None
-    try:
-        con.execute("CHECKPOINT")
-    finally:
-        con.close()
 
 
 def commit(draft: Draft) -> None:

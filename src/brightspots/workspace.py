@@ -237,6 +237,15 @@ class Workspace:
     def save_config(self, cfg: dict[str, Any]) -> None:
         write_atomic(self.root / CONFIG_FILE, tomli_w.dumps(cfg))
 
+    def update_config(self, changes: dict[str, dict[str, Any]]) -> None:
+        """Set only ``changes`` ({section: {key: value}}) in the config file, keeping what the
+        file leaves to the defaults (so later defaults still apply)."""
+        path = self.root / CONFIG_FILE
+        user = tomllib.loads(path.read_text())
+        for section, values in changes.items():
+            user.setdefault(section, {}).update(values)
+        write_atomic(path, tomli_w.dumps(user))
+
     @property
     def engine(self) -> str:
         return self.engine_override or self.config["workspace"]["engine"]

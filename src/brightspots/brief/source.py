@@ -72,7 +72,8 @@ class Scope:
 
 
 def scope(ws: Workspace, team: str) -> Scope:
-    """The team named ``team`` (its id or its name, any case), or "all"."""
+    """The team named ``team``: its exact id first, then "all", then its id or its name in any
+    case."""
     reps = ws.execute(ws.table("reps").select("rep_id", "name", "team_id"))
     t = ws.execute(ws.table("teams").select("team_id", "name", "parent_team_id"))
     teams = {
@@ -87,12 +88,12 @@ def scope(ws: Workspace, team: str) -> Scope:
     for tid in reps["team_id"].dropna().unique():
         teams.setdefault(str(tid), str(tid))
     wanted = str(team).strip()
-    if wanted.lower() == "all":
+    if wanted not in teams and wanted.lower() == "all":
         everyone = frozenset(reps["rep_id"])
         return Scope("all", "the whole company", everyone, reps, teams, frozenset(teams))
     by_id = {i.lower(): i for i in teams}
     by_name = {n.lower(): i for i, n in teams.items()}
-    hit = by_id.get(wanted.lower()) or by_name.get(wanted.lower())
+    hit = wanted if wanted in teams else by_id.get(wanted.lower()) or by_name.get(wanted.lower())
     if hit is None:
         valid = ", ".join(f"{i} ({n})" if n != i else i for i, n in sorted(teams.items()))
         raise BriefError(f"unknown team {team!r}; use all or one of: {valid or 'no teams'}")

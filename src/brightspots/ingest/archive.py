@@ -28,6 +28,37 @@ def _zips(path: Path) -> list[Path]:
     return []
 
 
+MAX_MEMBERS = 10_000
+MAX_RATIO = 200  # a member expanding more than this is a ZIP bomb, not an export
+RATIO_FROM = 1 << 20  # ... once it is over a megabyte (tiny files compress oddly)
+
+
+def _check_sizes(archives: list[tuple[Path, zipfile.ZipFile]], folder: Path) -> None:
+    """Refuse what cannot be a CRM export before unpacking anything: too many members, a member
+    that expands too much, or more than the temporary folder's free space."""
+    total = 0
+    for path, archive in archives:
+        infos = archive.infolist()
+        if len(infos) > MAX_MEMBERS:
+            raise IngestError(
+                f"{path.name}: {len(infos):,} files in one ZIP (at most {MAX_MEMBERS:,})"
+            )
+        for info in infos:
+            total += info.file_size
+            ratio = info.file_size / max(info.compress_size, 1)
+            if info.file_size > RATIO_FROM and ratio > MAX_RATIO:
+                raise IngestError(
+                    f"{path.name}: {info.filename} expands {ratio:,.0f} times "
+                    f"({info.file_size:,} bytes); that is not a data export"
+                )
+    free = shutil.disk_usage(folder).free
+    if total > 0.8 * free:
+        raise IngestError(
+            f"unpacking needs {total / 1e9:,.1f} GB and {folder} has {free / 1e9:,.1f} GB free; "
+            "unpack the archive yourself where there is room, and import the folder"
+        )
+
+
 def _append(dst: Path, src: Path, label: str) -> None:
     """``src``'s rows after ``dst``'s: its first line must be ``dst``'s header, and is left
     out; a part that does not end its last line gets a line break first."""
@@ -60,11 +91,19 @@ def unpacked(path: Path, notes: list[str]) -> Iterator[Path]:
         folder = Path(tmp)
         seen: dict[str, str] = {}
         seen_path: dict[str, str] = {}  # the member path each name came from
+        opened = []
         for z in zips:
             try:
-                archive = zipfile.ZipFile(z)
+                opened.append((z, zipfile.ZipFile(z)))
             except zipfile.BadZipFile as e:
                 raise IngestError(f"{z.name}: not a readable ZIP archive ({e})") from None
+        try:
+            _check_sizes(opened, folder)
+        except IngestError:
+            for _, a in opened:
+                a.close()
+            raise
+        for z, archive in opened:
             with archive:
                 for info in archive.infolist():
                     name = Path(info.filename).name

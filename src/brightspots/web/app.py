@@ -8,6 +8,7 @@ served from the package: no CDN, works offline.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -44,6 +45,90 @@ HEADERS = {
 }
 
 
+MAX_FORM = 64 * 1024  # bytes of any form but an upload: sign-in, stories, settings
+MAX_UPLOAD = 2 * 1024**3  # bytes of an admin's upload of data files
+
+
+class BodyLimit:
+    """Refuse request bodies beyond ``MAX_FORM`` before they are read (FastAPI reads a form
+    before the route's login check runs). Uploads to ``/admin/data`` may reach ``MAX_UPLOAD``,
+    and only from a signed-in admin; anyone else gets 404 there before a byte is stored."""
+
+    def __init__(self, app: Any, state: Any) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        limit = MAX_FORM
+        if scope["path"] == "/admin/data":
+            if not self._admin(scope):
+                await _plain(send, 404, b"Not found")
+                return
+            limit = MAX_UPLOAD
+        headers = dict(scope.get("headers") or [])
+        try:
+            declared = int(headers.get(b"content-length", b"0"))
+        except ValueError:
+            declared = 0
+        if declared > limit:
+            await _plain(send, 413, b"Request body too large")
+            return
+        seen = 0
+
+        async def counted() -> Any:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise _TooLarge()
+            return message
+
+        try:
+            await self.app(scope, counted, send)
+        except _TooLarge:
+            await _plain(send, 413, b"Request body too large")
+
+    def _admin(self, scope: Any) -> bool:
+        from http.cookies import SimpleCookie
+
+        from brightspots.web import sessions
+
+        raw = dict(scope.get("headers") or []).get(b"cookie", b"").decode("latin-1")
+        jar: SimpleCookie = SimpleCookie()
+        try:
+            jar.load(raw)
+        except Exception:
+            return False
+        cookie = jar.get(auth.COOKIE)
+        state = self.state.appstate
+        token = sessions.token_of(state, cookie.value if cookie else None)
+        session = sessions.session_for(state, token)
+        return session is not None and session.user.role == "admin"
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _plain(send: Any, status: int, text: bytes) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(text)).encode()),
+                *[(k.lower().encode(), v.encode()) for k, v in HEADERS.items()],
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": text})
+
+
 def _templates() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("brightspots.web", "templates"),
@@ -72,7 +157,7 @@ def create_app(workspace: str | Path, *, https: bool = False) -> FastAPI:
         title="brightspots",
         version=__version__,
         description="Positive deviance for B2B sales: the JSON API of a workspace.",
-        docs_url="/api/docs",
+        docs_url=None,  # Swagger UI loads from a CDN and runs inline script: not here
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
     )
@@ -82,9 +167,11 @@ def create_app(workspace: str | Path, *, https: bool = False) -> FastAPI:
     app.state.snapshots = Snapshots(root)
     app.state.templates = _templates()
     app.state.jobs = {}
+    app.state.jobs_lock = threading.Lock()
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(pages.router, include_in_schema=False)
     app.include_router(api.router, prefix="/api/v1")
+    app.add_middleware(BodyLimit, state=app.state)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Response:

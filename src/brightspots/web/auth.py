@@ -64,7 +64,9 @@ def new_login_token() -> str:
 
 def login_token_ok(request: Request, submitted: str | None) -> bool:
     cookie = request.cookies.get(LOGIN_COOKIE)
-    return bool(cookie and submitted) and hmac.compare_digest(str(cookie), str(submitted))
+    return bool(cookie and submitted) and hmac.compare_digest(
+        str(cookie).encode(), str(submitted).encode()
+    )
 
 
 def client_of(request: Request) -> str:

@@ -76,6 +76,12 @@ def load_snapshot(ws: Workspace) -> Snapshot:
     )
 
 
+def _newer(a: str, b: str) -> bool:
+    """Whether generation ``a`` came after ``b`` ("legacy" comes before every number)."""
+    rank = {"legacy": -1}
+    return rank.get(a, int(a) if a.isdigit() else -1) > rank.get(b, int(b) if b.isdigit() else -1)
+
+
 class Snapshots:
     """Read access to a workspace for one server process (thread-safe)."""
 
@@ -100,8 +106,8 @@ class Snapshots:
 
     def _keep(self, generation: str) -> None:
         with self._lock:
-            if self._anchor is not None and self._anchor[0] == generation:
-                return
+            if self._anchor is not None and not _newer(generation, self._anchor[0]):
+                return  # the same, or a request that started before the last commit
             old, self._anchor = self._anchor, None
             try:
                 path = generations.path_of(self.root, generation)

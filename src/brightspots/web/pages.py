@@ -16,6 +16,7 @@ Routes (role in brackets when not everyone's):
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 import threading
@@ -115,8 +116,9 @@ def login_form(request: Request, next: str = "/") -> HTMLResponse:
 
 
 def _safe_next(target: str) -> str:
-    """Only a path of this site (never //host or a scheme)."""
-    return target if target.startswith("/") and not target.startswith("//") else "/"
+    """Only a path of this site (never //host, a scheme, a backslash or a control character)."""
+    bad = target.startswith("//") or "\\" in target or any(ord(c) < 32 for c in target)
+    return target if target.startswith("/") and not bad else "/"
 
 
 @router.post("/login", response_class=HTMLResponse)
@@ -263,7 +265,7 @@ def _brief(request: Request, ws: Workspace, session: Session, team_id: str, peri
     from brightspots.brief import build
 
     snap = snap_of(request, ws)
-    if not access.manages(session.user, team_id, snap.org):
+    if team_id not in snap.org.teams() or not access.manages(session.user, team_id, snap.org):
         raise NotFound()
     return request.app.state.snapshots.cached(
         ws, ("brief", team_id, period), lambda: build(ws, team_id, period)
@@ -277,7 +279,7 @@ def brief_page(
     from brightspots.brief import BriefError, PeriodError, last_full_period
 
     snap = snap_of(request, ws)
-    if not access.manages(session.user, team_id, snap.org):
+    if team_id not in snap.org.teams() or not access.manages(session.user, team_id, snap.org):
         raise NotFound()
     error, b = "", None
     try:
@@ -326,11 +328,11 @@ def brief_file(
         body, media = render_markdown(b).encode(), "text/markdown; charset=utf-8"
     else:
         body, media = render_pdf(b), "application/pdf"
-    name = f"brief-{team_id}-{b.period.label}.{kind}".replace("/", "-")
+    name = f"brief-{team_id}-{b.period.label}.{kind}"
+    plain = re.sub(r"[^A-Za-z0-9._-]", "_", name)
     how = "attachment" if download else "inline"
-    return Response(
-        body, media_type=media, headers={"Content-Disposition": f'{how}; filename="{name}"'}
-    )
+    disposition = f"{how}; filename=\"{plain}\"; filename*=UTF-8''{quote(name, safe='')}"
+    return Response(body, media_type=media, headers={"Content-Disposition": disposition})
 
 
 # ----------------------------------------------------------------------------- stories
@@ -541,32 +543,35 @@ def admin_analyze(request: Request, session: Login, csrf: Annotated[str, Form()]
     _admin(session)
     auth.check_csrf(request, session, csrf)
     jobs: dict[str, Any] = request.app.state.jobs
+    with request.app.state.jobs_lock:
+        message = _start_analysis(request.app.state.root, jobs)
+    return RedirectResponse(f"/admin?message={quote(message)}#runs", status_code=303)
+
+
+def _start_analysis(root: Path, jobs: dict[str, Any]) -> str:
     running = jobs.get("analysis")
     if running and running["thread"].is_alive():
-        message = "An analysis is already running."
-    elif generations.writer(request.app.state.root):
-        message = "Another command is writing the workspace; try again when it is done."
-    else:
-        root: Path = request.app.state.root
-        job: dict[str, Any] = {"status": "running", "error": ""}
+        return "An analysis is already running."
+    if generations.writer(root):
+        return "Another command is writing the workspace; try again when it is done."
+    job: dict[str, Any] = {"status": "running", "error": ""}
 
-        def work() -> None:
-            from brightspots.analysis import analyze
+    def work() -> None:
+        from brightspots.analysis import analyze
 
-            ws = Workspace.open(root)
-            try:
-                run = analyze(ws)
-                job.update(status="done", run_id=run.run_id)
-            except Exception as e:  # shown on the admin page; the workspace is unchanged
-                job.update(status="failed", error=str(e))
-            finally:
-                ws.close()
+        ws = Workspace.open(root)
+        try:
+            run = analyze(ws)
+            job.update(status="done", run_id=run.run_id)
+        except Exception as e:  # shown on the admin page; the workspace is unchanged
+            job.update(status="failed", error=str(e))
+        finally:
+            ws.close()
 
-        job["thread"] = threading.Thread(target=work, name="brightspots-analysis", daemon=True)
-        jobs["analysis"] = job
-        job["thread"].start()
-        message = "Analysis started; this page shows the new run when it is done."
-    return RedirectResponse(f"/admin?message={quote(message)}#runs", status_code=303)
+    job["thread"] = threading.Thread(target=work, name="brightspots-analysis", daemon=True)
+    jobs["analysis"] = job
+    job["thread"].start()
+    return "Analysis started; this page shows the new run when it is done."
 
 
 SETTINGS = (
@@ -606,11 +611,12 @@ def _save_settings(ws: Workspace, form: Any) -> None:
         raise BrightspotsError("minimum volume: a whole number of closed deals") from None
     if min_volume < 1:
         raise BrightspotsError("minimum volume: at least 1 closed deal")
-    cfg["workspace"]["timezone"] = values["workspace.timezone"]
-    cfg["workspace"]["currency"] = currency
-    cfg["analysis"]["window"] = values["analysis.window"]
-    cfg["analysis"]["min_volume"] = min_volume
-    ws.save_config(cfg)
+    ws.update_config(
+        {
+            "workspace": {"timezone": values["workspace.timezone"], "currency": currency},
+            "analysis": {"window": values["analysis.window"], "min_volume": min_volume},
+        }
+    )
 
 
 @router.post("/admin/settings")

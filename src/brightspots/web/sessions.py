@@ -90,7 +90,9 @@ def token_of(state: AppState, cookie: str | None) -> str | None:
     if not cookie or "." not in cookie:
         return None
     token, mac = cookie.rsplit(".", 1)
-    return token if hmac.compare_digest(mac, _mac(_secret(state), token)) else None
+    return (
+        token if hmac.compare_digest(mac.encode(), _mac(_secret(state), token).encode()) else None
+    )
 
 
 def _retry_after(con, key: str, limit: int, now: datetime) -> int:
@@ -117,21 +119,28 @@ def login(
     ``LoginThrottled`` once the account or the client has failed too often."""
     now = now or _now()
     keys = (f"email:{email.strip().lower()}", f"client:{client}")
-    with state.read() as con:
+    # the check and a provisional failure are one transaction: parallel attempts each see the
+    # ones before them, so a burst cannot try more passwords than the limit
+    with state.write() as con:
         wait = max(
             _retry_after(con, keys[0], MAX_FAILS_PER_ACCOUNT, now),
             _retry_after(con, keys[1], MAX_FAILS_PER_CLIENT, now),
         )
-    if wait:
-        raise LoginThrottled(wait)
+        if wait:
+            raise LoginThrottled(wait)
+        attempts = [
+            con.execute("INSERT INTO login_attempts VALUES (?, ?, 0)", [k, _stamp(now)]).lastrowid
+            for k in keys
+        ]
+        con.execute("DELETE FROM login_attempts WHERE at < ?", [_stamp(now - 4 * WINDOW)])
     found = find(state, email)
     with _HASHING:
         ok = verify(found[1] if found else None, password) and not (found and found[0].disabled)
     with state.write() as con:
-        con.executemany(
-            "INSERT INTO login_attempts VALUES (?, ?, ?)", [(k, _stamp(now), int(ok)) for k in keys]
-        )
-        con.execute("DELETE FROM login_attempts WHERE at < ?", [_stamp(now - 4 * WINDOW)])
+        if ok:
+            con.executemany(
+                "UPDATE login_attempts SET ok = 1 WHERE rowid = ?", [(a,) for a in attempts]
+            )
         if not ok or found is None:
             return None
         user, stored = found
@@ -177,4 +186,4 @@ def logout(state: AppState, token: str | None) -> None:
 
 
 def csrf_ok(session: Session, submitted: str | None) -> bool:
-    return bool(submitted) and hmac.compare_digest(session.csrf, str(submitted))
+    return bool(submitted) and hmac.compare_digest(session.csrf.encode(), str(submitted).encode())

@@ -26,6 +26,7 @@ from brightspots.web.data import Snapshot
 from brightspots.workspace import Workspace
 
 LABELS = {"bright_spot": "bright spot", "candidate": "candidate"}
+MIN_SHARED = 5  # reps measured before a team page shows how many of them do a practice
 NO_RUN = "No analysis yet: an admin imports data and runs the analysis."
 
 
@@ -186,10 +187,8 @@ def _f(v) -> float:
 def _team_result(units: pd.DataFrame | None, team_id: str, name: str) -> str:
     if units is None:
         return NO_RUN
-    mine = units[(units["level"] == "team") & (units["unit_id"] == team_id)]
-    rows = mine[mine["outcome"] == "win_rate"]
-    if rows.empty:
-        rows = mine
+    # one row per unit: its win-rate statistics, whatever outcome its label rests on
+    rows = units[(units["level"] == "team") & (units["unit_id"] == team_id)]
     if rows.empty:
         return f"{name} is not assessed as a team in the latest run (too few closed deals)."
     r = rows.iloc[0]
@@ -245,12 +244,13 @@ def _practices(ws: Workspace, snap: Snapshot, reps: list[str]) -> list[PracticeN
     out = []
     for p in proven.sort_values("q").itertuples(index=False):
         rows = mine[mine["practice"] == p.practice]
-        share = (
-            f"{fmt.plural(int(rows['does'].astype(bool).sum()), 'rep')} of {len(rows)} in the "
-            "team do this on most deals"
-            if len(rows)
-            else "no rep of the team measured"
-        )
+        if len(rows) >= MIN_SHARED:
+            share = (
+                f"{fmt.plural(int(rows['does'].astype(bool).sum()), 'rep')} of {len(rows)} in the "
+                "team do this on most deals"
+            )
+        else:  # in a very small team a share would tell who does it
+            share = f"fewer than {MIN_SHARED} reps of the team measured"
         out.append(PracticeNote(str(p.practice), str(p.description), str(p.sentence), share))
     return out
 
@@ -261,8 +261,7 @@ def _funnel_svg(snap: Snapshot, ws: Workspace, reps: list[str], name: str) -> Ma
     win = snap.units
     if win is None or units.empty or not ws.has_table("funnel_curve") or snap.run is None:
         return Markup("")
-    rows = win[(win["level"] == "rep") & (win["outcome"] == "win_rate")]
-    rows = rows[rows["unit_id"].isin(reps)]
+    rows = win[(win["level"] == "rep") & win["unit_id"].isin(reps)]
     if rows.empty:
         return Markup("")
     curve = ws.run_results("funnel_curve", snap.run.run_id)
