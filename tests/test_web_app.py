@@ -307,6 +307,13 @@ def test_a_story_is_shared_only_once_a_manager_of_its_author_approves_it(web_ws,
         assert "The quick reply" in rep.get(team).text
         shared = rep.get(f"/api/v1/teams/{web_ws.team_id}").json()["stories"]
         assert any(s["title"] == "The quick reply" and s["status"] == "approved" for s in shared)
+        # an approval holds for the text approved: changed text waits for a new review
+        import sqlite3
+
+        with sqlite3.connect(root / "app.sqlite3") as db:
+            db.execute("UPDATE stories SET body = 'Rewritten.' WHERE story_id = ?", [story_id])
+        assert "The quick reply" not in rep.get(team).text
+        assert story_id in boss.get("/stories").text  # back in the manager's queue
         # a rep cannot write for someone else and cannot review
         assert (
             rep.post(
@@ -389,6 +396,9 @@ def test_an_upload_is_imported_atomically_and_pages_follow_the_new_generation(
         )
         assert r.status_code == 200 and "Nothing was imported" in r.text
         assert Workspace.open(root).generation == before
+        twice = [("files", ("reps.csv", b"rep_id,name\n", "text/csv"))] * 2
+        r = c.post("/admin/data", data={"csrf": token}, files=twice)
+        assert "two files are named reps.csv" in r.text and "Nothing was imported" in r.text
         # new reps (two rows, one bad) are imported as one commit; the next page shows it
         reps = (small_org / "reps.csv").read_text().splitlines()
         extra = (

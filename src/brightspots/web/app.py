@@ -178,6 +178,8 @@ def create_app(workspace: str | Path, *, https: bool = False) -> FastAPI:
         response = await call_next(request)
         for k, v in HEADERS.items():
             response.headers.setdefault(k, v)
+        if https:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         if not request.url.path.startswith("/static/"):
             response.headers.setdefault("Cache-Control", "no-store")
         return response

@@ -65,6 +65,7 @@ _SCHEMA = (
     )""",
     """CREATE TABLE IF NOT EXISTS story_reviews (
         story_id TEXT PRIMARY KEY,
+        digest TEXT NOT NULL,
         status TEXT NOT NULL CHECK (status IN ('approved', 'declined')),
         reviewer_user_id INTEGER REFERENCES users (user_id) ON DELETE SET NULL,
         reviewed_at TEXT NOT NULL

@@ -406,7 +406,7 @@ def review_story(
     ):
         raise NotFound()
     try:
-        stories.review(auth.state_of(request), user, story_id, status)
+        stories.review(auth.state_of(request), user, found[0], status)
     except stories.StoryError as e:
         return RedirectResponse(f"/stories?message={quote(str(e))}", status_code=303)
     words = "approved: it is shared on the team page" if status == "approved" else "declined"
@@ -513,13 +513,23 @@ def admin_upload(
     result, error = None, ""
     with tempfile.TemporaryDirectory(prefix="bs-upload-") as tmp:
         folder = Path(tmp)
-        for f in files:
-            name = Path(f.filename or "").name
-            if not name or name.startswith("."):
-                continue
+        names = [Path(f.filename or "").name for f in files]
+        bad = [n for n in names if not n or n.startswith(".") or any(ord(c) < 32 for c in n)]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if bad or twice:
+            error = (
+                f"two files are named {twice[0]}; upload each table once"
+                if twice
+                else f"{bad[0]!r} is not a file name to import"
+            )
+        for f, name in zip(files, names, strict=True):
+            if error:
+                break
             with open(folder / name, "wb") as out:
                 shutil.copyfileobj(f.file, out)
         try:
+            if error:
+                raise BrightspotsError(error)
             ws = Workspace.open(root)
             try:
                 result = import_path(ws, folder, snapshot=snapshot == "1")

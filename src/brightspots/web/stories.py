@@ -9,6 +9,7 @@ the author's team approved it.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,6 +39,7 @@ class StoryView:
     created: str  # YYYY-MM-DD
     source: str  # "imported" or "written here"
     status: str  # one of STATUSES
+    digest: str  # of the author and text: a review holds for the text it approved
 
     @property
     def shared(self) -> bool:
@@ -46,6 +48,17 @@ class StoryView:
 
 def _paragraphs(text: str) -> tuple[str, ...]:
     return tuple(p.strip() for p in str(text).replace("\r\n", "\n").split("\n\n") if p.strip())
+
+
+def _digest(rep_id: str, title: str, body: str) -> str:
+    return hashlib.sha256("\x1f".join((rep_id, title, body)).encode()).hexdigest()[:24]
+
+
+def _status(reviews: dict[str, tuple[str, str]], story_id: str, digest: str) -> str:
+    """A review counts while the story is the one reviewed; a re-imported story whose author or
+    text changed waits for a new review."""
+    status, reviewed = reviews.get(story_id, ("waiting", ""))
+    return status if reviewed == digest else "waiting"
 
 
 def _now() -> str:
@@ -60,10 +73,16 @@ def all_stories(
         written = con.execute(
             "SELECT story_id, rep_id, title, body, created_at FROM stories"
         ).fetchall()
-        reviews = dict(con.execute("SELECT story_id, status FROM story_reviews").fetchall())
+        reviews = {
+            sid: (status, digest)
+            for sid, status, digest in con.execute(
+                "SELECT story_id, status, digest FROM story_reviews"
+            ).fetchall()
+        }
     out: list[StoryView] = []
     for r in imported.itertuples(index=False):
         created = pd.Timestamp(r.created_at)
+        digest = _digest(str(r.rep_id), str(r.title), str(r.body))
         out.append(
             StoryView(
                 str(r.story_id),
@@ -73,10 +92,12 @@ def all_stories(
                 _paragraphs(r.body),
                 created.strftime("%Y-%m-%d") if pd.notna(created) else "",
                 "imported",
-                reviews.get(str(r.story_id), "waiting"),
+                _status(reviews, str(r.story_id), digest),
+                digest,
             )
         )
     for sid, rep, title, body, created in written:
+        digest = _digest(rep, title, body)
         out.append(
             StoryView(
                 sid,
@@ -86,7 +107,8 @@ def all_stories(
                 _paragraphs(body),
                 created[:10],
                 "written here",
-                reviews.get(sid, "waiting"),
+                _status(reviews, sid, digest),
+                digest,
             )
         )
     return sorted(out, key=lambda s: (s.created, s.story_id), reverse=True)
@@ -110,14 +132,15 @@ def write(state: AppState, user: User, title: str, body: str) -> str:
     return story_id
 
 
-def review(state: AppState, reviewer: User, story_id: str, status: str) -> None:
-    """Approve or decline a story (the caller checked that ``reviewer`` manages its author)."""
+def review(state: AppState, reviewer: User, story: StoryView, status: str) -> None:
+    """Approve or decline ``story`` as it reads now (the caller checked that ``reviewer``
+    manages its author)."""
     if status not in ("approved", "declined"):
         raise StoryError(f"a review is approved or declined, not {status!r}")
     with state.write() as con:
         con.execute(
-            "INSERT INTO story_reviews VALUES (?, ?, ?, ?) ON CONFLICT (story_id) DO UPDATE SET "
-            "status = excluded.status, reviewer_user_id = excluded.reviewer_user_id, "
-            "reviewed_at = excluded.reviewed_at",
-            [story_id, status, reviewer.user_id, _now()],
+            "INSERT INTO story_reviews VALUES (?, ?, ?, ?, ?) ON CONFLICT (story_id) DO UPDATE "
+            "SET digest = excluded.digest, status = excluded.status, "
+            "reviewer_user_id = excluded.reviewer_user_id, reviewed_at = excluded.reviewed_at",
+            [story.story_id, story.digest, status, reviewer.user_id, _now()],
         )
