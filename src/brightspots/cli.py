@@ -726,16 +726,20 @@ def user_list(workspace: WorkspaceOpt) -> None:
     out.print(table)
 
 
+def _set_disabled(workspace: Path, email: str, disabled: bool) -> None:
+    from brightspots.web.appstate import AppState
+    from brightspots.web.users import set_disabled
+
+    set_disabled(AppState(workspace), email, disabled)
+
+
 @user_app.command("disable")
 def user_disable(
     workspace: WorkspaceOpt,
     email: Annotated[str, typer.Argument(help="The account's e-mail address.")],
 ) -> None:
     """Disable an account: it can no longer log in, and its sessions end now."""
-    from brightspots.web.appstate import AppState
-    from brightspots.web.users import set_disabled
-
-    set_disabled(AppState(workspace), email, True)
+    _set_disabled(workspace, email, True)
     out.print(f"Disabled {email}; its sessions have ended.")
 
 
@@ -745,10 +749,7 @@ def user_enable(
     email: Annotated[str, typer.Argument(help="The account's e-mail address.")],
 ) -> None:
     """Enable a disabled account again."""
-    from brightspots.web.appstate import AppState
-    from brightspots.web.users import set_disabled
-
-    set_disabled(AppState(workspace), email, False)
+    _set_disabled(workspace, email, False)
     out.print(f"Enabled {email}.")
 
 

@@ -100,10 +100,13 @@ def _manageable_teams(user: users.User, snap: Snapshot) -> list[tuple[str, str]]
 # ----------------------------------------------------------------------------- login
 
 
-@router.get("/login", response_class=HTMLResponse)
-def login_form(request: Request, next: str = "/") -> HTMLResponse:
+def _login_page(request: Request, next: str, error: str = "", status: int = 200) -> HTMLResponse:
+    """The sign-in form with a fresh double-submit token (a field and a cookie that match)."""
     token = auth.new_login_token()
-    response = render(request, "login.html.j2", None, next=_safe_next(next), error="", token=token)
+    response = render(
+        request, "login.html.j2", None, next=_safe_next(next), error=error, token=token
+    )
+    response.status_code = status
     response.set_cookie(
         auth.LOGIN_COOKIE,
         token,
@@ -113,6 +116,11 @@ def login_form(request: Request, next: str = "/") -> HTMLResponse:
         max_age=3600,
     )
     return response
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, next: str = "/") -> HTMLResponse:
+    return _login_page(request, next)
 
 
 def _safe_next(target: str) -> str:
@@ -130,20 +138,7 @@ def login(
     next: Annotated[str, Form()] = "/",
 ) -> Response:
     def again(error: str, status: int) -> HTMLResponse:
-        fresh = auth.new_login_token()
-        response = render(
-            request, "login.html.j2", None, next=_safe_next(next), error=error, token=fresh
-        )
-        response.status_code = status
-        response.set_cookie(
-            auth.LOGIN_COOKIE,
-            fresh,
-            httponly=True,
-            samesite="lax",
-            secure=request.app.state.https,
-            max_age=3600,
-        )
-        return response
+        return _login_page(request, next, error, status)
 
     if not auth.login_token_ok(request, token):
         return again("The form expired; please sign in again.", 400)
