@@ -12,10 +12,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
-from brightspots.teams import below
-from brightspots.web import access, auth, views
+from brightspots.web import access, auth
 from brightspots.web.data import Snapshot
-from brightspots.web.pages import WS, NotFound, meter_of, snap_of, stories_of
+from brightspots.web.pages import WS, NotFound, meter_of, snap_of, team_of
 from brightspots.web.sessions import Session
 
 
@@ -199,14 +198,7 @@ def teams(request: Request, session: Login, ws: WS) -> list[Link]:
 @router.get("/teams/{team_id}", response_model=TeamOut)
 def team(request: Request, team_id: str, session: Login, ws: WS) -> TeamOut:
     """A team's results, its bright spots (only they are named), practices and shared stories."""
-    snap = snap_of(request, ws)
-    if not access.may_see_team(session.user, team_id, snap.org):
-        raise NotFound()
-    t = request.app.state.snapshots.cached(
-        ws, ("team", team_id, False), lambda: views.team_page(ws, snap, team_id)
-    )
-    members = set(snap.reps_in(below(team_id, snap.org.parents)))
-    shared = [s for s in stories_of(request, ws, snap) if s.shared and s.rep_id in members]
+    _, t, shared = team_of(request, ws, session, team_id, coach=False)
     return TeamOut(
         team_id=t.team_id,
         name=t.name,

@@ -54,9 +54,8 @@ class BodyLimit:
     before the route's login check runs). Uploads to ``/admin/data`` may reach ``MAX_UPLOAD``,
     and only from a signed-in admin; anyone else gets 404 there before a byte is stored."""
 
-    def __init__(self, app: Any, state: Any) -> None:
+    def __init__(self, app: Any) -> None:
         self.app = app
-        self.state = state
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
@@ -93,20 +92,7 @@ class BodyLimit:
             await _plain(send, 413, b"Request body too large")
 
     def _admin(self, scope: Any) -> bool:
-        from http.cookies import SimpleCookie
-
-        from brightspots.web import sessions
-
-        raw = dict(scope.get("headers") or []).get(b"cookie", b"").decode("latin-1")
-        jar: SimpleCookie = SimpleCookie()
-        try:
-            jar.load(raw)
-        except Exception:
-            return False
-        cookie = jar.get(auth.COOKIE)
-        state = self.state.appstate
-        token = sessions.token_of(state, cookie.value if cookie else None)
-        session = sessions.session_for(state, token)
+        session = auth.current(Request(scope))
         return session is not None and session.user.role == "admin"
 
 
@@ -171,7 +157,7 @@ def create_app(workspace: str | Path, *, https: bool = False) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(pages.router, include_in_schema=False)
     app.include_router(api.router, prefix="/api/v1")
-    app.add_middleware(BodyLimit, state=app.state)
+    app.add_middleware(BodyLimit)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Response:

@@ -226,7 +226,9 @@ def stories_of(request: Request, ws: Workspace, snap: Snapshot) -> list[stories.
     return stories.all_stories(imported, auth.state_of(request), snap.rep_names)
 
 
-def _team(request: Request, ws: Workspace, session: Session, team_id: str, *, coach: bool):
+def team_of(request: Request, ws: Workspace, session: Session, team_id: str, *, coach: bool):
+    """(snapshot, team page, its approved stories) once ``session`` may see the team (and,
+    for ``coach``, manages it); else NotFound."""
     snap = snap_of(request, ws)
     if not access.may_see_team(session.user, team_id, snap.org):
         raise NotFound()
@@ -242,14 +244,14 @@ def _team(request: Request, ws: Workspace, session: Session, team_id: str, *, co
 
 @router.get("/teams/{team_id}", response_class=HTMLResponse)
 def team(request: Request, team_id: str, session: Login, ws: WS) -> HTMLResponse:
-    snap, t, shared = _team(request, ws, session, team_id, coach=False)
+    snap, t, shared = team_of(request, ws, session, team_id, coach=False)
     manages = access.manages(session.user, team_id, snap.org)
     return page(request, "team.html.j2", session, snap, t=t, stories=shared, manages=manages)
 
 
 @router.get("/teams/{team_id}/coach", response_class=HTMLResponse)
 def coach(request: Request, team_id: str, session: Login, ws: WS) -> HTMLResponse:
-    snap, t, shared = _team(request, ws, session, team_id, coach=True)
+    snap, t, shared = team_of(request, ws, session, team_id, coach=True)
     return page(request, "coach.html.j2", session, snap, t=t, stories=shared)
 
 

@@ -256,13 +256,9 @@ def _practices(ws: Workspace, snap: Snapshot, reps: list[str]) -> list[PracticeN
 
 
 def _funnel_svg(snap: Snapshot, ws: Workspace, reps: list[str], name: str) -> Markup:
-    units = _rep_units(snap.units)
-    units = units[units["unit_id"].isin(reps)]
-    win = snap.units
-    if win is None or units.empty or not ws.has_table("funnel_curve") or snap.run is None:
-        return Markup("")
-    rows = win[(win["level"] == "rep") & win["unit_id"].isin(reps)]
-    if rows.empty:
+    rows = _rep_units(snap.units)
+    rows = rows[rows["unit_id"].isin(reps)]
+    if rows.empty or not ws.has_table("funnel_curve") or snap.run is None:
         return Markup("")
     curve = ws.run_results("funnel_curve", snap.run.run_id)
     curve = curve[(curve["level"] == "rep") & (curve["outcome"] == "win_rate")]
