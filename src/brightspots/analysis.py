@@ -8,6 +8,7 @@ pure functions over those aggregates.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 
 import ibis
@@ -87,13 +88,16 @@ def analyze(
     The run is written as the workspace's one writer (``Workspace.writing``) and committed at
     the end: readers see the previous run until then.
     """
-    with ws.writing():
-        return _analyze(ws, progress, window=window, min_volume=min_volume, practices=practices)
+    with ws.writing(), contextlib.ExitStack() as cleanup:
+        return _analyze(
+            ws, progress, cleanup, window=window, min_volume=min_volume, practices=practices
+        )
 
 
 def _analyze(
     ws: Workspace,
     progress: Progress | None,
+    cleanup: contextlib.ExitStack,
     *,
     window: str | None,
     min_volume: int | None,
@@ -161,6 +165,14 @@ def _analyze(
     hist = ws.execute(_histogram(_since(scored, starts["rep"])))
     auc, calibration = casemix.auc_and_calibration(hist)
 
+    # crediting buyer events to touches is the costliest pass over the data; the buyer-impact
+    # model, effort_impact and the practices read it, so it is computed once and kept in the
+    # engine until the run is saved
+    ledger = None
+    if "buyer_impact" in outcomes or practices:
+        ledger = metrics.ledger(ws, keep=True)
+        cleanup.callback(ledger.release)
+
     revenue = None
     if "won_revenue" in outcomes:
         revenue, note = _revenue_scale(ws, scored, amount)
@@ -170,7 +182,7 @@ def _analyze(
     touches = None
     if "buyer_impact" in outcomes:
         progress("fitting the buyer-impact model", 0.15)
-        touches, note = _impact_model(ws, covariates, local, fit_start, cfg)
+        touches, note = _impact_model(ws, covariates, local, fit_start, cfg, ledger)
         if note:
             warnings.append(note)
 
@@ -236,8 +248,6 @@ def _analyze(
             "n_candidates": int((combined["label"] == "candidate").sum()),
         }
 
-    if touches is not None:
-        touches.release()
     table = pd.concat(table_rows, ignore_index=True)
     rep_table = table[table["level"] == "rep"]
 
@@ -248,7 +258,7 @@ def _analyze(
     if practices:
         progress("effort and buyer impact", 0.8)
         # stored straight from the engine: per account and day it is nearly as big as the data
-        extra["effort_impact"] = metrics.expression(ws)
+        extra["effort_impact"] = metrics.expression(ws, ledger)
         progress("practices", 0.85)
         bright = set(rep_table.loc[rep_table["label"] == "bright_spot", "rep_id"])
         peers = set(rep_table.loc[rep_table["closed"] >= min_volume, "rep_id"]) - bright
@@ -262,6 +272,7 @@ def _analyze(
             pool_min_cases=int(cfg["pool_min_cases"]),
             as_of=last,
             practices=practice_list,
+            credited=ledger.credited if ledger is not None else None,
         )
         window_cases = _since(cases, starts["rep"])
         window_opps = opps.semi_join(
@@ -418,15 +429,10 @@ def _revenue_scale(ws: Workspace, scored: ir.Table, amount: str | None) -> tuple
 class _Touches:
     """The scored settled touches of a run, summed per rep, account and half once per window."""
 
-    def __init__(self, scored: ir.Table, notes: dict, cached: ir.Table) -> None:
+    def __init__(self, scored: ir.Table, notes: dict) -> None:
         self.scored = scored
         self.notes = notes
-        self._cached = cached
         self._sums: dict[pd.Timestamp | None, pd.DataFrame] = {}
-
-    def release(self) -> None:
-        """Drop the touches kept in the engine (once every level has read them)."""
-        self._cached.release()
 
     def units(
         self, ws: Workspace, unit: str, start: pd.Timestamp | None, level: str
@@ -446,6 +452,7 @@ def _impact_model(
     local: Callable[[ir.TimestampValue], ir.TimestampValue],
     fit_start: pd.Timestamp | None,
     cfg: dict,
+    ledger: metrics.Ledger | None,
 ) -> tuple[_Touches | None, str]:
     """Settled touches scored with their expected chance of buyer impact, or None and why not.
 
@@ -467,10 +474,8 @@ def _impact_model(
         impact_window=durations["impact_window"],
         dark_after=durations["dark_after"],
         as_of=pd.Timestamp(as_of).to_pydatetime(),
+        ledger=ledger,
     )
-    # crediting touches is the costly part, and the fit and every level read the result: it is
-    # computed once and kept in the engine (a temporary table, or a cached Spark frame)
-    cases = cases.cache()
     fit_cases = impact.since(cases, fit_start)
     if chosen:
         cell_frame = ws.execute(casemix.cells(fit_cases))
@@ -497,7 +502,7 @@ def _impact_model(
         "dark_after": str(ws.config["metrics"]["dark_after"]),
         "design_effect": {},
     }
-    return _Touches(scored, notes, cases), ""
+    return _Touches(scored, notes), ""
 
 
 def _units(ws, level_cases, unit, outcome, revenue) -> pd.DataFrame:

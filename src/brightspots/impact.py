@@ -35,8 +35,8 @@ import numpy as np
 import pandas as pd
 
 from brightspots import casemix
-from brightspots.metrics import credit
-from brightspots.metrics.outcomes import touch_outcomes
+from brightspots.metrics.ledger import Ledger
+from brightspots.metrics.ledger import build as build_ledger
 
 #: bright-spot covariates that also describe a touch (its account, its rep, its time)
 TOUCH_COVARIATES = (
@@ -71,18 +71,28 @@ def touch_cases(
     impact_window: timedelta,
     dark_after: timedelta,
     as_of: datetime,
+    ledger: Ledger | None = None,
 ) -> ir.Table:
     """One row per settled touch: unit columns (rep_id, team_id, region), ``occurred_at``,
-    ``occurred_local``, ``account_id``, ``y`` (1 = buyer impact) and the coded covariates."""
+    ``occurred_local``, ``account_id``, ``y`` (1 = buyer impact) and the coded covariates.
+    ``ledger``: the touches' outcomes already computed with the same durations and ``as_of``."""
     bad = [c for c in covariates if c not in TOUCH_COVARIATES]
     if bad:
         raise casemix.CaseMixError(
             f"covariate(s) {', '.join(map(repr, bad))} do not describe a touch; "
             f"use any of {', '.join(TOUCH_COVARIATES)}"
         )
-    t = credit.touches(activities)
-    credited = credit.credited(t, buyer_events, impact_window=impact_window)
-    out = touch_outcomes(t, buyer_events, credited, dark_after=dark_after, as_of=as_of)
+    if ledger is None:
+        ledger = build_ledger(
+            activities,
+            buyer_events,
+            impact_window=impact_window,
+            dark_after=dark_after,
+            as_of=as_of,
+        )
+    elif (ledger.impact_window, ledger.dark_after) != (impact_window, dark_after):
+        raise ValueError("the ledger was built with other durations")
+    out = ledger.outcomes
     cutoff = ibis.literal(pd.Timestamp(as_of).to_pydatetime() - dark_after)
     settled = out.filter(out.occurred_at <= cutoff)
     acc = accounts.select(

@@ -41,6 +41,8 @@ CONFIG_FILE = "brightspots.toml"
 RECORDS = "record_sources"  # see ingest.tables (kept here so the store needs no import of it)
 MIRROR_DIR = "parquet"
 ENGINES = ("duckdb", "spark")
+#: engine types a result column is stored as instead
+_STORED_AS = {"HUGEINT": "BIGINT"}
 
 DEFAULT_CONFIG: dict[str, Any] = {
     "workspace": {
@@ -551,7 +553,11 @@ class Workspace:
                         f"CREATE OR REPLACE TEMP VIEW _bs_result AS "
                         f"SELECT '{run.run_id}' AS run_id, * FROM ({sql})"
                     )
+                    # a big result streams into storage in any order (rows carry their keys):
+                    # keeping insertion order would hold it all in memory first
+                    con.execute("SET preserve_insertion_order = false")
                     self._insert_result(con, name, "_bs_result")
+                    con.execute("RESET preserve_insertion_order")
                     con.execute("DROP VIEW _bs_result")
                 else:
                     for batch in self.backend().to_pyarrow_batches(result):
@@ -581,16 +587,24 @@ class Workspace:
     def _insert_result(self, con: duckdb.DuckDBPyConnection, name: str, source: str) -> None:
         """Append ``source`` (a registered frame or view with run_id first) to result table
         ``name``, creating it, or adding the columns a later version brings (never renaming)."""
-        if not self.has_table(name):
-            con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM {source} LIMIT 0')
-        existing = {r[0] for r in con.execute(f'DESCRIBE "{name}"').fetchall()}
         described = con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
+        # DuckDB sums 64-bit integers into 128-bit ones (Ibis takes the sum to be int64 and
+        # leaves out the cast back): stored as BIGINT, they read back as integers, not floats
+        kinds = {c: _STORED_AS.get(d, d) for c, d, *_ in described}
+        picked = ", ".join(
+            f'CAST("{c}" AS {k}) AS "{c}"' if k != d else f'"{c}"'
+            for c, d, *_ in described
+            for k in (kinds[c],)
+        )
+        if not self.has_table(name):
+            con.execute(f'CREATE TABLE "{name}" AS SELECT {picked} FROM {source} LIMIT 0')
+        existing = {r[0] for r in con.execute(f'DESCRIBE "{name}"').fetchall()}
         for column, dtype, *_ in described:
             if column not in existing:
-                kind = "VARCHAR" if dtype == "NULL" else dtype  # an all-empty column
+                kind = "VARCHAR" if dtype == "NULL" else kinds[column]  # an all-empty column
                 con.execute(f'ALTER TABLE "{name}" ADD COLUMN "{column}" {kind}')
         cols = ", ".join(f'"{r[0]}"' for r in described)
-        con.execute(f'INSERT INTO "{name}" ({cols}) SELECT {cols} FROM {source}')
+        con.execute(f'INSERT INTO "{name}" ({cols}) SELECT {picked} FROM {source}')
 
     def runs(self) -> list[Run]:
         rows = self.duckdb().execute("SELECT * FROM runs ORDER BY created_at, run_id").fetchall()

@@ -54,7 +54,9 @@ import pandas as pd
 from brightspots import timezones
 from brightspots.metrics.credit import TIERS, credited, data_as_of, touches
 from brightspots.metrics.durations import DurationError, parse_duration
-from brightspots.metrics.effort import COLUMNS, GRAINS, effort_impact
+from brightspots.metrics.effort import COLUMNS, GRAINS, ORDER, effort_impact
+from brightspots.metrics.ledger import Ledger
+from brightspots.metrics.ledger import build as build_ledger
 from brightspots.metrics.outcomes import OUTCOMES, next_event_at, touch_outcomes
 from brightspots.metrics.periods import EVERY, iso_week_label, week_start
 from brightspots.metrics.response import hours_between, response_times, responsible_reps
@@ -64,6 +66,7 @@ __all__ = [
     "COLUMNS",
     "EVERY",
     "GRAINS",
+    "ORDER",
     "OUTCOMES",
     "TIERS",
     "DurationError",
@@ -73,6 +76,8 @@ __all__ = [
     "effort_impact",
     "hours_between",
     "iso_week_label",
+    "Ledger",
+    "ledger",
     "next_event_at",
     "parse_duration",
     "response_times",
@@ -95,15 +100,17 @@ def settings(ws: Workspace) -> dict[str, timedelta]:
 
 def compute(ws: Workspace) -> pd.DataFrame:
     """The ``effort_impact`` table of the workspace's current data, as a DataFrame (for tests and
-    small data: ``analyze`` stores ``expression(ws)`` without going through pandas)."""
-    return ws.execute(expression(ws))
+    small data: ``analyze`` stores ``expression(ws)`` without going through pandas), sorted by
+    ``ORDER``."""
+    return ws.execute(expression(ws).order_by(*ORDER))
 
 
-def expression(ws: Workspace):
+def expression(ws: Workspace, ledger: Ledger | None = None):
     """The ``effort_impact`` table of the workspace's current data, as an Ibis expression on the
     workspace's engine.
 
-    Reads ``[metrics] impact_window`` and ``dark_after`` and the workspace time zone.
+    Reads ``[metrics] impact_window`` and ``dark_after`` and the workspace time zone. ``ledger``:
+    the workspace's ledger (``ledger(ws)``), when the caller already has it.
     """
     durations = settings(ws)
     tz = ws.timezone
@@ -128,4 +135,22 @@ def expression(ws: Workspace):
         impact_window=durations["impact_window"],
         dark_after=durations["dark_after"],
         as_of=pd.Timestamp(last).to_pydatetime(),
+        ledger=ledger,
+    )
+
+
+def ledger(ws: Workspace, *, keep: bool = False) -> Ledger:
+    """The touch ledger of the workspace's current data (``metrics.ledger``) with its
+    ``[metrics]`` durations, as of the data's as-of time (the latest activity or buyer event)."""
+    durations = settings(ws)
+    acts, events = ws.table("activities"), ws.table("buyer_events")
+    as_of = ws.execute(data_as_of(acts, events).as_table()).iloc[0, 0]
+    as_of = pd.Timestamp("2000-01-01") if as_of is None or pd.isna(as_of) else as_of
+    return build_ledger(
+        acts,
+        events,
+        impact_window=durations["impact_window"],
+        dark_after=durations["dark_after"],
+        as_of=pd.Timestamp(as_of).to_pydatetime(),
+        keep=keep,
     )

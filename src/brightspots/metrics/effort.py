@@ -8,8 +8,9 @@ from datetime import datetime, timedelta
 import ibis
 import ibis.expr.types as ir
 
-from brightspots.metrics.credit import credited, data_as_of, touches
-from brightspots.metrics.outcomes import touch_outcomes
+from brightspots.metrics.credit import data_as_of
+from brightspots.metrics.ledger import Ledger
+from brightspots.metrics.ledger import build as build_ledger
 from brightspots.metrics.periods import EVERY, iso_week_label, week_start
 from brightspots.metrics.response import response_times
 from brightspots.schema import ACTIVITY_TYPES
@@ -38,6 +39,9 @@ COLUMNS: tuple[str, ...] = (
     *(f"{ty}_touches" for ty in ACTIVITY_TYPES),
     "median_response_hours",
 )
+
+#: the key of a row, and the order tables and exports show them in
+ORDER = ("grain", "every", "unit_id", "period")
 
 _NAN = ibis.literal(float("nan"), type="float64")
 
@@ -135,16 +139,29 @@ def effort_impact(
     impact_window: timedelta,
     dark_after: timedelta,
     as_of: ir.TimestampScalar | datetime | None = None,
+    ledger: Ledger | None = None,
 ) -> ir.Table:
-    """The long ``effort_impact`` table (columns ``COLUMNS``) as one Ibis expression.
+    """The long ``effort_impact`` table (columns ``COLUMNS``) as one Ibis expression, in no
+    particular order (``ORDER``: the order a reader sorts it by; a sort of a table as big as
+    the data would only slow its storage).
 
     ``local`` turns stored UTC timestamps into workspace-local ones (``timezones.to_local``);
-    ``as_of`` defaults to the data's as-of time (``data_as_of``).
+    ``as_of`` defaults to the data's as-of time (``data_as_of``). ``ledger``: the touches'
+    credit and outcomes already computed (``metrics.ledger.build`` with the same durations and
+    as-of time).
     """
-    t = touches(activities)
-    cr = credited(t, buyer_events, impact_window=impact_window)
-    as_of = data_as_of(activities, buyer_events) if as_of is None else as_of
-    out = touch_outcomes(t, buyer_events, cr, dark_after=dark_after, as_of=as_of)
+    if ledger is None:
+        as_of = data_as_of(activities, buyer_events) if as_of is None else as_of
+        ledger = build_ledger(
+            activities,
+            buyer_events,
+            impact_window=impact_window,
+            dark_after=dark_after,
+            as_of=as_of,
+        )
+    elif (ledger.impact_window, ledger.dark_after) != (impact_window, dark_after):
+        raise ValueError("the ledger was built with other durations")
+    t, cr, out = ledger.touches, ledger.credited, ledger.outcomes
     resp = response_times(t, buyer_events, opportunities, accounts)
     teams = reps.select(tm_rep="rep_id", team_id="team_id")
     rows = ibis.union(
@@ -177,18 +194,23 @@ def effort_impact(
         # NaN rather than NULL: the same in pandas, and it keeps DuckDB's fast path to pandas
         "median_response_hours": g.median_response_hours.cast("float64").fill_null(_NAN),
     }
-    result = g.select(**{name: values[name] for name in COLUMNS})
-    return result.order_by("grain", "every", "unit_id", "period")
+    return g.select(**{name: values[name] for name in COLUMNS})
 
 
 def _summarise(rows: ir.Table, grain: str, unit: ir.Value, every: str) -> ir.Table:
     """Sums and the median response per unit and period, at one grain and one period kind."""
     part = rows.mutate(_unit=unit.cast("string"))
     part = part.filter(part._unit.notnull())
-    g = part.group_by(unit_id=part._unit, period=part[every]).agg(
-        **{name: part[_SOURCE.get(name, name)].sum() for name in _SUMS + _TYPE_SUMS},
-        median_response_hours=part.response_hours.median(),
+    sums = part.group_by(unit_id=part._unit, period=part[every]).agg(
+        **{name: part[_SOURCE.get(name, name)].sum() for name in _SUMS + _TYPE_SUMS}
     )
+    # the median keeps every value of its group in memory (it cannot spill to disk): it runs
+    # over the answered events only, apart from the sums over all rows
+    answered = part.filter(part.response_hours.notnull())
+    med = answered.group_by(m_unit=answered._unit, m_period=answered[every]).agg(
+        median_response_hours=answered.response_hours.median()
+    )
+    g = sums.left_join(med, [sums.unit_id == med.m_unit, sums.period == med.m_period])
     return g.select(
         grain=ibis.literal(grain, type="string"),
         unit_id=g.unit_id,

@@ -14,9 +14,9 @@ import pandas as pd
 from brightspots.metrics import settings as metric_settings
 from brightspots.practices.effects import estimate_effects
 from brightspots.practices.effects.screen import does, peer_median, rep_means
-from brightspots.practices.features import practice_frame
+from brightspots.practices.features import practice_frame, variant_views
 from brightspots.practices.registry import Practice, landmark_days
-from brightspots.practices.views import Tables
+from brightspots.practices.views import Tables, kept
 from brightspots.workspace import Workspace
 
 #: columns of the run table ``practice_reps``
@@ -70,27 +70,33 @@ def measure(
     covariates: list[str],
     local: Callable[[ir.TimestampValue], ir.TimestampValue],
     as_of: pd.Timestamp,
+    credited: ir.Table | None = None,
 ) -> pd.DataFrame:
     """One row per deal of ``cases`` (the closed deals of the window: ``casemix.case_table`` rows):
     opportunity_id, rep_id, y, the ``x_*`` covariates, then ``primary__<id>`` and ``whole__<id>``
     per practice. ``as_of``: the latest timestamp in the data (open deals are measured up to it);
-    ``local`` must be valid up to it."""
-    tables = Tables.of(ws)
+    ``local`` must be valid up to it. ``credited``: the ledger's credited buyer events, when the
+    caller has them."""
+    tables = Tables.of(ws, credited)
     in_window = cases.select(case_id="opportunity_id")
     opps = tables.opportunities
     opps = opps.semi_join(in_window, opps.opportunity_id == in_window.case_id)
-    measured = practice_frame(
-        Tables(**{**tables.__dict__, "opportunities": opps}),
-        practices,
-        landmark_days=landmark_days(ws.config),
-        local=local,
-        impact_window=metric_settings(ws)["impact_window"],
-        as_of=pd.Timestamp(as_of).to_pydatetime(),
-    )
+    tables = Tables(**{**tables.__dict__, "opportunities": opps})
+    kw = {
+        "landmark_days": landmark_days(ws.config),
+        "local": local,
+        "impact_window": metric_settings(ws)["impact_window"],
+        "as_of": pd.Timestamp(as_of).to_pydatetime(),
+    }
+    # every practice reads the same views: they are computed once and kept while measuring
+    (whole, whole_kept), (landmark, landmark_kept) = map(kept, variant_views(tables, **kw))
+    try:
+        measured = ws.execute(practice_frame(tables, practices, views=(whole, landmark), **kw))
+    finally:
+        for t in whole_kept + landmark_kept:
+            t.release()
     keep = ["opportunity_id", "rep_id", "y", *[f"x_{c}" for c in covariates]]
-    frame = ws.execute(cases.select(*keep)).merge(
-        ws.execute(measured), on="opportunity_id", how="left"
-    )
+    frame = ws.execute(cases.select(*keep)).merge(measured, on="opportunity_id", how="left")
     return frame.sort_values("opportunity_id").reset_index(drop=True)
 
 
@@ -105,11 +111,14 @@ def run(
     pool_min_cases: int,
     as_of: pd.Timestamp,
     practices: list[Practice],
+    credited: ir.Table | None = None,
 ) -> PracticeResults:
     """``practices`` (the workspace's ``registry``) measured on ``cases`` (see ``measure``),
     their effects (``effects.estimate_effects``) and each rep's rates (``rep_practices``)."""
     most = float(ws.config["practices"]["most_deals"])
-    frame = measure(ws, cases, practices, covariates=covariates, local=local, as_of=as_of)
+    frame = measure(
+        ws, cases, practices, covariates=covariates, local=local, as_of=as_of, credited=credited
+    )
     effects, by_segment = estimate_effects(
         frame,
         practices,

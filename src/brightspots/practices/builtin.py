@@ -249,7 +249,9 @@ def impact_share(v: Views) -> ir.Table:
     from brightspots.metrics.credit import credited, touches
 
     raw = v.tables
-    credit = credited(touches(raw.activities), raw.buyer_events, impact_window=v.impact_window)
+    credit = raw.credited
+    if credit is None:
+        credit = credited(touches(raw.activities), raw.buyer_events, impact_window=v.impact_window)
     credit = credit.filter(credit.activity_id.notnull())
     first = credit.group_by(c_id=credit.activity_id).agg(first_s=seconds(credit.occurred_at).min())
     a = v.activities

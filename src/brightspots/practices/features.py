@@ -115,6 +115,19 @@ def _columns(p: Practice, wide: _ByKey) -> dict[str, ir.Value]:
     return {f"primary__{p.id}": primary, f"whole__{p.id}": whole}
 
 
+def variant_views(
+    tables: Tables,
+    *,
+    landmark_days: int,
+    local: Local,
+    impact_window: timedelta = timedelta(days=7),
+    as_of: datetime | None = None,
+) -> tuple[Views, Views]:
+    """The ``whole`` and ``landmark`` views over ``tables`` (``practice_views``)."""
+    kw = {"landmark_days": landmark_days, "local": local, "impact_window": impact_window}
+    return tuple(practice_views(tables, v, as_of=as_of, **kw) for v in ("whole", "landmark"))
+
+
 def practice_frame(
     tables: Tables,
     practices: list[Practice],
@@ -123,6 +136,7 @@ def practice_frame(
     local: Local,
     impact_window: timedelta = timedelta(days=7),
     as_of: datetime | None = None,
+    views: tuple[Views, Views] | None = None,
 ) -> ir.Table:
     """One row per opportunity of ``tables.opportunities``: ``opportunity_id``, then
     ``primary__<id>`` and ``whole__<id>`` (float64; undefined is NULL in the engine, so NaN once
@@ -131,11 +145,12 @@ def practice_frame(
     ``local`` turns a stored UTC timestamp into workspace-local time (``timezones.to_local``,
     valid up to the as-of time); ``as_of`` is when open deals are measured up to (default: the
     latest timestamp in opportunities, activities and buyer events); ``impact_window`` is
-    ``[metrics] impact_window`` (buyer-impact credit).
+    ``[metrics] impact_window`` (buyer-impact credit). ``views``: the whole and landmark views
+    of these arguments (``variant_views``), when the caller keeps them in the engine.
     """
-    kw = {"landmark_days": landmark_days, "local": local, "impact_window": impact_window}
-    whole = practice_views(tables, "whole", as_of=as_of, **kw)
-    landmark = practice_views(tables, "landmark", as_of=as_of, **kw)
+    whole, landmark = views or variant_views(
+        tables, landmark_days=landmark_days, local=local, impact_window=impact_window, as_of=as_of
+    )
     lm = landmark.opportunities
     parts = [_long(_AT_RISK, lm, ibis.literal(1.0))]
     for p in practices:

@@ -37,7 +37,7 @@ in the workspace time zone):
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
@@ -102,11 +102,14 @@ class Tables:
     contacts: ir.Table
     accounts: ir.Table
     reps: ir.Table
+    #: buyer events with the touch each is credited to (``metrics.credit.credited`` at the
+    #: workspace's impact window), when already computed: a ledger's ``credited``
+    credited: ir.Table | None = None
 
     @classmethod
-    def of(cls, ws: Workspace) -> Tables:
+    def of(cls, ws: Workspace, credited: ir.Table | None = None) -> Tables:
         """The workspace's canonical tables on its analysis engine."""
-        return cls(**{name: ws.table(name) for name in VIEW_NAMES})
+        return cls(**{name: ws.table(name) for name in VIEW_NAMES}, credited=credited)
 
 
 @dataclass(frozen=True)
@@ -241,3 +244,14 @@ def practice_views(
         impact_window=impact_window,
         **plain,
     )
+
+
+def kept(views: Views) -> tuple[Views, list[ir.Table]]:
+    """``views`` with its deals, activities and buyer events computed once and kept in the
+    engine (every practice reads them; left as expressions, each practice would attribute the
+    rows to deals again), and the kept tables, to ``release()`` once the practices are read."""
+    tables = {name: getattr(views, name).cache() for name in _KEPT}
+    return replace(views, **tables), list(tables.values())
+
+
+_KEPT = ("opportunities", "activities", "buyer_events")
