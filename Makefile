@@ -30,5 +30,11 @@ format: $(STAMP)
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
 
+# issue 9's benchmark: analyze against a pandas reference and the DuckDB floor (figures are
+# printed and appended to bench/RESULTS.md); BENCH_ARGS="--activities 10M" for the big one
+BENCH_ARGS ?= --activities 1M
+bench: $(STAMP)
+	$(BIN)/python -m bench.analyze $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) $(DEMO) .pytest_cache

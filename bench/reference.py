@@ -404,7 +404,7 @@ def revenue_scale(scored: pd.DataFrame) -> dict | None:
 
 
 def revenue_units(c: pd.DataFrame, unit: str, *, r: float, cv2: float) -> pd.DataFrame:
-    s = c[c["base_amount"].notna() & (c["base_amount"] >= 0)]
+    s = c[c["base_amount"].notna() & (c["base_amount"] > 0)]
     p, odd = s["p_hat"].to_numpy(), odd_month(s["closed_local"])
     a = s["base_amount"].to_numpy() * r
     g = 1.0 + cv2

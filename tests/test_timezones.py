@@ -20,6 +20,17 @@ def test_offsets_find_the_transitions():
     assert {o for _, o in half_hour} == {37800, 39600}  # +10:30 and +11:00
 
 
+@pytest.mark.parametrize("minute", [0, 2, 17, 59])
+def test_transitions_are_exact_whatever_second_the_data_starts(minute):
+    # the span starts at an odd time of day: the change is still found at its own second
+    start = datetime(2025, 1, 1, 7, minute, 12)
+    table = offsets("Europe/Paris", start, datetime(2025, 12, 1))
+    assert [t for t, _ in table[1:]] == [datetime(2025, 3, 30, 1), datetime(2025, 10, 26, 1)]
+    # Santiago changes at local midnight: 2025-04-06 03:00 UTC (-03 -> -04), 2025-09-07 04:00
+    table = offsets("America/Santiago", start, datetime(2025, 12, 1))
+    assert table[1:] == [(datetime(2025, 4, 6, 3), -14400), (datetime(2025, 9, 7, 4), -10800)]
+
+
 def test_to_local_on_both_sides_of_each_transition():
     utc = pd.to_datetime(
         [

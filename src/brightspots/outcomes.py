@@ -64,7 +64,8 @@ def win_rate_units(scored: ir.Table, unit: str) -> ir.Table:
 
 
 def revenue_units(scored: ir.Table, unit: str, *, r: float, cv2: float) -> ir.Table:
-    s = scored.filter(scored.base_amount.notnull() & (scored.base_amount >= 0))
+    # a deal created at 0 has no expected revenue (the scale is fitted on amounts above 0)
+    s = scored.filter(scored.base_amount.notnull() & (scored.base_amount > 0))
     p, odd = s.p_hat, _odd(s)
     a = s.base_amount * _f(r)
     g = _f(1.0 + cv2)

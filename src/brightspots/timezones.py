@@ -17,8 +17,6 @@ import pandas as pd
 
 from brightspots.errors import BrightspotsError
 
-STEP = timedelta(minutes=15)  # transitions fall on quarter hours in every zone in use
-
 
 class TimezoneError(BrightspotsError):
     """An unknown time-zone name in the workspace config."""
@@ -48,10 +46,14 @@ def offsets(name: str, start: datetime, end: datetime) -> list[tuple[datetime, i
     while day < end:
         nxt = min(day + timedelta(days=1), end)
         if off(nxt) != off(day):
-            t = day
-            while off(t + STEP) == off(day):
-                t += STEP
-            out.append(((t + STEP).replace(tzinfo=None), off(t + STEP)))
+            # the change is the first second with the new offset: bisect (a zone changes at
+            # most once a day); stepping from ``start`` would find it late when the data does
+            # not begin on a quarter hour
+            lo, hi = day, nxt
+            while hi - lo > timedelta(seconds=1):
+                mid = lo + timedelta(seconds=(hi - lo).total_seconds() // 2)
+                lo, hi = (mid, hi) if off(mid) == off(lo) else (lo, mid)
+            out.append((hi.replace(tzinfo=None), off(hi)))
         day = nxt
     return out
 

@@ -14,10 +14,11 @@ Definitions (the same in every table, practice and view that uses them):
   credited event has **buyer impact**.
 * **Touch outcome**, exactly one per touch: ``impact`` (credited at least one event); else
   ``followed`` (a buyer event on the account at or after the touch and at most ``dark_after``
-  after it, credited elsewhere); else ``dark`` (effort in the dark: no buyer event on the account
-  within ``dark_after``, and ``dark_after`` has fully elapsed by the data's as-of time, the latest
-  ``occurred_at`` over all activities and buyer events); else ``pending`` (no response yet: the
-  wait has not elapsed). touches = impact + followed + dark + pending.
+  after it, credited to another touch or to none); else ``dark`` (effort in the dark: no buyer
+  event on the account within ``dark_after``, and ``dark_after`` has fully elapsed by the data's
+  as-of time, the latest ``occurred_at`` over all activities and buyer events); else
+  ``pending`` (no response yet: the wait has not elapsed).
+  touches = impact + followed + dark + pending.
 * **Response hours**: for each buyer event, the hours (to the second) to the next touch at or
   after the event on its account by the responsible rep, the owner of the event's opportunity,
   else the account's owner. Events without such a touch have none (``events_unanswered``).

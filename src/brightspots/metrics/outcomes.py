@@ -49,8 +49,8 @@ def touch_outcomes(
     """One row per touch: the touch's columns, ``events_credited`` and ``outcome``.
 
     ``outcome`` is ``impact`` (at least one event credited to it), else ``followed`` (a buyer
-    event on the account at most ``dark_after`` after it, credited elsewhere), else ``dark``
-    (none, and ``dark_after`` has fully elapsed by ``as_of``), else ``pending``.
+    event on the account at most ``dark_after`` after it, credited to another touch or to none),
+    else ``dark`` (none, and ``dark_after`` has fully elapsed by ``as_of``), else ``pending``.
     """
     t = touches
     counts = credited.filter(credited.activity_id.notnull())
