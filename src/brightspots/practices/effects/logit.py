@@ -187,7 +187,8 @@ def marginal_effect(fit: ClusteredFit, Z1: np.ndarray, Z0: np.ndarray) -> tuple[
     p1 = 1.0 / (1.0 + np.exp(-(Z1 @ fit.params)))
     p0 = 1.0 / (1.0 + np.exp(-(Z0 @ fit.params)))
     est = float(np.mean(p1 - p0))
-    grad = (Z1 * (p1 * (1 - p1))[:, None] - Z0 * (p0 * (1 - p0))[:, None]).mean(axis=0)
+    # mean over rows of Z1 p1(1-p1) - Z0 p0(1-p0), as two matrix-vector products
+    grad = (Z1.T @ (p1 * (1 - p1)) - Z0.T @ (p0 * (1 - p0))) / len(p1)
     var = float(grad @ fit.cov @ grad)
     return 100.0 * est, 100.0 * float(np.sqrt(var)) if var > 0 else float("nan")
 
