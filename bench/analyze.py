@@ -32,10 +32,11 @@ import tempfile
 from pathlib import Path
 
 from bench.measure import Measured, run
+from bench.results import RESULTS, append_row
 
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / ".cache"
-RESULTS = HERE / "RESULTS.md"
+SECTION = "Analyze (`python -m bench.analyze`)"
 HEADER = (
     "| date | commit | machine | activities | reps | memory limit | analyze s (engine/stats) "
     "| analyze peak MiB | pandas s (engine/stats) | pandas peak MiB | floor s "
@@ -161,10 +162,7 @@ def main(argv: list[str] | None = None) -> None:
         f"{vs_pandas:.1f}x" if pandas else "-",
         f"{engine_floor:.1f}x",
     ]
-    if not RESULTS.exists():
-        RESULTS.write_text("# Benchmark results (`python -m bench.analyze`)\n\n" + HEADER)
-    with RESULTS.open("a") as f:
-        f.write("| " + " | ".join(row) + " |\n")
+    append_row(SECTION, HEADER, row)
     print(f"appended to {RESULTS}")
 
 

@@ -88,7 +88,7 @@ def _touch_rows(out: ir.Table, teams: ir.Table, local: Local) -> ir.Table:
         **{f"{ty}_touches": _int(j.type == ty) for ty in ACTIVITY_TYPES},
         # events credited to the touch, under its type
         **{
-            f"_credited_{ty}": ibis.ifelse(j.type == ty, j.events_credited, 0).cast("int64")
+            f"_credited_{ty}": _int(ibis.ifelse(j.type == ty, j.events_credited, 0))
             for ty in ACTIVITY_TYPES
         },
     )
