@@ -162,6 +162,12 @@ def _analyze(
     cell_frame = ws.execute(casemix.cells(fit_cases))
     model = casemix.fit(cell_frame, covariates, pool_min_cases=int(cfg["pool_min_cases"]))
     scored = model.score(fit_cases)
+    if ws.engine == "duckdb":
+        # every level, outcome and the practices read the scored deals: scored once and kept
+        # (small analyses take half the time). On Spark a cached frame of them made the tasks
+        # of later stages too big to serialise in a 2 GB driver: Spark recomputes them instead
+        scored = scored.cache()
+        cleanup.callback(scored.release)
     hist = ws.execute(_histogram(_since(scored, starts["rep"])))
     auc, calibration = casemix.auc_and_calibration(hist)
 
