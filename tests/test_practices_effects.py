@@ -291,6 +291,34 @@ def test_newton_fit_refuses_separation():
         contrast(fit, np.array([0.0, 1.0]), Z1, Z0)
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_independent_columns_agree_with_a_qr_of_the_design(seed):
+    # the check runs on the cross-product (fast); a QR of the whole design is the reference:
+    # a column is dependent when its diagonal entry of R is (near) zero
+    from brightspots.practices.effects.logit import FitFailed, independent_columns
+
+    rng = np.random.default_rng(seed)
+    n = 400
+    cats = rng.integers(0, 5, n)
+    dummies = [(cats == c).astype(float) for c in range(5)]  # they sum to the constant
+    cont = rng.normal(size=(n, 3))
+    if seed % 2:
+        cont[:, 2] = 2 * cont[:, 0] - cont[:, 1]  # an exact combination
+    practice = dummies[1] if seed == 4 else (rng.random(n) < 0.4).astype(float)
+    X = np.column_stack([np.ones(n), *dummies, cont, np.zeros(n), practice])
+    j = X.shape[1] - 1
+    norms = np.linalg.norm(X, axis=0)
+    live = [c for c in range(X.shape[1]) if norms[c] > 0]
+    r = np.abs(np.diag(np.linalg.qr(X[:, live] / norms[live], mode="r")))
+    expected = [c for c, d in zip(live, r, strict=True) if d >= 1e-6]
+    if j not in expected:
+        with pytest.raises(FitFailed, match="fully determined"):
+            independent_columns(X, [j])
+    else:
+        assert independent_columns(X, [j]) == expected
+        assert len(expected) == X.shape[1] - 2 - (seed % 2)  # constant-sum dummy, zero column
+
+
 # --- planted truth -----------------------------------------------------------------------------
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
+from scipy.linalg import solve_triangular
 from statsmodels.stats.multitest import multipletests
 
 Z95 = float(stats.norm.ppf(0.975))
@@ -57,21 +58,39 @@ class Effect:
         return (self.pp - Z95 * self.pp_se, self.pp + Z95 * self.pp_se)
 
 
+#: a column is kept when the part of it (scaled to unit length) that the columns before it do not
+#: explain has at least this squared length (1e-6 of its length: far above rounding, which is
+#: about 1e-16 times the number of columns)
+INDEPENDENT = 1e-12
+
+
 def independent_columns(X: np.ndarray, protected: list[int]) -> list[int]:
     """Indices of the columns to keep: each unprotected column that is a linear combination of
-    the columns before it is dropped (QR of unit-norm columns, unprotected first: a tiny diagonal
-    entry of R marks a dependent column). A protected column (the practice terms) that depends
-    on the others raises ``FitFailed``."""
+    the columns before it is dropped (unprotected first, then the protected ones). A protected
+    column (the practice terms) that depends on the others raises ``FitFailed``.
+
+    Gram-Schmidt on the K x K cross-product of the unit-norm columns (a Cholesky factor built
+    column by column, skipping dependent ones): one matrix product over the rows instead of a
+    QR decomposition of the whole design."""
     order = [j for j in range(X.shape[1]) if j not in protected] + list(protected)
-    norms = np.linalg.norm(X[:, order], axis=0)
-    if any(norms[order.index(j)] == 0 for j in protected):
+    norms = np.linalg.norm(X, axis=0)
+    if any(norms[j] == 0 for j in protected):
         raise FitFailed("the practice does not vary among the analysed deals")
-    live = [j for j, nrm in zip(order, norms, strict=True) if nrm > 0]
-    Z = X[:, live] / norms[norms > 0]
-    diag = np.abs(np.diag(np.linalg.qr(Z, mode="r")))
+    live = [j for j in order if norms[j] > 0]
+    G = (X.T @ X)[np.ix_(live, live)] / np.outer(norms[live], norms[live])
+    L = np.zeros((len(live), len(live)))  # rows of the kept columns' Cholesky factor
+    kept: list[int] = []  # positions in ``live`` of the kept columns, in order
     keep = []
-    for j, d in zip(live, diag, strict=True):
-        if d >= 1e-7:
+    for pos, j in enumerate(live):
+        if kept:
+            w = solve_triangular(L[np.ix_(kept, kept)], G[kept, pos], lower=True)
+            d = G[pos, pos] - float(w @ w)
+        else:
+            w, d = np.zeros(0), G[pos, pos]
+        if d >= INDEPENDENT:
+            L[pos, kept] = w
+            L[pos, pos] = np.sqrt(d)
+            kept.append(pos)
             keep.append(j)
         elif j in protected:
             raise FitFailed(
