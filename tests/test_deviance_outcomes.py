@@ -551,3 +551,24 @@ def test_buyer_impact_speaks_of_touches_and_needs_the_adjusted_test_for_a_candid
     # every candidate comes from the adjusted test
     cands = rows[rows["label"] == "candidate"]
     assert (cands["z_od"] >= Z95).all()
+
+
+def test_observed_equal_to_expected_up_to_rounding_is_not_above():
+    # the same sum added in another order differs in its last bit: the sentence must not flip
+    from brightspots.deviance.reasons import reason
+
+    row = {
+        "n": 3000,
+        "observed": 971.0,
+        "expected": 971.0 - 1e-10,
+        "variance": 200.0,
+        "label": "none",
+        "detectable": True,
+        "needed_oe": 1.2,
+        "oe": 1.0,
+    }
+    kw = dict(
+        outcome="win_rate", min_volume=20, tau2=0.0, noun="region", effect=1.5, currency="USD"
+    )
+    assert reason(row, **kw).startswith("Not above expectation: 971 wins")
+    assert reason({**row, "expected": 970.5}, **kw).startswith("Above expectation but not beyond")

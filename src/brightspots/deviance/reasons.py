@@ -115,9 +115,11 @@ def reason(
         if not row["sustained"]:
             gaps.append("not above expectation in both halves of the sample")
         return f"Candidate, {hint} ({said}), but {' and '.join(gaps)}."
+    # equal up to the rounding of a sum (engines add in different orders) is not above
+    above = o - e > 1e-9 * max(1.0, abs(e))
     text = (
         f"Above expectation but not beyond chance: {said}."
-        if o > e
+        if above
         else f"Not above expectation: {said}."
     )
     if not row["detectable"]:
