@@ -259,12 +259,18 @@ def _analyze(
 
     # each closed deal of the model's window with its expected chance of winning: briefs sum
     # them over any period inside the window (stored straight from the engine)
-    extra: dict[str, pd.DataFrame | ir.Table] = {"deal_expectations": _deal_expectations(scored)}
+    extra: dict[str, pd.DataFrame | ir.Table | list[ir.Table]] = {
+        "deal_expectations": _deal_expectations(scored)
+    }
     practice_notes: dict = {}
     if practices:
         progress("effort and buyer impact", 0.8)
         # stored straight from the engine: per account and day it is nearly as big as the data
-        extra["effort_impact"] = metrics.expression(ws, ledger)
+        # its touch and event rows are kept in the engine and stored one aggregation at a time
+        parts, kept = metrics.parts(ws, ledger, keep=True)
+        for t in kept:
+            cleanup.callback(t.release)
+        extra["effort_impact"] = parts
         progress("practices", 0.85)
         bright = set(rep_table.loc[rep_table["label"] == "bright_spot", "rep_id"])
         peers = set(rep_table.loc[rep_table["closed"] >= min_volume, "rep_id"]) - bright

@@ -539,29 +539,15 @@ class Workspace:
     def save_run(self, run: Run, results: dict[str, Any]) -> None:
         """Store a run and its result tables in one transaction (all or nothing).
 
-        A result is a DataFrame, or an Ibis table expression on this workspace's engine: a big
-        table (effort per account and day) then goes from the engine into storage without
-        passing through pandas (DuckDB: one INSERT ... SELECT; Spark: Arrow record batches).
+        A result is a DataFrame, an Ibis table expression on this workspace's engine, or a list
+        of them (stored one after the other). A big table (effort per account and day) then goes
+        from the engine into storage without passing through pandas (DuckDB: one INSERT ...
+        SELECT per expression; Spark: Arrow record batches).
         """
         with self.transaction() as con:
             for name, result in results.items():
-                if isinstance(result, pd.DataFrame):
-                    self._insert_frame(con, name, run.run_id, result)
-                elif self.engine == "duckdb":
-                    sql = self.backend().compile(result)
-                    con.execute(
-                        f"CREATE OR REPLACE TEMP VIEW _bs_result AS "
-                        f"SELECT '{run.run_id}' AS run_id, * FROM ({sql})"
-                    )
-                    # a big result streams into storage in any order (rows carry their keys):
-                    # keeping insertion order would hold it all in memory first
-                    con.execute("SET preserve_insertion_order = false")
-                    self._insert_result(con, name, "_bs_result")
-                    con.execute("RESET preserve_insertion_order")
-                    con.execute("DROP VIEW _bs_result")
-                else:
-                    for batch in self.backend().to_pyarrow_batches(result):
-                        self._insert_frame(con, name, run.run_id, batch.to_pandas())
+                for part in result if isinstance(result, list) else [result]:
+                    self._save_result(con, run, name, part)
             con.execute(
                 "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?)",
                 [
@@ -573,6 +559,26 @@ class Workspace:
                     json.dumps(run.diagnostics, default=str),
                 ],
             )
+
+    def _save_result(self, con: duckdb.DuckDBPyConnection, run: Run, name: str, result) -> None:
+        """Append one result (a DataFrame or an Ibis expression) of ``run`` to table ``name``."""
+        if isinstance(result, pd.DataFrame):
+            self._insert_frame(con, name, run.run_id, result)
+        elif self.engine == "duckdb":
+            sql = self.backend().compile(result)
+            con.execute(
+                f"CREATE OR REPLACE TEMP VIEW _bs_result AS "
+                f"SELECT '{run.run_id}' AS run_id, * FROM ({sql})"
+            )
+            # a big result streams into storage in any order (rows carry their keys):
+            # keeping insertion order would hold it all in memory first
+            con.execute("SET preserve_insertion_order = false")
+            self._insert_result(con, name, "_bs_result")
+            con.execute("RESET preserve_insertion_order")
+            con.execute("DROP VIEW _bs_result")
+        else:
+            for batch in self.backend().to_pyarrow_batches(result):
+                self._insert_frame(con, name, run.run_id, batch.to_pandas())
 
     def _insert_frame(
         self, con: duckdb.DuckDBPyConnection, name: str, run_id: str, frame: pd.DataFrame

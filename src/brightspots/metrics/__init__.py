@@ -50,12 +50,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import ibis
 import pandas as pd
 
 from brightspots import timezones
 from brightspots.metrics.credit import TIERS, credited, data_as_of, touches
 from brightspots.metrics.durations import DurationError, parse_duration
-from brightspots.metrics.effort import COLUMNS, GRAINS, ORDER, effort_impact
+from brightspots.metrics.effort import COLUMNS, GRAINS, ORDER, effort_impact, effort_parts
 from brightspots.metrics.ledger import Ledger
 from brightspots.metrics.ledger import build as build_ledger
 from brightspots.metrics.outcomes import OUTCOMES, next_event_at, touch_outcomes
@@ -75,6 +76,8 @@ __all__ = [
     "credited",
     "data_as_of",
     "effort_impact",
+    "effort_parts",
+    "parts",
     "hours_between",
     "iso_week_label",
     "Ledger",
@@ -108,7 +111,14 @@ def compute(ws: Workspace) -> pd.DataFrame:
 
 def expression(ws: Workspace, ledger: Ledger | None = None):
     """The ``effort_impact`` table of the workspace's current data, as an Ibis expression on the
-    workspace's engine.
+    workspace's engine (the union of ``parts``)."""
+    parts_, _ = parts(ws, ledger)
+    return ibis.union(*parts_, distinct=False)
+
+
+def parts(ws: Workspace, ledger: Ledger | None = None, *, keep: bool = False) -> tuple[list, list]:
+    """``effort_impact`` of the workspace's current data as its parts and what the engine keeps
+    for them (``effort.effort_parts``).
 
     Reads ``[metrics] impact_window`` and ``dark_after`` and the workspace time zone. ``ledger``:
     the workspace's ledger (``ledger(ws)``), when the caller already has it.
@@ -126,7 +136,7 @@ def expression(ws: Workspace, ledger: Ledger | None = None):
     def local(ts):
         return timezones.to_local(ts, tz, pd.Timestamp(first), pd.Timestamp(last))
 
-    return effort_impact(
+    return effort_parts(
         acts,
         events,
         ws.table("opportunities"),
@@ -137,6 +147,7 @@ def expression(ws: Workspace, ledger: Ledger | None = None):
         dark_after=durations["dark_after"],
         as_of=pd.Timestamp(last).to_pydatetime(),
         ledger=ledger,
+        keep=keep,
     )
 
 

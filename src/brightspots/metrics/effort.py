@@ -150,6 +150,43 @@ def effort_impact(
     credit and outcomes already computed (``metrics.ledger.build`` with the same durations and
     as-of time).
     """
+    parts, _ = effort_parts(
+        activities,
+        buyer_events,
+        opportunities,
+        accounts,
+        reps,
+        local=local,
+        impact_window=impact_window,
+        dark_after=dark_after,
+        as_of=as_of,
+        ledger=ledger,
+    )
+    return ibis.union(*parts, distinct=False)
+
+
+def effort_parts(
+    activities: ir.Table,
+    buyer_events: ir.Table,
+    opportunities: ir.Table,
+    accounts: ir.Table,
+    reps: ir.Table,
+    *,
+    local: Local,
+    impact_window: timedelta,
+    dark_after: timedelta,
+    as_of: ir.TimestampScalar | datetime | None = None,
+    ledger: Ledger | None = None,
+    keep: bool = False,
+) -> tuple[list[ir.Table], list[ir.Table]]:
+    """``effort_impact`` as its eight parts, one per grain and period kind (their union is
+    the table), and what the engine keeps for them (``release()`` each once the parts are read).
+
+    With ``keep`` the touch and event rows every part sums are computed once and kept in the
+    engine, so each part is a plain aggregation of a stored table: stored one part at a time,
+    a big table never needs more memory than its biggest aggregation (a single statement for
+    all eight ran out of a 3 GB DuckDB memory limit at 10M activities).
+    """
     if ledger is None:
         as_of = data_as_of(activities, buyer_events) if as_of is None else as_of
         ledger = build_ledger(
@@ -168,17 +205,29 @@ def effort_impact(
         _touch_rows(out, teams, local), _event_rows(cr, t, resp, teams, local), distinct=False
     )
     rows = rows.mutate(day=rows.local_at.date())
-    rows = rows.mutate(week=week_start(rows.day))
+    rows = rows.mutate(week=week_start(rows.day)).drop("local_at")
+    kept = []
+    if keep:
+        rows = rows.cache()
+        kept.append(rows)
     units = {
         "rep": rows.rep_id,
         "team": rows.team_id,
         "account": rows.account_id,
         "opportunity": rows.opportunity_id,
     }
-    # one aggregation per grain and period (two keys each), stacked: cheaper than stacking the
-    # rows eight times and grouping by four keys
-    parts = [_summarise(rows, grain, units[grain], every) for grain in GRAINS for every in EVERY]
-    g = ibis.union(*parts, distinct=False)
+    # one aggregation per grain and period (two keys each): cheaper than stacking the rows
+    # eight times and grouping by four keys
+    parts = [
+        _columns(_summarise(rows, grain, units[grain], every))
+        for grain in GRAINS
+        for every in EVERY
+    ]
+    return parts, kept
+
+
+def _columns(g: ir.Table) -> ir.Table:
+    """A part's sums as the table's columns, in order, with the rates."""
     values = {
         "grain": g.grain,
         "unit_id": g.unit_id,
