@@ -89,7 +89,8 @@ def machine() -> str:
         mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     except (OSError, ValueError):
         mem = float("nan")
-    return f"{os.cpu_count()} cores, {mem:.0f} GiB, {cpu}"
+    # the load average at the start: other work on the machine slows every figure
+    return f"{os.cpu_count()} cores, {mem:.0f} GiB, {cpu}, load {os.getloadavg()[0]:.1f}"
 
 
 def commit() -> str:
