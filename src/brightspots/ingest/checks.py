@@ -44,6 +44,7 @@ class Check:
     when: str  # SQL condition: the row fails this check
     detail: str  # SQL text expression: what is wrong, in plain words
     deferred: bool = False  # decided after the pass, by resolving references into the file
+    duplicate: bool = False  # only a row repeating an earlier row's key fails it
 
 
 def references(lay: Layout) -> list[schema.Column]:
@@ -78,8 +79,10 @@ def _row_level(lay: Layout) -> list[Check]:
     return [
         Check(Outcome.SKIPPED, None, "NULL", " AND ".join(f"{v} IS NULL" for v in cells), "NULL"),
         Check(Q, Reason.MISSING_KEY, lit(key), f"n_{key} IS NULL", lit(f"{key} is empty")),
-        Check(Outcome.REPEAT, None, "NULL", "line > first_line AND diff IS NULL", "NULL"),
-        Check(Q, Reason.CONFLICT, "diff_first", "line > first_line", conflict),
+        Check(
+            Outcome.REPEAT, None, "NULL", "line > first_line AND diff IS NULL", "NULL", False, True
+        ),
+        Check(Q, Reason.CONFLICT, "diff_first", "line > first_line", conflict, False, True),
     ]
 
 

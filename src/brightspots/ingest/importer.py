@@ -1,7 +1,8 @@
 """``import_path``: a folder (or workbook, or file) of canonical tables into a workspace.
 
-The whole import is one DuckDB transaction: an error, or a kill, leaves every table exactly as
-it was. Tables are imported in ``schema.IMPORT_ORDER``, so a row quarantined in one file makes
+The whole import is one write (``Workspace.writing``: a draft generation of the store, made
+current only when every file is in): an error, or a kill, leaves every table exactly as it was.
+Tables are imported in ``schema.IMPORT_ORDER``, so a row quarantined in one file makes
 the rows of later files that point at it ``missing_reference``.
 
 A reference into a table that is neither imported now nor holds rows in the workspace (e.g.
@@ -37,7 +38,7 @@ from brightspots.ingest.store import (
     record_sources,
     upsert,
 )
-from brightspots.ingest.tables import drop_temps, ensure_tables
+from brightspots.ingest.tables import drop_sources, drop_temps, ensure_tables
 from brightspots.ingest.validate import Checked, run_checks
 from brightspots.workspace import Workspace
 
@@ -276,11 +277,16 @@ def _import(
     done = 0.0
     cleared: set[str] = set()
     origins: dict[str, list[str]] = {}
+    # One write (``ws.writing``): the draft generation is committed whole or dropped, so the
+    # work is split into a transaction per step; DuckDB frees a dropped temporary table only
+    # when its transaction ends, and one transaction for all files held every file's cells
+    # until the end (4.7 GB on a 10M-row org instead of the largest file's).
     with ws.transaction() as con:
         ensure_tables(con)
         if isinstance(mapping, Mapping):
             _prepare(con, path, mapping, warnings)
-        for source, weight in zip(found.sources, _weights(found.sources), strict=True):
+    for source, weight in zip(found.sources, _weights(found.sources), strict=True):
+        with ws.transaction() as con:
             say(f"reading {source.label}", done)
             staged = stage(con, source)
             warnings.extend(staged.notes)
@@ -304,19 +310,22 @@ def _import(
             say(f"checking {source.label}", done + 0.4 * weight)
             checked = run_checks(con, lay, refs, old_extras=has_extras(con, source.table))
             say(f"storing {source.label}", done + 0.7 * weight)
-            up = upsert(con, checked)
-            origin = _origin(source)
-            origins.setdefault(source.table, []).append(origin)
-            record_sources(con, checked, source=source_name, import_id=import_id, origin=origin)
             record_quarantine(
                 con, checked, staged, import_id, started, clear=source.table not in cleared
             )
             cleared.add(source.table)
-            for k in checked.quarantine_codes():
-                reasons[str(checked.checks[k - 1].reason)] += checked.counts.get(k, 0)
-            files.append(_counts(source, staged.rows, checked, up))
+            drop_sources(con)
+        with ws.transaction() as con:
+            up = upsert(con, checked)
+            origin = _origin(source)
+            origins.setdefault(source.table, []).append(origin)
+            record_sources(con, checked, source=source_name, import_id=import_id, origin=origin)
             drop_temps(con)
-            done += weight
+        for k in checked.quarantine_codes():
+            reasons[str(checked.checks[k - 1].reason)] += checked.counts.get(k, 0)
+        files.append(_counts(source, staged.rows, checked, up))
+        done += weight
+    with ws.transaction() as con:
         if url is not None:
             database.detach(con)
         if snapshot:

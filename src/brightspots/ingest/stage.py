@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import re
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -29,7 +30,7 @@ from brightspots.ingest.encoding import AUTO, sniff, utf8_copy
 from brightspots.ingest.errors import IngestError
 from brightspots.ingest.excel import read_sheet
 from brightspots.ingest.footer import footer_at, without_footer
-from brightspots.ingest.lines import blank_offsets, scan_lines
+from brightspots.ingest.lines import blank_offsets, count_lines, scan_lines
 from brightspots.ingest.sql import ident, lit
 from brightspots.ingest.tables import BLANKS, LINES, RAW, SRC, drop_temps
 
@@ -143,19 +144,24 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, source: Source, notes: list[str])
 def _stage_utf8_csv(con: duckdb.DuckDBPyConnection, source: Source) -> list[str]:
     header, delim = _header_line(source)
     columns = "{" + ", ".join(f"{lit(Staged.cell(i))}: 'VARCHAR'" for i in range(len(header))) + "}"
-    try:
-        con.execute(
-            f"""CREATE TEMP TABLE {RAW} AS SELECT * FROM read_csv(?, header = true,
-                auto_detect = false, columns = {columns}, delim = ?, quote = '"', escape = '"',
-                skip = 0, comment = '')""",
-            [str(source.path), delim],
-        )
-    except duckdb.Error as e:
-        raise _csv_error(source.label, e) from None
-    # rows keep the file's order; row ids are consecutive from a base that is not 0 inside a
-    # transaction, so the row number is rowid - base
-    rows, base = con.execute(f"SELECT count(*), coalesce(min(rowid), 0) FROM {RAW}").fetchall()[0]
-    scan = scan_lines(source.path, rows)
+    # the file's lines are counted by a Python thread while DuckDB (which lets go of the GIL)
+    # reads it: the count no longer adds a pass over the bytes to the import's time
+    with ThreadPoolExecutor(1) as pool:
+        lines = pool.submit(count_lines, source.path)
+        try:
+            con.execute(
+                f"""CREATE TEMP TABLE {RAW} AS SELECT * FROM read_csv(?, header = true,
+                    auto_detect = false, columns = {columns}, delim = ?, quote = '"',
+                    escape = '"', skip = 0, comment = '')""",
+                [str(source.path), delim],
+            )
+        except duckdb.Error as e:
+            raise _csv_error(source.label, e) from None
+        # rows keep the file's order; row ids are consecutive from a base that is not 0
+        # inside a transaction, so the row number is rowid - base
+        sql = f"SELECT count(*), coalesce(min(rowid), 0) FROM {RAW}"
+        rows, base = con.execute(sql).fetchall()[0]
+        scan = scan_lines(source.path, rows, lines.result())
     cells = ", ".join(Staged.cell(i) for i in range(len(header)))
     if scan.simple(rows):
         con.execute(

@@ -85,11 +85,20 @@ def record_sources(
     """The records this file delivers (valid or not: a quarantined record is still in the
     export) belong to ``source`` and the feed ``origin``, seen by this import, not deleted."""
     t = checked.layout.table
+    # each key once: the first row of a key (later rows of it are repeats or conflicts)
+    later = ", ".join(map(str, checked.later_duplicate_codes())) or "-1"
+    keys = (
+        f"SELECT p_{t.key} AS key FROM {CHK} WHERE p_{t.key} IS NOT NULL AND code NOT IN ({later})"
+    )
+    held = con.execute(f"SELECT 1 FROM {RECORDS} WHERE table_name = ? LIMIT 1", [t.name]).fetchall()
+    if held:  # one row per (table_name, key): the records delivered again are replaced
+        con.execute(
+            f"DELETE FROM {RECORDS} WHERE table_name = ? AND key IN (SELECT key FROM ({keys}))",
+            [t.name],
+        )
     con.execute(
-        f"""INSERT OR REPLACE INTO {RECORDS}
-                (table_name, key, source, import_id, deleted_at, origin)
-            SELECT DISTINCT ?, p_{t.key}, ?, ?, NULL::TIMESTAMP, ? FROM {CHK}
-            WHERE p_{t.key} IS NOT NULL""",
+        f"""INSERT INTO {RECORDS} (table_name, key, source, import_id, deleted_at, origin)
+            SELECT ?, key, ?, ?, NULL::TIMESTAMP, ? FROM ({keys})""",
         [t.name, source, import_id, origin],
     )
 

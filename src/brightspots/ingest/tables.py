@@ -36,6 +36,7 @@ CHK = "_bs_chk"
 FILE = "_bs_file"  # a mapped import: the file as read
 NAMED = "_bs_named"  # ... its cells named after its header
 MAPPED = "_bs_mapped"  # ... and its rows as the table's columns
+RECORDS_NEW = "_bs_records_new"  # record_sources rebuilt without its old index
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -56,16 +57,34 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def ensure_records(con: duckdb.DuckDBPyConnection) -> None:
+    """``record_sources``, one row per (table_name, key), kept unique by ``store.record_sources``
+    rather than by a PRIMARY KEY: the index of an earlier version cost a third of a 10M-row
+    import's time and gigabytes of memory, so a table that has it is rebuilt without it."""
     con.execute(
         f"""CREATE TABLE IF NOT EXISTS {RECORDS} (table_name VARCHAR, key VARCHAR,
-            source VARCHAR, import_id VARCHAR, deleted_at TIMESTAMP, origin VARCHAR,
-            PRIMARY KEY (table_name, key))"""
+            source VARCHAR, import_id VARCHAR, deleted_at TIMESTAMP, origin VARCHAR)"""
     )
     con.execute(f"ALTER TABLE {RECORDS} ADD COLUMN IF NOT EXISTS origin VARCHAR")
+    indexed = con.execute(
+        "SELECT count(*) FROM duckdb_constraints() WHERE table_name = ? "
+        "AND constraint_type = 'PRIMARY KEY' AND database_name = current_database()",
+        [RECORDS],
+    ).fetchall()[0][0]
+    if indexed:
+        con.execute(f"CREATE TABLE {RECORDS_NEW} AS SELECT * FROM {RECORDS}")
+        con.execute(f"DROP TABLE {RECORDS}")
+        con.execute(f"ALTER TABLE {RECORDS_NEW} RENAME TO {RECORDS}")
+
+
+def drop_sources(con: duckdb.DuckDBPyConnection) -> None:
+    """The file's cells as read (once its quarantined rows are recorded, only ``_bs_chk`` is
+    needed: dropping them early halves the import's memory)."""
+    for v in (SRC, NAMED, FILE):
+        con.execute(f"DROP VIEW IF EXISTS {v}")
+    for t in (MAPPED, LINES, BLANKS, RAW):
+        con.execute(f"DROP TABLE IF EXISTS {t}")
 
 
 def drop_temps(con: duckdb.DuckDBPyConnection) -> None:
-    for v in (SRC, NAMED, FILE):
-        con.execute(f"DROP VIEW IF EXISTS {v}")
-    for t in (CHK, MAPPED, LINES, BLANKS, RAW):
-        con.execute(f"DROP TABLE IF EXISTS {t}")
+    drop_sources(con)
+    con.execute(f"DROP TABLE IF EXISTS {CHK}")

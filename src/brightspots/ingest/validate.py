@@ -5,6 +5,10 @@ The result is a temporary table ``_bs_chk(line, code, op, col, detail, p_<col>..
 are the typed values, ``extra`` the row's extra columns as JSON. The same pass compares each row
 with the stored one, so the upsert needs no second join: ``op`` is 1 for a new key, 2 for a
 changed row, 0 for an identical one.
+
+The statement is cut to what the file and the table need: the search for repeated keys (a
+grouping of every key) only when ``has_duplicate_keys`` finds some, the comparison with stored
+rows only when the table holds rows.
 """
 
 from __future__ import annotations
@@ -36,6 +40,11 @@ class Checked:
     def quarantine_codes(self) -> list[int]:
         return [k for k, c in enumerate(self.checks, 1) if c.outcome == Outcome.QUARANTINED]
 
+    def later_duplicate_codes(self) -> list[int]:
+        """The codes of rows repeating the key of an earlier row (a repeat, a conflict): every
+        other row with a key is the first of its key."""
+        return [k for k, c in enumerate(self.checks, 1) if c.duplicate]
+
 
 def _case_code(pairs: list[tuple[int, str]]) -> str:
     whens = " ".join(f"WHEN {k} THEN {v}" for k, v in pairs)
@@ -66,12 +75,15 @@ def _reference_joins(lay: Layout, checked: set[str]) -> tuple[str, str]:
     return joins, cols
 
 
-def _stored_join(lay: Layout, old_extras: bool) -> tuple[str, str, str]:
-    """The LEFT JOIN to the stored row of the same key, its columns, and the ``op`` CASE.
+def _stored_join(lay: Layout, old_extras: bool, stored: bool) -> tuple[str, str, str]:
+    """The LEFT JOIN to the stored row of the same key, its columns, and the ``op`` CASE
+    (``stored``: the table holds rows; when it holds none every valid row is new).
 
     Rows are compared by a 64-bit hash of all their columns (typed alike on both sides), which
     keeps the join narrow; two different rows share a hash with probability 2^-64."""
     t = lay.table
+    if not stored:
+        return "", "", str(INSERT)
     stored = ", ".join(ident(c.name) for c in t.columns)
     new = ", ".join(f"p_{c.name}" if lay.has(c.name) else "NULL" for c in t.columns)
     join = (
@@ -99,8 +111,20 @@ def _extra_json(lay: Layout) -> str:
     return f"CASE WHEN {any_set} THEN json_object({pairs})::VARCHAR END"
 
 
-def check_sql(lay: Layout, the_checks: list[Check], checked: set[str], old_extras: bool) -> str:
-    """The one statement that classifies every row of ``_bs_src`` into ``_bs_chk``."""
+def check_sql(
+    lay: Layout,
+    the_checks: list[Check],
+    checked: set[str],
+    old_extras: bool,
+    *,
+    duplicates: bool = True,
+    stored: bool = True,
+) -> str:
+    """The one statement that classifies every row of ``_bs_src`` into ``_bs_chk``.
+
+    ``duplicates``: some key occurs on more than one row (else the search for them and the
+    comparison with the first row of a key are left out); ``stored``: the table holds rows (else
+    there is nothing to compare with, and every valid row is new)."""
     key = lay.table.key
     norm = [f"{normalized(Staged.cell(i))} AS n_{c}" for c, i in lay.present.items()]
     norm += [f"{normalized(Staged.cell(i))} AS x{i}" for i in lay.extras.values()]
@@ -109,23 +133,32 @@ def check_sql(lay: Layout, the_checks: list[Check], checked: set[str], old_extra
     diff, diff_first = _duplicate_diff(lay)
     dup = "d.first_line IS NOT NULL AND s.line > d.first_line"
     ref_joins, ref_cols = _reference_joins(lay, checked)
-    stored_join, stored_cols, op = _stored_join(lay, old_extras)
+    stored_join, stored_cols, op = _stored_join(lay, old_extras, stored)
     numbered = [(k, c) for k, c in enumerate(the_checks, 1) if not c.deferred]
     code = "CASE " + " ".join(f"WHEN {c.when} THEN {k}" for k, c in numbered) + " ELSE 0 END"
     failing = [(k, c) for k, c in numbered if c.outcome == Outcome.QUARANTINED]
     p_cols = ", ".join(f"p_{c}" for c in lay.present)
-    return f"""CREATE TEMP TABLE {CHK} AS
-        WITH d AS (SELECT {norm_key} AS k, min(line) AS first_line FROM {SRC}
+    if duplicates:
+        firsts = f"""d AS (SELECT {norm_key} AS k, min(line) AS first_line FROM {SRC}
                    WHERE {norm_key} IS NOT NULL GROUP BY ALL HAVING count(*) > 1),
         f AS (SELECT line, {", ".join(norm)} FROM {SRC}
-              WHERE line IN (SELECT first_line FROM d)),
+              WHERE line IN (SELECT first_line FROM d)),"""
+        first_cols = f"""d.first_line,
+                CASE WHEN {dup} THEN {diff} END AS diff,
+                CASE WHEN {dup} THEN {diff_first} END AS diff_first"""
+        first_joins = f"LEFT JOIN d ON s.n_{key} = d.k LEFT JOIN f ON f.line = d.first_line"
+    else:
+        firsts, first_joins = "", ""
+        first_cols = (
+            "NULL::BIGINT AS first_line, NULL::VARCHAR AS diff, NULL::VARCHAR AS diff_first"
+        )
+    return f"""CREATE TEMP TABLE {CHK} AS
+        WITH {firsts}
         s AS (SELECT line, {", ".join(norm)} FROM {SRC}),
         p AS (
-            SELECT s.*, d.first_line,
-                CASE WHEN {dup} THEN {diff} END AS diff,
-                CASE WHEN {dup} THEN {diff_first} END AS diff_first,
+            SELECT s.*, {first_cols},
                 {parsed}, {_extra_json(lay)} AS extra{ref_cols}{stored_cols}
-            FROM s LEFT JOIN d ON s.n_{key} = d.k LEFT JOIN f ON f.line = d.first_line
+            FROM s {first_joins}
                 {ref_joins}{stored_join}
         ),
         c AS (SELECT *, {code} AS code FROM p)
@@ -144,7 +177,15 @@ def run_checks(
     ``old_extras``: the workspace holds extra columns for this table."""
     the_checks = checks(lay, checked)
     con.execute(f"DROP TABLE IF EXISTS {CHK}")
-    con.execute(check_sql(lay, the_checks, checked, old_extras))
+    sql = check_sql(
+        lay,
+        the_checks,
+        checked,
+        old_extras,
+        duplicates=has_duplicate_keys(con, lay),
+        stored=bool(con.execute(f"SELECT 1 FROM {ident(lay.table.name)} LIMIT 1").fetchall()),
+    )
+    con.execute(sql)
     for k, c in enumerate(the_checks, 1):
         if c.deferred:
             _resolve_self_reference(con, lay, k, c)
@@ -156,6 +197,24 @@ def run_checks(
         if code == 0:
             ops[op] = rows
     return Checked(lay, the_checks, counts, ops)
+
+
+def has_duplicate_keys(con: duckdb.DuckDBPyConnection, lay: Layout) -> bool:
+    """Whether some key occurs on more than one row of ``_bs_src``.
+
+    Keys that strictly increase from row to row (a file sorted by its key, as most exports are)
+    are all different: one streaming pass proves it at a tenth of the cost of counting distinct
+    keys, which decides otherwise (both far cheaper than finding which keys repeat, and where)."""
+    key = normalized(Staged.cell(lay.present[lay.table.key]))
+    keys = f"(SELECT {key} AS k FROM {SRC}) WHERE k IS NOT NULL"
+    unsorted = con.execute(
+        f"SELECT count(*) FILTER (WHERE k <= before) FROM "
+        f"(SELECT k, lag(k) OVER () AS before FROM {keys})"
+    ).fetchall()[0][0]
+    if not unsorted:
+        return False
+    total, distinct = con.execute(f"SELECT count(k), count(DISTINCT k) FROM {keys}").fetchall()[0]
+    return bool(total != distinct)
 
 
 def _resolve_self_reference(con: duckdb.DuckDBPyConnection, lay: Layout, k: int, c: Check) -> None:
