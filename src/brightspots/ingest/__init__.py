@@ -3,7 +3,8 @@
 ``import_path(ws, path)`` reads a folder of CSV, Parquet or Excel files named after the tables
 of the data contract (see ``brightspots.schema``), checks every row with set-based SQL generated
 from the schema, upserts the valid rows, quarantines the others with file, line, column, reason,
-detail and the raw row, and reports counts per file that add up. It is one transaction.
+detail and the raw row, and reports counts per file that add up. It is one write
+(``Workspace.writing``): all of it lands, or none of it.
 
 Modules, in the order an import uses them: ``discover`` (which file is which table), ``stage``
 (cells as text with physical line numbers; ``lines``, ``excel``), ``layout`` (header -> columns),
