@@ -47,8 +47,9 @@ class Checked:
 
 
 def _case_code(pairs: list[tuple[int, str]]) -> str:
+    """The value for the row's code (NULL for a valid row, tested first: most rows are)."""
     whens = " ".join(f"WHEN {k} THEN {v}" for k, v in pairs)
-    return f"CASE code {whens} ELSE NULL END" if pairs else "NULL"
+    return f"CASE WHEN code = 0 THEN NULL ELSE CASE code {whens} END END" if pairs else "NULL"
 
 
 def _duplicate_diff(lay: Layout) -> tuple[str, str]:
