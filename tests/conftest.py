@@ -90,6 +90,97 @@ def small_ws(tmp_path_factory, small_org) -> Path:
     return root
 
 
+# ------------------------------------------------------------------ work across processes
+
+
+_POOL = None  # the session's worker processes, started on first use (see in_processes)
+
+
+def in_processes(fn, *iterables) -> list:
+    """``list(map(fn, *iterables))`` in worker processes, one per core (at most 4): for
+    independent, CPU-bound cases of one test (e.g. one synthetic org per seed) that the single
+    pytest process would run one after another. ``fn`` and its arguments must pickle (a module
+    function, not a test's closure). The workers are spawned (no forked DuckDB or thread state)
+    once per session, and run each case under the caller's warning filters, so a warning there
+    fails the test as it would here."""
+    import multiprocessing
+    import warnings
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    global _POOL
+    if _POOL is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        _POOL = ProcessPoolExecutor(
+            max(1, min(cores or 1, 4)), mp_context=multiprocessing.get_context("spawn")
+        )
+    args = [list(it) for it in iterables]
+    n = len(args[0]) if args else 0
+    filters = [list(warnings.filters)] * n
+    try:
+        return list(_POOL.map(_warned, filters, [fn] * n, *args))
+    except BrokenProcessPool:
+        _POOL = None  # a worker died: the next call starts new ones
+        raise
+
+
+def _warned(filters: list, fn, *args):
+    """``fn(*args)`` under the caller's warning filters."""
+    import warnings
+
+    with warnings.catch_warnings():  # entering resets the registries: the new list applies
+        warnings.filters[:] = filters
+        return fn(*args)
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    if _POOL is not None:
+        _POOL.shutdown(cancel_futures=True)
+
+
+# ------------------------------------------------------------- default-size synthetic orgs
+
+#: default-size orgs that test_detection (planted truth) and test_practice_recovery both read:
+#: analysed once, with practices, for both
+PRACTICE_SEEDS = (101, 202, 303)
+
+
+@pytest.fixture(scope="session")
+def default_orgs(tmp_path_factory):
+    """``default_orgs({seed: practices, ...})``: ``evaluate.run_synthetic`` of default-size orgs
+    (``SynthConfig(seed=seed)``: 200 reps, 18 months) loaded straight into their workspaces
+    (``load="direct"``: the importer has tests of its own), analysed with or without practices;
+    {seed: result}. Each org is analysed once per session (one analysed with practices serves
+    a request without), those not done yet in parallel (``in_processes``). Returns copies, so a
+    test may change what it gets."""
+    import copy
+
+    cache: dict = {}
+
+    def get(wanted: dict[int, bool]) -> dict:
+        todo = [
+            (seed, practices)
+            for seed, practices in wanted.items()
+            if seed not in cache or (practices and cache[seed].practice_effects is None)
+        ]
+        todo.sort(key=lambda t: not t[1])  # the longer runs first: the workers end together
+        if todo:
+            folders = [tmp_path_factory.mktemp(f"default_org{seed}") for seed, _ in todo]
+            seeds, practices = zip(*todo, strict=True)
+            runs = in_processes(_default_org, folders, seeds, practices)
+            cache.update(zip(seeds, runs, strict=True))
+        return {seed: copy.deepcopy(cache[seed]) for seed in wanted}
+
+    return get
+
+
+def _default_org(folder: Path, seed: int, practices: bool):
+    from brightspots import evaluate, synth
+
+    config = synth.SynthConfig(seed=seed)
+    return evaluate.run_synthetic(folder, config, practices=practices, load="direct")
+
+
 # ----------------------------------------------------------------------------- the web app
 
 WEB_PASSWORD = "correct horse battery staple"

@@ -5,16 +5,20 @@ Precision is pooled over the seeds and counts a label on a planted bright spot o
 planted coached team as correct; recall is over the planted bright spots whose computed power to be
 labelled is at least 0.8, at the ratio the data hold: the sum of their deals' true win
 probabilities (``truth_opportunities.parquet``) over the model's expected wins, in the analysis
-window. Run with ``-s`` to see the figures.
+window. Run with ``-s`` to see the figures. The orgs are inserted straight into their workspaces
+(``evaluate.insert_org``, the same rows as an import: tests/test_evaluate.py); importing them is
+tested in test_import_truth and the ingest tests.
 """
 
 from __future__ import annotations
 
 import collections
+import functools
 
 import pytest
 
 from brightspots import evaluate, synth
+from conftest import PRACTICE_SEEDS, in_processes
 
 pytestmark = pytest.mark.slow
 
@@ -23,13 +27,13 @@ NULL_SEEDS = tuple(range(11, 31))
 
 
 @pytest.fixture(scope="module")
-def planted(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("detect")
+def planted(default_orgs):
+    # analysed with practices where test_practice_recovery reads the same org (one run for
+    # both): the bright spots are found before, and apart from, the practices
+    runs = default_orgs({seed: seed in PRACTICE_SEEDS for seed in SEEDS})
     out = []
     for seed in SEEDS:
-        table, truth, _, per_outcome = evaluate.analyse_synthetic(
-            tmp / str(seed), synth.SynthConfig(seed=seed)
-        )
+        table, truth, per_outcome = runs[seed].bright_spots, runs[seed].truth, runs[seed].deviance
         out.append((table, truth, evaluate.score(table, truth, per_outcome), per_outcome))
     return out
 
@@ -115,13 +119,25 @@ def test_buyer_impact_is_adjusted_for_territory(planted):
         assert (rich["label"] != "bright_spot").all()
 
 
-@pytest.mark.parametrize("seed", [101, 202, 303])
-def test_a_team_effect_is_found_when_no_single_rep_is(tmp_path, seed):
+TEAM_SEEDS = (101, 202, 303)
+
+
+@pytest.fixture(scope="module")
+def coached(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("coached")
+    runs = in_processes(
+        functools.partial(evaluate.analyse_synthetic, load="direct"),
+        [tmp / str(seed) for seed in TEAM_SEEDS],
+        [synth.SynthConfig(seed=seed, team_odds_ratio=1.8) for seed in TEAM_SEEDS],
+    )
+    return dict(zip(TEAM_SEEDS, runs, strict=True))
+
+
+@pytest.mark.parametrize("seed", TEAM_SEEDS)
+def test_a_team_effect_is_found_when_no_single_rep_is(coached, seed):
     # a coached team (odds ratio 1.8 on every deal of every rep, true ratio about 1.4): the team
     # is a bright spot at team level although none of its reps is one
-    table, truth, _, per_outcome = evaluate.analyse_synthetic(
-        tmp_path, synth.SynthConfig(seed=seed, team_odds_ratio=1.8)
-    )
+    table, truth, _, per_outcome = coached[seed]
     d = evaluate.score(table, truth, per_outcome)
     (team,) = truth["bright_spot_teams"]
     row = table[(table["level"] == "team") & (table["unit_id"] == team)].iloc[0]
@@ -134,10 +150,12 @@ def test_a_team_effect_is_found_when_no_single_rep_is(tmp_path, seed):
 def test_null_orgs_have_almost_no_bright_spots(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("null")
     counts, candidates = [], []
-    for seed in NULL_SEEDS:
-        table, truth, _, _ = evaluate.analyse_synthetic(
-            tmp / str(seed), synth.SynthConfig(seed=seed, null=True)
-        )
+    runs = in_processes(
+        functools.partial(evaluate.analyse_synthetic, load="direct"),
+        [tmp / str(seed) for seed in NULL_SEEDS],
+        [synth.SynthConfig(seed=seed, null=True) for seed in NULL_SEEDS],
+    )
+    for table, truth, _, _ in runs:
         assert truth["bright_spots"] == []
         reps = table[table["level"] == "rep"]
         counts.append(int((reps["label"] == "bright_spot").sum()))

@@ -17,6 +17,7 @@ import pytest
 from scipy import stats
 
 from brightspots.deviance import assess_outcome, combine_labels, detection_power
+from conftest import in_processes
 
 SIZE = 200
 PLANTED = 10  # 5% of the units, as in the synthetic organisation
@@ -143,7 +144,9 @@ def _cell(odds_ratio: float, volume: int) -> Cell:
 
 @pytest.fixture(scope="module")
 def grid() -> dict[tuple[float, int], Cell]:
-    cells = {(o, v): _cell(o, v) for o in ODDS_RATIOS for v in VOLUMES}
+    keys = [(o, v) for o in ODDS_RATIOS for v in VOLUMES]
+    # the cells are independent: computed across processes (the same seeds, the same cells)
+    cells = dict(zip(keys, in_processes(_cell, *zip(*keys, strict=True)), strict=True))
     print(
         f"\n{SIZE} units, {PLANTED} planted, {SEEDS_PER_CELL} seeds per cell; "
         "precision (tp/labelled), recall, mean computed power of planted units"

@@ -19,7 +19,8 @@ def test_duckdb_and_spark_agree_on_observed_over_expected(small_ws, tmp_path):
     root = tmp_path / "ws"
     shutil.copytree(small_ws, root)
     with Workspace.open(root, engine="duckdb") as ws:
-        duck_run = analyze(ws)
+        duck_run = ws.latest_run()  # small_ws's own analysis: the same data on DuckDB
+        assert duck_run.engine == "duckdb" and duck_run.fingerprint == ws.fingerprint()
         duck = ws.run_results("bright_spots", duck_run.run_id).set_index("rep_id").sort_index()
     with Workspace.open(root, engine="spark") as ws:
         spark_run = analyze(ws)

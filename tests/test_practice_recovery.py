@@ -1,23 +1,24 @@
 """Acceptance (issue 5): on planted truth over several seeds, the true practices of the synthetic
 org are found after case-mix adjustment and the decoys are not, although the decoys do differ in
-raw comparisons. Run with ``-s`` to see the figures."""
+raw comparisons. Run with ``-s`` to see the figures. The default-size orgs are analysed once for
+this module and test_detection (the ``default_orgs`` fixture, conftest.py)."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from brightspots import evaluate, synth
+from conftest import PRACTICE_SEEDS
 
-SEEDS = (101, 202, 303)
+SEEDS = PRACTICE_SEEDS
 
 
 @pytest.fixture(scope="module")
-def recovered(tmp_path_factory) -> dict[int, tuple[pd.DataFrame, dict]]:
+def recovered(default_orgs) -> dict[int, tuple[pd.DataFrame, dict]]:
     out = {}
-    for seed in SEEDS:
-        folder = tmp_path_factory.mktemp(f"practices{seed}")
-        out[seed] = evaluate.practice_recovery(folder, synth.SynthConfig(seed=seed))
+    for seed, r in default_orgs(dict.fromkeys(SEEDS, True)).items():
+        assert r.practice_effects is not None
+        out[seed] = (r.practice_effects, r.truth)
     cols = ["odds_ratio", "or_low", "or_high", "q", "whole_deal_odds_ratio", "whole_deal_q"]
     cols += ["raw_odds_ratio", "raw_q", "suspect"]
     for seed, (effects, truth) in out.items():
