@@ -1,7 +1,8 @@
 """One measured benchmark step, run in its own process by ``bench.measure.run``; prints one JSON
 line with its figures last.
 
-    python -m bench.step analyze WORKSPACE [--engine duckdb|spark]
+    python -m bench.step analyze WORKSPACE [--engine duckdb|spark] [--full]
+    python -m bench.step import FOLDER WORKSPACE
     python -m bench.step reference PARQUET_FOLDER WORKSPACE
     python -m bench.step floor WORKSPACE
 """
@@ -37,7 +38,7 @@ FROM e JOIN a USING (event_id) LEFT JOIN o USING (event_id) LEFT JOIN c USING (e
 """
 
 
-def analyze(root: Path, engine: str) -> dict:
+def analyze(root: Path, engine: str, full: bool = False) -> dict:
     from bench.measure import EngineClock
     from brightspots import analysis
     from brightspots.workspace import Workspace
@@ -49,7 +50,9 @@ def analyze(root: Path, engine: str) -> dict:
     steps: list[tuple[str, float]] = []
     t0 = time.perf_counter()
     with EngineClock() as clock:
-        run = analysis.analyze(ws, lambda step, f: steps.append((step, time.perf_counter() - t0)))
+        run = analysis.analyze(
+            ws, lambda step, f: steps.append((step, time.perf_counter() - t0)), full=full
+        )
     d = run.diagnostics
     return {
         "wall_s": clock.wall_s,
@@ -59,7 +62,18 @@ def analyze(root: Path, engine: str) -> dict:
         "n_cases": d["n_cases"],
         "n_bright_spots": d["n_bright_spots"],
         "touches": (d.get("buyer_impact") or {}).get("n_touches"),
+        "refresh": d.get("refresh"),
     }
+
+
+def import_files(folder: Path, root: Path) -> dict:
+    from brightspots.ingest import import_path
+    from brightspots.workspace import Workspace
+
+    t0 = time.perf_counter()
+    got = import_path(Workspace.open(root), folder)
+    rows = sum(f.inserted + f.updated for f in got.files)
+    return {"wall_s": time.perf_counter() - t0, "rows": rows}
 
 
 def reference(folder: Path, root: Path) -> dict:
@@ -111,13 +125,15 @@ def main(argv: list[str]) -> None:
     what, *rest = argv
     if what == "analyze":
         engine = rest[rest.index("--engine") + 1] if "--engine" in rest else "duckdb"
-        out = analyze(Path(rest[0]), engine)
+        out = analyze(Path(rest[0]), engine, full="--full" in rest)
+    elif what == "import":
+        out = import_files(Path(rest[0]), Path(rest[1]))
     elif what == "reference":
         out = reference(Path(rest[0]), Path(rest[1]))
     elif what == "floor":
         out = floor(Path(rest[0]))
     else:
-        raise SystemExit(f"unknown step {what!r}: analyze, reference or floor")
+        raise SystemExit(f"unknown step {what!r}: analyze, import, reference or floor")
     print(json.dumps(out, default=str), flush=True)
 
 

@@ -130,8 +130,14 @@ def test_analyze_window_and_minimum_volume(tmp_path, small_ws):
     r = run("analyze", "--workspace", str(ws), "--window", "90d", "--min-volume", "5")
     assert r.returncode == 0, r.stderr
     assert "over the last 90 days" in r.stdout
+    # the data did not change: nothing of the ledger is recomputed, and it says so
+    assert "Incremental from run" in r.stdout and "recomputed 0 touches" in r.stdout
     r = run("analyze", "--workspace", str(ws), "--window", "12w")
     assert r.returncode == 1 and "use 'all', months like '12m' or days like '90d'" in r.stderr
+    r = run("analyze", "--workspace", str(ws), "--full")
+    assert r.returncode == 0 and "Full recompute: a full recompute was asked for." in r.stdout
+    r = run("analyze", "--workspace", str(ws), "--since", "yesterday")
+    assert r.returncode != 0 and "'yesterday' is not a day like 2026-10-31" in r.stderr
 
 
 def test_me_shows_a_reps_own_view_and_names_no_other_rep(small_ws):

@@ -112,3 +112,53 @@ def test_an_ibis_result_is_stored_from_the_engine_like_a_frame(small_ws, tmp_pat
             ws.save_run(run3, {"frame": pd.DataFrame({"x": [3]}), "team_sizes": bad})
         assert run3.run_id not in {r.run_id for r in ws.runs()}
         assert len(ws.read("frame")) == 2
+
+
+def _effort(keys: list[tuple[str, int]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "grain": "rep",
+            "every": "day",
+            "unit_id": [k for k, _ in keys],
+            "period": pd.Timestamp("2026-01-05"),
+            "touches": [v for _, v in keys],
+        }
+    )
+
+
+def test_layered_runs_read_per_key_their_newest_version(tmp_path):
+    from brightspots.workspace import Layer
+
+    def save(ws, result, layers=("effort_impact",)):
+        run = ws.new_run(fingerprint="x")
+        run.diagnostics = {"layers": list(layers)}
+        ws.save_run(run, {"effort_impact": result} if result is not None else {})
+        return run.run_id
+
+    def read(ws, run_id):
+        df = ws.run_results("effort_impact", run_id).sort_values("unit_id")
+        return dict(zip(df["unit_id"], df["touches"], strict=True))
+
+    with init_workspace(tmp_path) as ws:
+        # two runs stored whole, the way runs were stored before layers
+        legacy1 = ws.new_run(fingerprint="x")
+        ws.save_run(legacy1, {"effort_impact": _effort([("a", 1), ("b", 1)])})
+        legacy2 = ws.new_run(fingerprint="x")
+        ws.save_run(legacy2, {"effort_impact": _effort([("a", 2)])})
+        assert read(ws, legacy1.run_id) == {"a": 1, "b": 1}
+        # a full layer replaces every key; a partial one only its keys
+        full = save(ws, Layer(rows=[_effort([("a", 3), ("b", 3), ("c", 3)])]))
+        with ws.transaction() as con:
+            con.execute(
+                "CREATE TABLE changed AS SELECT 'rep' AS grain, 'day' AS every, unit_id, "
+                "DATE '2026-01-05' AS period FROM (VALUES ('b'), ('c')) AS v(unit_id)"
+            )
+        partial = save(ws, Layer(rows=[_effort([("b", 4)])], replaces="changed"))
+        without = save(ws, None, layers=())  # a run that stored no effort rows
+        assert read(ws, legacy1.run_id) == {"a": 1, "b": 1}
+        assert read(ws, legacy2.run_id) == {"a": 2}
+        assert read(ws, full) == {"a": 3, "b": 3, "c": 3}
+        assert read(ws, partial) == {"a": 3, "b": 4}  # c is gone, a is the full run's
+        assert read(ws, without) == {}
+        got = ws.run_rows("effort_impact", partial, where="unit_id = ?", params=["b"])
+        assert got["touches"].tolist() == [4] and "replaced_by" not in got.columns

@@ -10,20 +10,21 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
+from datetime import date
 
 import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from brightspots import casemix, deviance, impact, metrics, resources, timezones
+from brightspots import casemix, deviance, impact, metrics, refresh, resources, timezones
 from brightspots import levels as levels_mod
 from brightspots import outcomes as outcomes_mod
 from brightspots.errors import BrightspotsError
 from brightspots.practices import analysis as practice_analysis
 from brightspots.practices.registry import registry as practice_registry
 from brightspots.windows import parse_window
-from brightspots.workspace import Run, Workspace
+from brightspots.workspace import Layer, Run, Workspace
 
 Progress = Callable[[str, float], None]
 
@@ -79,18 +80,30 @@ def analyze(
     window: str | None = None,
     min_volume: int | None = None,
     practices: bool = True,
+    since: date | None = None,
+    full: bool = False,
 ) -> Run:
     """Analyse the workspace's current data and store the results as a new run.
 
     ``window`` ("12m", "90d", "all") and ``min_volume`` override the config for this run (reps;
     teams and regions use ``team_window``). ``practices=False`` finds bright spots only: no
     effort and buyer impact, practices or peer resources (for detection benchmarks).
+    On DuckDB the touch ledger and ``effort_impact`` are refreshed incrementally from the last
+    run (``refresh``): ``since`` (a local day) counts every row at or after it as changed too,
+    ``full`` recomputes everything.
     The run is written as the workspace's one writer (``Workspace.writing``) and committed at
     the end: readers see the previous run until then.
     """
     with ws.writing(), contextlib.ExitStack() as cleanup:
         return _analyze(
-            ws, progress, cleanup, window=window, min_volume=min_volume, practices=practices
+            ws,
+            progress,
+            cleanup,
+            window=window,
+            min_volume=min_volume,
+            practices=practices,
+            since=since,
+            full=full,
         )
 
 
@@ -102,6 +115,8 @@ def _analyze(
     window: str | None,
     min_volume: int | None,
     practices: bool,
+    since: date | None = None,
+    full: bool = False,
 ) -> Run:
     # a bad practice in the config fails before any work
     practice_list = practice_registry(ws.config) if practices else []
@@ -174,8 +189,13 @@ def _analyze(
     # crediting buyer events to touches is the costliest pass over the data; the buyer-impact
     # model, effort_impact and the practices read it, so it is computed once and kept in the
     # engine until the run is saved
-    ledger = None
-    if "buyer_impact" in outcomes or practices:
+    ledger, refreshed = None, None
+    if practices and ws.engine == "duckdb":
+        # the ledger is kept in the workspace and refreshed where the data changed
+        progress("refreshing the touch ledger", 0.12)
+        refreshed = refresh.update(ws, run.run_id, local=local, since=since, full=full)
+        ledger = refreshed.ledger
+    elif "buyer_impact" in outcomes or practices:
         ledger = metrics.ledger(ws, keep=True)
         cleanup.callback(ledger.release)
 
@@ -267,10 +287,13 @@ def _analyze(
         progress("effort and buyer impact", 0.8)
         # stored straight from the engine: per account and day it is nearly as big as the data
         # its touch and event rows are kept in the engine and stored one aggregation at a time
-        parts, kept = metrics.parts(ws, ledger, keep=True)
-        for t in kept:
-            cleanup.callback(t.release)
-        extra["effort_impact"] = parts
+        if refreshed is not None:
+            extra["effort_impact"] = refreshed.effort
+        else:
+            parts, kept = metrics.parts(ws, ledger, keep=True)
+            for t in kept:
+                cleanup.callback(t.release)
+            extra["effort_impact"] = Layer(rows=parts)
         progress("practices", 0.85)
         bright = set(rep_table.loc[rep_table["label"] == "bright_spot", "rep_id"])
         peers = set(rep_table.loc[rep_table["closed"] >= min_volume, "rep_id"]) - bright
@@ -347,6 +370,16 @@ def _analyze(
         "v_over_e": levels_mod.v_over_e(rep_table.rename(columns={"closed": "n"}), min_volume),
         "timezone": ws.timezone,
         "practices": practice_notes,
+        # the layered tables the run stores (a run without them shows none)
+        "layers": ["effort_impact"] if practices else [],
+        "refresh": refreshed.notes
+        if refreshed is not None
+        else {
+            "mode": "full",
+            "reason": f"the {ws.engine} engine recomputes everything"
+            if practices
+            else "no practices: no ledger to keep",
+        },
     }
     ws.save_run(
         run,

@@ -7,6 +7,7 @@ import shutil
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -284,18 +285,51 @@ def analyze(
         int | None,
         typer.Option(help="Closed deals a unit needs before it can be labelled (default 20)."),
     ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            help="Recompute effort and buyer impact from this local day (YYYY-MM-DD) on, as if "
+            "every row since then had changed (changes are found anyway; this only widens them)."
+        ),
+    ] = None,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full", help="Recompute everything, not only what the data's changes reach."
+        ),
+    ] = False,
     wait: WaitOpt = False,
 ) -> None:
-    """Find the bright spots: case-mix adjusted results per rep, team and region, as a new run."""
+    """Find the bright spots: case-mix adjusted results per rep, team and region, as a new run.
+
+    Effort and buyer impact are refreshed where the data changed since the last run (with the
+    look-back the metrics need); ``--full`` recomputes everything."""
+    from brightspots import refresh
     from brightspots.analysis import analyze as run_analysis
     from brightspots.workspace import Workspace
+
+    since_day = None
+    if since is not None:
+        try:
+            since_day = date.fromisoformat(since)
+        except ValueError:
+            raise typer.BadParameter(
+                f"{since!r} is not a day like 2026-10-31", param_hint="--since"
+            ) from None
 
     with (
         Workspace.open(workspace, engine=engine) as ws,
         ws.writing(wait=wait),
         progress_bar("analyze") as progress,
     ):
-        run = run_analysis(ws, progress=progress, window=window, min_volume=min_volume)
+        run = run_analysis(
+            ws,
+            progress=progress,
+            window=window,
+            min_volume=min_volume,
+            since=since_day,
+            full=full,
+        )
         table = ws.run_results("bright_spots", run.run_id)
         per_outcome = ws.run_results("deviance", run.run_id)
         has = ws.has_table("practice_effects")
@@ -307,6 +341,7 @@ def analyze(
         f"deals, model AUC {d['auc']:.2f}, {d['n_bright_spots']} bright spots and "
         f"{d['n_candidates']} candidates among {d['n_units']} reps."
     )
+    out.print(refresh.describe(d.get("refresh", {})))
     print_bright_spots(table, per_outcome, currency)
     print_practices(effects)
 

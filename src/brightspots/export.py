@@ -70,12 +70,12 @@ def _filtered(
     run_id = run_id or ws.latest_run().run_id
     if not ws.has_table(name):
         raise ExportError(f"the run has no table {name!r}; run `brightspots analyze` again")
-    where, params = ["run_id = ?"], [run_id]
+    where, params = [], []
     for column, value in (("grain", grain), ("every", every)):
         if value is not None:
             where.append(f"{column} = ?")
             params.append(value)
-    df = ws.read(name, where=" AND ".join(where), params=params).drop(columns=["run_id"])
+    df = ws.run_rows(name, run_id, where=" AND ".join(where), params=params)
     order = ["grain", "every", "unit_id", "period"]
     return df.sort_values(order, kind="mergesort").reset_index(drop=True)
 

@@ -35,8 +35,7 @@ import numpy as np
 import pandas as pd
 
 from brightspots import casemix
-from brightspots.metrics.ledger import Ledger
-from brightspots.metrics.ledger import build as build_ledger
+from brightspots.metrics.ledger import Ledger, given_or_built
 
 #: bright-spot covariates that also describe a touch (its account, its rep, its time)
 TOUCH_COVARIATES = (
@@ -82,16 +81,10 @@ def touch_cases(
             f"covariate(s) {', '.join(map(repr, bad))} do not describe a touch; "
             f"use any of {', '.join(TOUCH_COVARIATES)}"
         )
-    if ledger is None:
-        ledger = build_ledger(
-            activities,
-            buyer_events,
-            impact_window=impact_window,
-            dark_after=dark_after,
-            as_of=as_of,
-        )
-    elif (ledger.impact_window, ledger.dark_after) != (impact_window, dark_after):
-        raise ValueError("the ledger was built with other durations")
+    ledger = given_or_built(
+        ledger, activities, buyer_events, impact_window=impact_window, dark_after=dark_after,
+        as_of=as_of,
+    )  # fmt: skip
     out = ledger.outcomes
     cutoff = ibis.literal(pd.Timestamp(as_of).to_pydatetime() - dark_after)
     settled = out.filter(out.occurred_at <= cutoff)

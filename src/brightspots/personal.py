@@ -336,12 +336,7 @@ def run_tables(ws, run) -> dict[str, pd.DataFrame]:
         if not ws.has_table(name):
             raise PersonalError(f"run {run.run_id} lacks {name}: analyse again")
         if name == "effort_impact":  # only the weekly rep rows: the table can be big
-            frame = ws.read(
-                name,
-                where="run_id = ? AND grain = 'rep' AND every = 'week'",
-                params=[run.run_id],
-            )
-            tables[name] = frame.drop(columns=["run_id"])
+            tables[name] = ws.run_rows(name, run.run_id, where="grain = 'rep' AND every = 'week'")
         else:
             tables[name] = ws.run_results(name, run.run_id)
     return tables

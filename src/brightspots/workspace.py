@@ -43,6 +43,10 @@ MIRROR_DIR = "parquet"
 ENGINES = ("duckdb", "spark")
 #: engine types a result column is stored as instead
 _STORED_AS = {"HUGEINT": "BIGINT"}
+#: result tables stored in layers (``Layer``), with the columns that key a row
+LAYERED: dict[str, tuple[str, ...]] = {"effort_impact": ("grain", "every", "unit_id", "period")}
+#: the column of a layered table naming the run that replaced (or removed) a row's version
+REPLACED_BY = "replaced_by"
 
 DEFAULT_CONFIG: dict[str, Any] = {
     "workspace": {
@@ -193,6 +197,18 @@ class Run:
     fingerprint: str
     config: dict[str, Any]
     diagnostics: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A run's versions of a layered result table (``LAYERED``): ``rows`` (Ibis expressions or
+    frames) for the keys it recomputed, and ``replaces``, the name of a table of key columns
+    whose earlier versions it replaces (keys without a new row are gone from the run); None
+    replaces every key. A run then reads, per key, its own version or the newest earlier one
+    (``Workspace.run_rows``): a run that recomputed a few keys stores only those."""
+
+    rows: list[Any]
+    replaces: str | None = None
 
 
 @dataclass
@@ -546,6 +562,9 @@ class Workspace:
         """
         with self.transaction() as con:
             for name, result in results.items():
+                if isinstance(result, Layer):
+                    self._replace_versions(con, run, name, result.replaces)
+                    result = result.rows
                 for part in result if isinstance(result, list) else [result]:
                     self._save_result(con, run, name, part)
             con.execute(
@@ -579,6 +598,38 @@ class Workspace:
         else:
             for batch in self.backend().to_pyarrow_batches(result):
                 self._insert_frame(con, name, run.run_id, batch.to_pandas())
+
+    def _replace_versions(
+        self, con: duckdb.DuckDBPyConnection, run: Run, name: str, replaces: str | None
+    ) -> None:
+        """Mark the current versions of ``replaces``' keys (all keys when None) of layered table
+        ``name`` as replaced by ``run``."""
+        if not self.has_table(name):
+            return
+        self._layer_table(con, name)
+        sql = f'UPDATE "{name}" SET {REPLACED_BY} = ? '
+        if replaces is None:
+            con.execute(sql + f"WHERE {REPLACED_BY} IS NULL", [run.run_id])
+            return
+        on = " AND ".join(f't."{k}" = k."{k}"' for k in LAYERED[name])
+        con.execute(
+            f'UPDATE "{name}" AS t SET {REPLACED_BY} = ? FROM "{replaces}" AS k '
+            f"WHERE t.{REPLACED_BY} IS NULL AND {on}",
+            [run.run_id],
+        )
+
+    def _layer_table(self, con: duckdb.DuckDBPyConnection, name: str) -> None:
+        """Give a table written one full copy per run (before layers) its ``REPLACED_BY``
+        column: each run's rows are replaced by the next run's."""
+        columns = {r[0] for r in con.execute(f'DESCRIBE "{name}"').fetchall()}
+        if REPLACED_BY in columns:
+            return
+        con.execute(f'ALTER TABLE "{name}" ADD COLUMN {REPLACED_BY} VARCHAR')
+        con.execute(
+            f'UPDATE "{name}" AS t SET {REPLACED_BY} = n.next_run FROM (SELECT run_id, '
+            "lead(run_id) OVER (ORDER BY created_at, run_id) AS next_run FROM runs) AS n "
+            "WHERE t.run_id = n.run_id"
+        )
 
     def _insert_frame(
         self, con: duckdb.DuckDBPyConnection, name: str, run_id: str, frame: pd.DataFrame
@@ -630,5 +681,30 @@ class Workspace:
         run_id = run_id or self.latest_run().run_id
         if not self.has_table(name):
             raise WorkspaceError(f"the latest run has no table {name!r}")
-        df = self.read(name, where="run_id = ?", params=[run_id])
-        return df.drop(columns=["run_id"]).reset_index(drop=True)
+        return self.run_rows(name, run_id).reset_index(drop=True)
+
+    def run_rows(
+        self, name: str, run_id: str, where: str = "", params: list[Any] | tuple = ()
+    ) -> pd.DataFrame:
+        """The rows of result table ``name`` that belong to run ``run_id`` (and match the SQL
+        condition ``where``), without the run_id column. A layered table (``LAYERED``) gives,
+        per key, the run's own version or the newest version before it; none for a run that did
+        not store the table (``Run.diagnostics["layers"]`` lacks it)."""
+        extra = f" AND ({where})" if where else ""
+        con = self.duckdb()
+        columns = {r[0] for r in con.execute(f'DESCRIBE "{name}"').fetchall()}
+        if name not in LAYERED or REPLACED_BY not in columns:
+            df = self.read(name, where="run_id = ?" + extra, params=[run_id, *params])
+            return df.drop(columns=["run_id"])
+        got = con.execute(
+            "SELECT created_at, diagnostics FROM runs WHERE run_id = ?", [run_id]
+        ).fetchall()
+        stored = bool(got) and name in json.loads(got[0][1]).get("layers", [name])
+        upto = "SELECT run_id FROM runs WHERE created_at < ? OR (created_at = ? AND run_id <= ?)"
+        sql = (
+            f'SELECT * EXCLUDE (run_id, {REPLACED_BY}) FROM "{name}" WHERE run_id IN ({upto}) '
+            f"AND ({REPLACED_BY} IS NULL OR {REPLACED_BY} NOT IN ({upto})){extra}"
+            + ("" if stored else " AND false")
+        )
+        at = got[0][0] if got else None
+        return con.execute(sql, [at, at, run_id, at, at, run_id, *params]).df()

@@ -126,9 +126,7 @@ def _run_table(ws: Workspace, run: Run, name: str, where: str = "", params=()) -
             f"the latest run ({run.run_id}) has no {name} table: it was made by an older "
             f"version; run `brightspots analyze --workspace {ws.root}` again"
         )
-    clause = "run_id = ?" + (f" AND ({where})" if where else "")
-    df = ws.read(name, where=clause, params=[run.run_id, *params])
-    return df.drop(columns=["run_id"])
+    return ws.run_rows(name, run.run_id, where=where, params=params)
 
 
 def deal_expectations(ws: Workspace, run: Run, first: date, last: date) -> pd.DataFrame:

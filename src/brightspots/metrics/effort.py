@@ -8,9 +8,7 @@ from datetime import datetime, timedelta
 import ibis
 import ibis.expr.types as ir
 
-from brightspots.metrics.credit import data_as_of
-from brightspots.metrics.ledger import Ledger
-from brightspots.metrics.ledger import build as build_ledger
+from brightspots.metrics.ledger import Ledger, given_or_built
 from brightspots.metrics.periods import EVERY, iso_week_label, week_start
 from brightspots.metrics.response import response_times
 from brightspots.schema import ACTIVITY_TYPES
@@ -68,14 +66,15 @@ def _int(value: int | ir.BooleanValue) -> ir.IntegerValue:
     return ibis.literal(value, type="int64")
 
 
-def _touch_rows(out: ir.Table, teams: ir.Table, local: Local) -> ir.Table:
+def _touch_rows(out: ir.Table, teams: ir.Table) -> ir.Table:
+    """One row per touch of ``out`` (touch outcomes with their local ``day``)."""
     j = out.left_join(teams, out.rep_id == teams.tm_rep)
     return j.select(
         rep_id=j.rep_id,
         team_id=j.team_id,
         account_id=j.account_id,
         opportunity_id=j.opportunity_id,
-        local_at=local(j.occurred_at),
+        day=j.day,
         touch=_int(1),
         impact=_int(j.outcome == "impact"),
         followed=_int(j.outcome == "followed"),
@@ -94,22 +93,38 @@ def _touch_rows(out: ir.Table, teams: ir.Table, local: Local) -> ir.Table:
     )
 
 
-def _event_rows(
-    cr: ir.Table, t: ir.Table, resp: ir.Table, teams: ir.Table, local: Local
-) -> ir.Table:
+def event_units(cr: ir.Table, t: ir.Table, resp: ir.Table) -> ir.Table:
+    """The credited events ``cr`` with ``unit_rep_id`` (the rep of the touch an event is credited
+    to, else its responsible rep), ``responsible_rep_id``, ``responded_at`` and
+    ``response_hours`` (``resp``: ``response.response_times``)."""
     by = t.select(c_aid="activity_id", c_rep="rep_id")
-    r = resp.select(r_eid="event_id", r_rep="responsible_rep_id", r_hours="response_hours")
+    r = resp.select(
+        r_eid="event_id",
+        responsible_rep_id="responsible_rep_id",
+        responded_at="responded_at",
+        response_hours="response_hours",
+    )
     c = cr.view()  # a reference, not an extension of its join chain: computed once
     j = c.left_join(by, c.activity_id == by.c_aid)
     j = j.left_join(r, j.event_id == r.r_eid)
-    j = j.mutate(unit_rep=ibis.coalesce(j.c_rep, j.r_rep))
-    j = j.left_join(teams, j.unit_rep == teams.tm_rep)
     return j.select(
-        rep_id=j.unit_rep,
+        *cr.columns,
+        "responsible_rep_id",
+        "responded_at",
+        "response_hours",
+        unit_rep_id=ibis.coalesce(j.c_rep, j.responsible_rep_id),
+    )
+
+
+def _event_rows(events: ir.Table, teams: ir.Table) -> ir.Table:
+    """One row per buyer event of ``events`` (``event_units`` with their local ``day``)."""
+    j = events.left_join(teams, events.unit_rep_id == teams.tm_rep)
+    return j.select(
+        rep_id=j.unit_rep_id,
         team_id=j.team_id,
         account_id=j.account_id,
         opportunity_id=j.opportunity_id,
-        local_at=local(j.occurred_at),
+        day=j.day,
         touch=_int(0),
         impact=_int(0),
         followed=_int(0),
@@ -117,10 +132,26 @@ def _event_rows(
         pending=_int(0),
         event=_int(1),
         event_credited=_int(j.activity_id.notnull()),
-        unanswered=_int(j.r_hours.isnull()),
-        response_hours=j.r_hours,
+        unanswered=_int(j.response_hours.isnull()),
+        response_hours=j.response_hours,
         **{name: _int(0) for name in _TYPE_COLUMNS},
     )
+
+
+def local_day(t: ir.Table, local: Local) -> ir.Table:
+    """``t`` with ``day``: the local date of its ``occurred_at``."""
+    return t.mutate(day=local(t.occurred_at).date())
+
+
+def stacked(touch_outcomes: ir.Table, events: ir.Table, reps: ir.Table) -> ir.Table:
+    """The rows every ``effort_impact`` part sums: one per touch (``touch_outcomes`` with
+    ``day``) and one per buyer event (``event_units`` with ``day``), with the current team of
+    their rep and their ISO ``week``."""
+    teams = reps.select(tm_rep="rep_id", team_id="team_id")
+    rows = ibis.union(
+        _touch_rows(touch_outcomes, teams), _event_rows(events, teams), distinct=False
+    )
+    return rows.mutate(week=week_start(rows.day))
 
 
 def _ratio(num: ir.NumericValue, den: ir.NumericValue) -> ir.FloatingValue:
@@ -187,43 +218,41 @@ def effort_parts(
     a big table never needs more memory than its biggest aggregation (a single statement for
     all eight ran out of a 3 GB DuckDB memory limit at 10M activities).
     """
-    if ledger is None:
-        as_of = data_as_of(activities, buyer_events) if as_of is None else as_of
-        ledger = build_ledger(
-            activities,
-            buyer_events,
-            impact_window=impact_window,
-            dark_after=dark_after,
-            as_of=as_of,
-        )
-    elif (ledger.impact_window, ledger.dark_after) != (impact_window, dark_after):
-        raise ValueError("the ledger was built with other durations")
+    ledger = given_or_built(
+        ledger, activities, buyer_events, impact_window=impact_window, dark_after=dark_after,
+        as_of=as_of,
+    )  # fmt: skip
     t, cr, out = ledger.touches, ledger.credited, ledger.outcomes
     resp = response_times(t, buyer_events, opportunities, accounts)
-    teams = reps.select(tm_rep="rep_id", team_id="team_id")
-    rows = ibis.union(
-        _touch_rows(out, teams, local), _event_rows(cr, t, resp, teams, local), distinct=False
-    )
-    rows = rows.mutate(day=rows.local_at.date())
-    rows = rows.mutate(week=week_start(rows.day)).drop("local_at")
+    events = local_day(event_units(cr, t, resp), local)
+    rows = stacked(local_day(out, local), events, reps)
     kept = []
     if keep:
         rows = rows.cache()
         kept.append(rows)
-    units = {
-        "rep": rows.rep_id,
-        "team": rows.team_id,
-        "account": rows.account_id,
-        "opportunity": rows.opportunity_id,
-    }
-    # one aggregation per grain and period (two keys each): cheaper than stacking the rows
-    # eight times and grouping by four keys
-    parts = [
-        _columns(_summarise(rows, grain, units[grain], every))
-        for grain in GRAINS
-        for every in EVERY
-    ]
-    return parts, kept
+    return summaries(rows), kept
+
+
+def unit_of(rows: ir.Table, grain: str) -> ir.StringValue:
+    """The unit of a row of ``stacked`` at ``grain``."""
+    return rows[f"{grain}_id"].cast("string")
+
+
+def summaries(rows: ir.Table, only: ir.Table | None = None) -> list[ir.Table]:
+    """The eight parts of ``effort_impact`` summed from ``stacked`` rows, one per grain and
+    period kind (one aggregation each, two keys: cheaper than stacking the rows eight times and
+    grouping by four keys). ``only``: a table of keys (``grain``, ``every``, ``unit_id``,
+    ``period``); then the parts hold those keys' rows only (a key without rows has none)."""
+    parts = []
+    for grain in GRAINS:
+        for every in EVERY:
+            part = rows.mutate(_unit=unit_of(rows, grain))
+            part = part.filter(part._unit.notnull())
+            if only is not None:
+                k = only.filter((only.grain == grain) & (only.every == every))
+                part = part.semi_join(k, [part._unit == k.unit_id, part[every] == k.period])
+            parts.append(_columns(_summarise(part, grain, every)))
+    return parts
 
 
 def _columns(g: ir.Table) -> ir.Table:
@@ -246,10 +275,9 @@ def _columns(g: ir.Table) -> ir.Table:
     return g.select(**{name: values[name] for name in COLUMNS})
 
 
-def _summarise(rows: ir.Table, grain: str, unit: ir.Value, every: str) -> ir.Table:
-    """Sums and the median response per unit and period, at one grain and one period kind."""
-    part = rows.mutate(_unit=unit.cast("string"))
-    part = part.filter(part._unit.notnull())
+def _summarise(part: ir.Table, grain: str, every: str) -> ir.Table:
+    """Sums and the median response per unit (``_unit``) and period, at one grain and one
+    period kind."""
     sums = part.group_by(unit_id=part._unit, period=part[every]).agg(
         **{name: part[_SOURCE.get(name, name)].sum() for name in _SUMS + _TYPE_SUMS}
     )

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 import ibis.expr.types as ir
 
-from brightspots.metrics.credit import credited, touches
+from brightspots.metrics.credit import credited, data_as_of, touches
 from brightspots.metrics.outcomes import touch_outcomes
 
 
@@ -65,4 +65,28 @@ def build(
         impact_window=impact_window,
         dark_after=dark_after,
         _kept=(out, cr) if keep else (),
+    )
+
+
+def given_or_built(
+    ledger: Ledger | None,
+    activities: ir.Table,
+    buyer_events: ir.Table,
+    *,
+    impact_window: timedelta,
+    dark_after: timedelta,
+    as_of: ir.TimestampScalar | datetime | None = None,
+) -> Ledger:
+    """``ledger`` when a caller has one (it must have these durations), else one built now as
+    plain expressions (``as_of`` defaults to the data's as-of time)."""
+    if ledger is not None:
+        if (ledger.impact_window, ledger.dark_after) != (impact_window, dark_after):
+            raise ValueError("the ledger was built with other durations")
+        return ledger
+    return build(
+        activities,
+        buyer_events,
+        impact_window=impact_window,
+        dark_after=dark_after,
+        as_of=data_as_of(activities, buyer_events) if as_of is None else as_of,
     )

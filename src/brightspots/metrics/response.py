@@ -16,7 +16,8 @@ def responsible_reps(
     e = buyer_events
     o = opportunities.select(o_id="opportunity_id", o_owner="owner_rep_id")
     a = accounts.select(a_id="account_id", a_owner="owner_rep_id")
-    j = e.left_join(o, e.opportunity_id == o.o_id).left_join(a, e.account_id == a.a_id)
+    j = e.left_join(o, e.opportunity_id == o.o_id)
+    j = j.left_join(a, j.account_id == a.a_id)
     return j.select(*e.columns, responsible_rep_id=ibis.coalesce(j.o_owner, j.a_owner))
 
 

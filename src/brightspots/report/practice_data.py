@@ -171,8 +171,7 @@ def read(ws: Workspace, run_id: str) -> dict[str, pd.DataFrame | None]:
             out[name] = None
             continue
         if name == "effort_impact":
-            frame = ws.read(name, where=f"run_id = ? AND {EFFORT_ROWS}", params=[run_id])
-            frame = frame.drop(columns=["run_id"]).reset_index(drop=True)
+            frame = ws.run_rows(name, run_id, where=EFFORT_ROWS).reset_index(drop=True)
         else:
             frame = ws.run_results(name, run_id)
         out[name] = frame if len(frame) else None

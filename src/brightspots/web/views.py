@@ -56,10 +56,8 @@ def _daily_svg(
 ) -> Markup:
     if not ws.has_table("effort_impact"):
         return Markup("")
-    effort = ws.read(
-        "effort_impact",
-        where="run_id = ? AND grain = 'rep' AND unit_id = ?",
-        params=[run_id, rep_id],
+    effort = ws.run_rows(
+        "effort_impact", run_id, where="grain = 'rep' AND unit_id = ?", params=[rep_id]
     )
     s = ef.span(effort, weeks=13, grain="rep")
     if s is None:

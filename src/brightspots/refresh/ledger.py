@@ -1,0 +1,223 @@
+"""Recompute the touch ledger where changes reach (``changes.find``) and write it into the state.
+
+The recomputation runs the same functions as a full ledger (``credit.credited``,
+``outcomes.touch_outcomes``, ``response.response_times``, ``effort.event_units``) on a subset of
+the rows that provably holds every row they read (``changes`` has the argument): per account
+``a`` recomputed from ``since_at`` s(a),
+
+* the events at or after s(a) get their credit from the touches at or after s(a) - W (an event
+  is credited to a touch at most W before it);
+* the touches at or after s(a) get their outcome from those events (every event credited to
+  such a touch, and its next event, is at or after it);
+* the response of those events, and of the account's older events that were unanswered or
+  answered at or after s(a), comes from the touches at or after s(a): no touch of the same rep
+  lies between such an older event and s(a), or it would have answered it.
+
+A full run is the same with every row in the subset (no ``_rf_floors``): one code path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import ibis
+import ibis.expr.types as ir
+
+from brightspots.metrics.credit import TOUCH_COLUMNS, credited, seconds, touches
+from brightspots.metrics.effort import event_units, local_day
+from brightspots.metrics.outcomes import touch_outcomes
+from brightspots.metrics.response import response_times
+from brightspots.refresh.changes import (
+    EVENT_COLUMNS,
+    EVENT_HASH,
+    FLOORS,
+    TEAM_CHANGES,
+    TOUCH_HASH,
+)
+from brightspots.refresh.state import EVENTS, TEAMS, TOUCHES
+
+Local = Callable[[ir.TimestampValue], ir.TimestampValue]
+
+#: rows whose effort_impact keys are recomputed: (rep_id, team_id, account_id, opportunity_id,
+#: day), the team being the one a key takes
+KEY_ROWS = "_rf_key_rows"
+NEW_TOUCHES = "_rf_new_touches"
+NEW_EVENTS = "_rf_new_events"
+
+_STATE_EVENT_COLUMNS = (
+    *EVENT_COLUMNS,
+    "activity_id",
+    "credit_tier",
+    "responsible_rep_id",
+    "responded_at",
+    "response_hours",
+    "unit_rep_id",
+)
+
+
+def _store(ws, name: str, expr: ir.Table, hashed: str = "", temp: bool = True) -> ir.Table:
+    """Compute ``expr`` into table ``name``, temporary unless ``temp`` is false (with column
+    ``h`` = the SQL ``hashed`` when given); the table, as an Ibis table."""
+    sql = ws.backend().compile(expr)
+    if hashed:
+        sql = f"SELECT *, {hashed} AS h FROM ({sql})"
+    kind = "TEMP TABLE" if temp else "TABLE"
+    ws.duckdb().execute(f"CREATE OR REPLACE {kind} {name} AS {sql}")
+    return ws.backend().table(name)
+
+
+def recompute(
+    ws,
+    *,
+    incremental: bool,
+    impact_window: timedelta,
+    dark_after: timedelta,
+    as_of: datetime,
+    local: Local,
+) -> dict[str, int]:
+    """Recompute the ledger rows of the changed region into ``_rf_new_touches`` and
+    ``_rf_new_events`` (the state tables' layout), and the responses of older events into
+    ``_rf_resp_old``; without ``incremental``, every row straight into the state's ledger
+    tables. Returns the row counts."""
+    con = ws.duckdb()
+    t = touches(ws.table("activities"))
+    e = ws.table("buyer_events")
+    wait = seconds(impact_window)
+    if incremental:
+        # the region's rows, read three times: kept
+        fl = ws.backend().table(FLOORS)
+        j = t.join(fl, "account_id")
+        t_in = _store(ws, "_rf_t_in", j.filter(j.occurred_at >= j.since_at - wait))
+        j = e.join(fl, "account_id")
+        e_new = _store(
+            ws, "_rf_e_new", j.filter(j.occurred_at >= j.since_at).select(*EVENT_COLUMNS)
+        )
+    else:
+        t_in = t.mutate(since_at=ibis.null("timestamp"))
+        e_new = e
+    into = {"touches": NEW_TOUCHES, "events": NEW_EVENTS}
+    if not incremental:
+        into = {"touches": TOUCHES, "events": EVENTS}
+    t_out = t_in.filter(t_in.since_at.isnull() | (t_in.occurred_at >= t_in.since_at))
+    t_out = t_out.select(*TOUCH_COLUMNS)
+    cr = _store(
+        ws, "_rf_cr", credited(t_in.select(*TOUCH_COLUMNS), e_new, impact_window=impact_window)
+    )
+    out = touch_outcomes(t_out, e_new, cr, dark_after=dark_after, as_of=as_of)
+    new_touches = local_day(out, local)
+    _store(ws, into["touches"], new_touches, TOUCH_HASH, temp=incremental)
+
+    answered = e_new
+    if incremental:
+        # older events of recomputed accounts whose answer may come from a recomputed touch
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _rf_e_old AS SELECT "
+            + ", ".join(f"s.{c}" for c in EVENT_COLUMNS)
+            + f" FROM {EVENTS} AS s JOIN {FLOORS} AS f USING (account_id) "
+            "WHERE s.occurred_at < f.since_at AND s.responsible_rep_id IS NOT NULL "
+            "AND (s.responded_at IS NULL OR s.responded_at >= f.since_at)"
+        )
+        answered = ibis.union(e_new, ws.backend().table("_rf_e_old"), distinct=False)
+    resp = _store(
+        ws,
+        "_rf_resp",
+        response_times(t_out, answered, ws.table("opportunities"), ws.table("accounts")),
+    )
+    events = local_day(event_units(cr, t_in.select(*TOUCH_COLUMNS), resp), local)
+    events = events.select(*_STATE_EVENT_COLUMNS, "day")
+    _store(ws, into["events"], events, EVENT_HASH, temp=incremental)
+    if incremental:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _rf_resp_old AS SELECT r.event_id, r.responded_at, "
+            "r.response_hours FROM _rf_resp AS r SEMI JOIN _rf_e_old AS o "
+            "ON r.event_id = o.event_id"
+        )
+    for name in ("_rf_t_in", "_rf_e_new", "_rf_cr", "_rf_resp"):
+        con.execute(f"DROP TABLE IF EXISTS {name}")
+
+    def n(table: str) -> int:
+        return int(con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
+
+    counts = {"touches": n(into["touches"]), "events": n(into["events"])}
+    if incremental:
+        counts["responses"] = n("_rf_resp_old")
+    return counts
+
+
+def _key_rows(source: str, rep: str, team_from: str, where: str = "") -> str:
+    """SQL for the key rows of ``source`` rows (``rep``: their rep column), teams from
+    ``team_from`` (a table of rep_id, team_id)."""
+    return (
+        f"SELECT x.{rep} AS rep_id, tm.team_id, x.account_id, x.opportunity_id, x.day "
+        f"FROM {source} AS x LEFT JOIN {team_from} AS tm ON x.{rep} = tm.rep_id {where}"
+    )
+
+
+def write_incremental(ws, *, dark_after: timedelta, old_as_of: datetime, as_of: datetime) -> int:
+    """Replace the recomputed region of the state's ledger with the new rows, collecting in
+    ``_rf_key_rows`` every row (old and new) whose ``effort_impact`` keys change. Returns the
+    number of touches reclassified between pending and dark by the move of the as-of time."""
+    con = ws.duckdb()
+    region = f"JOIN {FLOORS} AS f ON x.account_id = f.account_id WHERE x.occurred_at >= f.since_at"
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {KEY_ROWS} AS "
+        + " UNION ALL ".join(
+            [
+                # the region's old rows (under the team they were stored with and the current
+                # one), the new rows, and older events answered anew (current teams: the rows
+                # of reps who changed team are added under both teams below)
+                _key_rows(TOUCHES, "rep_id", "_rf_teams", region),
+                _key_rows(EVENTS, "unit_rep_id", "_rf_teams", region),
+                _key_rows(TOUCHES, "rep_id", TEAMS, region),
+                _key_rows(EVENTS, "unit_rep_id", TEAMS, region),
+                _key_rows(NEW_TOUCHES, "rep_id", "_rf_teams"),
+                _key_rows(NEW_EVENTS, "unit_rep_id", "_rf_teams"),
+                _key_rows(
+                    EVENTS,
+                    "unit_rep_id",
+                    "_rf_teams",
+                    "WHERE x.event_id IN (SELECT event_id FROM _rf_resp_old)",
+                ),
+            ]
+        )
+    )
+    for table in (TOUCHES, EVENTS):
+        con.execute(
+            f"DELETE FROM {table} AS x USING {FLOORS} AS f "
+            "WHERE x.account_id = f.account_id AND x.occurred_at >= f.since_at"
+        )
+    con.execute(f"INSERT INTO {TOUCHES} SELECT * FROM {NEW_TOUCHES}")
+    con.execute(f"INSERT INTO {EVENTS} SELECT * FROM {NEW_EVENTS}")
+    con.execute(
+        f"UPDATE {EVENTS} AS x SET responded_at = r.responded_at, "
+        "response_hours = r.response_hours FROM _rf_resp_old AS r WHERE x.event_id = r.event_id"
+    )
+    # touches whose wait ends between the old and the new as-of time: pending <-> dark
+    lo, hi = sorted([old_as_of, as_of])
+    wait = f"INTERVAL ({int(dark_after.total_seconds())}) SECOND"
+    stamp = f"TIMESTAMP '{as_of.isoformat(' ')}'"
+    moved = (
+        f"WHERE x.outcome IN ('dark', 'pending') AND x.occurred_at + {wait} > ? "
+        f"AND x.occurred_at + {wait} <= ? "
+        f"AND x.outcome <> CASE WHEN x.occurred_at + {wait} <= {stamp} THEN 'dark' "
+        "ELSE 'pending' END"
+    )
+    con.execute(
+        f"INSERT INTO {KEY_ROWS} " + _key_rows(TOUCHES, "rep_id", "_rf_teams", moved), [lo, hi]
+    )
+    reclassified = con.execute(
+        f"UPDATE {TOUCHES} AS x SET outcome = CASE WHEN x.occurred_at + {wait} <= {stamp} "
+        f"THEN 'dark' ELSE 'pending' END {moved}",
+        [lo, hi],
+    ).fetchall()[0][0]
+    # a rep who changed team moves every row of theirs from the old team's keys to the new's
+    for team in ("old_team", "new_team"):
+        for source, rep in ((TOUCHES, "rep_id"), (EVENTS, "unit_rep_id")):
+            con.execute(
+                f"INSERT INTO {KEY_ROWS} SELECT NULL, c.{team}, NULL, NULL, x.day "
+                f"FROM {source} AS x JOIN {TEAM_CHANGES} AS c ON x.{rep} = c.rep_id"
+            )
+    con.execute(f"DROP TABLE {NEW_TOUCHES}")
+    con.execute(f"DROP TABLE {NEW_EVENTS}")
+    return int(reclassified)
