@@ -203,6 +203,7 @@ def test_incremental_equals_full_after_new_days_and_a_revival(refreshed, small_o
     assert notes["mode"] == "incremental"
     assert notes["recomputed"] == {
         "touches": 0, "events": 0, "responses": 0, "reclassified": 0, "effort_keys": 0,
+        "deals_touched": 0,
     }  # fmt: skip
     assert_same_tables(ws, again.run_id, ws, third.run_id)
 

@@ -26,22 +26,26 @@ from brightspots import timezones
 from brightspots.metrics import settings as metric_settings
 from brightspots.metrics.credit import TOUCH_COLUMNS
 from brightspots.metrics.ledger import Ledger
-from brightspots.refresh import changes, effort, ledger, state
+from brightspots.refresh import changes, effort, ledger, practices, state
 from brightspots.workspace import Layer, Workspace
 
 __all__ = ["Refreshed", "describe", "full_reason", "update"]
 
-_LIVE = ("activities", "buyer_events", "opportunities", "accounts", "reps")
+_LIVE = ("activities", "buyer_events", "opportunities", "accounts", "contacts", "reps")
 
 
 @dataclass(frozen=True)
 class Refreshed:
-    """The run's ledger (over the state's tables), its ``effort_impact`` layer and what was
-    done (``notes``: stored as the run's ``diagnostics["refresh"]``)."""
+    """The run's ledger (over the state's tables), its ``effort_impact`` layer, what was done
+    (``notes``: stored as the run's ``diagnostics["refresh"]``), and for the practices the run
+    whose measures may be reused (``base_run``) with the deals to measure again
+    (``dirty_deals``, a table of opportunity_id; None after a full refresh: every deal)."""
 
     ledger: Ledger
     effort: Layer
     notes: dict[str, Any]
+    base_run: str | None = None
+    dirty_deals: str | None = None
 
 
 def _latest_effort_run(ws: Workspace) -> str | None:
@@ -123,6 +127,7 @@ def update(
             ws, dark_after=wait, old_as_of=st.as_of or as_of, as_of=as_of
         )
         counts["effort_keys"] = effort.keys(con)
+        counts["deals_touched"] = practices.dirty_deals(con, live["opportunities"])
         only = ws.backend().table(effort.KEYS)
         replaces: str | None = effort.KEYS
         notes.update(
@@ -162,7 +167,14 @@ def update(
         dark_after=wait,
     )
     layer = Layer(rows=effort.parts(ws, tt, ev, only), replaces=replaces)
-    return Refreshed(ledger=run_ledger, effort=layer, notes=notes)
+    incremental = reason is None
+    return Refreshed(
+        ledger=run_ledger,
+        effort=layer,
+        notes=notes,
+        base_run=st.run_id if incremental and st is not None else None,
+        dirty_deals=practices.DIRTY_DEALS if incremental else None,
+    )
 
 
 def describe(notes: dict[str, Any]) -> str:

@@ -39,7 +39,8 @@ from brightspots.metrics.credit import TOUCH_COLUMNS
 from brightspots.refresh.state import DIGESTS, EVENTS, OWNERS, TEAMS, TOUCHES
 
 EVENT_COLUMNS = tuple(c.name for c in schema.table("buyer_events").columns)
-TOUCH_HASH = f"hash({', '.join(TOUCH_COLUMNS)})"
+#: a touch's row hash covers what practices may read of it too (its duration)
+TOUCH_HASH = f"hash({', '.join(TOUCH_COLUMNS)}, duration_minutes)"
 EVENT_HASH = f"hash({', '.join(EVENT_COLUMNS)})"
 
 LIVE_TOUCHES = "_rf_live_touches"
@@ -89,9 +90,12 @@ def snapshots(con: duckdb.DuckDBPyConnection, live_sql: dict[str, str]) -> None:
     )
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _rf_owners AS "
-        "SELECT 'opportunity' AS kind, opportunity_id AS id, owner_rep_id AS owner "
-        f"FROM ({live_sql['opportunities']}) "
-        f"UNION ALL SELECT 'account', account_id, owner_rep_id FROM ({live_sql['accounts']})"
+        "SELECT 'opportunity' AS kind, opportunity_id AS id, owner_rep_id AS owner, "
+        f"account_id, hash(o) AS h FROM ({live_sql['opportunities']}) AS o "
+        "UNION ALL SELECT 'account', account_id, owner_rep_id, account_id, hash(a) "
+        f"FROM ({live_sql['accounts']}) AS a "
+        "UNION ALL SELECT 'contact', contact_id, NULL, account_id, hash(c) "
+        f"FROM ({live_sql['contacts']}) AS c"
     )
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _rf_teams AS "
@@ -122,10 +126,11 @@ def find(con: duckdb.DuckDBPyConnection, *, lookback: timedelta, since: datetime
         days = f"(SELECT utc_day FROM _rf_days WHERE table_name = '{kind}')"
         parts.append(
             f"SELECT l.account_id AS l_account, l.occurred_at AS l_at, "
-            f"s.account_id AS s_account, s.occurred_at AS s_at "
-            f"FROM (SELECT {key}, account_id, occurred_at, h FROM {live} "
+            f"l.opportunity_id AS l_opp, s.account_id AS s_account, s.occurred_at AS s_at, "
+            f"s.opportunity_id AS s_opp "
+            f"FROM (SELECT {key}, account_id, occurred_at, opportunity_id, h FROM {live} "
             f"WHERE CAST(occurred_at AS DATE) IN {days}) AS l "
-            f"FULL JOIN (SELECT {key}, account_id, occurred_at, h FROM {stored} "
+            f"FULL JOIN (SELECT {key}, account_id, occurred_at, opportunity_id, h FROM {stored} "
             f"WHERE CAST(occurred_at AS DATE) IN {days}) AS s ON l.{key} = s.{key} "
             f"WHERE l.h IS DISTINCT FROM s.h OR CAST(l.occurred_at AS DATE) >= {since_day} "
             f"OR CAST(s.occurred_at AS DATE) >= {since_day}"
@@ -139,11 +144,18 @@ def find(con: duckdb.DuckDBPyConnection, *, lookback: timedelta, since: datetime
         "SELECT s_account, s_at FROM _rf_changed WHERE s_account IS NOT NULL"
     )
     # owners: who answers a buyer event (its opportunity's owner, else its account's)
+    # opportunities, accounts and contacts whose row changed (old and new account)
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE _rf_owner_changes AS SELECT "
-        "coalesce(l.kind, s.kind) AS kind, coalesce(l.id, s.id) AS id "
+        "CREATE OR REPLACE TEMP TABLE _rf_row_changes AS SELECT "
+        "coalesce(l.kind, s.kind) AS kind, coalesce(l.id, s.id) AS id, "
+        "l.account_id AS l_account, s.account_id AS s_account, "
+        "l.id IS NULL OR s.id IS NULL OR l.owner IS DISTINCT FROM s.owner AS owner_changed "
         f"FROM _rf_owners AS l FULL JOIN {OWNERS} AS s ON l.kind = s.kind AND l.id = s.id "
-        "WHERE l.id IS NULL OR s.id IS NULL OR l.owner IS DISTINCT FROM s.owner"
+        "WHERE l.id IS NULL OR s.id IS NULL OR l.h IS DISTINCT FROM s.h"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _rf_owner_changes AS SELECT kind, id "
+        "FROM _rf_row_changes WHERE owner_changed AND kind <> 'contact'"
     )
     changed_opps = "(SELECT id FROM _rf_owner_changes WHERE kind = 'opportunity')"
     seconds = int(lookback.total_seconds())
@@ -181,12 +193,3 @@ def store_snapshots(con: duckdb.DuckDBPyConnection) -> None:
     """Make the live digests, owners and teams the state's."""
     for table, temp in ((DIGESTS, "_rf_digests"), (OWNERS, "_rf_owners"), (TEAMS, "_rf_teams")):
         con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {temp}")
-
-
-def empty_state_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Empty snapshot tables, so a first (full) run compares against nothing."""
-    con.execute(
-        f"CREATE OR REPLACE TABLE {DIGESTS} (table_name VARCHAR, utc_day DATE, n BIGINT, x UBIGINT)"
-    )
-    con.execute(f"CREATE OR REPLACE TABLE {OWNERS} (kind VARCHAR, id VARCHAR, owner VARCHAR)")
-    con.execute(f"CREATE OR REPLACE TABLE {TEAMS} (rep_id VARCHAR, team_id VARCHAR)")

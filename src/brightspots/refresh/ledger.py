@@ -30,10 +30,10 @@ from brightspots.metrics.outcomes import touch_outcomes
 from brightspots.metrics.response import response_times
 from brightspots.refresh.changes import (
     EVENT_COLUMNS,
-    EVENT_HASH,
     FLOORS,
+    LIVE_EVENTS,
+    LIVE_TOUCHES,
     TEAM_CHANGES,
-    TOUCH_HASH,
 )
 from brightspots.refresh.state import EVENTS, TEAMS, TOUCHES
 
@@ -56,12 +56,16 @@ _STATE_EVENT_COLUMNS = (
 )
 
 
-def _store(ws, name: str, expr: ir.Table, hashed: str = "", temp: bool = True) -> ir.Table:
-    """Compute ``expr`` into table ``name``, temporary unless ``temp`` is false (with column
-    ``h`` = the SQL ``hashed`` when given); the table, as an Ibis table."""
+def _store(
+    ws, name: str, expr: ir.Table, hashed: tuple[str, str] | None = None, temp: bool = True
+) -> ir.Table:
+    """Compute ``expr`` into table ``name``, temporary unless ``temp`` is false; ``hashed``
+    (a live view and its key) adds each row's hash ``h`` from that view. Returns the table, as
+    an Ibis table."""
     sql = ws.backend().compile(expr)
     if hashed:
-        sql = f"SELECT *, {hashed} AS h FROM ({sql})"
+        live, key = hashed
+        sql = f"SELECT x.*, l.h FROM ({sql}) AS x JOIN {live} AS l ON x.{key} = l.{key}"
     kind = "TEMP TABLE" if temp else "TABLE"
     ws.duckdb().execute(f"CREATE OR REPLACE {kind} {name} AS {sql}")
     return ws.backend().table(name)
@@ -106,7 +110,7 @@ def recompute(
     )
     out = touch_outcomes(t_out, e_new, cr, dark_after=dark_after, as_of=as_of)
     new_touches = local_day(out, local)
-    _store(ws, into["touches"], new_touches, TOUCH_HASH, temp=incremental)
+    _store(ws, into["touches"], new_touches, (LIVE_TOUCHES, "activity_id"), temp=incremental)
 
     answered = e_new
     if incremental:
@@ -126,7 +130,7 @@ def recompute(
     )
     events = local_day(event_units(cr, t_in.select(*TOUCH_COLUMNS), resp), local)
     events = events.select(*_STATE_EVENT_COLUMNS, "day")
-    _store(ws, into["events"], events, EVENT_HASH, temp=incremental)
+    _store(ws, into["events"], events, (LIVE_EVENTS, "event_id"), temp=incremental)
     if incremental:
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _rf_resp_old AS SELECT r.event_id, r.responded_at, "

@@ -10,7 +10,8 @@ Tables (in the workspace store, written by ``refresh.update`` inside the analysi
   ``unit_rep_id`` (its rep in ``effort_impact``), local ``day`` and ``h``;
 * ``refresh_digests``: per table ("touches", "events") and UTC day, the count and the XOR of the
   row hashes of the live rows: a day whose digest moved holds a change;
-* ``refresh_owners``: the owner of every opportunity and account (who answers a buyer event);
+* ``refresh_owners``: every opportunity, account and contact with its owner (who answers a buyer
+  event), its account and a hash of its row (what a practice reads of it);
 * ``refresh_teams``: the team of every rep (the ``team`` grain of ``effort_impact``);
 * ``refresh_state``: one row: the run the state belongs to, the settings digest, the data's
   as-of time and the row counts of the two ledger tables (a damaged state is not used).
@@ -31,7 +32,7 @@ import duckdb
 import pandas as pd
 
 #: bump when the state tables' layout or meaning changes: the next analysis recomputes in full
-STATE_VERSION = 1
+STATE_VERSION = 2
 
 STATE = "refresh_state"
 TOUCHES = "refresh_touches"
