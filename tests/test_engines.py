@@ -22,8 +22,11 @@ def test_duckdb_and_spark_agree_on_observed_over_expected(small_ws, tmp_path):
         duck_run = ws.latest_run()  # small_ws's own analysis: the same data on DuckDB
         assert duck_run.engine == "duckdb" and duck_run.fingerprint == ws.fingerprint()
         duck = ws.run_results("bright_spots", duck_run.run_id).set_index("rep_id").sort_index()
+    mirror = tmp_path / "shared" / "mirror"  # a folder every executor reads, on a cluster
+    Workspace.open(root).update_config({"spark": {"mirror": str(mirror)}})
     with Workspace.open(root, engine="spark") as ws:
         spark_run = analyze(ws)
+        assert len(list(mirror.glob("*/activities.parquet"))) == 1
         assert spark_run.engine == "spark"
         spark = ws.run_results("bright_spots", spark_run.run_id).set_index("rep_id").sort_index()
     assert list(duck.index) == list(spark.index)

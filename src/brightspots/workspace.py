@@ -118,8 +118,15 @@ DEFAULT_CONFIG: dict[str, Any] = {
         "threads": 0,  # 0 = DuckDB's default
     },
     "spark": {
+        # "local[2]", "spark://host:7077", "yarn"; "" leaves it to spark-submit (or SPARK_MASTER)
         "master": "local[2]",
+        # Spark Connect instead of a master, e.g. "sc://spark.example.com:15002"
+        "remote": "",
         "driver_memory": "2g",
+        "shuffle_partitions": 4,
+        # the folder of the canonical tables' Parquet mirror; on a cluster one every executor
+        # reads at the same path (a shared mount). Default: the workspace's parquet/ folder
+        "mirror": "",
     },
 }
 
@@ -448,18 +455,25 @@ class Workspace:
                 "engine 'spark' needs the spark extra: pip install 'brightspots[spark]'"
             ) from None
         scfg = self.config["spark"]
+        builder = SparkSession.builder.appName("brightspots")
+        if scfg.get("remote"):  # Spark Connect: the server has its own master and memory
+            builder = builder.remote(scfg["remote"])
+        else:
+            if scfg.get("master"):
+                builder = builder.master(scfg["master"])
+            builder = (
+                builder.config("spark.ui.enabled", "false")
+                .config("spark.ui.showConsoleProgress", "false")
+                .config("spark.driver.memory", scfg["driver_memory"])
+            )
         session = (
-            SparkSession.builder.master(scfg["master"])
-            .appName("brightspots")
-            .config("spark.sql.session.timeZone", "UTC")
-            .config("spark.ui.enabled", "false")
-            .config("spark.ui.showConsoleProgress", "false")
-            .config("spark.driver.memory", scfg["driver_memory"])
-            .config("spark.sql.shuffle.partitions", "4")
+            builder.config("spark.sql.session.timeZone", "UTC")
+            .config("spark.sql.shuffle.partitions", str(int(scfg.get("shuffle_partitions", 4))))
             .config("spark.sql.ansi.enabled", "false")
             .getOrCreate()
         )
-        session.sparkContext.setLogLevel("ERROR")
+        if not scfg.get("remote"):
+            session.sparkContext.setLogLevel("ERROR")
         mirror = self._refresh_mirror()
         for t in schema.TABLES:
             session.read.parquet(str(mirror / f"{t.name}.parquet")).createOrReplaceTempView(
@@ -472,8 +486,9 @@ class Workspace:
 
         A folder is written under a temporary name and renamed when complete, so readers in
         other processes never see half of one; the newest two are kept."""
-        base = self.root / MIRROR_DIR
-        base.mkdir(exist_ok=True)
+        configured = self.config["spark"].get("mirror")
+        base = Path(configured) if configured else self.root / MIRROR_DIR
+        base.mkdir(parents=True, exist_ok=True)
         fp = self.fingerprint()
         mirror = base / fp
         if mirror.is_dir():
