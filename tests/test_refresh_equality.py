@@ -168,6 +168,10 @@ def test_first_run_is_full_and_the_second_incremental(refreshed):
     # a week of new data and a few edits: far less than everything is recomputed
     total = first.diagnostics["refresh"]["recomputed"]
     assert 0 < notes["recomputed"]["touches"] < total["touches"] / 2
+    # the practices of deals whose inputs did not change keep the first run's measures
+    practices = second.diagnostics["practices"]
+    assert practices["reused_from"] == first.run_id
+    assert 0 < practices["n_measured"] < practices["n_deals"] / 2
 
 
 def test_incremental_equals_full_after_edits_and_deletes(refreshed):
@@ -205,6 +209,7 @@ def test_incremental_equals_full_after_new_days_and_a_revival(refreshed, small_o
         "touches": 0, "events": 0, "responses": 0, "reclassified": 0, "effort_keys": 0,
         "deals_touched": 0,
     }  # fmt: skip
+    assert again.diagnostics["practices"]["n_measured"] == 0
     assert_same_tables(ws, again.run_id, ws, third.run_id)
 
 

@@ -297,6 +297,8 @@ def _analyze(
         progress("practices", 0.85)
         bright = set(rep_table.loc[rep_table["label"] == "bright_spot", "rep_id"])
         peers = set(rep_table.loc[rep_table["closed"] >= min_volume, "rep_id"]) - bright
+        digest = refresh.state.practices_digest(ws.config, ws.timezone)
+        reuse = _practice_reuse(ws, refreshed, digest)
         found = practice_analysis.run(
             ws,
             _since(scored, starts["rep"]),
@@ -308,6 +310,7 @@ def _analyze(
             as_of=last,
             practices=practice_list,
             credited=ledger.credited if ledger is not None else None,
+            reuse=reuse,
         )
         window_cases = _since(cases, starts["rep"])
         window_opps = opps.semi_join(
@@ -328,6 +331,11 @@ def _analyze(
             "n_bright_spots": len(bright),
             "n_peers": len(peers),
             "landmark_days": int(ws.config["practices"]["landmark_days"]),
+            # deals whose own-deal practices were measured in this run (the others kept the
+            # measures of run ``reused_from``)
+            "n_measured": found.n_measured,
+            "reused_from": refreshed.base_run if reuse is not None else None,
+            "digest": digest,
         }
 
     progress("saving the run", 0.9)
@@ -395,6 +403,22 @@ def _analyze(
     )
     progress("done", 1.0)
     return run
+
+
+def _practice_reuse(
+    ws: Workspace, refreshed: refresh.Refreshed | None, digest: str
+) -> practice_analysis.Reuse | None:
+    """The previous run's practice measures an incremental refresh may keep (None: measure
+    every deal): only those measured under the same settings and code (``digest``)."""
+    if refreshed is None or refreshed.base_run is None or refreshed.dirty_deals is None:
+        return None
+    base = next((r for r in ws.runs() if r.run_id == refreshed.base_run), None)
+    if base is None or (base.diagnostics.get("practices") or {}).get("digest") != digest:
+        return None
+    return practice_analysis.Reuse(
+        frame=ws.run_results("practice_deals", base.run_id),
+        dirty=ws.backend().table(refreshed.dirty_deals),
+    )
 
 
 def _levels(cfg: dict) -> list[str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
@@ -31,6 +32,70 @@ class PracticeResults:
     n_deals: int
     #: one row per analysed deal: opportunity_id, rep_id, y and each practice's two variants
     deals: pd.DataFrame
+    #: deals whose opportunity-level built-in practices were measured in this run (the others
+    #: kept a previous run's measures, ``Reuse``)
+    n_measured: int = 0
+
+
+@dataclass(frozen=True)
+class Reuse:
+    """A previous run's measures that still hold: ``frame``, that run's ``practice_deals``, and
+    ``dirty``, a table of the opportunity_ids whose practice inputs changed since
+    (``refresh.practices``). A deal of the window that is dirty or not in ``frame`` is measured
+    again; a practice that reads more than its own deal (rep_period, custom SQL) is measured on
+    every deal."""
+
+    frame: pd.DataFrame
+    dirty: ir.Table
+
+
+def _own_deal_only(p: Practice) -> bool:
+    """Whether a practice's value for a deal reads only that deal's views (built-in,
+    opportunity level), so a deal whose inputs did not change keeps its value."""
+    return p.level == "opportunity" and not p.sql
+
+
+def _columns_of(practices: list[Practice]) -> list[str]:
+    return [c for p in practices for c in (f"primary__{p.id}", f"whole__{p.id}")]
+
+
+def _measure_reusing(
+    ws: Workspace,
+    cases: ir.Table,
+    practices: list[Practice],
+    reuse: Reuse,
+    *,
+    covariates: list[str],
+    **kw,
+) -> tuple[pd.DataFrame, int]:
+    """``measure`` where a previous run's measures hold (``Reuse``); the frame and the number
+    of deals measured again."""
+    own = [p for p in practices if _own_deal_only(p)]
+    wide = [p for p in practices if not _own_deal_only(p)]
+    keep = ["opportunity_id", "rep_id", "y", *[f"x_{c}" for c in covariates]]
+    cols = _columns_of(own)
+    if any(c not in reuse.frame.columns for c in cols):
+        frame = measure(ws, cases, practices, covariates=covariates, **kw)
+        return frame, len(frame)
+    ids = ws.execute(cases.select("opportunity_id"))["opportunity_id"]
+    dirty = set(ws.execute(reuse.dirty.select("opportunity_id"))["opportunity_id"])
+    known = set(reuse.frame["opportunity_id"])
+    todo = sorted(i for i in ids if i in dirty or i not in known)
+    if wide:
+        frame = measure(ws, cases, wide, covariates=covariates, **kw)
+    else:
+        frame = ws.execute(cases.select(*keep))
+    again = pd.DataFrame({"opportunity_id": pd.Series(todo, dtype=object)})
+    if todo and own:
+        todo_t = ibis.memtable(again)
+        subset = cases.semi_join(todo_t, cases.opportunity_id == todo_t.opportunity_id)
+        again = measure(ws, subset, own, covariates=covariates, **kw)
+    kept_rows = reuse.frame[~reuse.frame["opportunity_id"].isin(set(todo))]
+    values = pd.concat([kept_rows[["opportunity_id", *cols]], again.reindex(
+        columns=["opportunity_id", *cols])], ignore_index=True)  # fmt: skip
+    frame = frame.merge(values, on="opportunity_id", how="left")
+    frame = frame[[*keep, *_columns_of(practices)]]
+    return frame.sort_values("opportunity_id").reset_index(drop=True), len(todo)
 
 
 def rep_practices(
@@ -112,13 +177,20 @@ def run(
     as_of: pd.Timestamp,
     practices: list[Practice],
     credited: ir.Table | None = None,
+    reuse: Reuse | None = None,
 ) -> PracticeResults:
     """``practices`` (the workspace's ``registry``) measured on ``cases`` (see ``measure``),
-    their effects (``effects.estimate_effects``) and each rep's rates (``rep_practices``)."""
+    their effects (``effects.estimate_effects``) and each rep's rates (``rep_practices``).
+    ``reuse``: a previous run's measures that still hold (an incremental refresh)."""
     most = float(ws.config["practices"]["most_deals"])
-    frame = measure(
-        ws, cases, practices, covariates=covariates, local=local, as_of=as_of, credited=credited
-    )
+    kw = {"local": local, "as_of": as_of, "credited": credited}
+    if reuse is None:
+        frame = measure(ws, cases, practices, covariates=covariates, **kw)
+        n_measured = len(frame)
+    else:
+        frame, n_measured = _measure_reusing(
+            ws, cases, practices, reuse, covariates=covariates, **kw
+        )
     effects, by_segment = estimate_effects(
         frame,
         practices,
@@ -132,5 +204,10 @@ def run(
     reps = rep_practices(frame, practices, peers=peers, most_deals=most)
     deals = frame[[c for c in frame.columns if not c.startswith("x_")]]
     return PracticeResults(
-        effects=effects, by_segment=by_segment, reps=reps, n_deals=len(frame), deals=deals
+        effects=effects,
+        by_segment=by_segment,
+        reps=reps,
+        n_deals=len(frame),
+        deals=deals,
+        n_measured=n_measured,
     )

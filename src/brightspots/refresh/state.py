@@ -83,6 +83,21 @@ def settings_digest(timezone: str, impact_window: timedelta, dark_after: timedel
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
 
+def practices_digest(config: dict, timezone: str) -> str:
+    """A digest of what a deal's practice measures depend on besides the deal's data: the
+    ``[practices]`` and ``[metrics]`` settings, the time zone and the code of the practices and
+    the metrics. A run reuses a previous run's measures only under the same digest."""
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    h.update(json.dumps([config.get("practices"), config.get("metrics"), timezone],
+                        sort_keys=True, default=str).encode())  # fmt: skip
+    for folder in ("practices", "metrics"):
+        for f in sorted((root / folder).rglob("*.py")):
+            h.update(f.relative_to(root).as_posix().encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
 def tables_present(con: duckdb.DuckDBPyConnection) -> set[str]:
     rows = con.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
