@@ -59,8 +59,9 @@ def _cli(*args: str) -> None:
     subprocess.run([str(exe), *args], check=True, stdout=subprocess.DEVNULL)
 
 
-def prepared(activities: int, reps: int, seed: int) -> tuple[Path, Path]:
-    """The cached org: (imported workspace, Parquet export of its canonical tables)."""
+def prepared(activities: int, reps: int, seed: int, export: bool = True) -> tuple[Path, Path]:
+    """The cached org: (imported workspace, Parquet export of its canonical tables for the
+    pandas reference, written once when ``export``)."""
     from bench.reference import export_canonical
     from brightspots.workspace import Workspace
 
@@ -74,8 +75,11 @@ def prepared(activities: int, reps: int, seed: int) -> tuple[Path, Path]:
              "--seed", str(seed), "--format", "parquet")  # fmt: skip
         _cli("init", str(ws_dir))
         _cli("import", str(data), "--workspace", str(ws_dir))
-        export_canonical(Workspace.open(ws_dir), parquet)
         (base / "ready").write_text("")
+    if export and not (base / "exported").exists():
+        shutil.rmtree(parquet, ignore_errors=True)
+        export_canonical(Workspace.open(ws_dir), parquet)
+        (base / "exported").write_text("")
     return ws_dir, parquet
 
 
@@ -118,7 +122,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--engine", default="duckdb", choices=["duckdb", "spark"])
     args = ap.parse_args(argv)
     reps = args.reps or max(20, min(5000, args.activities // 5000))
-    ws_dir, parquet = prepared(args.activities, reps, args.seed)
+    ws_dir, parquet = prepared(args.activities, reps, args.seed, export=not args.no_reference)
 
     from brightspots.workspace import Workspace
 

@@ -132,6 +132,7 @@ def test_analyze_window_and_minimum_volume(tmp_path, small_ws):
     assert "over the last 90 days" in r.stdout
     # the data did not change: nothing of the ledger is recomputed, and it says so
     assert "Incremental from run" in r.stdout and "recomputed 0 touches" in r.stdout
+    assert "Practices measured again on 0 of" in r.stdout
     r = run("analyze", "--workspace", str(ws), "--window", "12w")
     assert r.returncode == 1 and "use 'all', months like '12m' or days like '90d'" in r.stderr
     r = run("analyze", "--workspace", str(ws), "--full")

@@ -342,6 +342,12 @@ def analyze(
         f"{d['n_candidates']} candidates among {d['n_units']} reps."
     )
     out.print(refresh.describe(d.get("refresh", {})))
+    prac = d.get("practices") or {}
+    if prac.get("reused_from"):
+        out.print(
+            f"Practices measured again on {prac['n_measured']:,} of {prac['n_deals']:,} deals "
+            f"(the others keep run {prac['reused_from']}'s measures)."
+        )
     print_bright_spots(table, per_outcome, currency)
     print_practices(effects)
 
