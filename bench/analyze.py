@@ -59,20 +59,29 @@ def _cli(*args: str) -> None:
     subprocess.run([str(exe), *args], check=True, stdout=subprocess.DEVNULL)
 
 
-def prepared(activities: int, reps: int, seed: int, export: bool = True) -> tuple[Path, Path]:
+def org_dir(activities: int, reps: int, seed: int, months: int | None = None) -> Path:
+    """The cache folder of an org (``months``: None for the generator's default)."""
+    tail = "" if months is None else f"-m{months}"
+    return CACHE / f"org-{activities}-{reps}-{seed}{tail}"
+
+
+def prepared(
+    activities: int, reps: int, seed: int, export: bool = True, months: int | None = None
+) -> tuple[Path, Path]:
     """The cached org: (imported workspace, Parquet export of its canonical tables for the
     pandas reference, written once when ``export``)."""
     from bench.reference import export_canonical
     from brightspots.workspace import Workspace
 
-    base = CACHE / f"org-{activities}-{reps}-{seed}"
+    base = org_dir(activities, reps, seed, months)
     data, ws_dir, parquet = base / "data", base / "workspace", base / "parquet"
     if not (base / "ready").exists():
         shutil.rmtree(base, ignore_errors=True)
         base.mkdir(parents=True)
         print(f"generating {activities:,} activities, {reps:,} reps (seed {seed}) once ...")
+        extra = [] if months is None else ["--months", str(months)]
         _cli("synth", "--out", str(data), "--reps", str(reps), "--activities", str(activities),
-             "--seed", str(seed), "--format", "parquet")  # fmt: skip
+             "--seed", str(seed), "--format", "parquet", *extra)  # fmt: skip
         _cli("init", str(ws_dir))
         _cli("import", str(data), "--workspace", str(ws_dir))
         (base / "ready").write_text("")

@@ -25,16 +25,16 @@ from pathlib import Path
 
 import duckdb
 
-from bench.analyze import CACHE, commit, count, machine, prepared
+from bench.analyze import CACHE, commit, count, machine, org_dir, prepared
 from bench.measure import Measured, run
 from bench.results import RESULTS, append_row
 
 SECTION = "Incremental refresh (`python -m bench.refresh`)"
 HEADER = (
-    "| date | commit | machine | activities | new days | rows delivered | import s "
+    "| date | commit | machine | activities | months | new days | rows delivered | import s "
     "| recomputed touches+events | effort keys | incremental s (refresh / save) "
     "| incremental engine/stats s | full s (refresh / save) | incremental/full |\n"
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
 )
 
 
@@ -74,11 +74,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--days", default="30,7,1", help="deliveries of N days, in this order")
     ap.add_argument("--memory-limit", default="3GB", help="[duckdb] memory_limit")
+    ap.add_argument(
+        "--months", type=int, default=None, help="months of history (default: the generator's)"
+    )
     args = ap.parse_args(argv)
     reps = args.reps or max(20, min(5000, args.activities // 5000))
     days = [int(d) for d in args.days.split(",")]
-    prepared(args.activities, reps, args.seed)
-    data = CACHE / f"org-{args.activities}-{reps}-{args.seed}" / "data"
+    prepared(args.activities, reps, args.seed, export=False, months=args.months)
+    data = org_dir(args.activities, reps, args.seed, args.months) / "data"
     end = end_of_data(data)
     at = end - dt.timedelta(days=sum(days))
 
@@ -123,6 +126,7 @@ def main(argv: list[str] | None = None) -> None:
                     commit(),
                     machine(),
                     f"{args.activities:,}",
+                    str(args.months or "default"),
                     str(n),
                     f"{imp.result['rows']:,}",
                     f"{imp.wall_s:.1f}",
