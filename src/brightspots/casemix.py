@@ -218,7 +218,8 @@ def case_table(
         region=j.rep_region,
         closed_at=j.closed_at,
         closed_local=local(j.closed_at),
-        y=(j.stage == "won").cast("int64"),
+        # through int32: Postgres casts a boolean to int4 only (DuckDB and Spark to any)
+        y=(j.stage == "won").cast("int32").cast("int64"),
         amount=j.amount.cast("float64"),
         base_amount=j.initial_amount.cast("float64"),
         **coded,
@@ -229,6 +230,20 @@ def cells(cases: ir.Table) -> ir.Table:
     """Wins and trials per covariate pattern: the grouped data the model is fitted on."""
     keys = [c for c in cases.columns if c.startswith("x_")]
     return cases.group_by(keys).agg(n=cases.count(), wins=cases.y.sum()).order_by(keys)
+
+
+@dataclass(frozen=True)
+class Coded:
+    """A categorical column as integer codes into its distinct values (-1: missing)."""
+
+    codes: np.ndarray
+    values: np.ndarray  # object array: values[codes] is the column
+
+
+def code(x: pd.Series | np.ndarray, *, sort: bool = False) -> Coded:
+    """``x`` as ``Coded``; with ``sort`` the codes follow the sorted order of the values."""
+    codes, uniques = pd.factorize(x, sort=sort)
+    return Coded(np.asarray(codes, dtype=np.intp), np.asarray(uniques, dtype=object))
 
 
 @dataclass
@@ -248,17 +263,32 @@ class CaseMixModel:
     pooled: dict[str, list[str]] = field(default_factory=dict)
 
     def design(self, cell_frame: pd.DataFrame) -> pd.DataFrame:
-        cols: dict[str, np.ndarray] = {"const": np.ones(len(cell_frame))}
+        columns: dict[str, Coded | np.ndarray] = {}
         for name in self.covariates:
             x = cell_frame[f"x_{name}"]
+            columns[name] = code(x) if COVARIATES[name].kind == "categorical" else x.to_numpy(float)
+        return pd.DataFrame(self.design_columns(columns, len(cell_frame)), index=cell_frame.index)
+
+    def design_columns(
+        self, columns: dict[str, Coded | np.ndarray], n_rows: int
+    ) -> dict[str, np.ndarray]:
+        """The design's columns for rows given per covariate: a categorical one as ``Coded``, a
+        numeric one as its values. Levels not kept are the pool (``OTHER``), numeric values are
+        centred, with a squared term and a missing indicator where the model has them."""
+        cols: dict[str, np.ndarray] = {"const": np.ones(n_rows)}
+        for name in self.covariates:
             cov = COVARIATES[name]
             if cov.kind == "categorical":
+                coded = columns[name]
+                assert isinstance(coded, Coded)
                 lv = self.levels[name]
-                mapped = x.where(x.isin(lv), OTHER)
+                # each distinct value mapped once; a missing value (code -1) reads the last entry
+                mapped = np.where(pd.Index(coded.values).isin(lv), coded.values, OTHER)
                 for level in lv[1:]:
-                    cols[f"{name}[{level}]"] = (mapped == level).to_numpy(float)
+                    hit = np.append(mapped == level, OTHER == level)
+                    cols[f"{name}[{level}]"] = hit[coded.codes].astype(float)
             else:
-                v = x.to_numpy(float)
+                v = np.asarray(columns[name], dtype=float)
                 miss = v == NUM_MISSING
                 c = self.centres[name]
                 centred = np.where(miss, 0.0, v - c)
@@ -267,7 +297,7 @@ class CaseMixModel:
                     cols[f"{name}^2"] = centred**2
                 if self.has_missing[name]:
                     cols[f"{name}[missing]"] = miss.astype(float)
-        return pd.DataFrame(cols, index=cell_frame.index)
+        return cols
 
     def _coef(self, term: str) -> ir.FloatingValue:
         """A coefficient as a typed float literal (engines must not read it as a decimal)."""
@@ -307,15 +337,31 @@ class CaseMixModel:
 
 
 def prepare(
-    cell_frame: pd.DataFrame, covariates: list[str], *, pool_min_cases: int = 30
+    cell_frame: pd.DataFrame,
+    covariates: list[str],
+    *,
+    pool_min_cases: int = 30,
+    ordered: bool = False,
 ) -> CaseMixModel:
     """The model's coding before any fit: kept and pooled levels of each categorical covariate
     (levels with fewer than ``pool_min_cases`` closed deals are pooled), the centre and missing
     indicator of each numeric one. Other models that adjust for the case mix (practice effects)
-    code their rows with it, so they pool and centre exactly as this model does."""
+    code their rows with it, so they pool and centre exactly as this model does.
+    ``ordered``: the cells are already sorted by their covariate values (with a default
+    index), as ``sort_values`` of the covariate columns would leave them."""
     check_covariates(covariates)
+    frame = cell_frame if ordered else _sorted_cells(cell_frame, covariates)
+    return _coding(frame, covariates, pool_min_cases)
+
+
+def _sorted_cells(cell_frame: pd.DataFrame, covariates: list[str]) -> pd.DataFrame:
+    """The cells in the order of their covariate values (centres are sums over cells in it)."""
     frame = cell_frame.sort_values([f"x_{c}" for c in covariates], kind="mergesort")
-    frame = frame.reset_index(drop=True)
+    return frame.reset_index(drop=True)
+
+
+def _coding(frame: pd.DataFrame, covariates: list[str], pool_min_cases: int) -> CaseMixModel:
+    """``prepare`` of cells already in ``_sorted_cells`` order."""
     n = frame["n"].to_numpy(float)
     model = CaseMixModel(covariates=list(covariates), n_cases=int(n.sum()))
     model.n_cells = len(frame)
@@ -323,7 +369,7 @@ def prepare(
         x = frame[f"x_{name}"]
         if COVARIATES[name].kind == "categorical":
             counts = (
-                frame.groupby(x, sort=True)["n"]
+                frame.groupby(x, sort=True, observed=True)["n"]
                 .sum()
                 .sort_values(ascending=False, kind="mergesort")
             )
@@ -348,10 +394,13 @@ def prepare(
 def fit(
     cell_frame: pd.DataFrame, covariates: list[str], *, pool_min_cases: int = 30
 ) -> CaseMixModel:
-    """Fit the grouped binomial logistic model on the ``cells`` aggregate."""
-    model = prepare(cell_frame, covariates, pool_min_cases=pool_min_cases)
-    frame = cell_frame.sort_values([f"x_{c}" for c in covariates], kind="mergesort")
-    frame = frame.reset_index(drop=True)
+    """Fit the grouped binomial logistic model on the ``cells`` aggregate: statsmodels' IRLS
+    (``_irls``, the same steps solved on the K x K normal equations), or statsmodels itself
+    when the design is rank deficient or the fit does not converge, and a lightly penalised
+    fit when it is unstable (separation)."""
+    check_covariates(covariates)
+    frame = _sorted_cells(cell_frame, covariates)
+    model = _coding(frame, covariates, pool_min_cases)
     n = frame["n"].to_numpy(float)
     wins = frame["wins"].to_numpy(float)
     total, total_wins = float(n.sum()), float(wins.sum())
@@ -366,23 +415,101 @@ def fit(
     # drop constant columns (a covariate with one level, a numeric without spread)
     keep = [c for c in X.columns if c == "const" or np.ptp(X[c].to_numpy()) > 0]
     X = X[keep]
+    # one BLAS thread: see ``practices.effects.blas`` (imported here: practices import casemix)
+    from brightspots.practices.effects.blas import one_blas_thread
+
+    with one_blas_thread():
+        params = _irls(X.to_numpy(float), wins, n)
+    if params is not None and np.all(np.isfinite(params)) and np.abs(params).max() <= 15:
+        model.params = {k: float(v) for k, v in zip(X.columns, params, strict=True)}
+        return model
     endog = np.column_stack([wins, n - wins])
     glm = sm.GLM(endog, X, family=sm.families.Binomial())
-    params: pd.Series
+    fitted: pd.Series
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
             res = glm.fit()
-            params = res.params
-            if not np.all(np.isfinite(params)) or np.abs(params).max() > 15:
+            fitted = res.params
+            if not np.all(np.isfinite(fitted)) or np.abs(fitted).max() > 15:
                 raise ValueError("unstable fit")
         except Exception:
             # separation or an unstable fit: a lightly penalised fit (ridge) stays finite
             res = glm.fit_regularized(alpha=1e-4, L1_wt=0.0)
-            params = pd.Series(res.params, index=X.columns)
+            fitted = pd.Series(res.params, index=X.columns)
             model.regularised = True
-    model.params = {k: float(v) for k, v in params.items()}
+    model.params = {k: float(v) for k, v in fitted.items()}
     return model
+
+
+#: the IRLS stops when the deviance changes by at most this (statsmodels' default ``tol``)
+IRLS_TOL = 1e-8
+IRLS_MAX_ITER = 100
+#: beyond this condition number of the (unit-scaled) X'WX the design is taken as rank
+#: deficient and left to statsmodels, whose pseudo-inverse picks the minimum-norm solution
+MAX_CONDITION = 1e8
+_EPS = float(np.finfo(float).eps)
+
+
+def _irls(X: np.ndarray, wins: np.ndarray, n: np.ndarray) -> np.ndarray | None:
+    """statsmodels' ``GLM(Binomial).fit()`` of grouped data, step for step: its start
+    (mu = (y + 1/2) / 2), its clipping, its weighted least-squares updates and its stopping rule
+    (deviance change <= 1e-8), with each update solved from the K x K normal equations instead of
+    a least-squares decomposition of the whole weighted design (which made the fit take seconds
+    at half a million cells). After the first update the system is solved for the change in the
+    coefficients, so the rounding of the solve only touches that change.
+
+    None when statsmodels should fit instead: the design is (nearly) rank deficient, or the
+    iterations do not converge (its behaviour there is kept as it is)."""
+    y = wins * 1.0 / n
+    mu = (y + 0.5) / 2
+    eta = _logit(mu)
+    dev = _deviance(y, mu, n)
+    beta: np.ndarray | None = None
+    work = np.empty_like(X, order="F")
+    for _ in range(IRLS_MAX_ITER):
+        p = np.clip(mu, _EPS, 1.0 - _EPS)
+        deriv = 1.0 / (p * (1 - p))  # the logit link's derivative
+        weights = n * (1.0 / (deriv**2 * (p * (1 - p))))
+        np.multiply(X, np.sqrt(weights)[:, None], out=work)
+        H = work.T @ work
+        if beta is None:  # from the starting mu, which no coefficients give
+            scale = np.sqrt(np.diag(H))
+            if not np.all(scale > 0) or np.linalg.cond(H / np.outer(scale, scale)) > MAX_CONDITION:
+                return None
+            rhs = X.T @ (weights * (eta + deriv * (y - mu)))
+            beta = _solve(H, rhs)
+        else:
+            beta = beta + _solve(H, X.T @ (weights * (deriv * (y - mu))))
+        if beta is None or not np.all(np.isfinite(beta)):
+            return None
+        eta = X @ beta
+        mu = 1.0 / (1.0 + np.exp(-eta))
+        new_dev = _deviance(y, mu, n)
+        converged = abs(dev - new_dev) <= IRLS_TOL
+        dev = new_dev
+        if converged:
+            return beta
+    return None
+
+
+def _logit(mu: np.ndarray) -> np.ndarray:
+    p = np.clip(mu, _EPS, 1.0 - _EPS)
+    return np.log(p / (1.0 - p))
+
+
+def _deviance(y: np.ndarray, mu: np.ndarray, n: np.ndarray) -> float:
+    """statsmodels' binomial deviance of grouped data (its clipping included)."""
+    y_mu = np.clip(y / (mu + 1e-20), _EPS, np.inf)
+    not_y_mu = np.clip((1.0 - y) / (1.0 - mu + 1e-20), _EPS, np.inf)
+    return float(np.sum(2 * n * (y * np.log(y_mu) + (1 - y) * np.log(not_y_mu))))
+
+
+def _solve(H: np.ndarray, rhs: np.ndarray) -> np.ndarray | None:
+    try:
+        return np.linalg.solve(H, rhs)
+    except np.linalg.LinAlgError:
+        return None
 
 
 def auc_and_calibration(hist: pd.DataFrame) -> tuple[float, pd.DataFrame]:

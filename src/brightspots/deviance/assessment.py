@@ -178,7 +178,7 @@ def assess_outcome(
     if "third" in cols:
         t = cols["third"]
     elif groups is not None:
-        t = np.array([third_cumulant(g["p"].to_numpy(), g["count"].to_numpy()) for g in groups])
+        t = np.array([third_cumulant(g_p, g_count) for g_p, g_count in groups])
     else:
         raise DevianceInputError(
             f"deviance input `units` lacks column 'third' (the third cumulant of {outcome}), "
@@ -337,7 +337,7 @@ def _unadjusted_limits(
     v: np.ndarray,
     t: np.ndarray,
     n: np.ndarray,
-    groups: list[pd.DataFrame] | None,
+    groups: list[tuple[np.ndarray, np.ndarray]] | None,
     *,
     counts: bool,
 ) -> np.ndarray:
@@ -346,8 +346,7 @@ def _unadjusted_limits(
     ok = e > 0
     if groups is not None:
         for i in np.flatnonzero(ok):
-            g = groups[i]
-            limits = exact_count_limits(g["p"].to_numpy(), g["count"].to_numpy())
+            limits = exact_count_limits(*groups[i])
             lim[i] = [*limits[0.95], *limits[0.998]]
         return lim
     top = n[ok] if counts else None

@@ -116,28 +116,32 @@ def check_units(units: pd.DataFrame, *, counts: bool) -> dict[str, np.ndarray]:
     return cols
 
 
-def grouped_probs(probs: pd.DataFrame, units: pd.DataFrame, n: np.ndarray) -> list[pd.DataFrame]:
-    """probs split by unit, in the row order of ``units``; checked against each unit's n."""
+def grouped_probs(
+    probs: pd.DataFrame, units: pd.DataFrame, n: np.ndarray
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """probs split by unit, in the row order of ``units``: per unit its (p, count) arrays, in
+    the order of ``probs``; checked against each unit's n."""
     check_columns("probs", probs, PROB_COLUMNS)
     p = numeric("probs", probs, "p")
     if np.any(p > 1):
         pos = int(np.flatnonzero(p > 1)[0])
         raise DevianceInputError(f"{where('probs', probs, pos, 'p')}: {p[pos]!r} is above 1")
     count = numeric("probs", probs, "count", whole=True)
-    known = probs["unit_id"].isin(units["unit_id"]).to_numpy()
+    unit_of = pd.Index(units["unit_id"]).get_indexer(probs["unit_id"])
+    known = unit_of >= 0
     if not known.all():
         pos = int(np.flatnonzero(~known)[0])
         raise DevianceInputError(f"{where('probs', probs, pos, 'unit_id')}: not in `units`")
-    clean = pd.DataFrame({"unit_id": probs["unit_id"].to_numpy(), "p": p, "count": count})
-    groups = dict(iter(clean.groupby("unit_id", sort=False)))
-    empty = clean.iloc[:0]
+    order = np.argsort(unit_of, kind="stable")  # each unit's rows, in the order of ``probs``
+    bounds = np.searchsorted(unit_of[order], np.arange(len(units) + 1))
     out = []
-    for pos, unit in enumerate(units["unit_id"]):
-        g = groups.get(unit, empty)
-        if g["count"].sum() != n[pos]:
+    for pos in range(len(units)):
+        rows = order[bounds[pos] : bounds[pos + 1]]
+        g_p, g_count = p[rows], count[rows]
+        if g_count.sum() != n[pos]:
             raise DevianceInputError(
                 f"{where('units', units, pos, 'n')}: n = {n[pos]:g} but `probs` holds "
-                f"{g['count'].sum():g} closed deals for this unit"
+                f"{g_count.sum():g} closed deals for this unit"
             )
-        out.append(g)
+        out.append((g_p, g_count))
     return out

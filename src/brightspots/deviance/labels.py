@@ -144,24 +144,34 @@ def combine_labels(per_outcome: pd.DataFrame) -> pd.DataFrame:
             )
         labels = np.where(demoted, "candidate", labels)
     rank = {o: i for i, o in enumerate(order)}
-    work = pd.DataFrame(
-        {
-            "unit_id": df["unit_id"].to_numpy(),
-            "outcome": df["outcome"].to_numpy(),
-            "label": labels,
-            "reason": reasons,
-            "rank": df["outcome"].map(rank).to_numpy(),
-        }
-    )
+    units, unit_ids = pd.factorize(df["unit_id"])  # first-seen order
+    ranks = df["outcome"].map(rank).to_numpy()
+    outcome_of = df["outcome"].to_numpy(dtype=object)
     rows = []
-    for unit, g in work.groupby("unit_id", sort=False):
-        g = g.sort_values("rank")
+    for unit, group in _groups(units, ranks):
         for label in ("bright_spot", "candidate"):
-            behind = g[g["label"] == label]
+            behind = group[labels[group] == label]
             if len(behind):
-                rows.append((unit, label, "+".join(behind["outcome"]), " ".join(behind["reason"])))
+                rows.append(
+                    (
+                        unit_ids[unit],
+                        label,
+                        "+".join(outcome_of[behind]),
+                        " ".join(reasons[behind]),
+                    )
+                )
                 break
         else:
-            first = g.iloc[0]
-            rows.append((unit, "", first["outcome"], first["reason"]))
+            first = group[0]
+            rows.append((unit_ids[unit], "", outcome_of[first], reasons[first]))
     return pd.DataFrame(rows, columns=["unit_id", "label", "outcome", "reason"])
+
+
+def _groups(units: np.ndarray, ranks: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """Each unit code (in order) with its rows, ordered by outcome rank."""
+    order = np.lexsort((ranks, units))
+    starts = np.flatnonzero(np.diff(units[order], prepend=-1))
+    return [
+        (int(units[order[a]]), order[a:b])
+        for a, b in zip(starts, [*starts[1:], len(order)], strict=True)
+    ]

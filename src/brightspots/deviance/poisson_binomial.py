@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cache
 
 import numpy as np
 from scipy import signal, special, stats
@@ -12,6 +13,8 @@ from brightspots.deviance.inputs import TOL, DevianceInputError
 from brightspots.deviance.skew import count_limits
 
 _FFT_MIN_WORK = 2_000_000  # convolve directly below this many multiply-adds, by FFT above
+_ROW_MERGE_MAX = 64  # Bernoulli factors are multiplied level by level while this short
+_EXPAND_MAX = 512  # up to this many trials every trial is a factor of its own
 
 
 def check_p_counts(p: np.ndarray, counts: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
@@ -54,19 +57,51 @@ def _convolve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.clip(signal.fftconvolve(a, b), 0.0, None)
 
 
+def _bernoulli_products(q: np.ndarray) -> list[np.ndarray]:
+    """The pmfs of Bernoulli(q_j) multiplied pairwise in a balanced tree, a whole level of the
+    tree at once (all its pairs in one array operation) while the factors are at most
+    ``_ROW_MERGE_MAX`` long; returns the factors left (a few long ones, and the odd ones out)."""
+    rows = np.column_stack([1.0 - q, q])
+    left: list[np.ndarray] = []
+    while len(rows) > 1 and rows.shape[1] <= _ROW_MERGE_MAX:
+        if len(rows) % 2:
+            left.append(rows[-1])
+            rows = rows[:-1]
+        a, b = rows[0::2], rows[1::2]
+        width = a.shape[1]
+        merged = np.zeros((len(a), 2 * width - 1))
+        for i in range(width):
+            merged[:, i : i + width] += a[:, i : i + 1] * b
+        rows = merged
+    return [*rows, *left]
+
+
 def poisson_binomial_pmf(p: np.ndarray, counts: np.ndarray | None = None) -> np.ndarray:
     """pmf of the number of successes among independent Bernoulli(p_j), p_j repeated counts_j times.
 
     Exact: equal probabilities are pooled into one binomial pmf each, and the binomials are
     multiplied pairwise in a balanced tree (direct convolution, FFT for very long factors, whose
-    rounding noise is below 1e-15 and clipped at 0). Returns an array of length ``sum(counts) + 1``
-    that sums to 1; ``[1.0]`` when there are no trials.
+    rounding noise is below 1e-15 and clipped at 0); probabilities that occur once start the tree
+    as one array (``_bernoulli_products``). Returns an array of length ``sum(counts) + 1`` that
+    sums to 1; ``[1.0]`` when there are no trials.
     """
-    p, c = check_p_counts(p, counts)
+    return _pmf(*check_p_counts(p, counts))
+
+
+def _pmf(p: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """``poisson_binomial_pmf`` of checked probabilities and counts."""
     keep = c > 0
     values, inverse = np.unique(p[keep], return_inverse=True)
     pooled = np.bincount(inverse, weights=c[keep], minlength=values.size).astype(np.int64)
-    parts = [_binomial_pmf(int(k), float(q)) for q, k in zip(values, pooled, strict=True)]
+    if 0 < pooled.sum() <= _EXPAND_MAX:  # few trials: each its own factor, the tree in arrays
+        parts = _bernoulli_products(np.repeat(values, pooled))
+    else:
+        once = pooled == 1
+        parts = _bernoulli_products(values[once]) if once.any() else []
+        parts += [
+            _binomial_pmf(int(k), float(q))
+            for q, k in zip(values[~once], pooled[~once], strict=True)
+        ]
     if not parts:
         return np.array([1.0])
     while len(parts) > 1:
@@ -117,11 +152,11 @@ def exact_count_limits(
     if var >= NORMAL_APPROX_MIN_VARIANCE:
         third = float(np.dot(p * (1.0 - p) * (1.0 - 2.0 * p), c))
         for level in levels:
-            z = float(stats.norm.isf((1.0 - level) / 2.0))
+            z = _z(level)
             lower, upper = count_limits(mean, var, third, z, whole=True, top=trials)
             out[level] = (float(lower), float(upper))
         return out
-    pmf = poisson_binomial_pmf(p, c)
+    pmf = _pmf(p, c)
     below = np.concatenate(([0.0], np.cumsum(pmf)[:-1]))  # below[k] = P(O < k)
     above = np.concatenate((np.cumsum(pmf[::-1])[::-1][1:], [0.0]))  # above[k] = P(O > k)
     ks = np.arange(pmf.size)
@@ -135,6 +170,12 @@ def exact_count_limits(
             upper = mean
         out[level] = (lower, upper)
     return out
+
+
+@cache
+def _z(level: float) -> float:
+    """The normal quantile of a two-sided ``level`` (the same few levels every call)."""
+    return float(stats.norm.isf((1.0 - level) / 2.0))
 
 
 def third_cumulant(p: np.ndarray, counts: np.ndarray) -> float:

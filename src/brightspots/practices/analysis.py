@@ -14,7 +14,13 @@ import pandas as pd
 
 from brightspots.metrics import settings as metric_settings
 from brightspots.practices.effects import estimate_effects
-from brightspots.practices.effects.screen import does, peer_median, rep_means
+from brightspots.practices.effects.screen import (
+    REP_CODE,
+    does,
+    peer_median,
+    rep_counts,
+    rep_means,
+)
 from brightspots.practices.features import practice_frame, variant_views
 from brightspots.practices.registry import Practice, landmark_days
 from brightspots.practices.views import Tables, kept
@@ -105,10 +111,12 @@ def rep_practices(
     measured, mean value, and whether they do it (binary: on at least ``most_deals`` of their
     deals; otherwise on the better side of the peers' median, as the screen counts it)."""
     rows = []
+    # integer rep codes: each practice's grouping by rep reads them instead of the ids
+    frame = frame.assign(**{REP_CODE: pd.factorize(frame["rep_id"])[0]})
     for p in practices:
         column = f"primary__{p.id}"
         means = rep_means(frame, column)
-        counts = frame.dropna(subset=[column]).groupby("rep_id", sort=True).size()
+        counts = rep_counts(frame, column)
         threshold = peer_median(p, means[means.index.isin(peers)].to_numpy(float))
         doing = does(p, means.to_numpy(float), threshold, most_deals)
         rows.append(

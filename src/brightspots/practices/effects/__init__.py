@@ -45,13 +45,23 @@ from __future__ import annotations
 import math
 import zlib
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from brightspots.errors import BrightspotsError
+from brightspots.practices.effects.blas import one_blas_thread
+from brightspots.practices.effects.designs import Designs
 from brightspots.practices.effects.logit import FitFailed, bh
-from brightspots.practices.effects.model import REP_CODE, Estimate, Limits, analysed, estimate
+from brightspots.practices.effects.model import (
+    REP_CODE,
+    Estimate,
+    Limits,
+    analysed,
+    estimate,
+    n_reps,
+)
 from brightspots.practices.effects.screen import Screen, screen
 from brightspots.practices.effects.segments import SegmentResult, by_segment
 from brightspots.practices.effects.sentence import ALPHA, Facts, sentence
@@ -152,44 +162,46 @@ def estimate_effects(
     bright_set, peer_set = {str(r) for r in bright}, {str(r) for r in peers}
     frame = _validated(frame, practices, covariates, bright_set, peer_set)
     limits = Limits(min_deals, min_reps, min_segment_deals, pool_min_cases)
-    has_segment = segment in frame.columns
-    rows: list[dict[str, object]] = []
-    seg_results: list[SegmentResult | None] = []
-    screens: list[Screen] = []
-    why_not: list[str] = []  # why the primary estimate failed, for the sentence
-    for practice in practices:
-        rng = np.random.default_rng([seed, zlib.crc32(practice.id.encode())])
-        primary, whole = f"primary__{practice.id}", f"whole__{practice.id}"
-        sub = analysed(frame, primary)
-        notes: list[str] = []
-        scr = screen(
-            sub, primary, practice, bright=bright_set, peers=peer_set,
-            most_deals=most_deals, n_boot=n_boot, rng=rng,
+    with one_blas_thread():
+        return _estimated(
+            frame, practices, covariates, bright_set, peer_set, segment, most_deals, seed,
+            n_boot, limits,
         )  # fmt: skip
-        if scr.note:
-            notes.append(scr.note)
-        est = _try(sub, primary, practice, covariates, limits, notes, "primary")
-        why_not.append(notes[-1].removeprefix("primary: ") if est is None else "")
-        whole_sub = analysed(frame, whole)
-        whole_est = _try(whole_sub, whole, practice, covariates, limits, notes, "whole deal")
-        raw_est = _try(whole_sub, whole, practice, [], limits, notes, "raw")
-        seg: SegmentResult | None = None
-        if has_segment and est is not None:
-            seg = by_segment(
-                sub, primary, practice, est.contrast,
-                segment=segment, covariates=covariates, limits=limits,
-            )  # fmt: skip
-            if seg.note:
-                notes.append(seg.note)
-        row = _row(practice, sub, est, scr, whole_sub, whole_est, seg)
-        raw = raw_est.effect if raw_est else None
-        row["raw_odds_ratio"] = raw.odds_ratio if raw else NAN
-        row["raw_or_low"], row["raw_or_high"] = raw.or_ci if raw else (NAN, NAN)
-        row["raw_p"] = raw.p if raw else NAN
-        row["note"] = "; ".join(notes)
-        rows.append(row)
-        seg_results.append(seg)
-        screens.append(scr)
+
+
+def _estimated(
+    frame: pd.DataFrame,
+    practices: list[Practice],
+    covariates: list[str],
+    bright_set: set[str],
+    peer_set: set[str],
+    segment: str,
+    most_deals: float,
+    seed: int,
+    n_boot: int,
+    limits: Limits,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    designs = Designs(frame, limits.pool_min_cases)
+    base = ["rep_id", REP_CODE, "y", *(f"x_{c}" for c in covariates)]
+    if segment in frame.columns and segment not in base:
+        base.append(segment)
+
+    def one(i: int) -> _Found:
+        practice = practices[i]
+        columns = [f"primary__{practice.id}", f"whole__{practice.id}"]
+        return _one(
+            frame[base + columns], practice, covariates=covariates, bright=bright_set,
+            peers=peer_set, segment=segment, most_deals=most_deals, n_boot=n_boot,
+            rng=np.random.default_rng([seed, zlib.crc32(practice.id.encode())]),
+            limits=limits, designs=designs,
+        )  # fmt: skip
+
+    found = {i: one(i) for i in _by_deals(frame, practices)}
+    done = [found[i] for i in range(len(practices))]
+    rows = [f.row for f in done]
+    seg_results = [f.seg for f in done]
+    screens = [f.screen for f in done]
+    why_not = [f.why_not for f in done]
     raw_p = np.array([r.pop("raw_p") for r in rows], dtype=float)
     effects = pd.DataFrame(rows, columns=COLUMNS + EXTRA_COLUMNS)
     effects["raw_q"] = bh(raw_p)
@@ -208,6 +220,75 @@ def estimate_effects(
     return _ranked(effects), by_seg
 
 
+@dataclass(frozen=True)
+class _Found:
+    """Everything estimated for one practice."""
+
+    row: dict[str, object]
+    seg: SegmentResult | None
+    screen: Screen
+    why_not: str  # why the primary estimate failed, for the sentence
+
+
+def _one(
+    frame: pd.DataFrame,
+    practice: Practice,
+    *,
+    covariates: list[str],
+    bright: set[str],
+    peers: set[str],
+    segment: str,
+    most_deals: float,
+    n_boot: int,
+    rng: np.random.Generator,
+    limits: Limits,
+    designs: Designs,
+) -> _Found:
+    primary, whole = f"primary__{practice.id}", f"whole__{practice.id}"
+    sub = analysed(frame, primary)
+    notes: list[str] = []
+    scr = screen(
+        sub, primary, practice, bright=bright, peers=peers,
+        most_deals=most_deals, n_boot=n_boot, rng=rng,
+    )  # fmt: skip
+    if scr.note:
+        notes.append(scr.note)
+    est = _try(sub, primary, practice, covariates, limits, notes, "primary", designs)
+    why_not = notes[-1].removeprefix("primary: ") if est is None else ""
+    whole_sub = analysed(frame, whole)
+    whole_est = _try(whole_sub, whole, practice, covariates, limits, notes, "whole deal", designs)
+    raw_est = _try(whole_sub, whole, practice, [], limits, notes, "raw", designs)
+    seg: SegmentResult | None = None
+    if segment in frame.columns and est is not None:
+        seg = by_segment(
+            sub, primary, practice, est.contrast,
+            segment=segment, covariates=covariates, limits=limits, designs=designs,
+        )  # fmt: skip
+        if seg.note:
+            notes.append(seg.note)
+    row = _row(practice, sub, est, scr, whole_sub, whole_est, seg)
+    raw = raw_est.effect if raw_est else None
+    row["raw_odds_ratio"] = raw.odds_ratio if raw else NAN
+    row["raw_or_low"], row["raw_or_high"] = raw.or_ci if raw else (NAN, NAN)
+    row["raw_p"] = raw.p if raw else NAN
+    row["note"] = "; ".join(notes)
+    return _Found(row=row, seg=seg, screen=scr, why_not=why_not)
+
+
+def _by_deals(frame: pd.DataFrame, practices: list[Practice]) -> list[int]:
+    """The order the practices are estimated in: those whose analyses have the same deals one
+    after the other, so that their case-mix designs are built once (``Designs``)."""
+    first: dict[bytes, int] = {}
+    keys = []
+    for practice in practices:
+        pair = []
+        for variant in ("primary", "whole"):
+            mask = frame[f"{variant}__{practice.id}"].notna().to_numpy()
+            pair.append(first.setdefault(mask.tobytes(), len(first)))
+        keys.append(tuple(pair))
+    return sorted(range(len(practices)), key=lambda i: (keys[i], i))
+
+
 def _try(
     sub: pd.DataFrame,
     column: str,
@@ -216,9 +297,12 @@ def _try(
     limits: Limits,
     notes: list[str],
     what: str,
+    designs: Designs,
 ) -> Estimate | None:
     try:
-        return estimate(sub, column, practice, covariates=covariates, limits=limits)
+        return estimate(
+            sub, column, practice, covariates=covariates, limits=limits, designs=designs
+        )
     except FitFailed as err:
         notes.append(f"{what}: {err}")
         return None
@@ -265,7 +349,7 @@ def _row(
         "analysis": practice.primary,
         "contrast_from": est.contrast.worse if est else NAN,
         "contrast_to": est.contrast.better if est else NAN,
-        "n_reps": int(sub["rep_id"].nunique()),
+        "n_reps": n_reps(sub),
         "n_bright": scr.n_bright,
         "whole_deal_n": len(whole_sub),
         "whole_deal_or_low": w_low,
@@ -381,7 +465,7 @@ def _validated(
     missing = [c for c in needed if c not in frame.columns]
     if missing:
         raise PracticeEffectsError(f"{where}: missing column(s) {', '.join(missing)}")
-    out = frame.copy()
+    out = frame.reset_index(drop=True)  # a copy: designs name the analysed rows by position
 
     def fail(mask: np.ndarray, column: str, expected: str) -> None:
         i = int(np.flatnonzero(mask)[0])
@@ -392,7 +476,7 @@ def _validated(
 
     if frame["rep_id"].isna().any():
         fail(frame["rep_id"].isna().to_numpy(), "rep_id", "a rep id")
-    out["rep_id"] = frame["rep_id"].astype(str)
+    out["rep_id"] = frame["rep_id"].astype(str).to_numpy()
     out[REP_CODE] = pd.factorize(out["rep_id"])[0]
     y = pd.to_numeric(frame["y"], errors="coerce").to_numpy(float)
     bad = ~np.isin(y, (0.0, 1.0))

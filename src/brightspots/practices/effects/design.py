@@ -31,13 +31,19 @@ def nuisance_design(
     cells = (
         frame.groupby(keys, dropna=False, sort=True)["y"].agg(n="size", wins="sum").reset_index()
     )
-    try:
-        model = casemix.prepare(cells, covariates, pool_min_cases=pool_min_cases)
-    except casemix.CaseMixError as err:
-        raise FitFailed(str(err)) from err
-    X = model.design(frame)
+    X = prepared(cells, covariates, pool_min_cases).design(frame)
     keep = [c for c in X.columns if c == "const" or np.ptp(X[c].to_numpy()) > 0]
     return X[keep]
+
+
+def prepared(
+    cells: pd.DataFrame, covariates: list[str], pool_min_cases: int, *, ordered: bool = False
+) -> casemix.CaseMixModel:
+    """``casemix.prepare`` of the cells; its refusal as ``FitFailed``."""
+    try:
+        return casemix.prepare(cells, covariates, pool_min_cases=pool_min_cases, ordered=ordered)
+    except casemix.CaseMixError as err:
+        raise FitFailed(str(err)) from err
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ raises ``FitFailed`` with a note in words, never anything else."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,6 +59,26 @@ class Effect:
         return (self.pp - Z95 * self.pp_se, self.pp + Z95 * self.pp_se)
 
 
+def stack_columns(*blocks: np.ndarray) -> np.ndarray:
+    """``np.column_stack(blocks)`` in column-major (Fortran) order. The fits run on designs of
+    that layout (a column selection ``X[:, keep]`` has it), so a design built this way needs no
+    copy when every column is kept, and gives the same numbers bit for bit."""
+    parts = [b[:, None] if b.ndim == 1 else b for b in blocks]
+    X = np.empty((len(parts[0]), sum(b.shape[1] for b in parts)), order="F")
+    j = 0
+    for b in parts:
+        X[:, j : j + b.shape[1]] = b
+        j += b.shape[1]
+    return X
+
+
+def kept_columns(X: np.ndarray, keep: list[int]) -> np.ndarray:
+    """``X[:, keep]`` (column-major), without a copy when that is all of a column-major X."""
+    if keep == list(range(X.shape[1])) and X.flags.f_contiguous:
+        return X
+    return X[:, keep]
+
+
 #: a column is kept when the part of it (scaled to unit length) that the columns before it do not
 #: explain has at least this squared length (1e-6 of its length: far above rounding, which is
 #: about 1e-16 times the number of columns)
@@ -71,13 +92,14 @@ def independent_columns(X: np.ndarray, protected: list[int]) -> list[int]:
 
     Gram-Schmidt on the K x K cross-product of the unit-norm columns (a Cholesky factor built
     column by column, skipping dependent ones): one matrix product over the rows instead of a
-    QR decomposition of the whole design."""
+    QR decomposition of the whole design; the column norms are read off its diagonal."""
     order = [j for j in range(X.shape[1]) if j not in protected] + list(protected)
-    norms = np.linalg.norm(X, axis=0)
+    cross = X.T @ X
+    norms = np.sqrt(np.diag(cross))
     if any(norms[j] == 0 for j in protected):
         raise FitFailed("the practice does not vary among the analysed deals")
     live = [j for j in order if norms[j] > 0]
-    G = (X.T @ X)[np.ix_(live, live)] / np.outer(norms[live], norms[live])
+    G = cross[np.ix_(live, live)] / np.outer(norms[live], norms[live])
     L = np.zeros((len(live), len(live)))  # rows of the kept columns' Cholesky factor
     kept: list[int] = []  # positions in ``live`` of the kept columns, in order
     keep = []
@@ -106,15 +128,16 @@ def fit_clustered(y: np.ndarray, X: np.ndarray, groups: np.ndarray) -> Clustered
     summed scores, times G/(G-1) * (N-1)/(N-K) (statsmodels' ``cov_type="cluster"``).
 
     Each iteration costs one pass of X'WX (a BLAS matrix product) rather than a least-squares
-    solve of the whole weighted design, so half a million deals fit in about a second."""
+    solve of the whole weighted design, so half a million deals fit in under a second."""
     y = np.asarray(y, dtype=float)
     X = np.asarray(X, dtype=float)
     codes = groups if groups.dtype.kind in "iu" else np.unique(groups, return_inverse=True)[1]
-    params = _newton(y, X)
+    work = np.empty_like(X)  # the weighted design of every X'WX, written in place
+    params = _newton(y, X, work)
     eta = X @ params
     p = _expit(eta)
-    bread = _inverse(_information(X, p * (1.0 - p)))
-    _, codes = np.unique(codes, return_inverse=True)
+    bread = _inverse(_information(X, p * (1.0 - p), work))
+    codes = _compact(codes)
     n_clusters = int(codes.max()) + 1 if len(codes) else 0
     resid = y - p
     scores = np.column_stack(
@@ -133,6 +156,15 @@ def fit_clustered(y: np.ndarray, X: np.ndarray, groups: np.ndarray) -> Clustered
     return ClusteredFit(params, cov, n=n, n_clusters=n_clusters)
 
 
+def _compact(codes: np.ndarray) -> np.ndarray:
+    """Integer codes renumbered 0, 1, ... in their sorted order (``np.unique``'s inverse),
+    by counting instead of sorting when they are small non-negative integers."""
+    if len(codes) and codes.min() >= 0 and codes.max() < 4 * len(codes) + 1024:
+        present = np.bincount(codes) > 0
+        return (np.cumsum(present) - 1)[codes]
+    return np.unique(codes, return_inverse=True)[1]
+
+
 #: Newton-Raphson stops when the deviance changes by less than this (statsmodels' IRLS: 1e-8)
 DEVIANCE_TOL = 1e-8
 MAX_ITER = 100
@@ -147,9 +179,34 @@ def _deviance(y: np.ndarray, eta: np.ndarray) -> float:
     return float(2.0 * np.sum(y * np.logaddexp(0.0, -eta) + (1.0 - y) * np.logaddexp(0.0, eta)))
 
 
-def _information(X: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """X'WX, as A'A with A = W^1/2 X (numpy runs A.T @ A as one symmetric product)."""
-    A = X * np.sqrt(w)[:, None]
+def _deviance_of(y: np.ndarray) -> Callable[[np.ndarray], float]:
+    """``_deviance(y, .)``; for 0/1 outcomes each row's term is log(1 + e^-eta) when won and
+    log(1 + e^eta) when lost, computed as max(s, 0) + log1p(e^-|s|) (s = -eta or eta): the
+    formula of ``np.logaddexp`` (to a unit in the last place), in vectorised functions several
+    times as fast. The deviance only decides step halving and convergence."""
+    if not np.all((y == 0.0) | (y == 1.0)):
+        return lambda eta: _deviance(y, eta)
+    sign = 1.0 - 2.0 * y  # -1 when won, 1 when lost
+    s, t = np.empty_like(sign), np.empty_like(sign)
+
+    def deviance(eta: np.ndarray) -> float:
+        np.multiply(sign, eta, out=s)
+        np.abs(s, out=t)
+        np.negative(t, out=t)
+        np.exp(t, out=t)
+        np.log1p(t, out=t)
+        np.maximum(s, 0.0, out=s)
+        np.add(t, s, out=t)
+        return float(2.0 * np.sum(t))
+
+    return deviance
+
+
+def _information(X: np.ndarray, w: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """X'WX, as A'A with A = W^1/2 X (numpy runs A.T @ A as one symmetric product); ``out``,
+    an array shaped like X, holds A (a fresh array of that size each iteration costs more than
+    the product)."""
+    A = np.multiply(X, np.sqrt(w)[:, None], out=out)
     return A.T @ A
 
 
@@ -163,15 +220,17 @@ def _inverse(H: np.ndarray) -> np.ndarray:
     return inv
 
 
-def _newton(y: np.ndarray, X: np.ndarray) -> np.ndarray:
-    """Maximum-likelihood logit coefficients; step halving keeps the deviance from rising."""
+def _newton(y: np.ndarray, X: np.ndarray, work: np.ndarray | None = None) -> np.ndarray:
+    """Maximum-likelihood logit coefficients; step halving keeps the deviance from rising.
+    ``work``: an array shaped like X for the weighted design (see ``_information``)."""
+    deviance = _deviance_of(y)
     beta = np.zeros(X.shape[1])
     eta = np.zeros(len(y))
-    dev = _deviance(y, eta)
+    dev = deviance(eta)
     for _ in range(MAX_ITER):
         p = _expit(eta)
         w = p * (1.0 - p)
-        H = _information(X, w)
+        H = _information(X, w, work)
         try:
             step = np.linalg.solve(H, X.T @ (y - p))
         except np.linalg.LinAlgError:
@@ -180,7 +239,7 @@ def _newton(y: np.ndarray, X: np.ndarray) -> np.ndarray:
         while True:
             new_beta = beta + t * step
             new_eta = X @ new_beta
-            new_dev = _deviance(y, new_eta)
+            new_dev = deviance(new_eta)
             if new_dev <= dev + 1e-12 * abs(dev) or t < 1e-6:
                 break
             t /= 2.0
@@ -203,26 +262,77 @@ def linear_effect(fit: ClusteredFit, c: np.ndarray) -> tuple[float, float]:
 def marginal_effect(fit: ClusteredFit, Z1: np.ndarray, Z0: np.ndarray) -> tuple[float, float]:
     """Average marginal effect in percentage points: mean of expit(Z1 b) - expit(Z0 b) over the
     rows, with its delta-method standard error under the clustered covariance."""
-    p1 = 1.0 / (1.0 + np.exp(-(Z1 @ fit.params)))
-    p0 = 1.0 / (1.0 + np.exp(-(Z0 @ fit.params)))
+    p1, g1 = _response(fit, Z1)
+    p0, g0 = _response(fit, Z0)
+    return _marginal(fit, p1, g1, p0, g0)
+
+
+def marginal_effect_at(
+    fit: ClusteredFit,
+    X: np.ndarray,
+    columns: list[int],
+    at1: np.ndarray,
+    at0: np.ndarray,
+    *,
+    overwrite: bool = False,
+) -> tuple[float, float]:
+    """``marginal_effect`` with Z1 (Z0) = X with ``columns`` set to ``at1`` (``at0``); the two are
+    written in turn into one (row-major) copy of X, or into X itself with ``overwrite``."""
+    Z = X if overwrite else X.copy()
+    Z[:, columns] = at1
+    p1, g1 = _response(fit, Z)
+    Z[:, columns] = at0
+    p0, g0 = _response(fit, Z)
+    return _marginal(fit, p1, g1, p0, g0)
+
+
+def _response(fit: ClusteredFit, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Predicted probabilities at Z and the sum over rows of their gradient, Z' p(1-p)."""
+    p = 1.0 / (1.0 + np.exp(-(Z @ fit.params)))
+    return p, Z.T @ (p * (1 - p))
+
+
+def _marginal(
+    fit: ClusteredFit, p1: np.ndarray, g1: np.ndarray, p0: np.ndarray, g0: np.ndarray
+) -> tuple[float, float]:
     est = float(np.mean(p1 - p0))
     # mean over rows of Z1 p1(1-p1) - Z0 p0(1-p0), as two matrix-vector products
-    grad = (Z1.T @ (p1 * (1 - p1)) - Z0.T @ (p0 * (1 - p0))) / len(p1)
+    grad = (g1 - g0) / len(p1)
     var = float(grad @ fit.cov @ grad)
     return 100.0 * est, 100.0 * float(np.sqrt(var)) if var > 0 else float("nan")
 
 
 def contrast(fit: ClusteredFit, c: np.ndarray, Z1: np.ndarray, Z0: np.ndarray) -> Effect:
     """The practice contrast c'b (log odds ratio, better vs worse) and its marginal effect."""
+    log_or, se, p = _log_odds_ratio(fit, c)
+    pp, pp_se = marginal_effect(fit, Z1, Z0)
+    return Effect(log_or=log_or, se=se, p=p, pp=pp, pp_se=pp_se)
+
+
+def contrast_at(
+    fit: ClusteredFit,
+    c: np.ndarray,
+    X: np.ndarray,
+    columns: list[int],
+    at1: np.ndarray,
+    at0: np.ndarray,
+    *,
+    overwrite: bool = False,
+) -> Effect:
+    """``contrast`` with Z1 and Z0 given as in ``marginal_effect_at``."""
+    log_or, se, p = _log_odds_ratio(fit, c)
+    pp, pp_se = marginal_effect_at(fit, X, columns, at1, at0, overwrite=overwrite)
+    return Effect(log_or=log_or, se=se, p=p, pp=pp, pp_se=pp_se)
+
+
+def _log_odds_ratio(fit: ClusteredFit, c: np.ndarray) -> tuple[float, float, float]:
     log_or, se = linear_effect(fit, c)
     if abs(log_or) > MAX_LOG_OR or not np.isfinite(se) or se > MAX_SE:
         raise FitFailed(
             "separation: the practice (almost) perfectly predicts the outcome among the analysed "
             "deals, so no finite odds ratio can be estimated"
         )
-    p = float(2 * stats.norm.sf(abs(log_or) / se))
-    pp, pp_se = marginal_effect(fit, Z1, Z0)
-    return Effect(log_or=log_or, se=se, p=p, pp=pp, pp_se=pp_se)
+    return log_or, se, float(2 * stats.norm.sf(abs(log_or) / se))
 
 
 def wald(fit: ClusteredFit, idx: list[int]) -> tuple[float, int, float]:

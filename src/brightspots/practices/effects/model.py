@@ -9,17 +9,18 @@ import numpy as np
 import pandas as pd
 
 from brightspots.practices.effects.design import Contrast, contrast_for, nuisance_design
+from brightspots.practices.effects.designs import Designs
 from brightspots.practices.effects.logit import (
     Effect,
     FitFailed,
-    contrast,
+    contrast_at,
     fit_clustered,
     independent_columns,
+    kept_columns,
+    stack_columns,
 )
+from brightspots.practices.effects.screen import REP_CODE  # the validated frame's rep codes
 from brightspots.practices.registry import Practice
-
-#: integer rep codes added to the validated frame (clustering on strings is slower)
-REP_CODE = "__rep_code"
 
 
 @dataclass(frozen=True)
@@ -41,11 +42,16 @@ def analysed(frame: pd.DataFrame, column: str) -> pd.DataFrame:
     return frame[frame[column].notna()]
 
 
+def n_reps(sub: pd.DataFrame) -> int:
+    """The number of reps among ``sub``'s deals (counted on their codes when it has them)."""
+    return int(sub[REP_CODE if REP_CODE in sub.columns else "rep_id"].nunique())
+
+
 def check_data(sub: pd.DataFrame, limits: Limits, what: str = "analysed deals") -> None:
     """Enough deals, enough reps, both outcomes; else ``FitFailed`` saying which."""
     if len(sub) < limits.min_deals:
         raise FitFailed(f"too few {what}: {len(sub)} (at least {limits.min_deals} needed)")
-    reps = sub["rep_id"].nunique()
+    reps = n_reps(sub)
     if reps < limits.min_reps:
         raise FitFailed(
             f"too few reps among the {what}: {reps} (at least {limits.min_reps} needed for "
@@ -76,8 +82,10 @@ def estimate(
     *,
     covariates: list[str],
     limits: Limits,
+    designs: Designs | None = None,
 ) -> Estimate:
-    """The adjusted odds ratio and marginal effect of the practice contrast on ``sub``."""
+    """The adjusted odds ratio and marginal effect of the practice contrast on ``sub``.
+    ``designs``: where the case-mix design of ``sub``'s rows may be kept and found again."""
     if len(sub) == 0:
         raise FitFailed("no deal has a value for this practice in this analysis")
     check_data(sub, limits)
@@ -85,15 +93,16 @@ def estimate(
     y = sub["y"].to_numpy(float)
     con = contrast_for(practice, values)
     check_separation(practice, values, y)
-    nuisance = nuisance_design(sub, covariates, limits.pool_min_cases).to_numpy(float)
     xs = con.scale(values)
-    X = np.column_stack([nuisance, xs])
+    if designs is None:
+        X = stack_columns(nuisance_design(sub, covariates, limits.pool_min_cases).to_numpy(), xs)
+    else:
+        X = designs.stacked(sub, covariates, xs)
     j = X.shape[1] - 1
-    keep = independent_columns(X, [j])
-    X = X[:, keep]
+    X = kept_columns(X, independent_columns(X, [j]))
     fit = fit_clustered(y, X, sub[REP_CODE].to_numpy())
     c = np.zeros(X.shape[1])
     c[-1] = 1.0
-    Z1, Z0 = X.copy(), X.copy()
-    Z1[:, -1], Z0[:, -1] = 1.0, 0.0
-    return Estimate(effect=contrast(fit, c, Z1, Z0), contrast=con)
+    last = [X.shape[1] - 1]
+    effect = contrast_at(fit, c, X, last, np.ones(1), np.zeros(1))
+    return Estimate(effect=effect, contrast=con)

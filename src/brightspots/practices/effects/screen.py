@@ -16,11 +16,41 @@ import pandas as pd
 
 from brightspots.practices.registry import Practice
 
+#: integer codes of ``rep_id`` (one per rep) that a frame may carry: grouping by them is faster
+REP_CODE = "__rep_code"
+
 
 def rep_means(frame: pd.DataFrame, column: str) -> pd.Series:
-    """Each rep's mean of ``column`` over their deals where it is defined."""
-    defined = frame[["rep_id", column]].dropna(subset=[column])
-    return defined.groupby("rep_id", sort=True)[column].mean()
+    """Each rep's mean of ``column`` over their deals where it is defined, by rep_id (sorted).
+    With ``REP_CODE`` in the frame the deals are grouped by it (the same means)."""
+    if REP_CODE not in frame.columns:
+        defined = frame[["rep_id", column]].dropna(subset=[column])
+        return defined.groupby("rep_id", sort=True)[column].mean()
+    return _by_rep(frame, column, "mean")
+
+
+def rep_counts(frame: pd.DataFrame, column: str) -> pd.Series:
+    """Each rep's number of deals where ``column`` is defined, by rep_id (sorted), for the reps
+    with at least one."""
+    if REP_CODE not in frame.columns:
+        return frame.dropna(subset=[column]).groupby("rep_id", sort=True).size()
+    return _by_rep(frame, column, "size")
+
+
+def _by_rep(frame: pd.DataFrame, column: str, how: str) -> pd.Series:
+    values = frame[column].to_numpy(float)
+    codes = frame[REP_CODE].to_numpy()
+    defined = ~np.isnan(values) & (codes >= 0)  # code -1: no rep
+    codes = codes[defined]
+    grouped = pd.Series(values[defined]).groupby(codes, sort=True)
+    out = grouped.mean() if how == "mean" else grouped.size()
+    first = np.unique(codes, return_index=True)[1]  # a deal of each rep, in code order
+    reps = frame["rep_id"].iloc[np.flatnonzero(defined)[first]]
+    out = pd.Series(out.to_numpy(), index=pd.Index(reps.to_numpy(), dtype=reps.dtype))
+    out = out.sort_index()
+    out.index.name = "rep_id"
+    out.name = column if how == "mean" else None
+    return out
 
 
 def smd(a1: np.ndarray, a0: np.ndarray) -> float:

@@ -16,12 +16,15 @@ import pandas as pd
 
 from brightspots import casemix
 from brightspots.practices.effects.design import Contrast, nuisance_design
+from brightspots.practices.effects.designs import Designs
 from brightspots.practices.effects.logit import (
     Effect,
     FitFailed,
-    contrast,
+    contrast_at,
     fit_clustered,
     independent_columns,
+    kept_columns,
+    stack_columns,
     wald,
 )
 from brightspots.practices.effects.model import REP_CODE, Limits, check_data
@@ -40,9 +43,20 @@ def segment_labels(sub: pd.DataFrame, segment: str) -> pd.Series:
     return sub[segment].astype("object").where(sub[segment].notna(), casemix.MISSING).astype(str)
 
 
-def usable(sub: pd.DataFrame, xs: np.ndarray, practice: Practice, limits: Limits) -> bool:
-    y = sub["y"].to_numpy()
-    if len(sub) < limits.min_segment_deals or y.min() == y.max():
+def segment_codes(sub: pd.DataFrame, segment: str) -> tuple[np.ndarray, np.ndarray]:
+    """``segment_labels`` as (codes, labels): labels[codes] is the deals' segment labels. Each
+    distinct value is labelled once."""
+    codes, uniques = pd.factorize(sub[segment], use_na_sentinel=True)
+    values = pd.DataFrame({segment: pd.Series(uniques).tolist() + [None]})
+    named = segment_labels(values, segment).to_numpy(dtype=object)  # the last one: missing
+    merged, labels = pd.factorize(named)  # two values may share a label
+    codes, used = pd.factorize(merged[codes])  # only the labels of some deal
+    return codes, np.asarray(labels, dtype=object)[np.asarray(used)]
+
+
+def usable(y: np.ndarray, xs: np.ndarray, practice: Practice, limits: Limits) -> bool:
+    """Whether a segment's deals (outcomes ``y``, scaled practice ``xs``) can enter the model."""
+    if len(y) < limits.min_segment_deals or y.min() == y.max():
         return False
     if practice.kind == "binary":
         for v in (0.0, 1.0):
@@ -62,16 +76,21 @@ def by_segment(
     segment: str,
     covariates: list[str],
     limits: Limits,
+    designs: Designs | None = None,
 ) -> SegmentResult:
-    labels = segment_labels(sub, segment)
-    counts = labels.value_counts(sort=False)
+    """The practice x segment model on ``sub`` (see the module docstring). ``designs``: where
+    the case-mix design of the compared deals may be kept and found again."""
+    codes, names = segment_codes(sub, segment)
+    counts = pd.Series(np.bincount(codes, minlength=len(names)), index=names)
     order = sorted(counts.index, key=lambda s: (-int(counts[s]), s))
     out = SegmentResult(n={s: int(counts[s]) for s in order})
     xs_all = con.scale(sub[column].to_numpy(float))
+    y_all = sub["y"].to_numpy()
+    position = {s: i for i, s in enumerate(names)}
     kept = []
     for s in order:
-        rows = (labels == s).to_numpy()
-        if usable(sub[rows], xs_all[rows], practice, limits):
+        rows = codes == position[s]
+        if usable(y_all[rows], xs_all[rows], practice, limits):
             kept.append(s)
     out.effects = {s: None for s in order}
     if len(kept) < 2:
@@ -80,35 +99,45 @@ def by_segment(
             f"{limits.min_segment_deals} deals, both outcomes and variation in the practice"
         )
         return out
-    mask = labels.isin(kept).to_numpy()
-    part, lab, xs = sub[mask], labels[mask].to_numpy(), xs_all[mask]
+    mask = np.isin(codes, [position[s] for s in kept])
+    part = sub if mask.all() else sub[mask]
+    lab = names[codes[mask]]
+    xs = xs_all[mask]
     try:
         check_data(part, limits, "deals in the segments compared")
         own = [c for c in covariates if f"x_{c}" != segment]
-        nuisance = nuisance_design(part, own, limits.pool_min_cases).to_numpy(float)
         dummies = np.column_stack([(lab == s).astype(float) for s in kept[1:]])
-        X = np.column_stack([nuisance, dummies, xs, xs[:, None] * dummies])
-        first = nuisance.shape[1] + dummies.shape[1]
+        terms = (dummies, xs, xs[:, None] * dummies)
+        if designs is None:
+            nuisance = nuisance_design(part, own, limits.pool_min_cases).to_numpy(float)
+            X = stack_columns(nuisance, *terms)
+        else:
+            X = designs.stacked(part, own, *terms)
+        first = X.shape[1] - 1 - dummies.shape[1]  # the practice's term, then its interactions
         protected = list(range(first, X.shape[1]))
         keep = independent_columns(X, protected)
-        X = X[:, keep]
+        X = kept_columns(X, keep)
         pos = {j: i for i, j in enumerate(keep)}
         main, inter = pos[first], [pos[j] for j in protected[1:]]
         fit = fit_clustered(part["y"].to_numpy(float), X, part[REP_CODE].to_numpy())
         out.p = wald(fit, inter)[2]
+        practice_terms = [main, *inter]
         for k, s in enumerate(kept):
             rows = lab == s
             c = np.zeros(X.shape[1])
             c[main] = 1.0
             if k:
                 c[inter[k - 1]] = 1.0
-            Z1, Z0 = X[rows].copy(), X[rows].copy()
-            Z1[:, main], Z0[:, main] = 1.0, 0.0
-            Z1[:, inter], Z0[:, inter] = 0.0, 0.0
+            at1 = np.zeros(len(practice_terms))
+            at1[0] = 1.0
             if k:
-                Z1[:, inter[k - 1]] = 1.0
+                at1[k] = 1.0  # inter[k - 1] is practice_terms[k]
             try:
-                out.effects[s] = contrast(fit, c, Z1, Z0)
+                # X[rows] is a fresh row-major copy: Z1 and Z0 are written into it
+                Z = X[rows]
+                out.effects[s] = contrast_at(
+                    fit, c, Z, practice_terms, at1, np.zeros(len(practice_terms)), overwrite=True
+                )
             except FitFailed as err:
                 out.effects[s] = None
                 out.note = "; ".join(filter(None, [out.note, f"segment {s}: {err}"]))
