@@ -4,8 +4,10 @@ of a Python process's time between engine work and everything else.
 Each step runs in its own process (``run``), so its peak memory is its own: the resident set of
 the process and all its descendants (a Spark JVM too), sampled every ``SAMPLE_S`` seconds from
 ``/proc``. Inside a step, ``EngineClock`` samples the main thread's stack: a sample whose stack
-holds a frame of the engine's packages (Ibis, DuckDB, SQLGlot, PySpark, PyArrow) is engine work
-(running queries, compiling expressions, moving results), any other is statistics and glue.
+holds a frame of the engine's packages (Ibis, DuckDB, SQLGlot, PySpark, PyArrow), or whose
+innermost frame is one of our modules that call DuckDB's C API directly (``ENGINE_MODULES``), is
+engine work (running queries, compiling expressions, moving results); any other is statistics
+and glue.
 """
 
 from __future__ import annotations
@@ -21,6 +23,15 @@ from pathlib import Path
 
 SAMPLE_S = 0.1
 ENGINE_PACKAGES = ("/ibis/", "/duckdb/", "/sqlglot/", "/pyspark/", "/pyarrow/")
+#: our modules that run SQL on DuckDB's connection themselves: DuckDB's Python API is C code, so
+#: a sample taken while one of them waits on ``con.execute`` shows that module innermost
+ENGINE_MODULES = (
+    "/brightspots/workspace.py",
+    "/brightspots/generations.py",
+    "/brightspots/refresh/",
+    "/brightspots/metrics/",
+    "/brightspots/ingest/",
+)
 
 
 @dataclass(frozen=True)
@@ -98,8 +109,10 @@ class EngineClock:
     def _sample(self) -> None:
         while not self._stop.wait(self.interval):
             frame = sys._current_frames().get(self._main)
-            engine = False
-            while frame is not None:
+            engine = frame is not None and any(
+                m in frame.f_code.co_filename for m in ENGINE_MODULES
+            )
+            while frame is not None and not engine:
                 if any(p in frame.f_code.co_filename for p in ENGINE_PACKAGES):
                     engine = True
                     break
