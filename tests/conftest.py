@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import glob
 import os
+import pwd
 import shutil
+import socket
+import subprocess
+import tempfile
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,6 +70,77 @@ def require_spark() -> None:
         has_pyspark = False
     require("pyspark", has_pyspark, "pip install 'brightspots[spark]'")
     require("Java", shutil.which("java") is not None, "apt-get install default-jre-headless")
+
+
+def _initdb() -> str | None:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), reverse=True)
+    return found[0] if found else shutil.which("initdb")
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A PostgreSQL server of the machine's installation, started in a temporary folder for the
+    session (trust authentication, port chosen free): its URL. Tests create their own tables, or
+    their own databases when they must not meet another test's tables."""
+    initdb = _initdb()
+    require("PostgreSQL", initdb is not None, "apt-get install postgresql")
+    try:
+        import psycopg
+    except ImportError:
+        psycopg = None
+    require("psycopg", psycopg is not None, "pip install 'brightspots[warehouse]'")
+    assert initdb is not None and psycopg is not None
+    bindir = Path(initdb).parent
+    tmp = Path(tempfile.mkdtemp(prefix="bs-pg-"))
+    run_as: list[str] = []
+    if os.geteuid() == 0:  # postgres refuses to run as root: its own user runs it
+        pw = pwd.getpwnam("postgres")
+        os.chown(tmp, pw.pw_uid, pw.pw_gid)
+        run_as = ["runuser", "-u", "postgres", "--"]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    data = tmp / "data"
+    initdb_args = ["-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync"]
+    subprocess.run([*run_as, initdb, *initdb_args], check=True, capture_output=True)
+    server = subprocess.Popen(
+        [
+            *run_as,
+            str(bindir / "postgres"),
+            "-D",
+            str(data),
+            "-p",
+            str(port),
+            "-k",
+            str(tmp),
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            "fsync=off",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    try:
+        for _ in range(400):
+            try:
+                psycopg.connect(url).close()
+                break
+            except psycopg.OperationalError:
+                if server.poll() is not None:
+                    raise RuntimeError(f"PostgreSQL ({initdb}) did not start") from None
+                time.sleep(0.05)
+        else:
+            raise RuntimeError(f"PostgreSQL ({initdb}) did not accept connections in 20 s")
+        yield url
+    finally:
+        # an immediate stop: no checkpoint, no waiting for clients (the data is thrown away)
+        stop = [*run_as, str(bindir / "pg_ctl"), "stop", "-D", str(data), "-m", "immediate"]
+        if subprocess.run(stop, capture_output=True).returncode != 0:
+            server.terminate()
+        server.wait(timeout=30)
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

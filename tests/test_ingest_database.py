@@ -3,14 +3,6 @@ like files, by the contract's table names or through a mapping; and an Ibis Duck
 
 from __future__ import annotations
 
-import glob
-import os
-import pwd
-import shutil
-import socket
-import subprocess
-import tempfile
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -19,80 +11,8 @@ import pytest
 from brightspots import synth
 from brightspots.ingest import IngestError, import_path
 from brightspots.workspace import init_workspace
-from conftest import require
 
 COMPARED = ("reps", "accounts", "contacts", "opportunities", "activities", "buyer_events")
-
-
-def _initdb() -> str | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), reverse=True)
-    return found[0] if found else shutil.which("initdb")
-
-
-@pytest.fixture(scope="module")
-def postgres():
-    initdb = _initdb()
-    require("PostgreSQL", initdb is not None, "apt-get install postgresql")
-    try:
-        import psycopg
-    except ImportError:
-        psycopg = None
-    require("psycopg", psycopg is not None, "pip install 'brightspots[warehouse]'")
-    bindir = Path(initdb).parent
-    tmp = Path(tempfile.mkdtemp(prefix="bs-pg-"))
-    run_as: list[str] = []
-    if os.geteuid() == 0:  # postgres refuses to run as root: its own user runs it
-        pw = pwd.getpwnam("postgres")
-        os.chown(tmp, pw.pw_uid, pw.pw_gid)
-        run_as = ["runuser", "-u", "postgres", "--"]
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    data = tmp / "data"
-    subprocess.run(
-        [
-            *run_as,
-            str(bindir / "initdb"),
-            "-D",
-            str(data),
-            "-A",
-            "trust",
-            "-U",
-            "postgres",
-            "--no-sync",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    server = subprocess.Popen(
-        [
-            *run_as,
-            str(bindir / "postgres"),
-            "-D",
-            str(data),
-            "-p",
-            str(port),
-            "-k",
-            str(tmp),
-            "-c",
-            "listen_addresses=127.0.0.1",
-            "-c",
-            "fsync=off",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    for _ in range(200):
-        try:
-            psycopg.connect(url).close()
-            break
-        except psycopg.OperationalError:
-            time.sleep(0.05)
-    yield url
-    server.terminate()
-    server.wait(timeout=30)
-    shutil.rmtree(tmp, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

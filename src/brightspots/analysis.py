@@ -135,7 +135,7 @@ def _analyze(
     levels = _levels(cfg)
     outcomes = _outcomes(cfg)
     for name in ("reps", "accounts", "opportunities"):
-        if ws.row_count(name) == 0:
+        if ws.data_rows(name) == 0:
             raise AnalysisError(
                 f"the workspace has no {name}: import data first "
                 f"(`brightspots import DATA --workspace {ws.root}`)"

@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -39,7 +40,8 @@ WorkspaceOpt = Annotated[
 EngineOpt = Annotated[
     str | None,
     typer.Option(
-        "--engine", help="Run on this engine instead of the workspace's: duckdb or spark."
+        "--engine",
+        help="Run on this engine instead of the workspace's: duckdb, spark or warehouse.",
     ),
 ]
 WaitOpt = Annotated[
@@ -149,7 +151,9 @@ def synth(
 @app.command()
 def init(
     path: Annotated[Path, typer.Argument(help="Folder to create the workspace in.")],
-    engine: Annotated[str, typer.Option(help="Analysis engine: duckdb or spark.")] = "duckdb",
+    engine: Annotated[
+        str, typer.Option(help="Analysis engine: duckdb, spark or warehouse.")
+    ] = "duckdb",
 ) -> None:
     """Create a workspace: a folder with a config file and a DuckDB database."""
     from brightspots.workspace import CONFIG_FILE, init_workspace
@@ -892,7 +896,7 @@ def main() -> None:
     try:
         app()
     except BrightspotsError as e:
-        err.print(f"[red]error:[/] {e}", highlight=False, soft_wrap=True)
+        err.print(f"[red]error:[/] {escape(str(e))}", highlight=False, soft_wrap=True)
         sys.exit(1)
     except KeyboardInterrupt:
         err.print("[red]interrupted[/]")

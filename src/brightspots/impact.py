@@ -111,7 +111,7 @@ def touch_cases(
         region=j.rep_region,
         occurred_at=j.occurred_at,
         occurred_local=local(j.occurred_at),
-        y=(j.outcome == "impact").cast("int64"),
+        y=(j.outcome == "impact").cast("int32").cast("int64"),  # Postgres: bool -> int4 only
         **coded,
     )
 

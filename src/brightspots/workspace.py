@@ -9,11 +9,14 @@ and commits it atomically at the end (readers keep the last commit meanwhile).
 This is the only module that knows which engine runs the expressions. Analysis code builds Ibis
 expressions over ``Workspace.table(name)`` and hands them to ``Workspace.execute``; with
 ``engine = "spark"`` the same expressions run on Spark local mode over a Parquet mirror of the
-canonical tables.
+canonical tables; with ``engine = "warehouse"`` they run in a database Ibis connects to
+(``[warehouse] url``: Postgres, or any ``ibis.connect`` URL) that holds the canonical tables
+itself. Runs and their results are stored in the workspace whatever the engine.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -40,7 +43,9 @@ __all__ = ["Workspace", "WorkspaceBusy", "WorkspaceError", "init_workspace"]
 CONFIG_FILE = "brightspots.toml"
 RECORDS = "record_sources"  # see ingest.tables (kept here so the store needs no import of it)
 MIRROR_DIR = "parquet"
-ENGINES = ("duckdb", "spark")
+#: rows per Arrow batch when a result streams from an engine other than the workspace's DuckDB
+RESULT_BATCH_ROWS = 1_000_000
+ENGINES = ("duckdb", "spark", "warehouse")
 #: engine types a result column is stored as instead
 _STORED_AS = {"HUGEINT": "BIGINT"}
 #: result tables stored in layers (``Layer``), with the columns that key a row
@@ -128,6 +133,14 @@ DEFAULT_CONFIG: dict[str, Any] = {
         # reads at the same path (a shared mount). Default: the workspace's parquet/ folder
         "mirror": "",
     },
+    "warehouse": {
+        # engine "warehouse": the database holding the canonical tables (named like the
+        # contract's: reps, accounts, ...), any URL ibis.connect takes, e.g.
+        # "postgres://user:pass@host:5432/crm" (Postgres needs the warehouse extra)
+        "url": "",
+        # the database schema holding them; "" = the connection's default (Postgres: public)
+        "schema": "",
+    },
 }
 
 
@@ -182,6 +195,43 @@ def _create_storage(con: duckdb.DuckDBPyConnection, *, read_only: bool = False) 
         con.execute(f'CREATE {kind} IF NOT EXISTS "{t.name}" ({cols})')
     if "runs" not in have:
         con.execute(f"CREATE {kind} IF NOT EXISTS runs ({_RUNS_COLUMNS})")
+
+
+def _nullable(table):
+    """An Ibis database table with every column typed nullable, as the store's are: a column
+    declared NOT NULL would not union with the analysis' own nullable ones. Only the type in
+    the expression changes (no cast: the SQL reads the column as it is, statistics and all)."""
+    import ibis
+
+    op = table.op()
+    loose = ibis.schema({n: t.copy(nullable=True) for n, t in op.schema.items()})
+    return table if loose == op.schema else op.copy(schema=loose).to_expr()
+
+
+def _shown_url(url: str) -> str:
+    """``url`` without its password (see ``ingest.database.shown``)."""
+    from brightspots.ingest.database import shown
+
+    return shown(url)
+
+
+def _masked(text: str, url: str) -> str:
+    """``text`` (a driver's message) with the URL's password, if any, masked."""
+    from urllib.parse import parse_qsl, unquote, urlsplit
+
+    parts = urlsplit(url)
+    try:
+        secrets = [parts.password or ""]
+    except ValueError:
+        secrets = []
+    secrets += [
+        v
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if k.lower() in ("password", "pass", "pwd")
+    ]
+    for secret in {s for v in secrets if v for s in (v, unquote(v))}:
+        text = text.replace(secret, "***")
+    return text
 
 
 def _duck_type(c: schema.Column) -> str:
@@ -390,6 +440,9 @@ class Workspace:
 
     def close(self) -> None:
         self._release()
+        if self.engine == "warehouse" and self._backend is not None:
+            with contextlib.suppress(Exception):  # a connection the server already dropped
+                self._backend.disconnect()
         self._backend = None
 
     def __enter__(self) -> Workspace:
@@ -417,7 +470,11 @@ class Workspace:
         return self.duckdb().execute(sql, params or []).df()
 
     def fingerprint(self) -> str:
-        """A digest of the canonical tables' contents: equal data, equal fingerprint."""
+        """A digest of the canonical tables' contents: equal data, equal fingerprint. On the
+        warehouse engine, a digest of the warehouse tables' row counts and latest timestamps
+        (``warehouse_fingerprint``): the workspace's own tables are not what is analysed."""
+        if self.engine == "warehouse":
+            return self.warehouse_fingerprint()
         con = self.duckdb()
         h = hashlib.sha256()
         for t in schema.TABLES:
@@ -434,17 +491,137 @@ class Workspace:
                 h.update(f"deleted:{n}:{x};".encode())
         return h.hexdigest()[:16]
 
+    def warehouse_fingerprint(self) -> str:
+        """A digest of the warehouse's canonical tables (engine "warehouse"): per table its row
+        count and the latest value of each timestamp and date column, computed there (one
+        aggregate per table). Cheap on any size, it sees appended, deleted and re-dated rows;
+        an edit that moves no count or latest time is not seen."""
+        h = hashlib.sha256(b"warehouse;")
+        for t in schema.TABLES:
+            table = self.table(t.name)
+            stamps = [
+                c.name
+                for c in t.columns
+                if c.type in (schema.ColumnType.TIMESTAMP, schema.ColumnType.DATE)
+            ]
+            aggs = {"n": table.count(), **{f"max_{c}": table[c].max() for c in stamps}}
+            row = self.execute(table.aggregate(**aggs)).iloc[0]
+            values = [int(row["n"])] + [
+                "" if pd.isna(row[f"max_{c}"]) else pd.Timestamp(row[f"max_{c}"]).isoformat()
+                for c in stamps
+            ]
+            h.update(f"{t.name}:{':'.join(map(str, values))};".encode())
+        return h.hexdigest()[:16]
+
+    def data_rows(self, name: str) -> int:
+        """The rows of canonical table ``name`` where the engine reads it: the warehouse's table
+        on engine "warehouse", else the workspace's own (the Spark mirror is made of these)."""
+        if self.engine == "warehouse":
+            return int(self.execute(self.table(name).count()))
+        return self.row_count(name)
+
     # ------------------------------------------------------------------ analysis engine (Ibis)
     def backend(self):
-        """The Ibis backend that runs analysis expressions (DuckDB or Spark local mode)."""
+        """The Ibis backend that runs analysis expressions: DuckDB on the workspace's own
+        tables, Spark over their Parquet mirror, or the warehouse's database."""
         if self._backend is None:
             if self.engine == "duckdb":
                 import ibis
 
                 self._backend = ibis.duckdb.from_connection(self.duckdb())
-            else:
+            elif self.engine == "spark":
                 self._backend = self._spark_backend()
+            else:
+                self._backend = self._warehouse_backend()
         return self._backend
+
+    def _warehouse_setting(self, key: str) -> str:
+        value = self.config["warehouse"].get(key, "")
+        if not isinstance(value, str):
+            raise WorkspaceError(
+                f"{self.root / CONFIG_FILE}: [warehouse] {key} = {value!r}: it must be a string"
+            )
+        return value.strip()
+
+    def _warehouse_backend(self):
+        """An Ibis connection to ``[warehouse] url`` (engine "warehouse")."""
+        url = self._warehouse_setting("url")
+        if not url:
+            raise WorkspaceError(
+                f"{self.root / CONFIG_FILE}: [warehouse] url is empty: engine 'warehouse' reads "
+                "the canonical tables from the database it names, e.g. "
+                'url = "postgres://user:pass@host:5432/crm"'
+            )
+        import ibis
+
+        try:
+            return ibis.connect(url)
+        except Exception as e:  # drivers raise many kinds (a missing one: ImportError)
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            hint = ""
+            if isinstance(e, ImportError):  # the backend's driver is not installed
+                scheme = url.split(":", 1)[0].lower()
+                hint = (
+                    "; Postgres needs pip install 'brightspots[warehouse]'"
+                    if scheme in ("postgres", "postgresql")
+                    else f"; install Ibis' {scheme} backend: pip install 'ibis-framework[{scheme}]'"
+                )
+            raise WorkspaceError(
+                f"{self.root / CONFIG_FILE}: [warehouse] url = {_shown_url(url)!r}: cannot "
+                f"connect ({_masked(first, url)}){hint}"
+            ) from None
+
+    def _warehouse_table(self, name: str):
+        """Canonical table ``name`` read from the warehouse (``[warehouse] schema``): the
+        contract's columns, in its order, cast to its types where the database's differ (names
+        matched case-insensitively). As in an import, a column that may be empty may also be
+        absent (then it is empty); one that may not is an error."""
+        import ibis
+        from ibis.common.exceptions import TableNotFound
+
+        contract = schema.table(name)
+        be = self.backend()
+        where = self._warehouse_setting("schema")
+        in_schema = f"schema {where!r}" if where else "the connection's default schema"
+        url = _shown_url(self._warehouse_setting("url"))
+        try:
+            table = _nullable(be.table(name, database=where or None))
+        except TableNotFound:
+            raise WorkspaceError(
+                f"the warehouse ({url}) has no table {name!r} in {in_schema}; engine "
+                "'warehouse' reads every canonical table there, named like the contract's "
+                f"({', '.join(t.name for t in schema.TABLES)})"
+            ) from None
+        except Exception as e:  # the backend's own error: no such schema, no right to read
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise WorkspaceError(
+                f"the warehouse ({url}): cannot read table {name!r} in {in_schema} "
+                f"({_masked(first, self._warehouse_setting('url'))})"
+            ) from None
+        have = {c.lower(): c for c in table.columns}
+        missing = [c.name for c in contract.columns if c.name.lower() not in have]
+        needed = [c.name for c in contract.columns if c.name in missing and not c.nullable]
+        if needed:
+            raise WorkspaceError(
+                f"the warehouse ({url}) table {name!r} in {in_schema} lacks the column(s) "
+                f"{', '.join(needed)}, which the contract's {name} table requires"
+            )
+        picked = []
+        for c in contract.columns:
+            want = ibis.dtype(c.ibis_type)
+            if c.name in missing:
+                picked.append(ibis.null(want).name(c.name))
+                continue
+            col = table[have[c.name.lower()]]
+            got = col.type()
+            if got.is_timestamp() and want.is_timestamp():
+                # any precision; an instant (with time zone) as its UTC wall time: Ibis keeps
+                # the session in UTC
+                want = got.copy(timezone=None)
+            if got != want:
+                col = col.cast(want)
+            picked.append(col.name(c.name))
+        return table.select(*picked)
 
     def _spark_backend(self):
         try:
@@ -520,6 +697,8 @@ class Workspace:
         """A canonical table as an Ibis table on the analysis engine: its live records (a
         record a snapshot import flagged deleted is kept in the store, never analysed)."""
         t = schema.table(name)  # raises on unknown names
+        if self.engine == "warehouse":
+            return self._warehouse_table(name)  # the warehouse holds live records only
         be = self.backend()
         if self.engine != "duckdb":
             return be.table(f"bs_{name}")  # the mirror holds live records only
@@ -611,8 +790,21 @@ class Workspace:
             con.execute("RESET preserve_insertion_order")
             con.execute("DROP VIEW _bs_result")
         else:
-            for batch in self.backend().to_pyarrow_batches(result):
+            for batch in self._batches(result):
                 self._insert_frame(con, name, run.run_id, batch.to_pandas())
+
+    def _batches(self, expr) -> Iterator[Any]:
+        """An expression's rows from the engine as Arrow record batches of its Ibis schema.
+        A DuckDB database as the warehouse is read through DuckDB's own reader: Ibis 12 asks
+        it for ``fetch_record_batch``, which DuckDB 2 no longer has."""
+        be = self.backend()
+        if be.name != "duckdb":
+            yield from be.to_pyarrow_batches(expr)
+            return
+        target = expr.as_table().schema().to_pyarrow()
+        reader = be.con.sql(be.compile(expr)).to_arrow_reader(RESULT_BATCH_ROWS)
+        for batch in reader:
+            yield batch.cast(target)
 
     def _replace_versions(
         self, con: duckdb.DuckDBPyConnection, run: Run, name: str, replaces: str | None

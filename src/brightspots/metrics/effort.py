@@ -62,7 +62,7 @@ _TYPE_COLUMNS = tuple(f"{ty}_touches" for ty in ACTIVITY_TYPES) + _TYPE_SUMS
 
 def _int(value: int | ir.BooleanValue) -> ir.IntegerValue:
     if isinstance(value, ir.Expr):
-        return value.cast("int64")
+        return value.cast("int32").cast("int64")  # Postgres casts a boolean only to int4
     return ibis.literal(value, type="int64")
 
 

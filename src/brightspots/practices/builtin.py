@@ -55,6 +55,8 @@ _REPLY, _TOUCH = 0, 1  # sort order at the same instant: the reply first, so a t
 
 
 def _f(x: ir.Value) -> ir.FloatingValue:
+    if x.type().is_boolean():
+        x = x.cast("int32")  # Postgres casts a boolean to a number only through int4
     return x.cast("float64")
 
 
@@ -207,7 +209,9 @@ def _share(kind: str) -> Callable[[Views], ir.Table]:
 
 def _count(*kinds: str) -> Callable[[Views], ir.Table]:
     def build(v: Views) -> ir.Table:
-        g = _per_deal(v, outreach(v), n=lambda a: a.type.isin(kinds).cast("int64").sum())
+        g = _per_deal(
+            v, outreach(v), n=lambda a: a.type.isin(kinds).cast("int32").cast("int64").sum()
+        )
         return g.select("opportunity_id", value=_f(g.n))
 
     return build

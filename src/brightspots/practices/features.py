@@ -33,6 +33,8 @@ _AT_RISK = "at_risk"  # key of the deals in the landmark views
 
 
 def _long(key: str, t: ir.Table, value: ir.Value) -> ir.Table:
+    if value.type().is_boolean():
+        value = value.cast("int32")  # Postgres casts a boolean to a number only through int4
     return t.select(
         opportunity_id=t.opportunity_id.cast("string"),
         key=ibis.literal(key, type="string"),
