@@ -51,11 +51,17 @@ them as cascades.
 Modules, in the order ``generate`` uses them: ``config`` (``SynthConfig``), ``model`` (the true
 win model), ``vocabulary`` (names and words), ``calendar`` (the business-day axis), ``draws`` and
 ``tables`` (random draws, Arrow tables), ``people`` (teams, reps) with ``coaching`` (the coached
-teams), ``accounts`` (and contacts), ``opportunities``, ``activities`` (and buyer events),
-``surveys``, ``stories``, ``expectation`` (true expected wins and revenue) and ``truth``
-(``truth.json``), ``org`` (``Org``, ``generate``); ``dirt`` (``apply_dirt``) with ``badrows``,
-``cascade``, ``variations``, ``layout`` and ``text``; ``files`` (``write``) and ``pipeline``
-(``synthesize``).
+teams), ``accounts`` (and contacts), ``opportunities``, ``activities`` (and buyer events, made
+in compact numeric ``rows`` and put in time order there), ``surveys``, ``stories``,
+``expectation`` (true expected wins and revenue) and ``truth`` (``truth.json``), ``sink`` (where
+each table goes as it is made), ``org`` (``Org``, ``build``, ``generate``); ``dirt``
+(``apply_dirt``) with ``badrows``, ``cascade``, ``variations``, ``layout`` and ``text``;
+``files`` (``FileSink``, ``write``) and ``pipeline`` (``synthesize``).
+
+Memory: ``generate`` holds every table; ``synthesize`` of a clean organisation writes each table
+as it is made, activities and buyer events slice by slice, so 100M activities take about 7 GB
+(the numeric rows, 26 bytes an activity, and the opportunities); a dirty organisation is
+corrupted whole, in memory. The files are the same bytes either way.
 """
 
 from brightspots.synth.config import Progress, SynthConfig, SynthError

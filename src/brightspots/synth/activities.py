@@ -4,8 +4,6 @@ decoys (demos, cadence); the activities and buyer_events tables."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 import pyarrow as pa
 
@@ -22,45 +20,14 @@ from brightspots.synth.model import (
 )
 from brightspots.synth.opportunities import Opps
 from brightspots.synth.people import Reps, Teams
+from brightspots.synth.rows import Rows, in_time_order
+from brightspots.synth.sink import Slices
 from brightspots.synth.tables import Keys, canonical_table, serial_ids, take_ids, take_strings
 
 ACT_TYPES = schema.ACTIVITY_TYPES  # call, email, meeting, demo, proposal, other
 CALL, EMAIL, MEETING, DEMO, PROPOSAL, OTHER = range(6)
 EV_TYPES = schema.BUYER_EVENT_TYPES
 REPLY, ACCEPTED, HELD, CONTENT, PROP_VIEWED, INBOUND = range(6)
-
-
-@dataclass
-class Rows:
-    """Activity or buyer-event rows of one chunk (global indices; -1 = none)."""
-
-    time: list[np.ndarray] = field(default_factory=list)
-    opp: list[np.ndarray] = field(default_factory=list)
-    contact: list[np.ndarray] = field(default_factory=list)
-    kind: list[np.ndarray] = field(default_factory=list)
-    duration: list[np.ndarray] = field(default_factory=list)
-    bulk: list[np.ndarray] = field(default_factory=list)
-    account: list[np.ndarray] = field(default_factory=list)
-    rep: list[np.ndarray] = field(default_factory=list)
-
-    def add(self, time, opp, contact, kind, account, rep, duration=None, bulk=False) -> None:
-        n = len(time)
-        self.time.append(np.asarray(time, np.int64))
-        self.opp.append(np.asarray(opp, np.int64))
-        self.contact.append(np.asarray(contact, np.int64))
-        self.kind.append(np.broadcast_to(np.asarray(kind, np.int8), n).copy())
-        self.duration.append(
-            np.full(n, np.nan, np.float32) if duration is None else duration.astype(np.float32)
-        )
-        self.bulk.append(np.full(n, bulk, bool))
-        self.account.append(np.asarray(account, np.int64))
-        self.rep.append(np.asarray(rep, np.int64))
-
-    def arrays(self) -> dict[str, np.ndarray]:
-        return {
-            k: np.concatenate(getattr(self, k))
-            for k in ("time", "opp", "contact", "kind", "duration", "bulk", "account", "rep")
-        }
 
 
 def _durations(rng: np.random.Generator, kind: np.ndarray) -> np.ndarray:
@@ -309,43 +276,55 @@ def activity_chunk(
     )
 
 
-def _in_window(rows: dict[str, np.ndarray], cal: Calendar) -> dict[str, np.ndarray]:
-    """Rows before the end of the window, in time order."""
-    keep = np.flatnonzero(rows["time"] < cal.cut)
-    order = keep[np.argsort(rows["time"][keep], kind="stable")]
-    return {k: v[order] for k, v in rows.items()}
+def activity_slices(acts: Rows, keys: Keys) -> Slices:
+    """The activities table (rows before the window's end, in time order), slice by slice.
+    Takes the rows' columns (``acts`` is left empty)."""
+    a = in_time_order(acts.columns())
+    base, n = acts.base, len(a["time"])
+
+    def build(start: int, stop: int) -> pa.Table:
+        s = slice(start, stop)
+        return canonical_table(
+            "activities",
+            {
+                "activity_id": serial_ids("AT-", n, start=start, stop=stop),
+                "rep_id": take_ids(keys.rep, a["rep"][s]),
+                "account_id": take_ids(keys.account, a["account"][s]),
+                "opportunity_id": take_ids(keys.opportunity, a["opp"][s]),
+                "contact_id": take_ids(keys.contact, a["contact"][s]),
+                "type": take_strings(ACT_TYPES, a["kind"][s]),
+                "occurred_at": a["time"][s] + np.int64(base),
+                "duration_minutes": a["duration"][s].astype(np.float64),
+                "is_bulk": a["bulk"][s],
+            },
+        )
+
+    return Slices(n, build)
 
 
-def activity_table(rows: dict[str, np.ndarray], cal: Calendar, keys: Keys) -> pa.Table:
-    a = _in_window(rows, cal)
-    return canonical_table(
-        "activities",
-        {
-            "activity_id": serial_ids("AT-", len(a["time"])),
-            "rep_id": take_ids(keys.rep, a["rep"]),
-            "account_id": take_ids(keys.account, a["account"]),
-            "opportunity_id": take_ids(keys.opportunity, a["opp"]),
-            "contact_id": take_ids(keys.contact, a["contact"]),
-            "type": take_strings(ACT_TYPES, a["kind"].astype(np.int64)),
-            "occurred_at": a["time"],
-            "duration_minutes": a["duration"].astype(np.float64),
-            "is_bulk": a["bulk"],
-        },
-    )
+def event_slices(rng: np.random.Generator, evs: Rows, cut: int, keys: Keys) -> Slices:
+    """The buyer_events table (rows before ``cut``, in time order), slice by slice; a few
+    content views become other events (one draw per row made, in the window or not). Takes the
+    rows' columns (``evs`` is left empty)."""
+    cols = evs.columns()
+    other = (rng.random(len(cols["kind"])) < 0.01) & (cols["kind"] == CONTENT)
+    cols["kind"][other] = len(EV_TYPES) - 1  # e.g. a webinar sign-up
+    del other
+    e = in_time_order(cols, until=cut - evs.base)
+    base, n = evs.base, len(e["time"])
 
+    def build(start: int, stop: int) -> pa.Table:
+        s = slice(start, stop)
+        return canonical_table(
+            "buyer_events",
+            {
+                "event_id": serial_ids("BE-", n, start=start, stop=stop),
+                "account_id": take_ids(keys.account, e["account"][s]),
+                "opportunity_id": take_ids(keys.opportunity, e["opp"][s]),
+                "contact_id": take_ids(keys.contact, e["contact"][s]),
+                "type": take_strings(EV_TYPES, e["kind"][s]),
+                "occurred_at": e["time"][s] + np.int64(base),
+            },
+        )
 
-def event_table(rng, rows: dict[str, np.ndarray], cal: Calendar, keys: Keys) -> pa.Table:
-    other = (rng.random(len(rows["kind"])) < 0.01) & (rows["kind"] == CONTENT)
-    rows["kind"] = np.where(other, len(EV_TYPES) - 1, rows["kind"])  # e.g. a webinar sign-up
-    e = _in_window(rows, cal)
-    return canonical_table(
-        "buyer_events",
-        {
-            "event_id": serial_ids("BE-", len(e["time"])),
-            "account_id": take_ids(keys.account, e["account"]),
-            "opportunity_id": take_ids(keys.opportunity, e["opp"]),
-            "contact_id": take_ids(keys.contact, e["contact"]),
-            "type": take_strings(EV_TYPES, e["kind"].astype(np.int64)),
-            "occurred_at": e["time"],
-        },
-    )
+    return Slices(n, build)

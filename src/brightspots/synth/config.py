@@ -12,6 +12,13 @@ from brightspots.errors import BrightspotsError
 Progress = Callable[[str, float], None]
 
 
+def scaled_progress(progress: Progress | None, lo: float, hi: float) -> Progress | None:
+    """``progress`` with fractions 0-1 mapped to ``lo``-``hi``."""
+    if progress is None:
+        return None
+    return lambda step, fraction: progress(step, lo + (hi - lo) * fraction)
+
+
 class SynthError(BrightspotsError):
     """An impossible synthetic-organisation configuration."""
 

@@ -1,10 +1,14 @@
-"""``write``: one file per table (CSV or Parquet) and ``truth.json`` in a folder."""
+"""Files of an organisation: one per table (CSV or Parquet) and ``truth.json`` in a folder.
+``FileSink`` writes each table as it comes (big ones slice by slice), ``write`` writes an
+``Org`` held in memory, ``write_truth`` the truth files."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
@@ -12,7 +16,54 @@ import pyarrow.parquet as pq
 from brightspots import schema
 from brightspots.synth.config import Progress, SynthError
 from brightspots.synth.org import Org
+from brightspots.synth.sink import Slices
 from brightspots.synth.truth import no_dirt
+
+#: rows per slice of a big table: a multiple of the Parquet row group (1Mi rows, as
+#: ``pq.write_table``), so the files are the same bytes as writing the whole table at once
+SLICE_ROWS = 1024 * 1024
+DEAL_TRUTH = "truth_opportunities.parquet"
+
+
+def _check(fmt: str) -> None:
+    if fmt not in ("csv", "parquet"):
+        raise SynthError(f"format must be csv or parquet, got {fmt!r}")
+
+
+class FileSink:
+    """Writes each table put into ``out/<name>.<fmt>`` at once (clearing the folder's table
+    files first); a ``Slices`` table goes slice by slice (``slice_rows``, default
+    ``SLICE_ROWS``) and is never whole in memory. The files are the same whatever the slices."""
+
+    def __init__(self, out: Path, fmt: str, slice_rows: int | None = None) -> None:
+        _check(fmt)
+        self.out, self.fmt = Path(out), fmt
+        self.slice_rows = slice_rows or SLICE_ROWS
+        self.rows: dict[str, int] = {}
+        self.out.mkdir(parents=True, exist_ok=True)
+        for name in schema.IMPORT_ORDER:
+            for ext in ("csv", "parquet"):
+                (self.out / f"{name}.{ext}").unlink(missing_ok=True)
+
+    def put(self, name: str, table: pa.Table | Slices, progress: Progress | None = None) -> None:
+        path = self.out / f"{name}.{self.fmt}"
+        if isinstance(table, pa.Table):
+            if self.fmt == "csv":
+                pacsv.write_csv(table, path)
+            else:
+                pq.write_table(table, path)
+            self.rows[name] = table.num_rows
+            return
+        report = progress or (lambda step, fraction: None)
+        make = pacsv.CSVWriter if self.fmt == "csv" else pq.ParquetWriter
+        done = 0
+        with make(path, table.build(0, 0).schema) as writer:
+            for piece in table.pieces(self.slice_rows):
+                writer.write_table(piece)
+                done += piece.num_rows
+                report(f"writing {name}", done / max(1, table.n))
+                del piece
+        self.rows[name] = table.n
 
 
 def write(
@@ -20,58 +71,58 @@ def write(
 ) -> dict[str, int]:
     """Write one file per table (header = schema columns in schema order) and ``truth.json``.
     Returns the data rows per file."""
-    if fmt not in ("csv", "parquet"):
-        raise SynthError(f"format must be csv or parquet, got {fmt!r}")
+    _check(fmt)
     dirt = org.truth.get("dirty") or {}
-    if dirt.get("rate"):
-        if dirt["format"] != fmt:
-            raise SynthError(
-                f"the bad rows were laid out for {dirt['format']} (line numbers differ): write "
-                f"as {dirt['format']} or call apply_dirt(org, fmt={fmt!r}) on the clean org"
-            )
-    else:
-        org.truth["dirty"] = no_dirt(org.tables, fmt)
-        org.truth["counts"] = {f"{name}.{fmt}": t.num_rows for name, t in org.tables.items()}
+    if dirt.get("rate") and dirt["format"] != fmt:
+        raise SynthError(
+            f"the bad rows were laid out for {dirt['format']} (line numbers differ): write "
+            f"as {dirt['format']} or call apply_dirt(org, fmt={fmt!r}) on the clean org"
+        )
     report = progress or (lambda step, fraction: None)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    for name in schema.IMPORT_ORDER:
-        for ext in ("csv", "parquet"):
-            (out / f"{name}.{ext}").unlink(missing_ok=True)
-    rows: dict[str, int] = {}
+    sink = FileSink(out, fmt)
     total = sum(t.num_rows for t in org.tables.values()) or 1
     done = 0
     for name, table in org.tables.items():
         report(f"writing {name}", done / total)
-        path = out / f"{name}.{fmt}"
-        if fmt == "csv":
-            pacsv.write_csv(table, path)
-        else:
-            pq.write_table(table, path)
-        rows[path.name] = table.num_rows
+        sink.put(name, table)
         done += table.num_rows
-    text = json.dumps(org.truth, indent=1, ensure_ascii=False)
-    (out / "truth.json").write_text(text + "\n", encoding="utf-8")
-    _write_deal_truth(org, out)
+    opps = org.tables.get("opportunities")
+    ids = None if opps is None else opps.column("opportunity_id")
+    write_truth(org.truth, sink, ids, org.hidden.get("p_win"))
     report("written", 1.0)
-    return rows
+    return {f"{name}.{fmt}": n for name, n in sink.rows.items()}
 
 
-DEAL_TRUTH = "truth_opportunities.parquet"
+def write_truth(
+    truth: dict[str, Any],
+    sink: FileSink,
+    opportunity_ids: pa.Array | pa.ChunkedArray | None,
+    p_win: np.ndarray | None,
+) -> None:
+    """``truth.json`` (for clean files, its counts and ``dirty`` section made for the files
+    ``sink`` wrote) and the deal truth, in ``sink``'s folder."""
+    if not (truth.get("dirty") or {}).get("rate"):
+        truth["dirty"] = no_dirt(sink.rows, sink.fmt)
+        truth["counts"] = {f"{name}.{sink.fmt}": n for name, n in sink.rows.items()}
+    text = json.dumps(truth, indent=1, ensure_ascii=False)
+    (sink.out / "truth.json").write_text(text + "\n", encoding="utf-8")
+    _write_deal_truth(truth, sink.out, opportunity_ids, p_win)
 
 
-def _write_deal_truth(org: Org, out: Path) -> None:
+def _write_deal_truth(
+    truth: dict[str, Any],
+    out: Path,
+    opportunity_ids: pa.Array | pa.ChunkedArray | None,
+    p_win: np.ndarray | None,
+) -> None:
     """Each opportunity's true win probability (``truth_opportunities.parquet``), so a scorer can
     compute, over any analysis window, the ratio of truly expected wins to the model's expected
     wins: the deviation the method is meant to find. Written for clean orgs only (dirty rows
     change keys)."""
-    opps = org.tables["opportunities"]
-    p_win = org.hidden.get("p_win")
     path = out / DEAL_TRUTH
     path.unlink(missing_ok=True)
-    if p_win is None or (org.truth.get("dirty") or {}).get("rate") or len(p_win) != opps.num_rows:
+    if p_win is None or opportunity_ids is None or (truth.get("dirty") or {}).get("rate"):
         return
-    pq.write_table(
-        pa.table({"opportunity_id": opps.column("opportunity_id"), "p_win": pa.array(p_win)}),
-        path,
-    )
+    if len(p_win) != len(opportunity_ids):
+        return
+    pq.write_table(pa.table({"opportunity_id": opportunity_ids, "p_win": pa.array(p_win)}), path)

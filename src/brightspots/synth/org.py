@@ -1,4 +1,5 @@
-"""A generated organisation (``Org``) and ``generate``, which builds it from a config."""
+"""A generated organisation (``Org``); ``build``, which makes its tables from a config and
+puts each into a sink as it comes, and ``generate``, which keeps them all in memory."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ import pyarrow as pa
 
 from brightspots import schema
 from brightspots.synth.accounts import account_tables, make_accounts
-from brightspots.synth.activities import Rows, activity_chunk, activity_table, event_table
+from brightspots.synth.activities import activity_chunk, activity_slices, event_slices
 from brightspots.synth.calendar import Calendar
-from brightspots.synth.config import Progress, SynthConfig
+from brightspots.synth.config import Progress, SynthConfig, SynthError, scaled_progress
 from brightspots.synth.model import PRACTICES
 from brightspots.synth.opportunities import make_opportunities, opportunity_table
 from brightspots.synth.people import make_reps, make_teams, people_tables
+from brightspots.synth.rows import INDEX_LIMIT, Rows
+from brightspots.synth.sink import MemorySink, Sink
 from brightspots.synth.stories import make_stories, story_table
 from brightspots.synth.surveys import make_surveys, survey_table
 from brightspots.synth.tables import Keys, serial_ids
@@ -39,8 +42,30 @@ OPP_PER_ACCOUNT = 1.7  # opportunities per account over the window
 CHUNK_OPPS = 100_000
 
 
+@dataclass(frozen=True)
+class Built:
+    """What ``build`` gives besides the tables it put: truth (counts for CSV files, no dirt),
+    the hidden per-opportunity arrays and the opportunity ids (aligned with them)."""
+
+    truth: dict[str, Any]
+    hidden: dict[str, np.ndarray]
+    opportunity_ids: pa.Array
+
+
 def generate(config: SynthConfig, progress: Progress | None = None) -> Org:
-    """Generate a clean organisation with planted truth (deterministic by ``config.seed``)."""
+    """Generate a clean organisation with planted truth (deterministic by ``config.seed``),
+    every table in memory."""
+    sink = MemorySink()
+    built = build(config, sink, progress)
+    tables = {name: sink.tables[name] for name in schema.IMPORT_ORDER}
+    return Org(config=config, tables=tables, truth=built.truth, hidden=built.hidden)
+
+
+def build(config: SynthConfig, sink: Sink, progress: Progress | None = None) -> Built:
+    """Generate a clean organisation, putting each table into ``sink`` as soon as it is made:
+    the small ones first, then activities and buyer events (``Slices``) from compact numeric
+    rows, then surveys and stories. The random streams are drawn in the same order whatever
+    the sink, so the tables are the same."""
     config.check()
     report = progress or (lambda step, fraction: None)
     cal = Calendar.build(config.end, config.months)
@@ -54,39 +79,48 @@ def generate(config: SynthConfig, progress: Progress | None = None) -> Org:
     if config.activities:
         reps.volume = reps.volume * config.activities / (ACTIVITIES_PER_OPP * reps.volume.sum())
     acc = make_accounts(r_acc, teams, reps, OPP_PER_ACCOUNT)
-    report("opportunities", 0.05)
+    report("opportunities", 0.02)
     o = make_opportunities(r_opp, cal, teams, reps, acc)
-    acts, evs = Rows(), Rows()
-    for start in range(0, o.n, CHUNK_OPPS):
-        sl = slice(start, min(o.n, start + CHUNK_OPPS))
-        activity_chunk(r_act, cal, teams, reps, acc, o, sl, acts, evs)
-        report("activities", 0.1 + 0.55 * sl.stop / max(1, o.n))
+    n_contacts = int(acc.c_count.sum())
+    if max(o.n, acc.n, n_contacts) >= INDEX_LIMIT:
+        raise SynthError(f"too large an organisation: {o.n} opportunities, {n_contacts} contacts")
 
-    report("tables", 0.7)
+    report("tables", 0.05)
     keys = Keys(
         region=serial_ids("RG-", teams.n_regions, 2),
         team=serial_ids("TM-", teams.n, 3),
         rep=serial_ids("R-", reps.n),
         account=serial_ids("AC-", acc.n),
-        contact=serial_ids("CT-", int(acc.c_count.sum())),
+        contact=serial_ids("CT-", n_contacts),
         opportunity=serial_ids("OP-", o.n),
     )
-    tables = people_tables(teams, reps, keys)
-    tables |= account_tables(r_misc, cal, teams, reps, acc, o, keys)
-    tables["opportunities"] = opportunity_table(r_misc, o, keys)
-    report("activities table", 0.75)
-    tables["activities"] = activity_table(acts.arrays(), cal, keys)
-    del acts
-    report("buyer events table", 0.85)
-    tables["buyer_events"] = event_table(r_misc, evs.arrays(), cal, keys)
-    del evs
-    report("surveys and stories", 0.9)
-    tables["survey_responses"] = survey_table(make_surveys(r_misc, cal, teams, reps, o), keys)
-    names, titles = tables["accounts"].column("name"), tables["contacts"].column("title")
-    tables["stories"] = story_table(make_stories(r_misc, cal, reps, o, acc, names, titles), keys)
-    tables = {name: tables[name] for name in schema.IMPORT_ORDER}
+    people = people_tables(teams, reps, keys)
+    sink.put("teams", people.pop("teams"))
+    sink.put("reps", people.pop("reps"))
+    small = account_tables(r_misc, cal, teams, reps, acc, o, keys)
+    names = small["accounts"].column("name")  # for the stories
+    exec_titles = small["contacts"].column("title").take(acc.c_start)
+    sink.put("accounts", small.pop("accounts"))
+    sink.put("contacts", small.pop("contacts"))  # written and gone with a file sink
+    sink.put("opportunities", opportunity_table(r_misc, o, keys))
 
-    truth = build_truth(config, cal, teams, reps, acc, o, tables)
+    acts, evs = Rows(base=cal.cut, until=cal.cut), Rows(base=cal.cut, extra=False)
+    for start in range(0, o.n, CHUNK_OPPS):
+        sl = slice(start, min(o.n, start + CHUNK_OPPS))
+        activity_chunk(r_act, cal, teams, reps, acc, o, sl, acts, evs)
+        report("activities", 0.1 + 0.4 * (sl.stop / max(1, o.n)))
+    report("activities in time order", 0.5)
+    sink.put("activities", activity_slices(acts, keys), scaled_progress(report, 0.55, 0.8))
+    report("buyer events in time order", 0.8)
+    events = event_slices(r_misc, evs, cal.cut, keys)
+    sink.put("buyer_events", events, scaled_progress(report, 0.82, 0.88))
+    del acts, evs, events
+    report("surveys and stories", 0.9)
+    sink.put("survey_responses", survey_table(make_surveys(r_misc, cal, teams, reps, o), keys))
+    sink.put("stories", story_table(make_stories(r_misc, cal, reps, o, names, exec_titles), keys))
+
+    rows = {name: sink.rows[name] for name in schema.IMPORT_ORDER}
+    truth = build_truth(config, cal, teams, reps, acc, o, keys, rows)
     hidden = {
         "won": o.won,
         "p_win": o.p_win,
@@ -95,4 +129,4 @@ def generate(config: SynthConfig, progress: Progress | None = None) -> Org:
         "has_proposal": o.has_proposal,
     }
     report("generated", 1.0)
-    return Org(config=config, tables=tables, truth=truth, hidden=hidden)
+    return Built(truth=truth, hidden=hidden, opportunity_ids=keys.opportunity)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from brightspots.synth.accounts import Accounts
 from brightspots.synth.calendar import Calendar
 from brightspots.synth.model import PRACTICES
 from brightspots.synth.opportunities import Opps
@@ -41,11 +40,12 @@ def make_stories(
     cal: Calendar,
     reps: Reps,
     o: Opps,
-    acc: Accounts,
-    acc_names: pa.Array,
-    titles: pa.Array,
+    acc_names: pa.Array | pa.ChunkedArray,
+    exec_titles: pa.Array | pa.ChunkedArray,
 ) -> list[tuple]:
-    """A few stories told by reps about their won deals (bright spots tell more of them)."""
+    """A few stories told by reps about their won deals (bright spots tell more of them).
+    ``acc_names``, ``exec_titles``: each account's name and the title of its executive (its
+    first contact)."""
     won = o.won & o.is_closed
     tellers = np.flatnonzero(rng.random(reps.n) < np.where(reps.bright, 0.7, 0.2))
     rows = []
@@ -63,7 +63,7 @@ def make_stories(
             title = STORY_TITLES[int(rng.integers(len(STORY_TITLES)))].format(account=name)
             used = [p for p, flag in zip(PRACTICES, o.practice[i], strict=True) if flag]
             extra = ["demo"] if rng.random() < 0.4 else ["persistence"]
-            exec_title = titles[int(acc.c_start[o.account[i]])].as_py() or "CFO"
+            exec_title = exec_titles[int(o.account[i])].as_py() or "CFO"
             paras = [STORY_LINES[k].format(title=exec_title) for k in used + extra]
             body = "\n\n".join(paras) if rng.random() < 0.5 else " ".join(paras)
             tags = ";".join(k.replace("_", "-") for k in used + extra)

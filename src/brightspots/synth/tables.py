@@ -38,9 +38,14 @@ class Keys:
     opportunity: pa.Array
 
 
-def serial_ids(prefix: str, n: int, width: int | None = None) -> pa.Array:
+def serial_ids(
+    prefix: str, n: int, width: int | None = None, start: int = 0, stop: int | None = None
+) -> pa.Array:
+    """``prefix`` + 1..n zero-padded to ``width`` (default: the digits of n, at least 4); with
+    ``start``/``stop``, only ids ``start + 1``..``stop`` of them (a slice, padded as the whole)."""
     width = width or max(4, len(str(n)))
-    nums = pc.cast(pa.array(np.arange(1, n + 1, dtype=np.int64)), pa.string())
+    stop = n if stop is None else stop
+    nums = pc.cast(pa.array(np.arange(start + 1, stop + 1, dtype=np.int64)), pa.string())
     return pc.binary_join_element_wise(prefix, pc.utf8_lpad(nums, width, "0"), "")
 
 

@@ -10,7 +10,6 @@ from datetime import date
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 
 from brightspots.synth.accounts import Accounts
 from brightspots.synth.calendar import Calendar, epoch_day
@@ -45,6 +44,7 @@ from brightspots.synth.model import (
 )
 from brightspots.synth.opportunities import Opps
 from brightspots.synth.people import Reps, Teams
+from brightspots.synth.tables import Keys
 from brightspots.synth.vocabulary import REGIONS
 
 
@@ -178,11 +178,12 @@ def build_truth(
     reps: Reps,
     acc: Accounts,
     o: Opps,
-    tables: dict[str, pa.Table],
+    keys: Keys,
+    rows: dict[str, int],
 ) -> dict[str, Any]:
-    rep_ids = tables["reps"].column("rep_id").to_pylist()
-    all_team_ids = tables["teams"].column("team_id").to_pylist()
-    region_ids, team_ids = all_team_ids[: teams.n_regions], all_team_ids[teams.n_regions :]
+    """The truth of a generated organisation; ``rows``: rows per table, in the files' order."""
+    rep_ids = keys.rep.to_pylist()
+    region_ids, team_ids = keys.region.to_pylist(), keys.team.to_pylist()
     ex = expected_outcomes(reps, o)
     wins = np.bincount(o.rep[o.is_closed & o.won], minlength=reps.n)
     book = np.bincount(acc.owner, acc.potential, minlength=reps.n) / np.maximum(
@@ -282,23 +283,24 @@ def build_truth(
         "regions": regions,
         "territories": territories,
         "reps": rep_rows,
-        "counts": {f"{name}.csv": t.num_rows for name, t in tables.items()},
+        "counts": {f"{name}.csv": n for name, n in rows.items()},
         "opportunities": {
             "closed": int(o.is_closed.sum()),
             "won": int((o.is_closed & o.won).sum()),
             "open": int((~o.is_closed).sum()),
-            "activities": tables["activities"].num_rows,
+            "activities": rows["activities"],
         },
-        "dirty": no_dirt(tables, "csv"),
+        "dirty": no_dirt(rows, "csv"),
     }
 
 
-def no_dirt(tables: dict[str, pa.Table], fmt: str) -> dict[str, Any]:
-    """The ``dirty`` section of truth for clean files: every row valid."""
+def no_dirt(rows: dict[str, int], fmt: str) -> dict[str, Any]:
+    """The ``dirty`` section of truth for clean files (``rows``: rows per table): every row
+    valid."""
     files = {
         f"{name}.{fmt}": {
-            "rows": t.num_rows,
-            "valid": t.num_rows,
+            "rows": n,
+            "valid": n,
             "quarantined": 0,
             "repeats": 0,
             "added_bad_rows": 0,
@@ -306,6 +308,6 @@ def no_dirt(tables: dict[str, pa.Table], fmt: str) -> dict[str, Any]:
             "cosmetic": 0,
             "by_reason": {},
         }
-        for name, t in tables.items()
+        for name, n in rows.items()
     }
     return {"rate": 0.0, "format": fmt, "files": files, "bad_rows": [], "repeats": []}
