@@ -111,25 +111,27 @@ def update(
     changes.snapshots(con, live)
     as_of = _as_of(ws)
     notes: dict[str, Any] = {"mode": "full" if reason else "incremental", "reason": reason}
-    if reason is None:
-        assert st is not None
+    incremental = reason is None
+    if incremental:
         since_at = None if since is None else timezones.utc_start(since, ws.timezone)
         found = changes.find(con, lookback=max(window, wait), since=since_at)
-        counts = ledger.recompute(
-            ws,
-            incremental=True,
-            impact_window=window,
-            dark_after=wait,
-            as_of=as_of,
-            local=local,
-        )
+    counts = ledger.recompute(
+        ws,
+        incremental=incremental,
+        impact_window=window,
+        dark_after=wait,
+        as_of=as_of,
+        local=local,
+    )
+    only, replaces = None, None
+    if incremental:
+        assert st is not None
         counts["reclassified"] = ledger.write_incremental(
             ws, dark_after=wait, old_as_of=st.as_of or as_of, as_of=as_of
         )
         counts["effort_keys"] = effort.keys(con)
         counts["deals_touched"] = practices.dirty_deals(con, live["opportunities"])
-        only = ws.backend().table(effort.KEYS)
-        replaces: str | None = effort.KEYS
+        only, replaces = ws.backend().table(effort.KEYS), effort.KEYS
         notes.update(
             base_run=st.run_id,
             since=None if since is None else since.isoformat(),
@@ -141,16 +143,6 @@ def update(
                 "accounts": found.accounts,
             },
         )
-    else:
-        counts = ledger.recompute(
-            ws,
-            incremental=False,
-            impact_window=window,
-            dark_after=wait,
-            as_of=as_of,
-            local=local,
-        )
-        only, replaces = None, None
     changes.store_snapshots(con)
     n_touches, n_events = state.counts(con)
     state.save(con, state.State(run_id, settings, as_of, n_touches, n_events))
@@ -167,7 +159,6 @@ def update(
         dark_after=wait,
     )
     layer = Layer(rows=effort.parts(ws, tt, ev, only), replaces=replaces)
-    incremental = reason is None
     return Refreshed(
         ledger=run_ledger,
         effort=layer,
