@@ -410,9 +410,9 @@ def _practice_reuse(
 ) -> practice_analysis.Reuse | None:
     """The previous run's practice measures an incremental refresh may keep (None: measure
     every deal): only those measured under the same settings and code (``digest``)."""
-    if refreshed is None or refreshed.base_run is None or refreshed.dirty_deals is None:
+    if refreshed is None or refreshed.dirty_deals is None:
         return None
-    base = next((r for r in ws.runs() if r.run_id == refreshed.base_run), None)
+    base = refreshed.base
     if base is None or (base.diagnostics.get("practices") or {}).get("digest") != digest:
         return None
     return practice_analysis.Reuse(

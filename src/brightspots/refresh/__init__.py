@@ -27,7 +27,7 @@ from brightspots.metrics import settings as metric_settings
 from brightspots.metrics.credit import TOUCH_COLUMNS
 from brightspots.metrics.ledger import Ledger
 from brightspots.refresh import changes, effort, ledger, practices, state
-from brightspots.workspace import Layer, Workspace
+from brightspots.workspace import Layer, Run, Workspace
 
 __all__ = ["Refreshed", "describe", "full_reason", "update"]
 
@@ -38,36 +38,44 @@ _LIVE = ("activities", "buyer_events", "opportunities", "accounts", "contacts", 
 class Refreshed:
     """The run's ledger (over the state's tables), its ``effort_impact`` layer, what was done
     (``notes``: stored as the run's ``diagnostics["refresh"]``), and for the practices the run
-    whose measures may be reused (``base_run``) with the deals to measure again
-    (``dirty_deals``, a table of opportunity_id; None after a full refresh: every deal)."""
+    whose measures may be reused (``base``, the run the state belongs to) with the deals to
+    measure again (``dirty_deals``, a table of opportunity_id; None after a full refresh: every
+    deal)."""
 
     ledger: Ledger
     effort: Layer
     notes: dict[str, Any]
-    base_run: str | None = None
+    base: Run | None = None
     dirty_deals: str | None = None
 
+    @property
+    def base_run(self) -> str | None:
+        return None if self.base is None else self.base.run_id
 
-def _latest_effort_run(ws: Workspace) -> str | None:
+
+def _latest_effort_run(ws: Workspace) -> Run | None:
     for run in reversed(ws.runs()):
         if "effort_impact" in run.diagnostics.get("layers", []):
-            return run.run_id
+            return run
     return None
 
 
-def full_reason(ws: Workspace, st: state.State | None, settings: str, full: bool) -> str | None:
-    """Why this run recomputes everything (None: it may be incremental)."""
+def full_reason(
+    st: state.State | None, settings: str, full: bool, latest: Run | None, counts: tuple[int, int]
+) -> str | None:
+    """Why this run recomputes everything (None: it may be incremental). ``latest``: the latest
+    run with an ``effort_impact`` layer; ``counts``: the state tables' row counts."""
     if full:
         return "a full recompute was asked for"
     if st is None:
         return "no refresh state yet (the first analysis, or one made by an older version)"
     if st.settings != settings:
         return f"the [metrics] settings, the time zone or the program changed since run {st.run_id}"
-    if state.counts(ws.duckdb()) != (st.n_touches, st.n_events):
+    if counts != (st.n_touches, st.n_events):
         return "the refresh state is damaged (its row counts do not match)"
-    latest = _latest_effort_run(ws)
-    if latest != st.run_id:
-        return f"the refresh state belongs to run {st.run_id}, not to the latest run {latest}"
+    if latest is None or latest.run_id != st.run_id:
+        name = None if latest is None else latest.run_id
+        return f"the refresh state belongs to run {st.run_id}, not to the latest run {name}"
     return None
 
 
@@ -105,7 +113,8 @@ def update(
     con = ws.duckdb()
     settings = state.settings_digest(ws.timezone, window, wait)
     st = state.load(con)
-    reason = full_reason(ws, st, settings, full)
+    latest = _latest_effort_run(ws)
+    reason = full_reason(st, settings, full, latest, state.counts(con) if st else (0, 0))
     live = {name: ws.live_sql(name) for name in _LIVE}
     changes.live_views(con, live)
     changes.snapshots(con, live)
@@ -163,7 +172,7 @@ def update(
         ledger=run_ledger,
         effort=layer,
         notes=notes,
-        base_run=st.run_id if incremental and st is not None else None,
+        base=latest if incremental else None,
         dirty_deals=practices.DIRTY_DEALS if incremental else None,
     )
 

@@ -57,10 +57,12 @@ class State:
     n_events: int
 
 
-def _code_digest() -> str:
+def _source_digest(names: tuple[str, ...], prefix: bytes = b"") -> str:
+    """A digest of ``prefix`` and the path and bytes of every Python file of the package's
+    folders or files ``names``, in a fixed order."""
     root = Path(__file__).resolve().parents[1]
-    h = hashlib.sha256()
-    for name in _CODE:
+    h = hashlib.sha256(prefix)
+    for name in names:
         path = root / name
         files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
         for f in files:
@@ -78,7 +80,7 @@ def settings_digest(timezone: str, impact_window: timedelta, dark_after: timedel
         "timezone": timezone,
         "state_version": STATE_VERSION,
         "duckdb": duckdb.__version__,
-        "code": _code_digest(),
+        "code": _source_digest(_CODE),
     }
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -87,15 +89,10 @@ def practices_digest(config: dict, timezone: str) -> str:
     """A digest of what a deal's practice measures depend on besides the deal's data: the
     ``[practices]`` and ``[metrics]`` settings, the time zone and the code of the practices and
     the metrics. A run reuses a previous run's measures only under the same digest."""
-    root = Path(__file__).resolve().parents[1]
-    h = hashlib.sha256()
-    h.update(json.dumps([config.get("practices"), config.get("metrics"), timezone],
-                        sort_keys=True, default=str).encode())  # fmt: skip
-    for folder in ("practices", "metrics"):
-        for f in sorted((root / folder).rglob("*.py")):
-            h.update(f.relative_to(root).as_posix().encode())
-            h.update(f.read_bytes())
-    return h.hexdigest()[:16]
+    settings = json.dumps(
+        [config.get("practices"), config.get("metrics"), timezone], sort_keys=True, default=str
+    )
+    return _source_digest(("practices", "metrics"), settings.encode())
 
 
 def tables_present(con: duckdb.DuckDBPyConnection) -> set[str]:
