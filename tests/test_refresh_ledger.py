@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from brightspots import metrics, refresh, schema
+from brightspots.refresh import ledger as rledger
 from brightspots.refresh import state as rstate
 from brightspots.workspace import Workspace, init_workspace
 
@@ -170,6 +171,17 @@ def test_restricted_recompute_equals_full(workspace, seed):
     full = _state(ws)
     for table in incremental:
         pd.testing.assert_frame_equal(incremental[table], full[table], obj=table)
+    # a full run over buckets of accounts (as a big workspace does) gives the same rows
+    saved = rledger.BUCKET_TOUCHES
+    rledger.BUCKET_TOUCHES = 7
+    try:
+        notes, _ = _refresh(ws, full=True, save=False)
+    finally:
+        rledger.BUCKET_TOUCHES = saved
+    assert notes["recomputed"]["buckets"] > 1, notes
+    bucketed = _state(ws)
+    for table in full:
+        pd.testing.assert_frame_equal(bucketed[table], full[table], obj=f"{table} (buckets)")
     # the effort rows the layers give are the table's definition on the changed data
     order = list(metrics.ORDER)
     stored = stored.sort_values(order).reset_index(drop=True)

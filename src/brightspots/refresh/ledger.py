@@ -13,7 +13,11 @@ the rows that provably holds every row they read (``changes`` has the argument):
   answered at or after s(a), comes from the touches at or after s(a): no touch of the same rep
   lies between such an older event and s(a), or it would have answered it.
 
-A full run is the same with every row in the subset (no ``_rf_floors``): one code path.
+A full run is the same with every row in the subset (no ``_rf_floors``): one code path. As
+every row the ledger reads is on the same account, a big full run goes over the accounts in
+buckets (``BUCKET_TOUCHES`` touches each, by a hash of account_id), one after the other into the
+same tables: each pass holds a bucket's rows, not every row, so a 100M-activity workspace runs
+within a few GB of memory and of spill space.
 """
 
 from __future__ import annotations
@@ -44,6 +48,10 @@ Local = Callable[[ir.TimestampValue], ir.TimestampValue]
 KEY_ROWS = "_rf_key_rows"
 NEW_TOUCHES = "_rf_new_touches"
 NEW_EVENTS = "_rf_new_events"
+#: accounts of the bucket a full pass works on
+BUCKET = "_rf_bucket"
+#: touches per bucket of a full run (about 1 GB of working rows in DuckDB)
+BUCKET_TOUCHES = 8_000_000
 
 _STATE_EVENT_COLUMNS = (
     *EVENT_COLUMNS,
@@ -57,18 +65,37 @@ _STATE_EVENT_COLUMNS = (
 
 
 def _store(
-    ws, name: str, expr: ir.Table, hashed: tuple[str, str] | None = None, temp: bool = True
+    ws,
+    name: str,
+    expr: ir.Table,
+    hashed: tuple[str, str] | None = None,
+    temp: bool = True,
+    append: bool = False,
+    bucketed: bool = False,
 ) -> ir.Table:
-    """Compute ``expr`` into table ``name``, temporary unless ``temp`` is false; ``hashed``
-    (a live view and its key) adds each row's hash ``h`` from that view. Returns the table, as
-    an Ibis table."""
+    """Compute ``expr`` into table ``name``, temporary unless ``temp`` is false, added to its
+    rows when ``append``; ``hashed`` (a live view and its key) adds each row's hash ``h`` from
+    that view (its rows of the accounts of ``_rf_bucket`` when ``bucketed``). Returns the table,
+    as an Ibis table."""
     sql = ws.backend().compile(expr)
+    con = ws.duckdb()
     if hashed:
         live, key = hashed
+        if bucketed:
+            live = f"(SELECT * FROM {live} WHERE account_id IN (SELECT account_id FROM {BUCKET}))"
         sql = f"SELECT x.*, l.h FROM ({sql}) AS x JOIN {live} AS l ON x.{key} = l.{key}"
-    kind = "TEMP TABLE" if temp else "TABLE"
-    ws.duckdb().execute(f"CREATE OR REPLACE {kind} {name} AS {sql}")
+    if append:
+        con.execute(f"INSERT INTO {name} {sql}")
+    else:
+        kind = "TEMP TABLE" if temp else "TABLE"
+        con.execute(f"CREATE OR REPLACE {kind} {name} AS {sql}")
     return ws.backend().table(name)
+
+
+def buckets(con) -> int:
+    """How many buckets of accounts a full run goes over: one per ``BUCKET_TOUCHES`` touches."""
+    n = int(con.execute(f"SELECT count(*) FROM {LIVE_TOUCHES}").fetchall()[0][0])
+    return max(1, -(-n // BUCKET_TOUCHES))
 
 
 def recompute(
@@ -83,10 +110,62 @@ def recompute(
     """Recompute the ledger rows of the changed region into ``_rf_new_touches`` and
     ``_rf_new_events`` (the state tables' layout), and the responses of older events into
     ``_rf_resp_old``; without ``incremental``, every row straight into the state's ledger
-    tables. Returns the row counts."""
+    tables, bucket by bucket of accounts. Returns the row counts (and ``buckets``)."""
     con = ws.duckdb()
     t = touches(ws.table("activities"))
     e = ws.table("buyer_events")
+    kw = {"impact_window": impact_window, "dark_after": dark_after, "as_of": as_of, "local": local}
+    if incremental:
+        _pass(ws, t, e, incremental=True, append=False, bucketed=False, **kw)
+        counts = {"touches": _count(con, NEW_TOUCHES), "events": _count(con, NEW_EVENTS)}
+        counts["responses"] = _count(con, "_rf_resp_old")
+        return counts
+    k = buckets(con)
+    if k > 1:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _rf_buckets AS SELECT account_id, "
+            f"hash(account_id) % {k} AS b FROM (SELECT account_id FROM {LIVE_TOUCHES} "
+            f"UNION SELECT account_id FROM {LIVE_EVENTS})"
+        )
+    for b in range(k):
+        if k > 1:
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {BUCKET} AS "
+                f"SELECT account_id FROM _rf_buckets WHERE b = {b}"
+            )
+            part = ws.backend().table(BUCKET)
+            t_b = t.semi_join(part, t.account_id == part.account_id)
+            e_b = e.semi_join(part, e.account_id == part.account_id)
+        else:
+            t_b, e_b = t, e
+        _pass(ws, t_b, e_b, incremental=False, append=b > 0, bucketed=k > 1, **kw)
+    for name in (BUCKET, "_rf_buckets"):
+        con.execute(f"DROP TABLE IF EXISTS {name}")
+    return {"touches": _count(con, TOUCHES), "events": _count(con, EVENTS), "buckets": k}
+
+
+def _count(con, table: str) -> int:
+    return int(con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
+
+
+def _pass(
+    ws,
+    t: ir.Table,
+    e: ir.Table,
+    *,
+    incremental: bool,
+    append: bool,
+    bucketed: bool,
+    impact_window: timedelta,
+    dark_after: timedelta,
+    as_of: datetime,
+    local: Local,
+) -> None:
+    """One recomputation of the ledger from touches ``t`` and events ``e``: incremental (the
+    region of ``_rf_floors``, into the ``_rf_new_*`` tables) or full (into the state tables,
+    added to them when ``append``; ``bucketed``: ``t`` and ``e`` hold the rows of the accounts
+    of ``_rf_bucket``)."""
+    con = ws.duckdb()
     wait = seconds(impact_window)
     if incremental:
         # the region's rows, read three times: kept
@@ -97,11 +176,10 @@ def recompute(
         e_new = _store(
             ws, "_rf_e_new", j.filter(j.occurred_at >= j.since_at).select(*EVENT_COLUMNS)
         )
+        into = {"touches": NEW_TOUCHES, "events": NEW_EVENTS}
     else:
         t_in = t.mutate(since_at=ibis.null("timestamp"))
         e_new = e
-    into = {"touches": NEW_TOUCHES, "events": NEW_EVENTS}
-    if not incremental:
         into = {"touches": TOUCHES, "events": EVENTS}
     t_out = t_in.filter(t_in.since_at.isnull() | (t_in.occurred_at >= t_in.since_at))
     t_out = t_out.select(*TOUCH_COLUMNS)
@@ -110,7 +188,8 @@ def recompute(
     )
     out = touch_outcomes(t_out, e_new, cr, dark_after=dark_after, as_of=as_of)
     new_touches = local_day(out, local)
-    _store(ws, into["touches"], new_touches, (LIVE_TOUCHES, "activity_id"), temp=incremental)
+    keep = {"temp": incremental, "append": append, "bucketed": bucketed}
+    _store(ws, into["touches"], new_touches, (LIVE_TOUCHES, "activity_id"), **keep)
 
     answered = e_new
     if incremental:
@@ -130,7 +209,7 @@ def recompute(
     )
     events = local_day(event_units(cr, t_in.select(*TOUCH_COLUMNS), resp), local)
     events = events.select(*_STATE_EVENT_COLUMNS, "day")
-    _store(ws, into["events"], events, (LIVE_EVENTS, "event_id"), temp=incremental)
+    _store(ws, into["events"], events, (LIVE_EVENTS, "event_id"), **keep)
     if incremental:
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _rf_resp_old AS SELECT r.event_id, r.responded_at, "
@@ -139,14 +218,6 @@ def recompute(
         )
     for name in ("_rf_t_in", "_rf_e_new", "_rf_cr", "_rf_resp"):
         con.execute(f"DROP TABLE IF EXISTS {name}")
-
-    def n(table: str) -> int:
-        return int(con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
-
-    counts = {"touches": n(into["touches"]), "events": n(into["events"])}
-    if incremental:
-        counts["responses"] = n("_rf_resp_old")
-    return counts
 
 
 def _key_rows(source: str, rep: str, team_from: str, where: str = "") -> str:
