@@ -118,8 +118,10 @@ def _analyze(
     since: date | None = None,
     full: bool = False,
 ) -> Run:
-    # a bad practice in the config fails before any work
+    # a bad practice in the config, or a bad cap on the rows they bring back, fails before any
+    # work
     practice_list = practice_registry(ws.config) if practices else []
+    practice_analysis.max_driver_rows(ws.config)
     progress = progress or _noop
     cfg = ws.config["analysis"]
     min_volume = int(min_volume if min_volume is not None else cfg["min_volume"])
@@ -312,6 +314,10 @@ def _analyze(
             credited=ledger.credited if ledger is not None else None,
             reuse=reuse,
         )
+        # above [analysis] max_driver_rows practice_deals is stored from deals kept in the
+        # engine: they are released once the run is saved
+        for t in found.kept:
+            cleanup.callback(t.release)
         window_cases = _since(cases, starts["rep"])
         window_opps = opps.semi_join(
             window_cases, opps.opportunity_id == window_cases.opportunity_id
@@ -334,8 +340,10 @@ def _analyze(
             # deals whose own-deal practices were measured in this run (the others kept the
             # measures of run ``reused_from``)
             "n_measured": found.n_measured,
-            "reused_from": refreshed.base_run if reuse is not None else None,
+            "reused_from": refreshed.base_run if reuse is not None and not found.grouped else None,
             "digest": digest,
+            # above the cap: grouped (True), n_cells, max_cells and max_driver_rows
+            **found.notes,
         }
 
     progress("saving the run", 0.9)

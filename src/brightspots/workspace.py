@@ -89,6 +89,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
         # overdispersion phi from winsorised z: "unbiased" (divided by its null mean 0.679, so
         # phi = 1 means no more spread than chance) or "winsorised" (method.md's literal formula)
         "overdispersion": "unbiased",
+        # closed deals whose rows the practice models may bring back from the engine; above it
+        # they are fitted on grouped cells computed in the engine (0: no cap)
+        "max_driver_rows": 2_000_000,
     },
     "metrics": {
         # a buyer event is credited to the latest touch at most this long before it

@@ -1,19 +1,33 @@
 """Practices in one analysis run: measure every registered practice on the closed deals of the
 window (Ibis, on the workspace's engine), bring back one row per deal, and estimate which
 practices go with winning (``effects``), plus each rep's own practice rates for personal views.
+
+When more closed deals are analysed than ``[analysis] max_driver_rows`` (0: no cap), no deal
+row leaves the engine: the measured deals are kept there, the models are fitted on grouped
+covariate cells (``cells``, ``effects.estimate_grouped_effects``), each rep's rates come from
+the same cells, and the run's ``practice_deals`` table is handed to the caller as an expression
+on the kept deals (stored from the engine, ``Workspace.save_run``). Incremental reuse of a
+previous run's measures is skipped then: every deal is measured.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
 from brightspots.metrics import settings as metric_settings
-from brightspots.practices.effects import estimate_effects
+from brightspots.practices import cells as cell_mod
+from brightspots.practices.effects import (
+    PracticeEffectsError,
+    estimate_effects,
+    estimate_grouped_effects,
+)
 from brightspots.practices.effects.screen import (
     REP_CODE,
     does,
@@ -22,12 +36,14 @@ from brightspots.practices.effects.screen import (
     rep_means,
 )
 from brightspots.practices.features import practice_frame, variant_views
-from brightspots.practices.registry import Practice, landmark_days
-from brightspots.practices.views import Tables, kept
+from brightspots.practices.registry import Practice, PracticeConfigError, landmark_days
+from brightspots.practices.views import Tables, Views, kept
 from brightspots.workspace import Workspace
 
 #: columns of the run table ``practice_reps``
 REP_COLUMNS = ["rep_id", "practice", "deals", "value", "does"]
+#: ``[analysis] max_driver_rows`` when the config does not set it
+DEFAULT_MAX_DRIVER_ROWS = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -36,11 +52,22 @@ class PracticeResults:
     by_segment: pd.DataFrame
     reps: pd.DataFrame
     n_deals: int
-    #: one row per analysed deal: opportunity_id, rep_id, y and each practice's two variants
-    deals: pd.DataFrame
+    #: one row per analysed deal: opportunity_id, rep_id, y and each practice's two variants; an
+    #: Ibis expression on the workspace's engine when grouped (store it with ``save_run`` before
+    #: releasing ``kept``)
+    deals: pd.DataFrame | ir.Table
     #: deals whose opportunity-level built-in practices were measured in this run (the others
     #: kept a previous run's measures, ``Reuse``)
     n_measured: int = 0
+    #: engine tables ``deals`` reads: the caller releases them (``.release()``) once stored
+    kept: tuple[ir.Table, ...] = ()
+    #: for the run's diagnostics: {"grouped": True, "n_cells": ..., "max_cells": ...,
+    #: "max_driver_rows": ...} when the models were fitted on grouped cells, else empty
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def grouped(self) -> bool:
+        return bool(self.notes.get("grouped"))
 
 
 @dataclass(frozen=True)
@@ -110,29 +137,49 @@ def rep_practices(
     """Each rep's rate of each practice over their analysed deals (the primary variant): deals
     measured, mean value, and whether they do it (binary: on at least ``most_deals`` of their
     deals; otherwise on the better side of the peers' median, as the screen counts it)."""
-    rows = []
     # integer rep codes: each practice's grouping by rep reads them instead of the ids
     frame = frame.assign(**{REP_CODE: pd.factorize(frame["rep_id"])[0]})
-    for p in practices:
-        column = f"primary__{p.id}"
-        means = rep_means(frame, column)
-        counts = rep_counts(frame, column)
-        threshold = peer_median(p, means[means.index.isin(peers)].to_numpy(float))
-        doing = does(p, means.to_numpy(float), threshold, most_deals)
-        rows.append(
-            pd.DataFrame(
-                {
-                    "rep_id": means.index,
-                    "practice": p.id,
-                    "deals": counts.reindex(means.index).fillna(0).astype("int64").to_numpy(),
-                    "value": means.to_numpy(float),
-                    "does": doing,
-                }
-            )
-        )
+    rows = [_rep_rows(frame, p, peers=peers, most_deals=most_deals) for p in practices]
+    return _rep_table(rows)
+
+
+def _rep_table(rows: list[pd.DataFrame]) -> pd.DataFrame:
     if not rows:
         return pd.DataFrame(columns=REP_COLUMNS)
     return pd.concat(rows, ignore_index=True)[REP_COLUMNS]
+
+
+def _rep_rows(
+    frame: pd.DataFrame, p: Practice, *, peers: set[str], most_deals: float
+) -> pd.DataFrame:
+    """``rep_practices``' rows of one practice, from its deals or its grouped primary cells
+    (``effects.WEIGHT``: a rep's rate is then the deal-weighted mean of their cells)."""
+    column = f"primary__{p.id}"
+    means = rep_means(frame, column)
+    counts = rep_counts(frame, column)
+    threshold = peer_median(p, means[means.index.isin(peers)].to_numpy(float))
+    doing = does(p, means.to_numpy(float), threshold, most_deals)
+    return pd.DataFrame(
+        {
+            "rep_id": means.index,
+            "practice": p.id,
+            "deals": counts.reindex(means.index).fillna(0).astype("int64").to_numpy(),
+            "value": means.to_numpy(float),
+            "does": doing,
+        }
+    )
+
+
+def max_driver_rows(config: dict[str, Any]) -> int:
+    """``[analysis] max_driver_rows``: the most closed deals whose rows may be brought back for
+    the practice models (0: no cap)."""
+    value = config.get("analysis", {}).get("max_driver_rows", DEFAULT_MAX_DRIVER_ROWS)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise PracticeConfigError(
+            f"[analysis] max_driver_rows = {value!r} in brightspots.toml: use a whole number of "
+            "closed deals (e.g. 2000000), or 0 for no cap"
+        )
+    return value
 
 
 def measure(
@@ -150,6 +197,24 @@ def measure(
     per practice. ``as_of``: the latest timestamp in the data (open deals are measured up to it);
     ``local`` must be valid up to it. ``credited``: the ledger's credited buyer events, when the
     caller has them."""
+    with _kept_views(ws, cases, local=local, as_of=as_of, credited=credited) as (tables, views, kw):
+        measured = ws.execute(practice_frame(tables, practices, views=views, **kw))
+    keep = ["opportunity_id", "rep_id", "y", *[f"x_{c}" for c in covariates]]
+    frame = ws.execute(cases.select(*keep)).merge(measured, on="opportunity_id", how="left")
+    return frame.sort_values("opportunity_id").reset_index(drop=True)
+
+
+@contextmanager
+def _kept_views(
+    ws: Workspace,
+    cases: ir.Table,
+    *,
+    local: Callable[[ir.TimestampValue], ir.TimestampValue],
+    as_of: pd.Timestamp,
+    credited: ir.Table | None,
+) -> Iterator[tuple[Tables, tuple[Views, Views], dict[str, Any]]]:
+    """The practice tables of ``cases``' deals, their whole and landmark views kept in the engine
+    while the block runs, and the measuring settings."""
     tables = Tables.of(ws, credited)
     in_window = cases.select(case_id="opportunity_id")
     opps = tables.opportunities
@@ -164,13 +229,59 @@ def measure(
     # every practice reads the same views: they are computed once and kept while measuring
     (whole, whole_kept), (landmark, landmark_kept) = map(kept, variant_views(tables, **kw))
     try:
-        measured = ws.execute(practice_frame(tables, practices, views=(whole, landmark), **kw))
+        yield tables, (whole, landmark), kw
     finally:
         for t in whole_kept + landmark_kept:
             t.release()
-    keep = ["opportunity_id", "rep_id", "y", *[f"x_{c}" for c in covariates]]
-    frame = ws.execute(cases.select(*keep)).merge(measured, on="opportunity_id", how="left")
-    return frame.sort_values("opportunity_id").reset_index(drop=True)
+
+
+def kept_deals(
+    ws: Workspace,
+    cases: ir.Table,
+    practices: list[Practice],
+    *,
+    covariates: list[str],
+    local: Callable[[ir.TimestampValue], ir.TimestampValue],
+    as_of: pd.Timestamp,
+    credited: ir.Table | None = None,
+) -> tuple[ir.Table, pd.Series]:
+    """``measure``'s rows kept in the engine (``cells.deal_table``, cached: release it when done)
+    and ``cells.checks``' row about them (their number in ``deals``). A value no model takes
+    (infinite; binary and not 0 or 1) or a deal without a rep raises ``PracticeEffectsError``
+    naming the column and a deal."""
+    with _kept_views(ws, cases, local=local, as_of=as_of, credited=credited) as (tables, views, kw):
+        measured = practice_frame(tables, practices, views=views, **kw)
+        deals = cell_mod.deal_table(cases, measured, practices, covariates).cache()
+        try:
+            # reads every deal: the kept table is complete before the views are released
+            found = ws.execute(cell_mod.checks(deals, practices)).iloc[0]
+            _check_deals(ws, deals, practices, found)
+        except BaseException:
+            deals.release()
+            raise
+    return deals, found
+
+
+def _check_deals(
+    ws: Workspace, deals: ir.Table, practices: list[Practice], found: pd.Series
+) -> None:
+    problems = []
+    if int(found["no_rep"]):
+        problems.append(("rep_id", deals.rep_id.isnull(), "a rep id"))
+    for p in practices:
+        for name in cell_mod.columns_of(p):
+            if int(found[f"bad__{name}"]):
+                expected = "0 or 1 (the practice is binary)" if p.kind == "binary" else "finite"
+                problems.append((name, cell_mod.bad_value(deals[name], p), expected))
+    if not problems:
+        return
+    column, where, expected = problems[0]
+    hit = deals.filter(where).order_by("opportunity_id").limit(1)
+    row = ws.execute(hit.select("opportunity_id", value=hit[column])).iloc[0]
+    raise PracticeEffectsError(
+        f"practice frame: opportunity_id={row['opportunity_id']!r}, column {column!r} has "
+        f"{row['value']!r}; expected {expected}"
+    )
 
 
 def run(
@@ -192,6 +303,12 @@ def run(
     ``reuse``: a previous run's measures that still hold (an incremental refresh)."""
     most = float(ws.config["practices"]["most_deals"])
     kw = {"local": local, "as_of": as_of, "credited": credited}
+    cap = max_driver_rows(ws.config)
+    if cap and int(ws.execute(cases.count())) > cap:
+        return _grouped(
+            ws, cases, practices, covariates=covariates, bright=bright, peers=peers,
+            most_deals=most, pool_min_cases=pool_min_cases, cap=cap, **kw,
+        )  # fmt: skip
     if reuse is None:
         frame = measure(ws, cases, practices, covariates=covariates, **kw)
         n_measured = len(frame)
@@ -218,4 +335,73 @@ def run(
         n_deals=len(frame),
         deals=deals,
         n_measured=n_measured,
+    )
+
+
+def _grouped(
+    ws: Workspace,
+    cases: ir.Table,
+    practices: list[Practice],
+    *,
+    covariates: list[str],
+    bright: set[str],
+    peers: set[str],
+    most_deals: float,
+    pool_min_cases: int,
+    cap: int,
+    local: Callable[[ir.TimestampValue], ir.TimestampValue],
+    as_of: pd.Timestamp,
+    credited: ir.Table | None,
+) -> PracticeResults:
+    """``run`` above the cap: the deals kept in the engine, the models fitted on their grouped
+    cells (one practice's cells brought back at a time), each rep's rates from the same cells."""
+    deals, found = kept_deals(
+        ws, cases, practices, covariates=covariates, local=local, as_of=as_of, credited=credited
+    )
+    n_deals = int(found["deals"])
+    n_cells = most_cells = 0
+    try:
+        query = cell_mod.edge_query(deals, cell_mod.binned(practices, found))
+        edges = cell_mod.edges_from(None if query is None else ws.execute(query).iloc[0])
+        keys = ["rep_id", *[f"x_{c}" for c in covariates]]
+        rep_rows: list[pd.DataFrame] = []
+
+        def source(p: Practice) -> tuple[pd.DataFrame, pd.DataFrame]:
+            nonlocal n_cells, most_cells
+            got = ws.execute(cell_mod.cell_table(deals, p, keys, edges))
+            primary, whole = cell_mod.split(got, p, keys)
+            rep_rows.append(_rep_rows(primary, p, peers=peers, most_deals=most_deals))
+            n_cells += len(got)
+            most_cells = max(most_cells, len(got))
+            return primary, whole
+
+        effects, by_segment = estimate_grouped_effects(
+            source,
+            practices,
+            covariates=covariates,
+            bright=bright,
+            peers=peers,
+            segment="x_segment",
+            most_deals=most_deals,
+            pool_min_cases=pool_min_cases,
+        )
+    except BaseException:
+        deals.release()
+        raise
+    return PracticeResults(
+        effects=effects,
+        by_segment=by_segment,
+        reps=_rep_table(rep_rows),
+        n_deals=n_deals,
+        deals=deals.select(*[c for c in deals.columns if not c.startswith("x_")]),
+        n_measured=n_deals,
+        kept=(deals,),
+        # n_cells: cells brought back over all practices; max_cells: the most for one practice
+        # (what the driver held at once)
+        notes={
+            "grouped": True,
+            "n_cells": n_cells,
+            "max_cells": most_cells,
+            "max_driver_rows": cap,
+        },
     )

@@ -38,13 +38,34 @@ table. Decisions, in order:
 5. **Sentence** (``sentence``): one plain sentence per practice.
 
 Rows are sorted by the primary evidence: q, then the size of the effect (|log OR|), then id.
+
+**Grouped cells** (``estimate_grouped_effects``; an analysis of more closed deals than
+``[analysis] max_driver_rows`` uses it, no deal row leaving the engine, see ``practices.cells``).
+The same method on cells of deals with the same rep, coded case mix, outcome and practice
+value, each cell a row weighted by its deals (``WEIGHT``); every step counts deals, not rows.
+The screen's rep means are deal-weighted means of the cells (exact). The winsorising bounds and
+contrast percentiles are weighted quantiles, numpy's linear method over the deals
+(``weights.quantile``). The fit is a frequency-weighted logit: its log-likelihood, information
+and each rep's summed score depend only on the cells' totals, every cell belongs to one rep, so
+the clustered sandwich is the per-deal one, with N = the deals (not the cells) in its
+(N-1)/(N-K) correction. The marginal effect is the deal-weighted mean over the cells. Binary
+practices and count practices with whole-number values group on their exact value: the results
+are the per-deal results to rounding (1e-13 in the tests).
+
+The one approximation: other practices (rates, shares, hours) group on quantile bins of their
+values (64 equal-count bins from the engine's approximate quantiles, cut to 1/1024 of the deals
+around the 1st, 10th, 25th, 75th, 90th and 99th percentiles, each edge a bin of its own so that a
+value many deals share keeps its cells), and each cell enters the model at the mean value of its
+deals. The contrast ends and the fit then move within a bin: in the tests the log odds ratio
+moved by at most 1e-4 at 5,000 deals (0.003 standard errors) and 0.0011 at 240,000 deals (the
+error does not shrink with the deals while the standard error does: 0.2 standard errors there).
 """
 
 from __future__ import annotations
 
 import math
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,14 +86,21 @@ from brightspots.practices.effects.model import (
 from brightspots.practices.effects.screen import Screen, screen
 from brightspots.practices.effects.segments import SegmentResult, by_segment
 from brightspots.practices.effects.sentence import ALPHA, Facts, sentence
+from brightspots.practices.effects.weights import WEIGHT, n_deals
 from brightspots.practices.registry import Practice
+
+#: a practice's grouped cells: (primary, whole-deal), see ``estimate_grouped_effects``
+CellSource = Callable[[Practice], tuple[pd.DataFrame, pd.DataFrame]]
 
 __all__ = [
     "COLUMNS",
     "EXTRA_COLUMNS",
     "SEGMENT_COLUMNS",
+    "WEIGHT",
+    "CellSource",
     "PracticeEffectsError",
     "estimate_effects",
+    "estimate_grouped_effects",
 ]
 
 #: the exported ``practice_effects`` columns, in order
@@ -169,6 +197,54 @@ def estimate_effects(
         )  # fmt: skip
 
 
+def estimate_grouped_effects(
+    cells: CellSource,
+    practices: list[Practice],
+    *,
+    covariates: list[str],
+    bright: Iterable[str],
+    peers: Iterable[str],
+    segment: str = "x_segment",
+    most_deals: float = 0.5,
+    seed: int = 0,
+    n_boot: int = 2000,
+    min_deals: int = 30,
+    min_reps: int = 10,
+    min_segment_deals: int = 40,
+    pool_min_cases: int = 30,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``estimate_effects`` on grouped covariate cells instead of one row per deal (see the
+    module docstring, "Grouped cells"). ``cells(practice)`` gives the practice's primary and
+    whole-deal cells, each a frame with ``rep_id``, ``y``, the ``x_<name>`` covariates, the
+    segment column when there is one, the practice value (``primary__<id>`` or ``whole__<id>``,
+    never empty: a cell holds deals where the practice is defined) and ``WEIGHT``, the number of
+    deals in the cell (a positive whole number). The practices' cells are asked for one
+    practice at a time, so only one practice's cells are held at once."""
+    covariates = [c.removeprefix("x_") for c in covariates]
+    bright_set, peer_set = {str(r) for r in bright}, {str(r) for r in peers}
+    _check_lists(practices, bright_set, peer_set)
+    limits = Limits(min_deals, min_reps, min_segment_deals, pool_min_cases)
+    done = []
+    with one_blas_thread():
+        for practice in practices:
+            primary, whole = cells(practice)
+            subs = [
+                _validated_cells(frame, practice, f"{variant}__{practice.id}", covariates)
+                for frame, variant in ((primary, "primary"), (whole, "whole"))
+            ]
+            found = _one(
+                *subs, practice, covariates=covariates, bright=bright_set, peers=peer_set,
+                segment=segment if segment in subs[0].columns else None, most_deals=most_deals,
+                n_boot=n_boot, rng=_rng(seed, practice), limits=limits, designs=None,
+            )  # fmt: skip
+            done.append(found)
+    return _assembled(done, practices, bright_set)
+
+
+def _rng(seed: int, practice: Practice) -> np.random.Generator:
+    return np.random.default_rng([seed, zlib.crc32(practice.id.encode())])
+
+
 def _estimated(
     frame: pd.DataFrame,
     practices: list[Practice],
@@ -188,16 +264,24 @@ def _estimated(
 
     def one(i: int) -> _Found:
         practice = practices[i]
-        columns = [f"primary__{practice.id}", f"whole__{practice.id}"]
+        primary, whole = f"primary__{practice.id}", f"whole__{practice.id}"
+        part = frame[[*base, primary, whole]]
         return _one(
-            frame[base + columns], practice, covariates=covariates, bright=bright_set,
-            peers=peer_set, segment=segment, most_deals=most_deals, n_boot=n_boot,
-            rng=np.random.default_rng([seed, zlib.crc32(practice.id.encode())]),
-            limits=limits, designs=designs,
+            analysed(part, primary), analysed(part, whole), practice, covariates=covariates,
+            bright=bright_set, peers=peer_set,
+            segment=segment if segment in part.columns else None, most_deals=most_deals,
+            n_boot=n_boot, rng=_rng(seed, practice), limits=limits, designs=designs,
         )  # fmt: skip
 
     found = {i: one(i) for i in _by_deals(frame, practices)}
-    done = [found[i] for i in range(len(practices))]
+    return _assembled([found[i] for i in range(len(practices))], practices, bright_set)
+
+
+def _assembled(
+    done: list[_Found], practices: list[Practice], bright_set: set[str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The two tables from each practice's estimates (in the practices' order): q-values,
+    flags, sentences, the ranking."""
     rows = [f.row for f in done]
     seg_results = [f.seg for f in done]
     screens = [f.screen for f in done]
@@ -231,21 +315,23 @@ class _Found:
 
 
 def _one(
-    frame: pd.DataFrame,
+    sub: pd.DataFrame,
+    whole_sub: pd.DataFrame,
     practice: Practice,
     *,
     covariates: list[str],
     bright: set[str],
     peers: set[str],
-    segment: str,
+    segment: str | None,
     most_deals: float,
     n_boot: int,
     rng: np.random.Generator,
     limits: Limits,
-    designs: Designs,
+    designs: Designs | None,
 ) -> _Found:
+    """Everything estimated for one practice, from its analysed deals in the primary analysis
+    (``sub``) and over the whole deal (``whole_sub``); ``segment``: the segment column, if any."""
     primary, whole = f"primary__{practice.id}", f"whole__{practice.id}"
-    sub = analysed(frame, primary)
     notes: list[str] = []
     scr = screen(
         sub, primary, practice, bright=bright, peers=peers,
@@ -255,11 +341,10 @@ def _one(
         notes.append(scr.note)
     est = _try(sub, primary, practice, covariates, limits, notes, "primary", designs)
     why_not = notes[-1].removeprefix("primary: ") if est is None else ""
-    whole_sub = analysed(frame, whole)
     whole_est = _try(whole_sub, whole, practice, covariates, limits, notes, "whole deal", designs)
     raw_est = _try(whole_sub, whole, practice, [], limits, notes, "raw", designs)
     seg: SegmentResult | None = None
-    if segment in frame.columns and est is not None:
+    if segment is not None and est is not None:
         seg = by_segment(
             sub, primary, practice, est.contrast,
             segment=segment, covariates=covariates, limits=limits, designs=designs,
@@ -325,7 +410,7 @@ def _row(
         "practice": practice.id,
         "description": practice.description,
         "level": practice.level,
-        "n": len(sub),
+        "n": n_deals(sub),
         "odds_ratio": e.odds_ratio if e else NAN,
         "or_low": or_low,
         "or_high": or_high,
@@ -351,7 +436,7 @@ def _row(
         "contrast_to": est.contrast.better if est else NAN,
         "n_reps": n_reps(sub),
         "n_bright": scr.n_bright,
-        "whole_deal_n": len(whole_sub),
+        "whole_deal_n": n_deals(whole_sub),
         "whole_deal_or_low": w_low,
         "whole_deal_or_high": w_high,
         "whole_deal_p": w.p if w else NAN,
@@ -440,6 +525,18 @@ def _dtype(column: str) -> str:
     return "float64"
 
 
+def _check_lists(practices: list[Practice], bright: set[str], peers: set[str]) -> None:
+    ids = [p.id for p in practices]
+    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    if dupes:
+        raise PracticeEffectsError(f"practice ids listed more than once: {', '.join(dupes)}")
+    both = sorted(bright & peers)
+    if both:
+        raise PracticeEffectsError(
+            f"reps listed both as bright spots and as peers: {', '.join(both[:5])}"
+        )
+
+
 def _validated(
     frame: pd.DataFrame,
     practices: list[Practice],
@@ -450,15 +547,7 @@ def _validated(
     """The frame with ``rep_id`` as text and practice columns as floats; bad input raises
     ``PracticeEffectsError`` naming the column and the row (by opportunity_id)."""
     where = "practice frame"
-    ids = [p.id for p in practices]
-    dupes = sorted({i for i in ids if ids.count(i) > 1})
-    if dupes:
-        raise PracticeEffectsError(f"practice ids listed more than once: {', '.join(dupes)}")
-    both = sorted(bright & peers)
-    if both:
-        raise PracticeEffectsError(
-            f"reps listed both as bright spots and as peers: {', '.join(both[:5])}"
-        )
+    _check_lists(practices, bright, peers)
     needed = ["opportunity_id", "rep_id", "y", *(f"x_{c}" for c in covariates)]
     for p in practices:
         needed += [f"primary__{p.id}", f"whole__{p.id}"]
@@ -503,4 +592,48 @@ def _validated(
                 if bad.any():
                     fail(bad, column, f"0 or 1 (practice {p.id!r} is binary) or empty")
             out[column] = v
+    return out
+
+
+def _validated_cells(
+    frame: pd.DataFrame, practice: Practice, column: str, covariates: list[str]
+) -> pd.DataFrame:
+    """One analysis's cells (``estimate_grouped_effects``) with ``rep_id`` as text, rep codes,
+    outcomes and deal counts as integers and the practice value as floats; bad input raises
+    ``PracticeEffectsError`` naming the column and the cell (its row and rep)."""
+    where = f"grouped cells of practice {practice.id!r}"
+    needed = ["rep_id", "y", WEIGHT, column, *(f"x_{c}" for c in covariates)]
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        raise PracticeEffectsError(f"{where}: missing column(s) {', '.join(missing)}")
+    out = frame.reset_index(drop=True)
+
+    def fail(mask: np.ndarray, name: str, expected: str) -> None:
+        i = int(np.flatnonzero(mask)[0])
+        raise PracticeEffectsError(
+            f"{where}: row {i} (rep_id={frame['rep_id'].iloc[i]!r}), column {name!r} has "
+            f"{frame[name].iloc[i]!r}; expected {expected}"
+        )
+
+    if frame["rep_id"].isna().any():
+        fail(frame["rep_id"].isna().to_numpy(), "rep_id", "a rep id")
+    out["rep_id"] = frame["rep_id"].astype(str).to_numpy()
+    out[REP_CODE] = pd.factorize(out["rep_id"])[0]
+    y = pd.to_numeric(frame["y"], errors="coerce").to_numpy(float)
+    if (bad := ~np.isin(y, (0.0, 1.0))).any():
+        fail(bad, "y", "0 (lost) or 1 (won)")
+    out["y"] = y.astype("int64")
+    n = pd.to_numeric(frame[WEIGHT], errors="coerce").to_numpy(float)
+    if (bad := ~(n >= 1) | (n != np.round(n))).any():
+        fail(bad, WEIGHT, "a whole number of deals, at least 1")
+    out[WEIGHT] = n.astype("int64")
+    for name in covariates:
+        if frame[f"x_{name}"].isna().any():
+            fail(frame[f"x_{name}"].isna().to_numpy(), f"x_{name}", "a coded value")
+    v = pd.to_numeric(frame[column], errors="coerce").to_numpy(float)
+    if (bad := ~np.isfinite(v)).any():
+        fail(bad, column, "a number (a cell holds deals where the practice is defined)")
+    if practice.kind == "binary" and (bad := ~np.isin(v, (0.0, 1.0))).any():
+        fail(bad, column, f"0 or 1 (practice {practice.id!r} is binary)")
+    out[column] = v
     return out

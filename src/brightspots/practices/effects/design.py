@@ -11,6 +11,7 @@ import pandas as pd
 
 from brightspots import casemix
 from brightspots.practices.effects.logit import FitFailed
+from brightspots.practices.effects.weights import WEIGHT, quantile
 from brightspots.practices.registry import Practice
 
 #: winsorising quantiles for non-binary practices, applied before fitting
@@ -24,13 +25,15 @@ def nuisance_design(
 ) -> pd.DataFrame:
     """Intercept plus case-mix terms for the rows of ``frame``, from ``casemix``'s own pooling and
     coding (its levels, centres and missing indicators are set on these rows). Constant columns
-    are dropped."""
+    are dropped. A grouped frame (``weights.WEIGHT``) counts each row as its deals."""
     if not covariates:
         return pd.DataFrame({"const": np.ones(len(frame))}, index=frame.index)
     keys = [f"x_{c}" for c in covariates]
-    cells = (
-        frame.groupby(keys, dropna=False, sort=True)["y"].agg(n="size", wins="sum").reset_index()
-    )
+    grouped = frame.groupby(keys, dropna=False, sort=True)
+    if WEIGHT in frame.columns:
+        cells = grouped[WEIGHT].agg(n="sum").reset_index()
+    else:
+        cells = grouped["y"].agg(n="size", wins="sum").reset_index()
     X = prepared(cells, covariates, pool_min_cases).design(frame)
     keep = [c for c in X.columns if c == "const" or np.ptp(X[c].to_numpy()) > 0]
     return X[keep]
@@ -60,9 +63,12 @@ class Contrast:
         return (v - self.worse) / (self.better - self.worse)
 
 
-def contrast_for(practice: Practice, values: np.ndarray) -> Contrast:
+def contrast_for(
+    practice: Practice, values: np.ndarray, weights: np.ndarray | None = None
+) -> Contrast:
     """Binary: 1 against 0. Otherwise the 25th against the 75th percentile of the winsorised
-    values (1%/99%); when they coincide (many zeros), the 10th/90th, then the extremes."""
+    values (1%/99%); when they coincide (many zeros), the 10th/90th, then the extremes.
+    ``weights``: the deals each value stands for (grouped cells), None for one each."""
     if len(values) == 0:
         raise FitFailed("no deal has a value for this practice in this analysis")
     if practice.kind == "binary":
@@ -70,10 +76,10 @@ def contrast_for(practice: Practice, values: np.ndarray) -> Contrast:
         if np.all(values == values[0]):
             raise FitFailed(f"no variation: every analysed deal has the value {values[0]:g}")
         return _oriented(practice, lo, hi, 0.0, 1.0)
-    lower, upper = (float(q) for q in np.quantile(values, WINSOR))
+    lower, upper = (float(q) for q in quantile(values, WINSOR, weights))
     w = np.clip(values, lower, upper)
     for qa, qb in CONTRAST_QUANTILES:
-        lo, hi = (float(q) for q in np.quantile(w, (qa, qb)))
+        lo, hi = (float(q) for q in quantile(w, (qa, qb), weights))
         if hi > lo:
             return _oriented(practice, lo, hi, lower, upper)
     if np.all(values == values[0]):

@@ -13,6 +13,7 @@ import pandas as pd
 from brightspots import casemix
 from brightspots.practices.effects.design import nuisance_design, prepared
 from brightspots.practices.effects.logit import stack_columns
+from brightspots.practices.effects.weights import WEIGHT
 
 #: designs kept for reuse by ``Designs`` (each is deals x terms floats: 120 MB at 500,000 deals)
 KEPT_DESIGNS = 3
@@ -104,7 +105,11 @@ class Designs:
             else:
                 cells[f"x_{name}"] = c.values[part].astype(float)
                 columns[name] = sub[f"x_{name}"].to_numpy(float)
-        cells["n"] = np.bincount(inverse, minlength=len(cell_ids))
+        if WEIGHT in sub.columns:  # a grouped frame: each row counts as its deals
+            deals = np.bincount(inverse, weights=sub[WEIGHT].to_numpy(float))
+            cells["n"] = deals.round().astype(np.int64)
+        else:
+            cells["n"] = np.bincount(inverse, minlength=len(cell_ids))
         model = prepared(pd.DataFrame(cells), covariates, self.pool_min_cases, ordered=True)
         terms = model.design_columns(columns, len(rows))
         kept = [v for name, v in terms.items() if name == "const" or np.ptp(v) > 0]

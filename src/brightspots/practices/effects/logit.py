@@ -2,7 +2,13 @@
 odds ratio of one coefficient (or a sum of coefficients), the average marginal effect in
 percentage points with its delta-method interval, a Wald test of several terms, and
 Benjamini-Hochberg q-values. Plain numpy arrays in, numbers out; a fit that cannot be trusted
-raises ``FitFailed`` with a note in words, never anything else."""
+raises ``FitFailed`` with a note in words, never anything else.
+
+Rows may carry frequency weights (``weights``: how many deals a row stands for, grouped cells
+of deals with the same covariates, practice value and outcome, all of one rep): the
+log-likelihood, the information, each rep's summed score and the number of deals in the
+small-sample correction are then those of the deals themselves, so the fit and its clustered
+covariance are the per-deal ones (to rounding)."""
 
 from __future__ import annotations
 
@@ -29,7 +35,7 @@ class FitFailed(Exception):
 class ClusteredFit:
     params: np.ndarray
     cov: np.ndarray  # cluster-robust covariance (statsmodels' small-sample correction)
-    n: int
+    n: int  # deals (the sum of the weights of a weighted fit)
     n_clusters: int
 
 
@@ -85,16 +91,19 @@ def kept_columns(X: np.ndarray, keep: list[int]) -> np.ndarray:
 INDEPENDENT = 1e-12
 
 
-def independent_columns(X: np.ndarray, protected: list[int]) -> list[int]:
+def independent_columns(
+    X: np.ndarray, protected: list[int], weights: np.ndarray | None = None
+) -> list[int]:
     """Indices of the columns to keep: each unprotected column that is a linear combination of
     the columns before it is dropped (unprotected first, then the protected ones). A protected
     column (the practice terms) that depends on the others raises ``FitFailed``.
 
     Gram-Schmidt on the K x K cross-product of the unit-norm columns (a Cholesky factor built
     column by column, skipping dependent ones): one matrix product over the rows instead of a
-    QR decomposition of the whole design; the column norms are read off its diagonal."""
+    QR decomposition of the whole design; the column norms are read off its diagonal.
+    ``weights``: each row counted that many times (the cross-product X'WX)."""
     order = [j for j in range(X.shape[1]) if j not in protected] + list(protected)
-    cross = X.T @ X
+    cross = X.T @ X if weights is None else _information(X, weights)
     norms = np.sqrt(np.diag(cross))
     if any(norms[j] == 0 for j in protected):
         raise FitFailed("the practice does not vary among the analysed deals")
@@ -122,24 +131,31 @@ def independent_columns(X: np.ndarray, protected: list[int]) -> list[int]:
     return sorted(keep)
 
 
-def fit_clustered(y: np.ndarray, X: np.ndarray, groups: np.ndarray) -> ClusteredFit:
+def fit_clustered(
+    y: np.ndarray, X: np.ndarray, groups: np.ndarray, weights: np.ndarray | None = None
+) -> ClusteredFit:
     """Binomial GLM (logit link) by Newton-Raphson, with covariance clustered by ``groups``: the
     CR1 sandwich (X'WX)^-1 M (X'WX)^-1, M the sum over groups of the outer products of their
     summed scores, times G/(G-1) * (N-1)/(N-K) (statsmodels' ``cov_type="cluster"``).
 
     Each iteration costs one pass of X'WX (a BLAS matrix product) rather than a least-squares
-    solve of the whole weighted design, so half a million deals fit in under a second."""
+    solve of the whole weighted design, so half a million deals fit in under a second.
+
+    ``weights``: frequency weights, the deals each row stands for (each row within one group):
+    every sum above runs over the deals and N is their number, so the estimates, the sandwich
+    and its correction are those of the per-deal fit."""
     y = np.asarray(y, dtype=float)
     X = np.asarray(X, dtype=float)
     codes = groups if groups.dtype.kind in "iu" else np.unique(groups, return_inverse=True)[1]
     work = np.empty_like(X)  # the weighted design of every X'WX, written in place
-    params = _newton(y, X, work)
+    params = _newton(y, X, work, weights)
     eta = X @ params
     p = _expit(eta)
-    bread = _inverse(_information(X, p * (1.0 - p), work))
+    var = p * (1.0 - p)
+    bread = _inverse(_information(X, var if weights is None else weights * var, work))
     codes = _compact(codes)
     n_clusters = int(codes.max()) + 1 if len(codes) else 0
-    resid = y - p
+    resid = y - p if weights is None else weights * (y - p)
     scores = np.column_stack(
         [
             np.bincount(codes, weights=X[:, j] * resid, minlength=n_clusters)
@@ -147,6 +163,8 @@ def fit_clustered(y: np.ndarray, X: np.ndarray, groups: np.ndarray) -> Clustered
         ]
     )
     n, k = X.shape
+    if weights is not None:
+        n = int(round(float(weights.sum())))
     if n_clusters < 2 or n <= k:
         raise FitFailed("too few reps or deals for standard errors clustered by rep")
     correction = n_clusters / (n_clusters - 1.0) * (n - 1.0) / (n - k)
@@ -179,11 +197,14 @@ def _deviance(y: np.ndarray, eta: np.ndarray) -> float:
     return float(2.0 * np.sum(y * np.logaddexp(0.0, -eta) + (1.0 - y) * np.logaddexp(0.0, eta)))
 
 
-def _deviance_of(y: np.ndarray) -> Callable[[np.ndarray], float]:
+def _deviance_of(y: np.ndarray, weights: np.ndarray | None = None) -> Callable[[np.ndarray], float]:
     """``_deviance(y, .)``; for 0/1 outcomes each row's term is log(1 + e^-eta) when won and
     log(1 + e^eta) when lost, computed as max(s, 0) + log1p(e^-|s|) (s = -eta or eta): the
     formula of ``np.logaddexp`` (to a unit in the last place), in vectorised functions several
-    times as fast. The deviance only decides step halving and convergence."""
+    times as fast. The deviance only decides step halving and convergence. ``weights``: each
+    row's term counted that many times."""
+    if weights is not None:
+        return _weighted_deviance(y, weights)
     if not np.all((y == 0.0) | (y == 1.0)):
         return lambda eta: _deviance(y, eta)
     sign = 1.0 - 2.0 * y  # -1 when won, 1 when lost
@@ -198,6 +219,16 @@ def _deviance_of(y: np.ndarray) -> Callable[[np.ndarray], float]:
         np.maximum(s, 0.0, out=s)
         np.add(t, s, out=t)
         return float(2.0 * np.sum(t))
+
+    return deviance
+
+
+def _weighted_deviance(y: np.ndarray, weights: np.ndarray) -> Callable[[np.ndarray], float]:
+    """``_deviance`` with each row's term counted ``weights`` times."""
+
+    def deviance(eta: np.ndarray) -> float:
+        terms = y * np.logaddexp(0.0, -eta) + (1.0 - y) * np.logaddexp(0.0, eta)
+        return float(2.0 * (weights @ terms))
 
     return deviance
 
@@ -220,21 +251,30 @@ def _inverse(H: np.ndarray) -> np.ndarray:
     return inv
 
 
-def _newton(y: np.ndarray, X: np.ndarray, work: np.ndarray | None = None) -> np.ndarray:
+def _newton(
+    y: np.ndarray,
+    X: np.ndarray,
+    work: np.ndarray | None = None,
+    weights: np.ndarray | None = None,
+) -> np.ndarray:
     """Maximum-likelihood logit coefficients; step halving keeps the deviance from rising.
-    ``work``: an array shaped like X for the weighted design (see ``_information``)."""
-    deviance = _deviance_of(y)
+    ``work``: an array shaped like X for the weighted design (see ``_information``);
+    ``weights``: frequency weights of the rows."""
+    deviance = _deviance_of(y, weights)
     beta = np.zeros(X.shape[1])
     eta = np.zeros(len(y))
     dev = deviance(eta)
     for _ in range(MAX_ITER):
         p = _expit(eta)
         w = p * (1.0 - p)
+        resid = y - p
+        if weights is not None:
+            w, resid = weights * w, weights * resid
         H = _information(X, w, work)
         try:
-            step = np.linalg.solve(H, X.T @ (y - p))
+            step = np.linalg.solve(H, X.T @ resid)
         except np.linalg.LinAlgError:
-            step = np.linalg.lstsq(H, X.T @ (y - p), rcond=None)[0]
+            step = np.linalg.lstsq(H, X.T @ resid, rcond=None)[0]
         t = 1.0
         while True:
             new_beta = beta + t * step
@@ -259,12 +299,15 @@ def linear_effect(fit: ClusteredFit, c: np.ndarray) -> tuple[float, float]:
     return est, float(np.sqrt(var)) if var > 0 else float("nan")
 
 
-def marginal_effect(fit: ClusteredFit, Z1: np.ndarray, Z0: np.ndarray) -> tuple[float, float]:
+def marginal_effect(
+    fit: ClusteredFit, Z1: np.ndarray, Z0: np.ndarray, weights: np.ndarray | None = None
+) -> tuple[float, float]:
     """Average marginal effect in percentage points: mean of expit(Z1 b) - expit(Z0 b) over the
-    rows, with its delta-method standard error under the clustered covariance."""
-    p1, g1 = _response(fit, Z1)
-    p0, g0 = _response(fit, Z0)
-    return _marginal(fit, p1, g1, p0, g0)
+    rows (each counted ``weights`` times), with its delta-method standard error under the
+    clustered covariance."""
+    p1, g1 = _response(fit, Z1, weights)
+    p0, g0 = _response(fit, Z0, weights)
+    return _marginal(fit, p1, g1, p0, g0, weights)
 
 
 def marginal_effect_at(
@@ -275,37 +318,58 @@ def marginal_effect_at(
     at0: np.ndarray,
     *,
     overwrite: bool = False,
+    weights: np.ndarray | None = None,
 ) -> tuple[float, float]:
     """``marginal_effect`` with Z1 (Z0) = X with ``columns`` set to ``at1`` (``at0``); the two are
     written in turn into one (row-major) copy of X, or into X itself with ``overwrite``."""
     Z = X if overwrite else X.copy()
     Z[:, columns] = at1
-    p1, g1 = _response(fit, Z)
+    p1, g1 = _response(fit, Z, weights)
     Z[:, columns] = at0
-    p0, g0 = _response(fit, Z)
-    return _marginal(fit, p1, g1, p0, g0)
+    p0, g0 = _response(fit, Z, weights)
+    return _marginal(fit, p1, g1, p0, g0, weights)
 
 
-def _response(fit: ClusteredFit, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Predicted probabilities at Z and the sum over rows of their gradient, Z' p(1-p)."""
+def _response(
+    fit: ClusteredFit, Z: np.ndarray, weights: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Predicted probabilities at Z and the (weighted) sum over rows of their gradient,
+    Z' p(1-p)."""
     p = 1.0 / (1.0 + np.exp(-(Z @ fit.params)))
-    return p, Z.T @ (p * (1 - p))
+    slope = p * (1 - p)
+    return p, Z.T @ (slope if weights is None else weights * slope)
 
 
 def _marginal(
-    fit: ClusteredFit, p1: np.ndarray, g1: np.ndarray, p0: np.ndarray, g0: np.ndarray
+    fit: ClusteredFit,
+    p1: np.ndarray,
+    g1: np.ndarray,
+    p0: np.ndarray,
+    g0: np.ndarray,
+    weights: np.ndarray | None = None,
 ) -> tuple[float, float]:
-    est = float(np.mean(p1 - p0))
+    if weights is None:
+        est = float(np.mean(p1 - p0))
+        deals = float(len(p1))
+    else:
+        deals = float(weights.sum())
+        est = float(weights @ (p1 - p0)) / deals
     # mean over rows of Z1 p1(1-p1) - Z0 p0(1-p0), as two matrix-vector products
-    grad = (g1 - g0) / len(p1)
+    grad = (g1 - g0) / deals
     var = float(grad @ fit.cov @ grad)
     return 100.0 * est, 100.0 * float(np.sqrt(var)) if var > 0 else float("nan")
 
 
-def contrast(fit: ClusteredFit, c: np.ndarray, Z1: np.ndarray, Z0: np.ndarray) -> Effect:
+def contrast(
+    fit: ClusteredFit,
+    c: np.ndarray,
+    Z1: np.ndarray,
+    Z0: np.ndarray,
+    weights: np.ndarray | None = None,
+) -> Effect:
     """The practice contrast c'b (log odds ratio, better vs worse) and its marginal effect."""
     log_or, se, p = _log_odds_ratio(fit, c)
-    pp, pp_se = marginal_effect(fit, Z1, Z0)
+    pp, pp_se = marginal_effect(fit, Z1, Z0, weights)
     return Effect(log_or=log_or, se=se, p=p, pp=pp, pp_se=pp_se)
 
 
@@ -318,10 +382,11 @@ def contrast_at(
     at0: np.ndarray,
     *,
     overwrite: bool = False,
+    weights: np.ndarray | None = None,
 ) -> Effect:
     """``contrast`` with Z1 and Z0 given as in ``marginal_effect_at``."""
     log_or, se, p = _log_odds_ratio(fit, c)
-    pp, pp_se = marginal_effect_at(fit, X, columns, at1, at0, overwrite=overwrite)
+    pp, pp_se = marginal_effect_at(fit, X, columns, at1, at0, overwrite=overwrite, weights=weights)
     return Effect(log_or=log_or, se=se, p=p, pp=pp, pp_se=pp_se)
 
 

@@ -1,5 +1,7 @@
 """One practice model: logit(win) = case mix + practice contrast, clustered by rep, fitted on the
-deals where the practice is defined in one analysis (primary or whole-deal)."""
+deals where the practice is defined in one analysis (primary or whole-deal). A grouped frame
+(``weights.WEIGHT``: rows standing for several deals) is fitted with its rows as frequency
+weights."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from brightspots.practices.effects.logit import (
     stack_columns,
 )
 from brightspots.practices.effects.screen import REP_CODE  # the validated frame's rep codes
+from brightspots.practices.effects.weights import n_deals, total, weights_of
 from brightspots.practices.registry import Practice
 
 
@@ -49,16 +52,18 @@ def n_reps(sub: pd.DataFrame) -> int:
 
 def check_data(sub: pd.DataFrame, limits: Limits, what: str = "analysed deals") -> None:
     """Enough deals, enough reps, both outcomes; else ``FitFailed`` saying which."""
-    if len(sub) < limits.min_deals:
-        raise FitFailed(f"too few {what}: {len(sub)} (at least {limits.min_deals} needed)")
+    deals = n_deals(sub)
+    if deals < limits.min_deals:
+        raise FitFailed(f"too few {what}: {deals} (at least {limits.min_deals} needed)")
     reps = n_reps(sub)
     if reps < limits.min_reps:
         raise FitFailed(
             f"too few reps among the {what}: {reps} (at least {limits.min_reps} needed for "
             "standard errors clustered by rep)"
         )
-    wins = int(sub["y"].sum())
-    if wins in (0, len(sub)):
+    weights = weights_of(sub)
+    wins = int(sub["y"].sum()) if weights is None else int(total(sub["y"].to_numpy(float), weights))
+    if wins in (0, deals):
         raise FitFailed(f"every one of the {what} was {'won' if wins else 'lost'}")
 
 
@@ -91,7 +96,8 @@ def estimate(
     check_data(sub, limits)
     values = sub[column].to_numpy(float)
     y = sub["y"].to_numpy(float)
-    con = contrast_for(practice, values)
+    w = weights_of(sub)
+    con = contrast_for(practice, values, w)
     check_separation(practice, values, y)
     xs = con.scale(values)
     if designs is None:
@@ -99,10 +105,10 @@ def estimate(
     else:
         X = designs.stacked(sub, covariates, xs)
     j = X.shape[1] - 1
-    X = kept_columns(X, independent_columns(X, [j]))
-    fit = fit_clustered(y, X, sub[REP_CODE].to_numpy())
+    X = kept_columns(X, independent_columns(X, [j], w))
+    fit = fit_clustered(y, X, sub[REP_CODE].to_numpy(), w)
     c = np.zeros(X.shape[1])
     c[-1] = 1.0
     last = [X.shape[1] - 1]
-    effect = contrast_at(fit, c, X, last, np.ones(1), np.zeros(1))
+    effect = contrast_at(fit, c, X, last, np.ones(1), np.zeros(1), weights=w)
     return Estimate(effect=effect, contrast=con)

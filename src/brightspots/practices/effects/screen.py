@@ -1,9 +1,10 @@
 """The screen: how far bright spots and their peers differ on a practice, rep by rep.
 
-Each rep's value is the mean of the practice over their analysed deals. The standardised mean
-difference is (m1 - m0) / sqrt((s1^2 + s0^2) / 2) with sample standard deviations; its 95%
-interval is the percentile bootstrap that resamples reps within each group (all resamples drawn
-at once as index arrays). Shares: the share of a group that does the practice on most deals
+Each rep's value is the mean of the practice over their analysed deals (in a grouped frame,
+``weights.WEIGHT``, the mean over the deals its rows stand for). The standardised mean difference
+is (m1 - m0) / sqrt((s1^2 + s0^2) / 2) with sample standard deviations; its 95% interval is the
+percentile bootstrap that resamples reps within each group (all resamples drawn at once as index
+arrays). Shares: the share of a group that does the practice on most deals
 (binary: rep mean >= ``most_deals``) or, for a non-binary practice, whose rep mean is on the
 better side of the peers' median (strictly above it, or below when lower is better)."""
 
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from brightspots.practices.effects.weights import WEIGHT
 from brightspots.practices.registry import Practice
 
 #: integer codes of ``rep_id`` (one per rep) that a frame may carry: grouping by them is faster
@@ -22,7 +24,10 @@ REP_CODE = "__rep_code"
 
 def rep_means(frame: pd.DataFrame, column: str) -> pd.Series:
     """Each rep's mean of ``column`` over their deals where it is defined, by rep_id (sorted).
-    With ``REP_CODE`` in the frame the deals are grouped by it (the same means)."""
+    With ``REP_CODE`` in the frame the deals are grouped by it (the same means). A grouped
+    frame's rows count as their deals."""
+    if WEIGHT in frame.columns:
+        return _weighted_by_rep(frame, column, "mean")
     if REP_CODE not in frame.columns:
         defined = frame[["rep_id", column]].dropna(subset=[column])
         return defined.groupby("rep_id", sort=True)[column].mean()
@@ -32,6 +37,8 @@ def rep_means(frame: pd.DataFrame, column: str) -> pd.Series:
 def rep_counts(frame: pd.DataFrame, column: str) -> pd.Series:
     """Each rep's number of deals where ``column`` is defined, by rep_id (sorted), for the reps
     with at least one."""
+    if WEIGHT in frame.columns:
+        return _weighted_by_rep(frame, column, "size")
     if REP_CODE not in frame.columns:
         return frame.dropna(subset=[column]).groupby("rep_id", sort=True).size()
     return _by_rep(frame, column, "size")
@@ -50,6 +57,24 @@ def _by_rep(frame: pd.DataFrame, column: str, how: str) -> pd.Series:
     out = out.sort_index()
     out.index.name = "rep_id"
     out.name = column if how == "mean" else None
+    return out
+
+
+def _weighted_by_rep(frame: pd.DataFrame, column: str, how: str) -> pd.Series:
+    """``_by_rep`` of a grouped frame: each rep's deals (the sum of the weights where ``column``
+    is defined) or their mean (the weighted mean of the rows' values)."""
+    values = frame[column].to_numpy(float)
+    defined = ~np.isnan(values)
+    weights = frame[WEIGHT].to_numpy(float)[defined]
+    reps = frame["rep_id"].to_numpy()[defined]
+    parts = pd.DataFrame({"rep_id": reps, "w": weights, "wv": weights * values[defined]})
+    sums = parts.groupby("rep_id", sort=True)[["w", "wv"]].sum()
+    if how == "mean":
+        out = pd.Series(sums["wv"].to_numpy() / sums["w"].to_numpy(), index=sums.index)
+        out.name = column
+    else:
+        out = pd.Series(sums["w"].round().astype("int64").to_numpy(), index=sums.index)
+    out.index.name = "rep_id"
     return out
 
 

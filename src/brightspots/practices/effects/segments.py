@@ -5,7 +5,8 @@ practice term plus an interaction for each other). A joint Wald test of the inte
 its terms and its marginal effect is averaged over that segment's deals.
 
 A segment enters the model only with at least ``min_segment_deals`` analysed deals, both outcomes
-and the practice varying within it; other segments are listed with their deal count and NaN."""
+and the practice varying within it; other segments are listed with their deal count and NaN.
+A grouped frame's rows (``weights.WEIGHT``) count as their deals throughout."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from brightspots.practices.effects.logit import (
     wald,
 )
 from brightspots.practices.effects.model import REP_CODE, Limits, check_data
+from brightspots.practices.effects.weights import weights_of
 from brightspots.practices.registry import Practice
 
 
@@ -54,17 +56,31 @@ def segment_codes(sub: pd.DataFrame, segment: str) -> tuple[np.ndarray, np.ndarr
     return codes, np.asarray(labels, dtype=object)[np.asarray(used)]
 
 
-def usable(y: np.ndarray, xs: np.ndarray, practice: Practice, limits: Limits) -> bool:
-    """Whether a segment's deals (outcomes ``y``, scaled practice ``xs``) can enter the model."""
-    if len(y) < limits.min_segment_deals or y.min() == y.max():
+def usable(
+    y: np.ndarray,
+    xs: np.ndarray,
+    practice: Practice,
+    limits: Limits,
+    weights: np.ndarray | None = None,
+) -> bool:
+    """Whether a segment's deals (outcomes ``y``, scaled practice ``xs``, each row standing for
+    ``weights`` deals) can enter the model."""
+    if _deals(y, weights) < limits.min_segment_deals or y.min() == y.max():
         return False
     if practice.kind == "binary":
         for v in (0.0, 1.0):
-            arm = y[xs == v]
-            if len(arm) < 5 or arm.min() == arm.max():
+            on = xs == v
+            arm = y[on]
+            if _deals(arm, None if weights is None else weights[on]) < 5 or (
+                arm.min() == arm.max()
+            ):
                 return False
         return True
     return bool(np.ptp(xs) > 0)
+
+
+def _deals(rows: np.ndarray, weights: np.ndarray | None) -> float:
+    return float(len(rows)) if weights is None else float(weights.sum())
 
 
 def by_segment(
@@ -81,7 +97,9 @@ def by_segment(
     """The practice x segment model on ``sub`` (see the module docstring). ``designs``: where
     the case-mix design of the compared deals may be kept and found again."""
     codes, names = segment_codes(sub, segment)
-    counts = pd.Series(np.bincount(codes, minlength=len(names)), index=names)
+    w_all = weights_of(sub)
+    tally = np.bincount(codes, weights=w_all, minlength=len(names))
+    counts = pd.Series(tally if w_all is None else tally.round().astype(np.int64), index=names)
     order = sorted(counts.index, key=lambda s: (-int(counts[s]), s))
     out = SegmentResult(n={s: int(counts[s]) for s in order})
     xs_all = con.scale(sub[column].to_numpy(float))
@@ -90,7 +108,8 @@ def by_segment(
     kept = []
     for s in order:
         rows = codes == position[s]
-        if usable(y_all[rows], xs_all[rows], practice, limits):
+        w = None if w_all is None else w_all[rows]
+        if usable(y_all[rows], xs_all[rows], practice, limits, w):
             kept.append(s)
     out.effects = {s: None for s in order}
     if len(kept) < 2:
@@ -103,6 +122,7 @@ def by_segment(
     part = sub if mask.all() else sub[mask]
     lab = names[codes[mask]]
     xs = xs_all[mask]
+    w_part = None if w_all is None else w_all[mask]
     try:
         check_data(part, limits, "deals in the segments compared")
         own = [c for c in covariates if f"x_{c}" != segment]
@@ -115,11 +135,11 @@ def by_segment(
             X = designs.stacked(part, own, *terms)
         first = X.shape[1] - 1 - dummies.shape[1]  # the practice's term, then its interactions
         protected = list(range(first, X.shape[1]))
-        keep = independent_columns(X, protected)
+        keep = independent_columns(X, protected, w_part)
         X = kept_columns(X, keep)
         pos = {j: i for i, j in enumerate(keep)}
         main, inter = pos[first], [pos[j] for j in protected[1:]]
-        fit = fit_clustered(part["y"].to_numpy(float), X, part[REP_CODE].to_numpy())
+        fit = fit_clustered(part["y"].to_numpy(float), X, part[REP_CODE].to_numpy(), w_part)
         out.p = wald(fit, inter)[2]
         practice_terms = [main, *inter]
         for k, s in enumerate(kept):
@@ -136,8 +156,9 @@ def by_segment(
                 # X[rows] is a fresh row-major copy: Z1 and Z0 are written into it
                 Z = X[rows]
                 out.effects[s] = contrast_at(
-                    fit, c, Z, practice_terms, at1, np.zeros(len(practice_terms)), overwrite=True
-                )
+                    fit, c, Z, practice_terms, at1, np.zeros(len(practice_terms)),
+                    overwrite=True, weights=None if w_part is None else w_part[rows],
+                )  # fmt: skip
             except FitFailed as err:
                 out.effects[s] = None
                 out.note = "; ".join(filter(None, [out.note, f"segment {s}: {err}"]))
