@@ -1,0 +1,352 @@
+"""Ideal-customer fit: which accounts the company is best set up to serve, from what is known about
+an account up front, learned from history and/or written as a profile in the config.
+
+**Learned** (``learn``): one row per account with its attributes (``ATTRIBUTES``: segment,
+industry, size band from employees, region, source of its first deal; a missing value is its own
+level ``unknown``; levels held by fewer than ``pool_min`` accounts pooled into ``other``), its won
+revenue, its closed and won deals and expansion deals won over the history window, its exposure
+(years in the window, from created_at) and its touches over the window. Three models:
+
+* revenue: quasi-Poisson GLM (log link, dispersion from Pearson's X^2) of won revenue on the
+  attributes, plus log(1 + touches a year) so an account that was neglected does not look like a
+  poor fit, with log exposure as offset;
+* win rate: binomial GLM of won of closed deals (accounts with closed deals), same terms;
+* expansion: quasi-Poisson GLM of expansion deals won, same terms and offset.
+
+Each is read at the company's median effort for one year: what an account like this brings
+under ordinary effort. The **fit score** (0-100) is the percentile of the revenue prediction
+among the accounts (ties share the midpoint), so 80 means "a better fit than 80% of accounts".
+Its **reasons** are the attribute levels that move the prediction most from an average
+account's, as a multiple in words. The **check** is 5-fold cross-validation by account: the
+area under the ROC curve for "won anything in the window" and Spearman's rank correlation
+with won revenue a year, each on predictions from folds that did not see the account.
+
+**Profile** (``profile_scores``): ``[plan.profile]`` gives points per attribute level (and
+``employees`` as minimum-size thresholds); an account's score is its points over the most points
+any combination can reach, times 100. **Both**: fit = (1 - w) x learned + w x profile, w =
+``profile_weight``.
+
+Above ``MAX_FIT_ROWS`` accounts the models are fit on a seeded random sample of that many (the
+coefficients of a few dozen terms are settled long before), then applied to every account.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+from scipy import stats
+
+from brightspots.errors import BrightspotsError
+
+ATTRIBUTES = ("segment", "industry", "size", "region", "first_source")
+LABELS = {
+    "segment": "Segment",
+    "industry": "Industry",
+    "size": "Size",
+    "region": "Region",
+    "first_source": "First deal from",
+}
+#: employee bands (lower bounds) for ``size``
+SIZE_BANDS = ((0, "1-49 employees"), (50, "50-249 employees"), (250, "250-999 employees"),
+              (1000, "1,000-4,999 employees"), (5000, "5,000+ employees"))  # fmt: skip
+MAX_FIT_ROWS = 200_000
+#: accounts with a won deal needed before a learned fit is trusted
+MIN_WINNERS = 30
+FOLDS = 5
+SEED = 20261126
+
+
+class FitError(BrightspotsError):
+    """``[plan.profile]`` cannot be read; the message names the key."""
+
+
+@dataclass(frozen=True)
+class Check:
+    auc: float  # cross-validated: won anything in the window
+    spearman: float  # cross-validated: with won revenue a year
+    n_accounts: int
+    n_winners: int
+
+    def sentence(self) -> str:
+        return (
+            f"Checked by {FOLDS}-fold cross-validation on {self.n_accounts:,} accounts: the "
+            f"fit tells accounts that bought from those that did not with an AUC of "
+            f"{self.auc:.2f} (0.5 is chance, 1 perfect), and ranks them by revenue with a "
+            f"correlation of {self.spearman:.2f}."
+        )
+
+
+@dataclass(frozen=True)
+class Learned:
+    """The learned fit per account (aligned with the input rows), or why there is none."""
+
+    score: np.ndarray  # 0-100, NaN when not learned
+    revenue: np.ndarray  # predicted won revenue a year at median effort
+    win_rate: np.ndarray  # predicted win rate at median effort (NaN: not estimable)
+    expansion: np.ndarray  # predicted expansion deals won a year at median effort
+    reasons: list[str]
+    check: Check | None
+    note: str = ""
+    coefficients: dict[str, float] = field(default_factory=dict)
+
+
+def size_band(employees: pd.Series) -> pd.Series:
+    e = pd.to_numeric(employees, errors="coerce")
+    out = pd.Series("unknown", index=employees.index, dtype=object)
+    for low, label in SIZE_BANDS:
+        out[e >= low] = label
+    return out
+
+
+def attributes(accounts: pd.DataFrame, pool_min: int) -> pd.DataFrame:
+    """The coded attributes: text levels, ``unknown`` for missing, rare levels ``other``."""
+    out = pd.DataFrame(index=accounts.index)
+    for name in ATTRIBUTES:
+        if name == "size":
+            col = size_band(accounts["employees"]) if "employees" in accounts else None
+        else:
+            col = accounts[name] if name in accounts else None
+        if col is None:
+            continue
+        col = col.astype(object).where(col.notna(), "unknown").astype(str)
+        counts = col.value_counts()
+        rare = counts.index[counts < pool_min]
+        if len(rare) and len(rare) < len(counts):
+            col = col.where(~col.isin(rare), "other")
+        if col.nunique() > 1:
+            out[name] = col
+    return out
+
+
+@dataclass(frozen=True)
+class _Design:
+    columns: list[str]  # one-hot columns: "attribute=level"
+    reference: dict[str, str]  # the dropped level per attribute (its most common)
+
+    @classmethod
+    def of(cls, attrs: pd.DataFrame) -> _Design:
+        cols, ref = [], {}
+        for name in attrs.columns:
+            counts = attrs[name].value_counts()
+            ref[name] = str(counts.index[0])
+            cols += [f"{name}={lv}" for lv in sorted(counts.index[1:].astype(str))]
+        return cls(cols, ref)
+
+    def matrix(self, attrs: pd.DataFrame, effort: np.ndarray) -> np.ndarray:
+        x = np.zeros((len(attrs), len(self.columns) + 2))
+        x[:, 0] = 1.0
+        x[:, 1] = effort
+        index = {c: i + 2 for i, c in enumerate(self.columns)}
+        for name in attrs.columns:
+            values = attrs[name].to_numpy(str)
+            for lv in np.unique(values):
+                j = index.get(f"{name}={lv}")
+                if j is not None:
+                    x[values == lv, j] = 1.0
+        return x
+
+
+def _glm(y: np.ndarray, x: np.ndarray, family, offset=None, weights=None):
+    """A GLM fit, or None when it fails or does not converge."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = sm.GLM(y, x, family=family, offset=offset, var_weights=weights).fit(
+                scale="X2", maxiter=100
+            )
+    except (ValueError, np.linalg.LinAlgError, FloatingPointError):
+        return None
+    if not res.converged or not np.all(np.isfinite(res.params)):
+        return None
+    return res
+
+
+def _percentile(v: np.ndarray) -> np.ndarray:
+    """0-100: the share of accounts below, ties at the midpoint."""
+    return 100.0 * (stats.rankdata(v, method="average") - 0.5) / len(v)
+
+
+def _auc(score: np.ndarray, positive: np.ndarray) -> float:
+    pos, neg = score[positive], score[~positive]
+    if not len(pos) or not len(neg):
+        return math.nan
+    ranks = stats.rankdata(np.concatenate([pos, neg]))
+    return float((ranks[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
+
+
+def learn(accounts: pd.DataFrame, *, pool_min: int = 30, seed: int = SEED) -> Learned:
+    """The learned fit (module docstring). ``accounts`` columns: the attributes' sources
+    (segment, industry, employees, region, first_source), ``won_revenue``, ``n_closed``,
+    ``n_won``, ``expansion_won``, ``exposure_years``, ``touches``."""
+    n = len(accounts)
+    nan = np.full(n, math.nan)
+
+    def none(note: str) -> Learned:
+        return Learned(nan, nan, nan, nan, [""] * n, None, note)
+
+    exposure = accounts["exposure_years"].to_numpy(float)
+    revenue = accounts["won_revenue"].fillna(0).to_numpy(float)
+    winners = int(np.sum(revenue > 0))
+    if winners < MIN_WINNERS:
+        return none(
+            f"no learned fit: {winners} account(s) won anything in the window, fewer than "
+            f"{MIN_WINNERS}"
+        )
+    attrs = attributes(accounts, pool_min)
+    if attrs.shape[1] == 0:
+        return none("no learned fit: no account attribute varies (segment, industry, ...)")
+    design = _Design.of(attrs)
+    rate = accounts["touches"].fillna(0).to_numpy(float) / np.maximum(exposure, 1 / 12)
+    effort = np.log1p(rate)
+    typical = float(np.median(effort))
+    x_all = design.matrix(attrs, effort - typical)
+    x_std = x_all.copy()
+    x_std[:, 1] = 0.0  # every account at the median effort
+    rng = np.random.default_rng(seed)
+    fit_rows = np.arange(n) if n <= MAX_FIT_ROWS else np.sort(rng.choice(n, MAX_FIT_ROWS, False))
+    scale = float(np.mean(revenue[revenue > 0]))
+    ok = exposure > 0
+    rows = fit_rows[ok[fit_rows]]
+    rev = _glm(revenue[rows] / scale, x_all[rows], sm.families.Poisson(),
+               offset=np.log(exposure[rows]))  # fmt: skip
+    if rev is None:
+        return none("no learned fit: the revenue model did not converge")
+    predicted = np.exp(x_std @ rev.params) * scale
+    score = _percentile(predicted)
+    names = ["intercept", "touches"] + design.columns
+    learned = Learned(
+        score=score,
+        revenue=predicted,
+        win_rate=_side_win_rate(accounts, x_all, x_std, rows),
+        expansion=_side_expansion(accounts, x_all, x_std, rows, exposure),
+        reasons=_reasons(attrs, design, rev.params, score),
+        check=_check(revenue, exposure, x_all, x_std, rows, scale, rng),
+        coefficients=dict(zip(names, map(float, rev.params), strict=True)),
+    )
+    return learned
+
+
+def _side_win_rate(accounts, x_all, x_std, rows) -> np.ndarray:
+    closed = accounts["n_closed"].fillna(0).to_numpy(float)
+    won = accounts["n_won"].fillna(0).to_numpy(float)
+    use = rows[closed[rows] > 0]
+    if len(use) < MIN_WINNERS:
+        return np.full(len(accounts), math.nan)
+    res = _glm(won[use] / closed[use], x_all[use], sm.families.Binomial(), weights=closed[use])
+    if res is None:
+        return np.full(len(accounts), math.nan)
+    return 1.0 / (1.0 + np.exp(-(x_std @ res.params)))
+
+
+def _side_expansion(accounts, x_all, x_std, rows, exposure) -> np.ndarray:
+    k = accounts["expansion_won"].fillna(0).to_numpy(float)
+    if np.sum(k[rows] > 0) < MIN_WINNERS:
+        return np.full(len(accounts), math.nan)
+    use = rows[exposure[rows] > 0]
+    res = _glm(k[use], x_all[use], sm.families.Poisson(), offset=np.log(exposure[use]))
+    if res is None:
+        return np.full(len(accounts), math.nan)
+    return np.exp(x_std @ res.params)
+
+
+def _reasons(attrs: pd.DataFrame, design: _Design, params: np.ndarray, score: np.ndarray):
+    """Up to three attribute levels that move each account's prediction most from an average
+    account's (in the direction of its score), in words."""
+    beta = dict(zip(design.columns, params[2:], strict=True))
+    parts = {}
+    for name in attrs.columns:
+        levels = attrs[name].to_numpy(str)
+        effect = np.array([beta.get(f"{name}={lv}", 0.0) for lv in levels])
+        parts[name] = effect - effect.mean()  # against the average account
+    names = list(parts)
+    contrib = np.column_stack([parts[a] for a in names])
+    out = []
+    for i in range(len(attrs)):
+        c = contrib[i]
+        sign = 1.0 if score[i] >= 50 else -1.0
+        order = [j for j in np.argsort(-sign * c) if sign * c[j] > math.log(1.1)][:3]
+        words = []
+        for j in order:
+            a = names[j]
+            words.append(
+                f"{LABELS[a]} {attrs[a].iloc[i]}: about {math.exp(c[j]):.1f}x the revenue of an "
+                "average account"
+            )
+        out.append("; ".join(words))
+    return out
+
+
+def _check(revenue, exposure, x_all, x_std, rows, scale, rng) -> Check | None:
+    """Cross-validated discrimination (module docstring) on the fitting rows."""
+    folds = rng.permutation(len(rows)) % FOLDS
+    pred = np.full(len(rows), math.nan)
+    for k in range(FOLDS):
+        train, test = rows[folds != k], rows[folds == k]
+        res = _glm(revenue[train] / scale, x_all[train], sm.families.Poisson(),
+                   offset=np.log(exposure[train]))  # fmt: skip
+        if res is None:
+            return None
+        pred[folds == k] = x_std[test] @ res.params
+    per_year = revenue[rows] / exposure[rows]
+    auc = _auc(pred, revenue[rows] > 0)
+    rho = float(stats.spearmanr(pred, per_year).statistic)
+    return Check(auc, rho, len(rows), int(np.sum(revenue[rows] > 0)))
+
+
+def profile_scores(accounts: pd.DataFrame, profile: dict) -> np.ndarray:
+    """Scores 0-100 from ``[plan.profile]`` (module docstring)."""
+    total = np.zeros(len(accounts))
+    best = 0.0
+    for key, points in profile.items():
+        if key == "employees":
+            if not isinstance(points, dict):
+                raise FitError("[plan.profile] employees: use {minimum employees = points}")
+            cuts = sorted((_int_key(k), _points(v, f"employees.{k}")) for k, v in points.items())
+            e = pd.to_numeric(accounts.get("employees"), errors="coerce").to_numpy(float)
+            got = np.zeros(len(accounts))
+            for low, p in cuts:
+                got[e >= low] = p
+            total += got
+            best += max([0.0] + [p for _, p in cuts])
+            continue
+        if key not in ATTRIBUTES or key == "size":
+            raise FitError(
+                f"[plan.profile] {key}: use segment, industry, region, first_source or employees"
+            )
+        if not isinstance(points, dict):
+            raise FitError(f"[plan.profile] {key}: use {{level = points}}")
+        levels = {str(k).lower(): _points(v, f"{key}.{k}") for k, v in points.items()}
+        col = accounts[key].astype(object) if key in accounts else pd.Series([None] * len(accounts))
+        total += np.array([levels.get(str(v).lower(), 0.0) if v is not None else 0.0
+                           for v in col])  # fmt: skip
+        best += max([0.0, *levels.values()])
+    if best <= 0:
+        raise FitError("[plan.profile] gives no points to anything")
+    return 100.0 * total / best
+
+
+def _points(v, where: str) -> float:
+    if isinstance(v, bool) or not isinstance(v, int | float) or v < 0:
+        raise FitError(f"[plan.profile] {where} = {v!r}: use points of 0 or more")
+    return float(v)
+
+
+def _int_key(k) -> int:
+    try:
+        return int(k)
+    except ValueError:
+        raise FitError(f"[plan.profile] employees.{k}: use a number of employees") from None
+
+
+def combine(learned: np.ndarray, profile: np.ndarray | None, weight: float) -> np.ndarray:
+    """The fit score: learned, profile, or their weighted mean (``weight`` on the profile);
+    where the learned score is missing, the profile alone."""
+    if profile is None:
+        return learned
+    mixed = (1.0 - weight) * learned + weight * profile
+    return np.where(np.isnan(learned), profile, mixed)

@@ -1,0 +1,172 @@
+"""How well effort follows value: per unit (a rep's book, a team, the company), and which accounts
+are under- or over-served.
+
+**Priority.** An account's claim on effort is its value times a fit multiplier,
+``priority = value x (1 + fit_weight x (fit - 50) / 50)`` (fit 0-100; unknown fit: 1), so with
+the default ``fit_weight`` 0.5 a perfect fit counts 1.5x and a poor one 0.5x. Its **fair share**
+of a unit's touches is its share of the unit's priority.
+
+**Indices** (two, because they answer different questions):
+
+* Spearman's rank correlation of touches with priority over the unit's accounts: do the more
+  valuable accounts get more effort? (1: the same order; 0: no relation.) 95% interval by
+  Fisher's z with the Bonett-Wright standard error ``sqrt((1 + r^2 / 2) / (n - 3))``.
+* The dissimilarity index ``D = 1/2 sum |touch share - fair share|``: the share of the unit's
+  touches that would have to move to other accounts for effort to be exactly proportional
+  (0: proportional; 1: all of it). 95% percentile interval from ``N_BOOT`` Poisson-weighted
+  bootstrap resamples of the accounts (seeded). Whole touches spread at random in exact
+  proportion still give a D above 0 (an account due 0.3 touches gets 0 or 1), so ``d_chance``
+  is the mean D of ``N_CHANCE`` such random spreads of the same touches: the floor to read D
+  against.
+
+**Flags.** Within each rep's book (the accounts they own, their own touches): an account is
+*under-served* when it is strategic or key, fits at least ``fit_min``, got less than
+``under_ratio`` of its fair share, and a one-sided binomial test of its touches against its
+fair share (the rep's touches spread by priority) gives q < 0.05 after Benjamini-Hochberg over
+the book's accounts; *over-served* when it is maintain (or core with a fit below
+``100 - fit_min``), got more than ``over_ratio`` of its fair share, with the same test the
+other way. The test keeps a handful of touches from being called a pattern.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
+
+N_BOOT = 200
+N_CHANCE = 50
+SEED = 11
+Q = 0.05
+
+
+@dataclass(frozen=True)
+class FlagRules:
+    fit_weight: float = 0.5
+    fit_min: float = 60.0
+    under_ratio: float = 0.5
+    over_ratio: float = 2.0
+
+
+def priority(value: np.ndarray, fit: np.ndarray, fit_weight: float) -> np.ndarray:
+    mult = 1.0 + fit_weight * (np.nan_to_num(fit, nan=50.0) - 50.0) / 50.0
+    return np.maximum(np.nan_to_num(value, nan=0.0), 0.0) * np.maximum(mult, 0.0)
+
+
+@dataclass(frozen=True)
+class Index:
+    n_accounts: int
+    touches: int
+    spearman: float
+    spearman_low: float
+    spearman_high: float
+    dissimilarity: float
+    dissimilarity_low: float
+    dissimilarity_high: float
+    d_chance: float
+
+
+def index(touches: np.ndarray, prio: np.ndarray, seed: int = SEED) -> Index:
+    """Both indices over one unit's accounts (NaN where undefined: fewer than 4 accounts, no
+    touches or no priority)."""
+    touches = np.asarray(touches, float)
+    prio = np.asarray(prio, float)
+    n, total, ptotal = len(touches), float(touches.sum()), float(prio.sum())
+    nan = math.nan
+    rho = lo = hi = nan
+    if n >= 4 and np.ptp(touches) > 0 and np.ptp(prio) > 0:
+        rho = float(stats.spearmanr(touches, prio).statistic)
+        se = math.sqrt((1 + rho * rho / 2) / (n - 3))
+        z = math.atanh(max(min(rho, 1 - 1e-12), -1 + 1e-12))
+        lo, hi = math.tanh(z - 1.96 * se), math.tanh(z + 1.96 * se)
+    d = d_lo = d_hi = d_chance = nan
+    if total > 0 and ptotal > 0:
+        share = prio / ptotal
+        d = 0.5 * float(np.abs(touches / total - share).sum())
+        rng = np.random.default_rng(seed + 1)
+        d_chance = float(np.mean([
+            0.5 * np.abs(rng.multinomial(int(total), share) / total - share).sum()
+            for _ in range(N_CHANCE)
+        ]))  # fmt: skip
+        if n >= 2:
+            w = np.random.default_rng(seed).poisson(1.0, size=(N_BOOT, n)).astype(float)
+            t_b, p_b = w * touches, w * prio
+            ok = (t_b.sum(1) > 0) & (p_b.sum(1) > 0)
+            t_b, p_b = t_b[ok], p_b[ok]
+            boot = 0.5 * np.abs(
+                t_b / t_b.sum(1, keepdims=True) - p_b / p_b.sum(1, keepdims=True)
+            ).sum(1)
+            if len(boot):
+                d_lo, d_hi = (float(x) for x in np.quantile(boot, [0.025, 0.975]))
+    return Index(n, int(total), rho, lo, hi, d, d_lo, d_hi, d_chance)
+
+
+def flags(
+    book: pd.DataFrame, rules: FlagRules
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One rep's book (rows: ``own_touches``, ``priority``, ``tier``, ``fit``): each account's
+    fair share of the rep's touches, its ratio (touches / fair share), the flag ("under",
+    "over" or "") and the BH q of the test in the flag's direction."""
+    k = book["own_touches"].to_numpy(float)
+    prio = book["priority"].to_numpy(float)
+    n_touch, ptotal = float(k.sum()), float(prio.sum())
+    n = len(k)
+    fair = np.zeros(n) if ptotal <= 0 else prio / ptotal * n_touch
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(fair > 0, k / fair, np.where(k > 0, np.inf, np.nan))
+    flag = np.full(n, "", dtype=object)
+    q = np.full(n, np.nan)
+    if n_touch <= 0 or ptotal <= 0:
+        return fair, ratio, flag, q
+    p = prio / ptotal
+    p_under = stats.binom.cdf(k, n_touch, p)  # P(X <= k)
+    p_over = stats.binom.sf(k - 1, n_touch, p)  # P(X >= k)
+    tier = book["tier"].to_numpy(str)
+    fit = np.nan_to_num(book["fit"].to_numpy(float), nan=50.0)
+    under_ok = np.isin(tier, ["strategic", "key"]) & (fit >= rules.fit_min)
+    under_ok &= ratio < rules.under_ratio
+    over_ok = (tier == "maintain") | ((tier == "core") & (fit < 100 - rules.fit_min))
+    over_ok &= ratio > rules.over_ratio
+    # one family per book: every account tested in the direction of its departure
+    pv = np.where(ratio < 1, p_under, p_over)
+    pv = np.where(np.isfinite(pv), np.clip(pv, 0, 1), 1.0)
+    qv = multipletests(pv, method="fdr_bh")[1]
+    flag[under_ok & (qv < Q)] = "under"
+    flag[over_ok & (qv < Q)] = "over"
+    q[:] = qv
+    return fair, ratio, flag, q
+
+
+def sentence(row: pd.Series, currency: str, window: str) -> str:
+    """One sentence on a flagged account, with its figures."""
+    if row["flag"] not in ("under", "over"):
+        return ""
+    share = row["own_touches"] / row["book_touches"] if row["book_touches"] else 0.0
+    value = _money(row["value"], currency)
+    gap = abs(row["fair_touches"] - row["own_touches"])
+    if row["flag"] == "under":
+        return (
+            f"{row['name']} is {row['tier']} (value {value} a year, {row['value_share']:.0%} of "
+            f"the book) and fits well ({row['fit']:.0f}/100), but got {share:.0%} of the owner's "
+            f"touches ({int(row['own_touches'])} of {int(row['book_touches'])}) in the last "
+            f"{window}: about {gap:.0f} fewer than its fair share."
+        )
+    return (
+        f"{row['name']} is {row['tier']} (value {value} a year, {row['value_share']:.1%} of the "
+        f"book) but took {share:.0%} of the owner's touches ({int(row['own_touches'])} of "
+        f"{int(row['book_touches'])}) in the last {window}: about {gap:.0f} more than its fair "
+        "share."
+    )
+
+
+def _money(x: float, currency: str) -> str:
+    if not np.isfinite(x):
+        return "unknown"
+    for div, suffix in ((1e9, "bn"), (1e6, "m"), (1e3, "k")):
+        if abs(x) >= div:
+            return f"{currency} {x / div:.1f}{suffix}"
+    return f"{currency} {x:.0f}"
