@@ -21,6 +21,7 @@ from brightspots import casemix, deviance, impact, metrics, refresh, resources, 
 from brightspots import levels as levels_mod
 from brightspots import outcomes as outcomes_mod
 from brightspots.errors import BrightspotsError
+from brightspots.plan import tables as plan_tables
 from brightspots.practices import analysis as practice_analysis
 from brightspots.practices.registry import registry as practice_registry
 from brightspots.windows import parse_window
@@ -346,6 +347,22 @@ def _analyze(
             **found.notes,
         }
 
+    progress("key accounts", 0.88)
+    plan_ledger = ledger
+    if plan_ledger is None:
+        plan_ledger = metrics.ledger(ws, keep=True)
+        cleanup.callback(plan_ledger.release)
+    account_plan, allocation, plan_notes = plan_tables.account_tables(
+        ws,
+        model=model,
+        covariates=covariates,
+        amount=amount or "amount",
+        local=local,
+        as_of=last,
+        outcomes=plan_ledger.outcomes.select("activity_id", "outcome"),
+    )
+    extra.update(account_plan=account_plan, effort_allocation=allocation)
+
     progress("saving the run", 0.9)
     run.diagnostics = {
         **per_level["rep"]["outcomes"]["win_rate"],
@@ -386,6 +403,7 @@ def _analyze(
         "v_over_e": levels_mod.v_over_e(rep_table.rename(columns={"closed": "n"}), min_volume),
         "timezone": ws.timezone,
         "practices": practice_notes,
+        "plan": plan_notes,
         # the layered tables the run stores (a run without them shows none)
         "layers": ["effort_impact"] if practices else [],
         "refresh": refreshed.notes

@@ -183,16 +183,22 @@ def case_table(
     covariates: list[str],
     amount_column: str = "initial_amount",
     local: Callable[[ir.TimestampValue], ir.TimestampValue] | None = None,
+    open_deals: bool = False,
 ) -> ir.Table:
     """One row per closed opportunity with its outcome, owner, close date and coded covariates.
 
     ``local`` turns a stored (UTC) timestamp into workspace-local time (see ``timezones``); dates,
     quarters and the close month are local. ``closed_at`` stays UTC; ``closed_local`` is local.
+    ``open_deals``: the open opportunities instead (y = 0, closed_at NULL), to be scored with a
+    model fitted on closed ones.
     """
     local = local or (lambda ts: ts)
     check_covariates(covariates)
     o = opportunities
-    closed = o.filter(o.stage.isin(["won", "lost"]) & o.closed_at.notnull())
+    if open_deals:
+        closed = o.filter(o.stage == "open")
+    else:
+        closed = o.filter(o.stage.isin(["won", "lost"]) & o.closed_at.notnull())
     acc = accounts.select(
         "account_id",
         "segment",
@@ -213,6 +219,7 @@ def case_table(
     coded = {f"x_{name}": COVARIATES[name].build(j, ctx) for name in covariates}
     return j.select(
         "opportunity_id",
+        "account_id",
         rep_id=j.owner_rep_id,
         team_id=j.team_id,
         region=j.rep_region,

@@ -108,6 +108,46 @@ DEFAULT_CONFIG: dict[str, Any] = {
         # level ("opportunity" or "rep_period"), higher_is_better and sql (see the README)
         "custom": [],
     },
+    "plan": {
+        # effort is measured over this window, back from the end of the data
+        "effort_window": "6m",
+        # the learned ideal-customer fit reads this much history
+        "history": "36m",
+        # minutes a touch takes when the activity has no duration_minutes
+        "minutes": {
+            "call": 10,
+            "email": 5,
+            "meeting": 45,
+            "demo": 60,
+            "proposal": 60,
+            "other": 10,
+        },  # fmt: skip
+        # an account's claim on effort: value x (1 + fit_weight x (fit - 50) / 50)
+        "fit_weight": 0.5,
+        # fit = (1 - w) x learned + w x profile, when [plan.profile] gives points
+        "profile_weight": 0.5,
+        # flags: under-served needs fit >= fit_min and touches < under_ratio x fair share;
+        # over-served touches > over_ratio x fair share (and a binomial test, q < 0.05)
+        "fit_min": 60,
+        "under_ratio": 0.5,
+        "over_ratio": 2.0,
+        # ... and an over-served account's extra touches are this share of the rep's touches
+        "min_gap_share": 0.01,
+        # the plan: touches a month per tier, at least / at most
+        "min_touches": {"strategic": 4, "key": 2},
+        "max_touches": {"maintain": 1},
+        # months a plan covers, and months of history a rep's capacity is measured over
+        "months": 3,
+        "capacity_months": 6,
+        # value a year = won 12m x won + pipeline x pipeline + potential x potential +
+        # expansion won in 24m / 2 x expansion
+        "value": {"won": 1.0, "pipeline": 1.0, "potential": 0.25, "expansion": 0.5},
+        # tiers by cumulative share of value (Pareto): first 50% strategic, to 80% key, ...
+        "tiers": {"strategic": 0.5, "key": 0.8, "core": 0.95},
+        # the ideal-customer profile: points per level, e.g. segment = {enterprise = 30}
+        # and employees = {"1000" = 10} (at least 1,000 employees)
+        "profile": {},
+    },
     "brief": {
         # closed deals a rep or team needs in the assessment window for a win-rate deviation
         "min_deals": 8,

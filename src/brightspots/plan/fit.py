@@ -58,6 +58,8 @@ MAX_FIT_ROWS = 200_000
 #: accounts with a won deal needed before a learned fit is trusted
 MIN_WINNERS = 30
 FOLDS = 5
+#: a level is a reason when it moves the prediction by at least this factor
+MIN_REASON = 1.25
 SEED = 20261126
 
 
@@ -269,7 +271,7 @@ def _reasons(attrs: pd.DataFrame, design: _Design, params: np.ndarray, score: np
     for i in range(len(attrs)):
         c = contrib[i]
         sign = 1.0 if score[i] >= 50 else -1.0
-        order = [j for j in np.argsort(-sign * c) if sign * c[j] > math.log(1.1)][:3]
+        order = [j for j in np.argsort(-sign * c) if sign * c[j] > math.log(MIN_REASON)][:3]
         words = []
         for j in order:
             a = names[j]

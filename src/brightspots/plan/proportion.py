@@ -25,7 +25,10 @@ of a unit's touches is its share of the unit's priority.
 fair share (the rep's touches spread by priority) gives q < 0.05 after Benjamini-Hochberg over
 the book's accounts; *over-served* when it is maintain (or core with a fit below
 ``100 - fit_min``), got more than ``over_ratio`` of its fair share, with the same test the
-other way. The test keeps a handful of touches from being called a pattern.
+other way. The gap to the fair share must be at least 3 touches, and for an over-served
+account at least ``min_gap_share`` of the rep's touches (default 1%): the test keeps a handful of
+touches from being called a pattern, the gap keeps a small account's few extra calls, real but
+too small to matter, off the list.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ class FlagRules:
     fit_min: float = 60.0
     under_ratio: float = 0.5
     over_ratio: float = 2.0
+    min_gap_share: float = 0.01
 
 
 def priority(value: np.ndarray, fit: np.ndarray, fit_weight: float) -> np.ndarray:
@@ -131,6 +135,8 @@ def flags(
     under_ok &= ratio < rules.under_ratio
     over_ok = (tier == "maintain") | ((tier == "core") & (fit < 100 - rules.fit_min))
     over_ok &= ratio > rules.over_ratio
+    under_ok &= fair - k >= 3.0
+    over_ok &= k - fair >= max(3.0, rules.min_gap_share * n_touch)
     # one family per book: every account tested in the direction of its departure
     pv = np.where(ratio < 1, p_under, p_over)
     pv = np.where(np.isfinite(pv), np.clip(pv, 0, 1), 1.0)

@@ -1,0 +1,75 @@
+"""The key-account tables of an analysis run: the per-account inputs computed on the workspace's
+engine (``inputs``), brought back one row per account, and turned into ``account_plan`` and
+``effort_allocation`` (``accounts``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import ibis.expr.types as ir
+import pandas as pd
+
+from brightspots import casemix
+from brightspots.plan import accounts as accounts_mod
+from brightspots.plan import inputs
+from brightspots.windows import parse_window
+from brightspots.workspace import Workspace
+
+DEFAULT_EFFORT_WINDOW = "6m"
+DEFAULT_HISTORY = "36m"
+
+
+def _days(text: str, setting: str, as_of: pd.Timestamp) -> int:
+    start = parse_window(text, setting=f"[plan] {setting}").start(as_of)
+    return 36500 if start is None else max(1, (as_of - start).days)
+
+
+def _words(text: str) -> str:
+    w = str(text).strip().lower()
+    if w.endswith("m") and w[:-1].isdigit():
+        n = int(w[:-1])
+        return f"{n} month{'s' if n != 1 else ''}"
+    if w.endswith("d") and w[:-1].isdigit():
+        n = int(w[:-1])
+        return f"{n} day{'s' if n != 1 else ''}"
+    return "history"
+
+
+def account_tables(
+    ws: Workspace,
+    *,
+    model: casemix.CaseMixModel,
+    covariates: list[str],
+    amount: str,
+    local: Callable[[ir.TimestampValue], ir.TimestampValue],
+    as_of: pd.Timestamp,
+    outcomes: ir.Table,
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """``account_plan``, ``effort_allocation`` and the run's plan notes. ``model``: the run's
+    case-mix model (scores the open deals' win probability); ``outcomes``: the ledger's touch
+    outcomes."""
+    plan = ws.config.get("plan") or {}
+    as_of = pd.Timestamp(as_of)
+    effort_text = plan.get("effort_window", DEFAULT_EFFORT_WINDOW)
+    opps, accounts, reps = ws.table("opportunities"), ws.table("accounts"), ws.table("reps")
+    open_cases = casemix.case_table(
+        opps, accounts, reps, covariates=covariates, amount_column=amount, local=local,
+        open_deals=True,
+    )  # fmt: skip
+    scored = model.score(open_cases).select("opportunity_id", "account_id", "amount", "p_hat")
+    expr = inputs.account_inputs(
+        accounts,
+        opps,
+        ws.table("activities"),
+        outcomes,
+        scored,
+        as_of=as_of.to_pydatetime(),
+        effort_days=_days(effort_text, "effort_window", as_of),
+        history_days=_days(plan.get("history", DEFAULT_HISTORY), "history", as_of),
+        minutes=dict(plan.get("minutes") or {}),
+    )
+    frame = ws.execute(expr)
+    teams = ws.execute(reps.select("rep_id", "team_id"))
+    settings = accounts_mod.Settings.of(ws.config, _words(effort_text))
+    return accounts_mod.build(frame, teams, settings, ws.config["workspace"]["currency"])
