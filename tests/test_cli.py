@@ -25,6 +25,7 @@ COMMANDS = [
     "demo",
     "brief",
     "brief record",
+    "plan",
     "user add",
     "user list",
     "user disable",

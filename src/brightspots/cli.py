@@ -809,7 +809,9 @@ def export(
             "imports, runs, extra_columns, or a result table (bright_spots: one row per rep, "
             "team and region; deviance: one row per unit and outcome; raw_leaderboard, "
             "funnel_curve, calibration, case_mix_coefficients; effort_impact: touches, buyer "
-            "impact and response times per unit and period)."
+            "impact and response times per unit and period; account_plan: fit, value, tier, "
+            "effort and impact per account; effort_allocation: how well effort follows value "
+            "per rep, team and company)."
         ),
     ],
     out_file: Annotated[Path, typer.Option("--out", "-o", help="File to write.")],
@@ -836,6 +838,40 @@ def export(
     with Workspace.open(workspace) as ws:
         n = export_table(ws, table, out_file, fmt=fmt, run_id=run, grain=grain, every=every)
     out.print(f"Wrote {n:,} rows of {table} to {out_file}")
+
+
+# ---------------------------------------------------------------------------- plan
+@app.command()
+def plan(
+    workspace: WorkspaceOpt,
+    rep: Annotated[str | None, typer.Option(help="A rep id or name.")] = None,
+    team: Annotated[str | None, typer.Option(help="A team id or name (every rep in it).")] = None,
+    months: Annotated[
+        int | None, typer.Option(help="Months to plan (default: [plan] months, 3).")
+    ] = None,
+    capacity: Annotated[
+        float | None,
+        typer.Option(help="Hours a month each rep has for their accounts (default: measured)."),
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="csv or html.")] = "html",
+    out_file: Annotated[Path | None, typer.Option("--out", "-o", help="File to write.")] = None,
+) -> None:
+    """Propose a key-account plan: touches and hours per account and month, in proportion to
+    each account's value and fit, within each rep's capacity and the [plan] tier rules. The
+    plan is kept in the workspace so later runs show adherence."""
+    from brightspots.plan.make import make_plan, store, summary
+    from brightspots.plan.render import write
+    from brightspots.workspace import Workspace
+
+    with Workspace.open(workspace) as ws:
+        made = make_plan(ws, rep=rep, team=team, months=months, capacity_hours=capacity)
+        who = rep if rep is not None else f"team {team}"
+        target = out_file or Path(f"plan-{who}.{fmt}".replace("/", "-").replace(" ", "-"))
+        path = write(made, target, fmt, who, ws.config, ws.config["workspace"]["currency"])
+        store(ws, made, created_by="cli")
+    for line in summary(made):
+        out.print(line)
+    out.print(f"Plan {made.plan_id} written to {path.resolve()}")
 
 
 # ---------------------------------------------------------------------------- demo

@@ -26,6 +26,8 @@ RUN_TABLES = (
     "rep_resources",
     "deal_expectations",
     "practice_deals",
+    "account_plan",
+    "effort_allocation",
 )
 #: run tables that ``--grain`` and ``--every`` filter
 FILTERABLE = ("effort_impact",)

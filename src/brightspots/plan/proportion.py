@@ -152,7 +152,7 @@ def sentence(row: pd.Series, currency: str, window: str) -> str:
     if row["flag"] not in ("under", "over"):
         return ""
     share = row["own_touches"] / row["book_touches"] if row["book_touches"] else 0.0
-    value = _money(row["value"], currency)
+    value = money(row["value"], currency)
     gap = abs(row["fair_touches"] - row["own_touches"])
     if row["flag"] == "under":
         return (
@@ -169,7 +169,7 @@ def sentence(row: pd.Series, currency: str, window: str) -> str:
     )
 
 
-def _money(x: float, currency: str) -> str:
+def money(x: float, currency: str) -> str:
     if not np.isfinite(x):
         return "unknown"
     for div, suffix in ((1e9, "bn"), (1e6, "m"), (1e3, "k")):

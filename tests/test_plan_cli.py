@@ -1,0 +1,100 @@
+"""The key-account plan end to end: the run's account_plan keeps every account, the plan CLI
+respects every capacity and rule, is stored, and explains conflicts."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from brightspots.plan.accounts import ALLOCATION_COLUMNS, COLUMNS
+from brightspots.plan.make import make_plan
+from brightspots.plan.optimize import PlanError
+from brightspots.workspace import Workspace
+from test_cli import run
+
+
+@pytest.fixture(scope="module")
+def ws_copy(tmp_path_factory, small_ws):
+    root = tmp_path_factory.mktemp("plan") / "ws"
+    shutil.copytree(small_ws, root)
+    return root
+
+
+def test_every_account_is_in_the_plan_table_with_its_reasons(ws_copy):
+    ws = Workspace.open(ws_copy)
+    ap = ws.run_results("account_plan")
+    n_accounts = int(ws.execute(ws.table("accounts").count()))
+    assert list(ap.columns) == COLUMNS and len(ap) == n_accounts
+    assert set(ap["tier"]) <= {"strategic", "key", "core", "maintain"}
+    # accounts without touches, or without closed deals, are kept and explained
+    quiet = ap[ap["touches"] == 0]
+    assert len(quiet) and quiet["note"].str.contains("no touches in the last 6 months").all()
+    no_deal = ap[ap["note"].str.contains("no closed deal")]
+    assert len(no_deal) and no_deal["fit"].notna().all()
+    flagged = ap[ap["flag"] != ""]
+    assert (flagged["sentence"].str.len() > 40).all()
+    assert ap.loc[ap["flag"] == "under", "tier"].isin(["strategic", "key"]).all()
+    al = ws.run_results("effort_allocation")
+    assert list(al.columns) == ALLOCATION_COLUMNS
+    assert set(al["level"]) == {"company", "team", "rep"}
+    notes = ws.latest_run().diagnostics["plan"]
+    assert notes["n_accounts"] == n_accounts and "fit" in notes
+
+
+def test_plan_cli_respects_capacity_and_rules_and_is_stored(ws_copy, tmp_path):
+    out = tmp_path / "plan.csv"
+    r = run("plan", "--workspace", str(ws_copy), "--team", "TM-001", "--months", "2",
+            "--format", "csv", "--out", str(out))  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "capacity" in r.stdout and "Plan " in r.stdout
+    plan = pd.read_csv(out)
+    assert set(plan["month"].str.len()) == {7} and plan["month"].nunique() == 2
+    ws = Workspace.open(ws_copy)
+    cfg = ws.config["plan"]
+    # per rep and month within the rep's capacity (printed), tier bounds hold
+    caps = {}
+    for line in r.stdout.splitlines():
+        if "capacity" in line:
+            rep = line.split("(")[1].split(")")[0]
+            caps[rep] = float(line.split("capacity ")[1].split(" h")[0])
+    used = plan.groupby(["rep_id", "month"])["hours"].sum()
+    for (rep, _), hours in used.items():
+        assert hours <= caps[rep] + 0.06, (rep, hours, caps[rep])  # capacity printed to 0.1 h
+    for tier, low in cfg["min_touches"].items():
+        assert (plan.loc[plan["tier"] == tier, "touches"] >= low).all()
+    for tier, high in cfg["max_touches"].items():
+        assert (plan.loc[plan["tier"] == tier, "touches"] <= high).all()
+    stored = ws.duckdb().execute("SELECT count(*), count(DISTINCT plan_id) FROM account_plans")
+    assert stored.fetchall()[0] == (len(plan), 1)
+
+
+def test_plan_html_and_conflicts(ws_copy, tmp_path):
+    out = tmp_path / "plan.html"
+    ws = Workspace.open(ws_copy)
+    ap = ws.run_results("account_plan")
+    # the rep with the most strategic accounts: their minimum touches need time
+    rep = ap[ap["tier"] == "strategic"]["owner_rep_id"].value_counts().index[0]
+    r = run("plan", "-w", str(ws_copy), "--rep", rep, "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    text = out.read_text()
+    assert "Key-account plan" in text and "Target a month" in text and "strategic" in text
+    # too little time for the minimum touches: the conflict in figures, no traceback
+    r = run("plan", "-w", str(ws_copy), "--rep", rep, "--capacity", "0.5", "--out", str(out))
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert "more than the capacity of 0.5 hours" in r.stderr and "min_touches" in r.stderr
+    with pytest.raises(PlanError, match="no rep 'nobody'"):
+        make_plan(ws, rep="nobody")
+    with pytest.raises(PlanError, match="give one of --rep or --team"):
+        make_plan(ws)
+
+
+def test_export_account_plan(ws_copy, tmp_path):
+    out = tmp_path / "ap.csv"
+    r = run("export", "-w", str(ws_copy), "--table", "account_plan", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    got = pd.read_csv(out)
+    assert {"fit", "value", "tier", "touches", "impact_rate"} <= set(got.columns)
+    assert np.isfinite(got["value"]).all()
