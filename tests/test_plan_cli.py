@@ -98,3 +98,19 @@ def test_export_account_plan(ws_copy, tmp_path):
     got = pd.read_csv(out)
     assert {"fit", "value", "tier", "touches", "impact_rate"} <= set(got.columns)
     assert np.isfinite(got["value"]).all()
+
+
+def test_report_has_the_key_account_section(ws_copy, tmp_path):
+    from brightspots.report import write_report
+    from brightspots.report.context import build_context
+    from brightspots.report.view import report_view
+
+    ws = Workspace.open(ws_copy)
+    view = report_view(build_context(ws))
+    sec = view.accounts
+    assert sec.note == "" and "rank correlation of" in sec.headline
+    assert [t[0] for t in sec.tiers] == ["strategic", "key", "core", "maintain"]
+    ap = ws.run_results("account_plan")
+    assert len(sec.under) == min(10, int((ap["flag"] == "under").sum()))
+    page = write_report(ws, tmp_path / "r.html").read_text(encoding="utf-8")
+    assert 'id="accounts-chart"' in page and "Share of touches" in page

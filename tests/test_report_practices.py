@@ -486,7 +486,7 @@ def test_diagnostics_of_a_run_without_practices() -> None:
 
 def test_a_run_without_the_tables_says_analyse_again() -> None:
     view = report_view(base.fake_context())
-    for note in (view.effort.note, view.practices.note, view.example.note):
+    for note in (view.effort.note, view.practices.note, view.example.note, view.accounts.note):
         assert "not in this run: analyse again" in note
     empty = context(**{name: frame.iloc[0:0] for name, frame in practice_frames().items()})
     assert empty.effort_impact is None and empty.practice_effects is None
@@ -506,9 +506,13 @@ def test_workspace_runs_with_and_without_the_tables(tmp_path: Path) -> None:
     assert ctx.diagnostics.practices is not None and ctx.diagnostics.practices.n_deals == 4285
     latest = write_report(ws, tmp_path / "new.html").read_text(encoding="utf-8")
     assert 'id="forest"' in latest and "What Chen Wei sees" in latest
-    assert "not in this run" not in latest
+    for sid in ("effort", "practices", "example"):
+        assert "not in this run" not in base.section(latest, f'<section id="{sid}"', "</section>")
+    # these hand-made runs store no account_plan: the key-account section says so
+    accounts = base.section(latest, '<section id="accounts"', "</section>")
+    assert "key-account view is not in this run: analyse again" in accounts
     before = write_report(ws, tmp_path / "old.html", run_id=old).read_text(encoding="utf-8")
-    assert before.count("not in this run: analyse again") == 3
+    assert before.count("not in this run: analyse again") == 4
     assert build_context(ws, old).practice_effects is None
     ws.close()
 

@@ -6,9 +6,9 @@ show adherence.
 Capacity: the median, over the last ``[plan] capacity_months`` full months before the data's
 last month, of the hours a month the rep spent on touches of their own book (durations where
 recorded, else ``[plan.minutes]``), unless given; a rep with no such touches (new, or back from
-leave) gets the median of the other reps' capacities, and the plan says so. Minutes a touch of an account takes: the rep's
-own average on that account over the effort window when they touched it at least 3 times, else
-their average over the book, else the default of a call.
+leave) gets the median of the other reps' capacities, and the plan says so. Minutes a touch
+of an account takes: the rep's own average on that account over the effort window when they
+touched it at least 3 times, else their average over the book, else the default of a call.
 """
 
 from __future__ import annotations

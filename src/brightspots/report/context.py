@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from brightspots.report import practice_data, quarters
+from brightspots.report import accounts, practice_data, quarters
 from brightspots.report.diagnostics import Diagnostics
 from brightspots.report.history import (
     HISTORY_RUNS,
@@ -72,6 +72,11 @@ class ReportContext:
     practice_segment_effects: pd.DataFrame | None = None
     practice_reps: pd.DataFrame | None = None
     rep_resources: pd.DataFrame | None = None
+    # the key-account view (``accounts.read``): None when the run has none
+    account_tiers: pd.DataFrame | None = None
+    account_flags: pd.DataFrame | None = None
+    effort_allocation: pd.DataFrame | None = None
+    plan_notes: dict | None = None
     impact_window: timedelta = practice_data.IMPACT_WINDOW
     dark_after: timedelta = practice_data.DARK_AFTER
     history: dict[Key, UnitHistory] = field(init=False)
@@ -233,5 +238,7 @@ def build_context(ws: Workspace, run_id: str | None = None) -> ReportContext:
         past_runs=past,
         **frames,
         **practice_data.read(ws, run.run_id),
+        **accounts.read(ws, run.run_id),
+        plan_notes=run.diagnostics.get("plan"),
         **practice_data.durations(metrics_cfg),
     )

@@ -12,6 +12,7 @@ from markupsafe import Markup
 
 from brightspots import __version__
 from brightspots.report import charts, fmt, words
+from brightspots.report.accounts import AccountsSection, accounts_section
 from brightspots.report.context import ReportContext
 from brightspots.report.effort import EffortSection, effort_section
 from brightspots.report.personal import ExampleSection, example_section
@@ -86,6 +87,7 @@ class ReportView:
     model_terms: list[tuple[str, str]]
     min_volume: int
     effort: EffortSection
+    accounts: AccountsSection
     practices: PracticeSection
     example: ExampleSection
 
@@ -214,6 +216,7 @@ def report_view(ctx: ReportContext) -> ReportView:
         model_terms=model_terms(reps, "rep"),
         min_volume=d.min_volume,
         effort=effort_section(ctx),
+        accounts=accounts_section(ctx),
         practices=practice_section(ctx),
         example=example_section(ctx),
     )
