@@ -114,3 +114,41 @@ def test_report_has_the_key_account_section(ws_copy, tmp_path):
     assert len(sec.under) == min(10, int((ap["flag"] == "under").sum()))
     page = write_report(ws, tmp_path / "r.html").read_text(encoding="utf-8")
     assert 'id="accounts-chart"' in page and "Share of touches" in page
+
+
+def test_later_runs_show_adherence(tmp_path, small_ws):
+    """A plan stored for months the data covers: the next run sets its touches beside the
+    rep's own touches on each account in each (local) month, counted here by hand."""
+    from brightspots.analysis import analyze
+    from brightspots.plan.make import PLANS, make_plan, store
+
+    root = tmp_path / "ws"
+    shutil.copytree(small_ws, root)
+    ws = Workspace.open(root)
+    made = make_plan(ws, team="TM-001", months=2)
+    store(ws, made, created_by="test")
+    con = ws.duckdb()
+    # move the plan two months back, into the data
+    last = con.execute(f"SELECT max(month) FROM {PLANS}").fetchall()[0][0]
+    months = sorted({m for (m,) in con.execute(f"SELECT month FROM {PLANS}").fetchall()})
+    back = {m: (pd.Period(m, "M") - 3).strftime("%Y-%m") for m in months}
+    with ws.transaction() as c:
+        for m, b in back.items():
+            c.execute(f"UPDATE {PLANS} SET month = ? WHERE month = ?", [b, m])
+    assert last == months[-1]
+    ws = Workspace.open(root)
+    run = analyze(ws)
+    got = ws.run_results("plan_adherence", run.run_id)
+    assert run.diagnostics["plan"]["plans_followed"] == 1
+    planned = ws.duckdb().execute(f"SELECT * FROM {PLANS}").df()
+    assert len(got) == len(planned) and set(got["month"]) == set(back.values())
+    assert got["month_complete"].all()
+    # by hand: the reps' own non-bulk touches on each account in each month (UTC workspace)
+    acts = ws.execute(ws.table("activities"))
+    acts = acts[~acts["is_bulk"].fillna(False).astype(bool)]
+    acts["month"] = pd.to_datetime(acts["occurred_at"]).dt.strftime("%Y-%m")
+    counts = acts.groupby(["rep_id", "account_id", "month"]).size()
+    want = [int(counts.get((r, a, m), 0)) for r, a, m in
+            zip(got["rep_id"], got["account_id"], got["month"], strict=True)]  # fmt: skip
+    assert got["actual_touches"].tolist() == want
+    assert (got["planned_touches"].to_numpy() >= 0).all() and got["actual_touches"].sum() > 0

@@ -362,6 +362,12 @@ def _analyze(
         outcomes=plan_ledger.outcomes.select("activity_id", "outcome"),
     )
     extra.update(account_plan=account_plan, effort_allocation=allocation)
+    adherence = plan_tables.plan_adherence(
+        ws, local=local, as_of=last, outcomes=plan_ledger.outcomes.select("activity_id", "outcome")
+    )
+    if adherence is not None:
+        extra["plan_adherence"] = adherence
+        plan_notes["plans_followed"] = int(adherence["plan_id"].nunique())
 
     progress("saving the run", 0.9)
     run.diagnostics = {

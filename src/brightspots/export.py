@@ -28,6 +28,7 @@ RUN_TABLES = (
     "practice_deals",
     "account_plan",
     "effort_allocation",
+    "plan_adherence",
 )
 #: run tables that ``--grain`` and ``--every`` filter
 FILTERABLE = ("effort_impact",)
@@ -40,6 +41,7 @@ STORE_TABLES = (
     "briefs",
     "brief_actions",
     "brief_pulse",
+    "account_plans",
 )
 FORMATS = ("csv", "parquet")
 

@@ -7,12 +7,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
 from brightspots import casemix
 from brightspots.plan import accounts as accounts_mod
 from brightspots.plan import inputs
+from brightspots.plan.adherence import adherence
+from brightspots.plan.make import PLANS
 from brightspots.windows import parse_window
 from brightspots.workspace import Workspace
 
@@ -73,3 +76,31 @@ def account_tables(
     teams = ws.execute(reps.select("rep_id", "team_id"))
     settings = accounts_mod.Settings.of(ws.config, _words(effort_text))
     return accounts_mod.build(frame, teams, settings, ws.config["workspace"]["currency"])
+
+
+def plan_adherence(
+    ws: Workspace,
+    *,
+    local: Callable[[ir.TimestampValue], ir.TimestampValue],
+    as_of: pd.Timestamp,
+    outcomes: ir.Table,
+) -> pd.DataFrame | None:
+    """The stored plans against what happened (``adherence``), or None when no plan is stored
+    or none of their months has begun. The plans (small) go to the engine as a table."""
+    if not ws.has_table(PLANS):
+        return None
+    plans = ws.duckdb().execute(f"SELECT * FROM {PLANS}").df()
+    if plans.empty:
+        return None
+    plan = ws.config.get("plan") or {}
+    expr = adherence(
+        ibis.memtable(plans),
+        ws.table("activities"),
+        outcomes,
+        ws.table("opportunities"),
+        local=local,
+        minutes=dict(plan.get("minutes") or {}),
+        as_of=pd.Timestamp(as_of).to_pydatetime(),
+    )
+    got = ws.execute(expr)
+    return got if len(got) else None
