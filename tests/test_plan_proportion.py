@@ -97,3 +97,29 @@ def test_sentences_carry_the_figures():
         "its fair share."
     )
     assert sentence(pd.Series({**row, "flag": ""}), "USD", "6 months") == ""
+
+
+def test_all_books_at_once_equal_one_book_at_a_time():
+    from statsmodels.stats.multitest import multipletests
+
+    from brightspots.plan.proportion import bh_by_group
+
+    rng = np.random.default_rng(9)
+    p = rng.random(50)
+    g = rng.integers(0, 4, 50)
+    q = bh_by_group(p, g)
+    for k in range(4):
+        assert q[g == k] == pytest.approx(multipletests(p[g == k], method="fdr_bh")[1])
+    books = []
+    for seed in (1, 2, 3):
+        b, _ = _book(seed, neglect=3)
+        books.append(b.assign(owner=f"R{seed}"))
+    all_books = pd.concat(books, ignore_index=True)
+    together = flags(all_books, FlagRules(), by="owner")
+    start = 0
+    for b in books:
+        alone = flags(b, FlagRules())
+        sl = slice(start, start + len(b))
+        for x, y in zip(together, alone, strict=True):
+            np.testing.assert_array_equal(np.asarray(x)[sl], np.asarray(y))
+        start += len(b)

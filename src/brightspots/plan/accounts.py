@@ -147,29 +147,32 @@ def build(
 
 
 def _books(frame: pd.DataFrame, s: Settings, currency: str) -> None:
-    """Per owner's book: shares, fair touches, flags and sentences (in place)."""
-    for col, init in (("book_touches", 0), ("value_share", np.nan), ("effort_share", np.nan),
-                      ("fair_touches", np.nan), ("ratio", np.nan), ("q", np.nan)):  # fmt: skip
-        frame[col] = init
+    """Per owner's book: shares, fair touches, flags and sentences (in place, vectorised over
+    every book at once)."""
+    owned = frame["owner_rep_id"].notna().to_numpy()
+    for col in ("value_share", "effort_share", "fair_touches", "ratio", "q"):
+        frame[col] = np.nan
+    frame["book_touches"] = 0
     frame["flag"] = ""
     frame["sentence"] = ""
-    owned = frame["owner_rep_id"].notna()
-    for _, idx in frame[owned].groupby("owner_rep_id").groups.items():
-        book = frame.loc[idx]
-        fair, ratio, flag, q = proportion.flags(book, s.rules)
-        total_touch = float(book["own_touches"].sum())
-        total_value = float(book["value"].sum())
-        frame.loc[idx, "book_touches"] = int(total_touch)
-        frame.loc[idx, "value_share"] = book["value"] / total_value if total_value else np.nan
-        frame.loc[idx, "effort_share"] = (
-            book["own_touches"] / total_touch if total_touch else np.nan
+    books = frame.loc[owned]
+    if books.empty:
+        return
+    fair, ratio, flag, q = proportion.flags(books, s.rules, by="owner_rep_id")
+    by = books.groupby("owner_rep_id")
+    touches = by["own_touches"].transform("sum").to_numpy(float)
+    value = by["value"].transform("sum").to_numpy(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frame.loc[owned, "value_share"] = np.where(value > 0, books["value"] / value, np.nan)
+        frame.loc[owned, "effort_share"] = np.where(
+            touches > 0, books["own_touches"] / touches, np.nan
         )
-        frame.loc[idx, "fair_touches"] = fair
-        frame.loc[idx, "ratio"] = ratio
-        frame.loc[idx, "flag"] = flag
-        frame.loc[idx, "q"] = q
-    flagged = frame.index[frame["flag"] != ""]
-    for i in flagged:
+    frame.loc[owned, "book_touches"] = touches.astype(np.int64)
+    frame.loc[owned, "fair_touches"] = fair
+    frame.loc[owned, "ratio"] = ratio
+    frame.loc[owned, "flag"] = flag
+    frame.loc[owned, "q"] = q
+    for i in frame.index[frame["flag"] != ""]:
         frame.at[i, "sentence"] = proportion.sentence(frame.loc[i], currency, s.window_words)
 
 

@@ -39,7 +39,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import stats
-from statsmodels.stats.multitest import multipletests
 
 N_BOOT = 200
 N_CHANCE = 50
@@ -109,41 +108,64 @@ def index(touches: np.ndarray, prio: np.ndarray, seed: int = SEED) -> Index:
     return Index(n, int(total), rho, lo, hi, d, d_lo, d_hi, d_chance)
 
 
+def bh_by_group(p: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg q-values within each group (one family per group), vectorised."""
+    n = len(p)
+    if n == 0:
+        return np.zeros(0)
+    order = np.lexsort((p, group))
+    g, ps = group[order], p[order]
+    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+    sizes = np.diff(np.r_[starts, n])
+    rank = np.arange(n) - np.repeat(starts, sizes) + 1
+    raw = ps * np.repeat(sizes, sizes) / rank
+    # the running minimum from each group's end
+    rev = pd.Series(raw[::-1]).groupby(g[::-1]).cummin().to_numpy()[::-1]
+    q = np.empty(n)
+    q[order] = np.minimum(rev, 1.0)
+    return q
+
+
 def flags(
-    book: pd.DataFrame, rules: FlagRules
+    book: pd.DataFrame, rules: FlagRules, by: str | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """One rep's book (rows: ``own_touches``, ``priority``, ``tier``, ``fit``): each account's
-    fair share of the rep's touches, its ratio (touches / fair share), the flag ("under",
-    "over" or "") and the BH q of the test in the flag's direction."""
+    """Rows of one rep's book, or of every book when ``by`` names the owner column (rows:
+    ``own_touches``, ``priority``, ``tier``, ``fit``): each account's fair share of its rep's
+    touches, its ratio (touches / fair share), the flag ("under", "over" or "") and the BH q
+    (within its book) of the test in the direction of its departure."""
+    n = len(book)
+    group = np.zeros(n, dtype=np.int64) if by is None else pd.factorize(book[by])[0]
     k = book["own_touches"].to_numpy(float)
     prio = book["priority"].to_numpy(float)
-    n_touch, ptotal = float(k.sum()), float(prio.sum())
-    n = len(k)
-    fair = np.zeros(n) if ptotal <= 0 else prio / ptotal * n_touch
+    n_touch = pd.Series(k).groupby(group).transform("sum").to_numpy(float)
+    ptotal = pd.Series(prio).groupby(group).transform("sum").to_numpy(float)
     with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(ptotal > 0, prio / ptotal, 0.0)
+        fair = share * n_touch
         ratio = np.where(fair > 0, k / fair, np.where(k > 0, np.inf, np.nan))
     flag = np.full(n, "", dtype=object)
     q = np.full(n, np.nan)
-    if n_touch <= 0 or ptotal <= 0:
+    live = (n_touch > 0) & (ptotal > 0)
+    if not live.any():
         return fair, ratio, flag, q
-    p = prio / ptotal
-    p_under = stats.binom.cdf(k, n_touch, p)  # P(X <= k)
-    p_over = stats.binom.sf(k - 1, n_touch, p)  # P(X >= k)
+    p_under = stats.binom.cdf(k, n_touch, share)  # P(X <= k)
+    p_over = stats.binom.sf(k - 1, n_touch, share)  # P(X >= k)
     tier = book["tier"].to_numpy(str)
     fit = np.nan_to_num(book["fit"].to_numpy(float), nan=50.0)
     under_ok = np.isin(tier, ["strategic", "key"]) & (fit >= rules.fit_min)
-    under_ok &= ratio < rules.under_ratio
+    under_ok &= (ratio < rules.under_ratio) & (fair - k >= 3.0)
     over_ok = (tier == "maintain") | ((tier == "core") & (fit < 100 - rules.fit_min))
-    over_ok &= ratio > rules.over_ratio
-    under_ok &= fair - k >= 3.0
-    over_ok &= k - fair >= max(3.0, rules.min_gap_share * n_touch)
+    over_ok &= (ratio > rules.over_ratio) & (k - fair >= np.maximum(3.0, rules.min_gap_share
+                                                                    * n_touch))  # fmt: skip
     # one family per book: every account tested in the direction of its departure
     pv = np.where(ratio < 1, p_under, p_over)
     pv = np.where(np.isfinite(pv), np.clip(pv, 0, 1), 1.0)
-    qv = multipletests(pv, method="fdr_bh")[1]
-    flag[under_ok & (qv < Q)] = "under"
-    flag[over_ok & (qv < Q)] = "over"
-    q[:] = qv
+    qv = np.full(n, np.nan)
+    qv[live] = bh_by_group(pv[live], group[live])
+    hit = live & (qv < Q)
+    flag[under_ok & hit] = "under"
+    flag[over_ok & hit] = "over"
+    q[live] = qv[live]
     return fair, ratio, flag, q
 
 
