@@ -172,8 +172,13 @@ def _books(frame: pd.DataFrame, s: Settings, currency: str) -> None:
     frame.loc[owned, "ratio"] = ratio
     frame.loc[owned, "flag"] = flag
     frame.loc[owned, "q"] = q
-    for i in frame.index[frame["flag"] != ""]:
-        frame.at[i, "sentence"] = proportion.sentence(frame.loc[i], currency, s.window_words)
+    flagged = frame.index[frame["flag"] != ""]
+    cols = ["name", "tier", "value", "value_share", "fit", "own_touches", "book_touches",
+            "fair_touches", "flag"]  # fmt: skip
+    records = frame.loc[flagged, cols].to_dict("records")
+    frame.loc[flagged, "sentence"] = [
+        proportion.sentence(r, currency, s.window_words) for r in records
+    ]
 
 
 def _notes(frame: pd.DataFrame, window: str) -> np.ndarray:

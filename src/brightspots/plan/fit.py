@@ -27,7 +27,8 @@ any combination can reach, times 100. **Both**: fit = (1 - w) x learned + w x pr
 ``profile_weight``.
 
 Above ``MAX_FIT_ROWS`` accounts the models are fit on a seeded random sample of that many (the
-coefficients of a few dozen terms are settled long before), then applied to every account.
+coefficients of a few dozen terms are settled long before), then applied to every account; the
+cross-validated check uses at most ``MAX_CV_ROWS`` of them.
 """
 
 from __future__ import annotations
@@ -55,6 +56,8 @@ LABELS = {
 SIZE_BANDS = ((0, "1-49 employees"), (50, "50-249 employees"), (250, "250-999 employees"),
               (1000, "1,000-4,999 employees"), (5000, "5,000+ employees"))  # fmt: skip
 MAX_FIT_ROWS = 200_000
+#: the cross-validated check runs on at most this many of the fitting rows (seeded sample)
+MAX_CV_ROWS = 50_000
 #: accounts with a won deal needed before a learned fit is trusted
 MIN_WINNERS = 30
 FOLDS = 5
@@ -258,33 +261,43 @@ def _side_expansion(accounts, x_all, x_std, rows, exposure) -> np.ndarray:
 
 def _reasons(attrs: pd.DataFrame, design: _Design, params: np.ndarray, score: np.ndarray):
     """Up to three attribute levels that move each account's prediction most from an average
-    account's (in the direction of its score), in words."""
+    account's (in the direction of its score), in words. Accounts with the same levels and the
+    same side of 50 share their words: each combination is written once."""
     beta = dict(zip(design.columns, params[2:], strict=True))
-    parts = {}
-    for name in attrs.columns:
+    names = list(attrs.columns)
+    effects = {}
+    for name in names:
         levels = attrs[name].to_numpy(str)
         effect = np.array([beta.get(f"{name}={lv}", 0.0) for lv in levels])
-        parts[name] = effect - effect.mean()  # against the average account
-    names = list(parts)
-    contrib = np.column_stack([parts[a] for a in names])
-    out = []
-    for i in range(len(attrs)):
-        c = contrib[i]
-        sign = 1.0 if score[i] >= 50 else -1.0
+        effects[name] = (levels, effect.mean(), {lv: beta.get(f"{name}={lv}", 0.0)
+                                                 for lv in np.unique(levels)})  # fmt: skip
+    high = score >= 50
+    key = pd.MultiIndex.from_arrays([attrs[a].to_numpy(str) for a in names] + [high])
+    codes, combos = pd.factorize(key)
+    words_of = []
+    for combo in combos:
+        *levels, up = combo
+        sign = 1.0 if up else -1.0
+        c = np.array(
+            [effects[a][2][lv] - effects[a][1] for a, lv in zip(names, levels, strict=True)]
+        )
         order = [j for j in np.argsort(-sign * c) if sign * c[j] > math.log(MIN_REASON)][:3]
-        words = []
-        for j in order:
-            a = names[j]
-            words.append(
-                f"{LABELS[a]} {attrs[a].iloc[i]}: about {math.exp(c[j]):.1f}x the revenue of an "
+        words_of.append(
+            "; ".join(
+                f"{LABELS[names[j]]} {levels[j]}: about {math.exp(c[j]):.1f}x the revenue of an "
                 "average account"
+                for j in order
             )
-        out.append("; ".join(words))
-    return out
+        )
+    words = np.array(words_of, dtype=object)
+    return list(words[codes])
 
 
 def _check(revenue, exposure, x_all, x_std, rows, scale, rng) -> Check | None:
-    """Cross-validated discrimination (module docstring) on the fitting rows."""
+    """Cross-validated discrimination (module docstring) on the fitting rows (at most
+    ``MAX_CV_ROWS`` of them, a seeded sample)."""
+    if len(rows) > MAX_CV_ROWS:
+        rows = np.sort(rng.choice(rows, MAX_CV_ROWS, replace=False))
     folds = rng.permutation(len(rows)) % FOLDS
     pred = np.full(len(rows), math.nan)
     for k in range(FOLDS):

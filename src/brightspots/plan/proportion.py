@@ -14,10 +14,10 @@ of a unit's touches is its share of the unit's priority.
 * The dissimilarity index ``D = 1/2 sum |touch share - fair share|``: the share of the unit's
   touches that would have to move to other accounts for effort to be exactly proportional
   (0: proportional; 1: all of it). 95% percentile interval from ``N_BOOT`` Poisson-weighted
-  bootstrap resamples of the accounts (seeded). Whole touches spread at random in exact
-  proportion still give a D above 0 (an account due 0.3 touches gets 0 or 1), so ``d_chance``
-  is the mean D of ``N_CHANCE`` such random spreads of the same touches: the floor to read D
-  against.
+  bootstrap resamples of the accounts (seeded; ``N_BOOT_BIG`` above ``BIG`` accounts). Whole
+  touches spread at random in exact proportion still give a D above 0 (an account due 0.3
+  touches gets 0 or 1), so ``d_chance`` is the mean D of ``N_CHANCE`` such random spreads of
+  the same touches: the floor to read D against.
 
 **Flags.** Within each rep's book (the accounts they own, their own touches): an account is
 *under-served* when it is strategic or key, fits at least ``fit_min``, got less than
@@ -41,7 +41,11 @@ import pandas as pd
 from scipy import stats
 
 N_BOOT = 200
-N_CHANCE = 50
+#: resamples when a unit has more than ``BIG`` accounts (its interval is narrow by then)
+N_BOOT_BIG = 50
+BIG = 50_000
+N_CHANCE = 20
+_CHUNK = 4_000_000
 SEED = 11
 Q = 0.05
 
@@ -96,13 +100,7 @@ def index(touches: np.ndarray, prio: np.ndarray, seed: int = SEED) -> Index:
             for _ in range(N_CHANCE)
         ]))  # fmt: skip
         if n >= 2:
-            w = np.random.default_rng(seed).poisson(1.0, size=(N_BOOT, n)).astype(float)
-            t_b, p_b = w * touches, w * prio
-            ok = (t_b.sum(1) > 0) & (p_b.sum(1) > 0)
-            t_b, p_b = t_b[ok], p_b[ok]
-            boot = 0.5 * np.abs(
-                t_b / t_b.sum(1, keepdims=True) - p_b / p_b.sum(1, keepdims=True)
-            ).sum(1)
+            boot = _bootstrap_d(touches, prio, seed)
             if len(boot):
                 d_lo, d_hi = (float(x) for x in np.quantile(boot, [0.025, 0.975]))
     return Index(n, int(total), rho, lo, hi, d, d_lo, d_hi, d_chance)
@@ -124,6 +122,25 @@ def bh_by_group(p: np.ndarray, group: np.ndarray) -> np.ndarray:
     q = np.empty(n)
     q[order] = np.minimum(rev, 1.0)
     return q
+
+
+def _bootstrap_d(touches: np.ndarray, prio: np.ndarray, seed: int) -> np.ndarray:
+    """Poisson-weighted resamples of D (``N_BOOT``, or ``N_BOOT_BIG`` above ``BIG`` accounts), a
+    few at a time (at most ``_CHUNK`` weights
+    in memory: a company of millions of accounts)."""
+    rng = np.random.default_rng(seed)
+    n = len(touches)
+    total = N_BOOT if n <= BIG else N_BOOT_BIG
+    step = max(1, _CHUNK // n)
+    out = []
+    for start in range(0, total, step):
+        w = rng.poisson(1.0, size=(min(step, total - start), n)).astype(float)
+        t_b, p_b = w * touches, w * prio
+        ts, ps = t_b.sum(1), p_b.sum(1)
+        ok = (ts > 0) & (ps > 0)
+        t_b, p_b = t_b[ok] / ts[ok, None], p_b[ok] / ps[ok, None]
+        out.append(0.5 * np.abs(t_b - p_b).sum(1))
+    return np.concatenate(out) if out else np.zeros(0)
 
 
 def flags(
@@ -169,7 +186,7 @@ def flags(
     return fair, ratio, flag, q
 
 
-def sentence(row: pd.Series, currency: str, window: str) -> str:
+def sentence(row, currency: str, window: str) -> str:
     """One sentence on a flagged account, with its figures."""
     if row["flag"] not in ("under", "over"):
         return ""
