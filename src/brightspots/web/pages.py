@@ -31,7 +31,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from brightspots import generations
 from brightspots.errors import BrightspotsError
 from brightspots.teams import below
-from brightspots.web import access, auth, sessions, stories, users, views
+from brightspots.web import access, accounts, auth, sessions, stories, users, views
 from brightspots.web.data import Snapshot
 from brightspots.web.sessions import Session
 from brightspots.workspace import Workspace
@@ -205,6 +205,36 @@ def rep_page(request: Request, rep_id: str, session: Login, ws: WS) -> HTMLRespo
     mine = [s for s in stories_of(request, ws, snap) if s.rep_id == rep_id]
     own = session.user.rep_id == rep_id
     return page(request, "meter.html.j2", session, snap, m=m, stories=mine, own=own)
+
+
+@router.get("/reps/{rep_id}/accounts", response_class=HTMLResponse)
+def book_page(request: Request, rep_id: str, session: Login, ws: WS) -> HTMLResponse:
+    snap = snap_of(request, ws)
+    if not access.may_see_rep(session.user, rep_id, snap.org):
+        raise NotFound()
+    b = request.app.state.snapshots.cached(
+        ws, ("book", rep_id), lambda: accounts.book(ws, snap, rep_id)
+    )
+    return page(request, "book.html.j2", session, snap, b=b)
+
+
+@router.get("/accounts/{account_id}", response_class=HTMLResponse)
+def account(request: Request, account_id: str, session: Login, ws: WS) -> HTMLResponse:
+    """An account's page: for whoever may see its owner's pages (admins for an account with no
+    owner); anyone else gets not found."""
+    snap = snap_of(request, ws)
+    found, owner = accounts.owner_of(ws, snap, account_id)
+    allowed = session.user.role == "admin" and not session.user.disabled
+    if found and owner is not None:
+        allowed = access.may_see_rep(session.user, owner, snap.org)
+    if not found or not allowed:
+        raise NotFound()
+    a = request.app.state.snapshots.cached(
+        ws, ("account", account_id), lambda: accounts.account_page(ws, snap, account_id)
+    )
+    if a is None:
+        raise NotFound()
+    return page(request, "account.html.j2", session, snap, a=a)
 
 
 def meter_of(request: Request, ws: Workspace, snap: Snapshot, rep_id: str) -> views.Meter:
