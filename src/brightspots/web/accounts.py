@@ -56,6 +56,7 @@ class AccountPage:
     tier: str
     facts: list[tuple[str, str]]
     fit_reasons: list[str]
+    fit_check: str
     sentence: str
     note: str
     plan: list[PlanMonth]
@@ -150,6 +151,9 @@ def account_page(ws: Workspace, snap: Snapshot, account_id: str) -> AccountPage 
         tier=str(r["tier"]),
         facts=facts,
         fit_reasons=reasons,
+        fit_check=str(
+            ((snap.run.diagnostics.get("plan") or {}).get("fit") or {}).get("check") or ""
+        ),  # fmt: skip
         sentence=str(r["sentence"] or ""),
         note=str(r["note"] or ""),
         plan=_plan_months(ws, snap, account_id),
