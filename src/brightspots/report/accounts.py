@@ -117,14 +117,16 @@ def _share_chart(tiers: pd.DataFrame) -> str:
     return charts.to_svg(charts.base_config(chart))
 
 
-def _flag_rows(flags: pd.DataFrame, kind: str, currency: str) -> tuple[list[FlagRow], str]:
+def _flag_rows(
+    flags: pd.DataFrame, kind: str, currency: str, reps: dict[str, str]
+) -> tuple[list[FlagRow], str]:
     part = flags[flags["flag"] == kind].copy()
     part["gap"] = (part["fair_touches"] - part["own_touches"]).abs()
     part = part.sort_values(["gap", "account_id"], ascending=[False, True])
     rows = [
         FlagRow(
             name=str(r["name"]),
-            owner=str(r["owner_rep_id"]),
+            owner=reps.get(str(r["owner_rep_id"]), str(r["owner_rep_id"])),
             tier=str(r["tier"]),
             value=fmt.money(r["value"], currency),
             fit=fmt.integer(r["fit"]) if not fmt.is_missing(r["fit"]) else fmt.MISSING,
@@ -178,8 +180,9 @@ def accounts_section(ctx: ReportContext) -> AccountsSection:
         for _, r in alloc[alloc["level"] == "team"].iterrows()
     ]
     teams.sort(key=lambda u: u.name.casefold())
-    under, under_more = _flag_rows(flags, "under", ctx.currency)
-    over, over_more = _flag_rows(flags, "over", ctx.currency)
+    reps = _rep_names(ctx)
+    under, under_more = _flag_rows(flags, "under", ctx.currency, reps)
+    over, over_more = _flag_rows(flags, "over", ctx.currency, reps)
     return AccountsSection(
         note="",
         headline=headline,
@@ -216,3 +219,8 @@ def accounts_section(ctx: ReportContext) -> AccountsSection:
 def _team_names(ctx: ReportContext) -> dict[str, str]:
     teams = ctx.units("team")
     return dict(zip(teams["unit_id"], teams["name"], strict=True))
+
+
+def _rep_names(ctx: ReportContext) -> dict[str, str]:
+    reps = ctx.units("rep")
+    return dict(zip(reps["unit_id"], reps["name"], strict=True))
