@@ -129,3 +129,19 @@ def test_combine_weights_and_falls_back_to_the_profile():
     profile = np.array([40.0, 70.0])
     assert combine(learned, profile, 0.25).tolist() == [70.0, 70.0]
     assert combine(learned, None, 0.25) is learned
+
+
+def test_the_cells_give_the_per_account_fit_exactly():
+    import statsmodels.api as sm
+
+    from brightspots.plan.fit import _cell_codes, _poisson
+
+    rng = np.random.default_rng(0)
+    n = 2000
+    x = np.column_stack([np.ones(n), rng.integers(0, 3, n) * 0.5, rng.integers(0, 2, (n, 2))])
+    exposure = rng.uniform(0.5, 2.0, n)
+    y = rng.poisson(np.exp(x @ np.array([0.1, 0.4, -0.3, 0.2])) * exposure) * 1.7
+    rows = np.arange(n)
+    grouped = _poisson(x, rows, y, exposure, _cell_codes(x))
+    each = sm.GLM(y, x, family=sm.families.Poisson(), offset=np.log(exposure)).fit()
+    np.testing.assert_allclose(grouped.params, each.params, rtol=1e-8, atol=1e-10)

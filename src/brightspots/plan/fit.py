@@ -26,7 +26,11 @@ with won revenue a year, each on predictions from folds that did not see the acc
 any combination can reach, times 100. **Both**: fit = (1 - w) x learned + w x profile, w =
 ``profile_weight``.
 
-Above ``MAX_FIT_ROWS`` accounts the models are fit on a seeded random sample of that many (the
+The models are fitted on cells of accounts alike in every attribute and in effort band
+(``EFFORT_BANDS`` bands of equal count, each at its mean effort): for a Poisson rate or a
+binomial model this gives exactly the per-account estimates of the attribute terms, and the
+effort term is read from the bands. Above ``MAX_FIT_ROWS`` accounts the models are fit on a
+seeded random sample of that many (the
 coefficients of a few dozen terms are settled long before), then applied to every account; the
 cross-validated check uses at most ``MAX_CV_ROWS`` of them.
 """
@@ -56,6 +60,8 @@ LABELS = {
 SIZE_BANDS = ((0, "1-49 employees"), (50, "50-249 employees"), (250, "250-999 employees"),
               (1000, "1,000-4,999 employees"), (5000, "5,000+ employees"))  # fmt: skip
 MAX_FIT_ROWS = 200_000
+#: bands of equal count the effort covariate is fitted on
+EFFORT_BANDS = 32
 #: the cross-validated check runs on at most this many of the fitting rows (seeded sample)
 MAX_CV_ROWS = 50_000
 #: accounts with a won deal needed before a learned fit is trusted
@@ -171,6 +177,49 @@ def _glm(y: np.ndarray, x: np.ndarray, family, offset=None, weights=None):
     return res
 
 
+def _banded(x: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``x`` with its effort column (1) replaced by the mean effort of its band: ``EFFORT_BANDS``
+    bands of equal count over ``rows``. Accounts alike in every attribute and band then share a
+    cell (``_cells``)."""
+    e = x[:, 1]
+    edges = np.unique(np.quantile(e[rows], np.linspace(0.0, 1.0, EFFORT_BANDS + 1)))
+    if len(edges) < 2:
+        return x.copy()
+    band = np.clip(np.searchsorted(edges, e, side="right") - 1, 0, len(edges) - 2)
+    count = np.bincount(band[rows], minlength=len(edges) - 1)
+    total = np.bincount(band[rows], weights=e[rows], minlength=len(edges) - 1)
+    means = np.divide(total, count, out=np.zeros_like(total), where=count > 0)
+    out = x.copy()
+    out[:, 1] = np.where(count[band] > 0, means[band], e)
+    return out
+
+
+def _cell_codes(x: np.ndarray) -> np.ndarray:
+    """One integer per distinct design row (accounts alike in every term share one)."""
+    frame = pd.DataFrame(x[:, 1:])
+    return frame.groupby(list(frame.columns), sort=False).ngroup().to_numpy()
+
+
+def _cells(x: np.ndarray, rows: np.ndarray, *values: np.ndarray, codes: np.ndarray):
+    """The distinct design rows among ``rows`` (by ``codes``) and each of ``values`` summed per
+    row."""
+    _, first, inv = np.unique(codes[rows], return_index=True, return_inverse=True)
+    inv = inv.ravel()
+    return x[rows][first], [np.bincount(inv, weights=v[rows], minlength=len(first))
+                            for v in values]  # fmt: skip
+
+
+def _poisson(
+    x: np.ndarray, rows: np.ndarray, y: np.ndarray, exposure: np.ndarray, codes: np.ndarray
+):
+    """A quasi-Poisson rate model of ``y`` over ``exposure`` on ``rows``, fitted on their cells:
+    with one design row per cell, the summed counts over the summed exposure give exactly the
+    per-account estimates."""
+    use = rows[exposure[rows] > 0]
+    xc, (yc, ec) = _cells(x, use, y, exposure, codes=codes)
+    return _glm(yc, xc, sm.families.Poisson(), offset=np.log(ec))
+
+
 def _percentile(v: np.ndarray) -> np.ndarray:
     """0-100: the share of accounts below, ties at the midpoint."""
     return 100.0 * (stats.rankdata(v, method="average") - 0.5) / len(v)
@@ -217,8 +266,9 @@ def learn(accounts: pd.DataFrame, *, pool_min: int = 30, seed: int = SEED) -> Le
     scale = float(np.mean(revenue[revenue > 0]))
     ok = exposure > 0
     rows = fit_rows[ok[fit_rows]]
-    rev = _glm(revenue[rows] / scale, x_all[rows], sm.families.Poisson(),
-               offset=np.log(exposure[rows]))  # fmt: skip
+    x_fit = _banded(x_all, rows)
+    codes = _cell_codes(x_fit)
+    rev = _poisson(x_fit, rows, revenue / scale, exposure, codes)
     if rev is None:
         return none("no learned fit: the revenue model did not converge")
     predicted = np.exp(x_std @ rev.params) * scale
@@ -227,33 +277,33 @@ def learn(accounts: pd.DataFrame, *, pool_min: int = 30, seed: int = SEED) -> Le
     learned = Learned(
         score=score,
         revenue=predicted,
-        win_rate=_side_win_rate(accounts, x_all, x_std, rows),
-        expansion=_side_expansion(accounts, x_all, x_std, rows, exposure),
+        win_rate=_side_win_rate(accounts, x_fit, x_std, rows, codes),
+        expansion=_side_expansion(accounts, x_fit, x_std, rows, exposure, codes),
         reasons=_reasons(attrs, design, rev.params, score),
-        check=_check(revenue, exposure, x_all, x_std, rows, scale, rng),
+        check=_check(revenue, exposure, x_fit, x_std, rows, scale, rng, codes),
         coefficients=dict(zip(names, map(float, rev.params), strict=True)),
     )
     return learned
 
 
-def _side_win_rate(accounts, x_all, x_std, rows) -> np.ndarray:
+def _side_win_rate(accounts, x_all, x_std, rows, codes) -> np.ndarray:
     closed = accounts["n_closed"].fillna(0).to_numpy(float)
     won = accounts["n_won"].fillna(0).to_numpy(float)
     use = rows[closed[rows] > 0]
     if len(use) < MIN_WINNERS:
         return np.full(len(accounts), math.nan)
-    res = _glm(won[use] / closed[use], x_all[use], sm.families.Binomial(), weights=closed[use])
+    xc, (wins, trials) = _cells(x_all, use, won, closed, codes=codes)
+    res = _glm(wins / trials, xc, sm.families.Binomial(), weights=trials)
     if res is None:
         return np.full(len(accounts), math.nan)
     return 1.0 / (1.0 + np.exp(-(x_std @ res.params)))
 
 
-def _side_expansion(accounts, x_all, x_std, rows, exposure) -> np.ndarray:
+def _side_expansion(accounts, x_all, x_std, rows, exposure, codes) -> np.ndarray:
     k = accounts["expansion_won"].fillna(0).to_numpy(float)
     if np.sum(k[rows] > 0) < MIN_WINNERS:
         return np.full(len(accounts), math.nan)
-    use = rows[exposure[rows] > 0]
-    res = _glm(k[use], x_all[use], sm.families.Poisson(), offset=np.log(exposure[use]))
+    res = _poisson(x_all, rows, k, exposure, codes)
     if res is None:
         return np.full(len(accounts), math.nan)
     return np.exp(x_std @ res.params)
@@ -267,10 +317,10 @@ def _reasons(attrs: pd.DataFrame, design: _Design, params: np.ndarray, score: np
     names = list(attrs.columns)
     effects = {}
     for name in names:
-        levels = attrs[name].to_numpy(str)
-        effect = np.array([beta.get(f"{name}={lv}", 0.0) for lv in levels])
-        effects[name] = (levels, effect.mean(), {lv: beta.get(f"{name}={lv}", 0.0)
-                                                 for lv in np.unique(levels)})  # fmt: skip
+        col = attrs[name].astype(str)
+        level_beta = {lv: beta.get(f"{name}={lv}", 0.0) for lv in col.unique()}
+        mean = float(col.map(level_beta).astype(float).mean())  # the average account's
+        effects[name] = (None, mean, level_beta)
     high = score >= 50
     key = pd.MultiIndex.from_arrays([attrs[a].to_numpy(str) for a in names] + [high])
     codes, combos = pd.factorize(key)
@@ -293,7 +343,7 @@ def _reasons(attrs: pd.DataFrame, design: _Design, params: np.ndarray, score: np
     return list(words[codes])
 
 
-def _check(revenue, exposure, x_all, x_std, rows, scale, rng) -> Check | None:
+def _check(revenue, exposure, x_all, x_std, rows, scale, rng, codes) -> Check | None:
     """Cross-validated discrimination (module docstring) on the fitting rows (at most
     ``MAX_CV_ROWS`` of them, a seeded sample)."""
     if len(rows) > MAX_CV_ROWS:
@@ -302,8 +352,7 @@ def _check(revenue, exposure, x_all, x_std, rows, scale, rng) -> Check | None:
     pred = np.full(len(rows), math.nan)
     for k in range(FOLDS):
         train, test = rows[folds != k], rows[folds == k]
-        res = _glm(revenue[train] / scale, x_all[train], sm.families.Poisson(),
-                   offset=np.log(exposure[train]))  # fmt: skip
+        res = _poisson(x_all, train, revenue / scale, exposure, codes)
         if res is None:
             return None
         pred[folds == k] = x_std[test] @ res.params
