@@ -458,6 +458,75 @@ def test_null_mode_plants_no_deviants():
     assert all(t["true_ratio"] == 1.0 for t in truth["territories"])
 
 
+# ------------------------------------------------------------------ misallocated account effort
+def test_truth_records_the_misallocation(small):
+    org, _, tables = small
+    m = org.truth["misallocation"]
+    reps = pd.DataFrame(org.truth["reps"]).set_index("rep_id")
+    assert m["share"] == 0.15 and len(m["reps"]) == round(0.15 * SMALL.reps) == 4
+    assert set(m["reps"]) == set(reps.index[reps.effort_policy == "misallocating"])
+    assert reps.loc[m["proportional_rep"], "effort_policy"] == "proportional"
+    assert (reps.effort_policy == "proportional").sum() == 1
+    assert m["proportional_rep"] not in m["reps"]
+    assert not reps.loc[m["reps"] + [m["proportional_rep"]], "manager"].any()
+    assert not reps.loc[m["reps"] + [m["proportional_rep"]], "hired_in_window"].any()
+    acc = tables["accounts"].set_index("account_id")
+    neglected, over = acc.loc[m["neglected_accounts"]], acc.loc[m["over_served_accounts"]]
+    assert 2 * len(m["reps"]) <= len(neglected) <= 3 * len(m["reps"])
+    assert len(over) == 3 * len(m["reps"]) and not set(neglected.index) & set(over.index)
+    assert set(neglected.owner_rep_id) == set(over.owner_rep_id) == set(m["reps"])
+    # neglected: large accounts (the company's top tenth by expected value, so mostly
+    # enterprise, far above the median potential); over-served: the small ones of their book
+    assert (neglected.segment != "smb").all() and (neglected.segment == "enterprise").mean() > 0.7
+    assert neglected.annual_potential.min() > 4 * acc.annual_potential.median()
+    small_end = acc.groupby("owner_rep_id").annual_potential.quantile(0.25)
+    assert (over.annual_potential <= over.owner_rep_id.map(small_end)).all()
+    assert set(m["neglect_keep"]) == set(m["reps"])
+    assert all(0.1 <= k <= 0.2 for k in m["neglect_keep"].values())
+
+
+def test_misallocating_reps_neglect_large_accounts_in_the_rows(small):
+    org, _, tables = small
+    m = org.truth["misallocation"]
+    a, o = tables["activities"], tables["opportunities"]
+    touches = a[~a.is_bulk.astype(bool)].groupby("account_id").size()
+    won = o[o.stage == "won"].groupby("account_id").amount.sum()
+    acc = tables["accounts"].copy()
+    acc["touches"] = acc.account_id.map(touches).fillna(0)
+    # a value from the rows: a quarter of the potential and the revenue won in the window
+    acc["value"] = 0.25 * acc.annual_potential + acc.account_id.map(won).fillna(0)
+    acc["per_value"] = acc.touches / acc.value
+    for rep in m["reps"]:
+        book = acc[acc.owner_rep_id == rep].sort_values("value", ascending=False)
+        neglected = book.account_id.isin(m["neglected_accounts"])
+        # the next most valuable accounts of the same book get at least twice the touches per
+        # unit of value (the neglected keep their deals' practice touches, so not 10-20%)
+        peers = book[~neglected].head(5)
+        assert book[neglected].per_value.median() < 0.5 * peers.per_value.median(), rep
+        over = book[book.account_id.isin(m["over_served_accounts"])]
+        assert over.per_value.min() > 3 * book.per_value.median(), rep
+
+
+def test_misallocation_share_is_a_parameter():
+    base = dict(reps=40, months=3, seed=3)
+    none = synth.generate(synth.SynthConfig(**base, misallocation=0.0)).truth["misallocation"]
+    assert none["reps"] == none["neglected_accounts"] == none["over_served_accounts"] == []
+    assert none["proportional_rep"] is None and none["share"] == 0.0
+    more = synth.generate(synth.SynthConfig(**base, misallocation=0.25)).truth["misallocation"]
+    assert len(more["reps"]) == 10 and more["proportional_rep"] is not None
+    few = synth.generate(synth.SynthConfig(**base, misallocation=0.01)).truth["misallocation"]
+    assert len(few["reps"]) == 1  # at least one rep whenever the share is above 0
+    null = synth.generate(synth.SynthConfig(**base, null=True)).truth["misallocation"]
+    assert null["reps"] == [] and null["proportional_rep"] is None
+    for bad, message in (
+        (dict(misallocation=0.7), "between 0 and 0.5"),
+        (dict(misallocation=-0.1), "between 0 and 0.5"),
+        (dict(null=True, misallocation=0.2), "null=True"),
+    ):
+        with pytest.raises(synth.SynthError, match=message):
+            synth.generate(synth.SynthConfig(**{**base, **bad}))
+
+
 # ----------------------------------------------------------------------------- coached team
 def test_truth_records_the_coached_team_and_regions(medium):
     org, reps, _ = medium

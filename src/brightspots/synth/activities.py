@@ -1,6 +1,13 @@
 """Activities and buyer events of each opportunity, with the exact traces of the true
 practices (intro touches, reply and response times, meetings before the proposal) and the
-decoys (demos, cadence); the activities and buyer_events tables."""
+decoys (demos, cadence); the activities and buyer_events tables.
+
+The touches on a deal that carry no practice (cadence calls and e-mails, demos, meetings after
+the proposal, touches after a win, with the buyer events that answer them) can be thinned per
+account (``allocation.Thinning``): a neglected account keeps only a share of them, and the
+proportional rep keeps small accounts' deals lean. The random draws are the same either way: the
+touches a rep does not make are dropped as the rows are added. The account-level touches (no
+opportunity) come from ``effort``."""
 
 from __future__ import annotations
 
@@ -9,6 +16,7 @@ import pyarrow as pa
 
 from brightspots import schema
 from brightspots.synth.accounts import Accounts
+from brightspots.synth.allocation import Thinning
 from brightspots.synth.calendar import Calendar
 from brightspots.synth.draws import segmented_pick, uniform_index
 from brightspots.synth.model import (
@@ -53,8 +61,10 @@ def activity_chunk(
     sl: slice,
     acts: Rows,
     evs: Rows,
+    thin: Thinning | None = None,
 ) -> None:
-    """All activities and buyer events of the opportunities in ``sl`` (vectorised)."""
+    """All activities and buyer events of the opportunities in ``sl`` (vectorised); ``thin``:
+    which of the deal touches that carry no practice are made (all without it)."""
     ids = np.arange(sl.start, sl.stop)
     n = len(ids)
     rep = o.rep[sl]
@@ -67,6 +77,10 @@ def activity_chunk(
     primary, other = o.primary[sl], o.other[sl]
     c0, cn = acc.c_start[account], acc.c_count[account]
     mt_end = bc + 10.5  # 10 business days = 14 calendar days, plus half a day of margin
+
+    def made(local: np.ndarray) -> np.ndarray:
+        """Which of these touches (rows of local deals) the rep makes."""
+        return np.ones(len(local), bool) if thin is None else thin.mask(account[local])
 
     def contact_for(local: np.ndarray, b: np.ndarray, p_primary: float) -> np.ndarray:
         """A contact for a non-intro activity: before day 14 of a single-threaded deal only the
@@ -105,14 +119,16 @@ def activity_chunk(
     touch_c = np.concatenate([intro_contact, cad_contact])
     touch_k = np.concatenate([intro_kind, cad_kind])
     touch_t = cal.seconds(touch_b, tz_o[touch_l])
+    touch_made = np.concatenate([np.ones(len(li), bool), made(lc)])  # intro touches all made
+    tm = touch_made
     acts.add(
-        touch_t,
-        ids[touch_l],
-        touch_c,
-        touch_k,
-        account[touch_l],
-        rep[touch_l],
-        _durations(rng, touch_k),
+        touch_t[tm],
+        ids[touch_l[tm]],
+        touch_c[tm],
+        touch_k[tm],
+        account[touch_l[tm]],
+        rep[touch_l[tm]],
+        _durations(rng, touch_k)[tm],
     )
 
     # --- buyer replies to touches, and the rep's response time (fast response)
@@ -124,24 +140,27 @@ def activity_chunk(
         np.int64
     )
     r_contact = touch_c[picked]
+    r_made = touch_made[picked]  # a reply to a touch that was not made is not written
     close_t = o.closed[sl]
     keep = r_time < np.minimum(close_t[rl], cal.cut)
-    rl, r_time, r_contact = rl[keep], r_time[keep], r_contact[keep]
-    evs.add(r_time, ids[rl], r_contact, REPLY, account[rl], rep[rl])
+    rl, r_time, r_contact, r_made = rl[keep], r_time[keep], r_contact[keep], r_made[keep]
+    rm = r_made
+    evs.add(r_time[rm], ids[rl[rm]], r_contact[rm], REPLY, account[rl[rm]], rep[rl[rm]])
     fast = rng.random(len(rl)) < np.where(fr[rl], 0.9, 0.12)
     fast_h = np.clip(np.exp(rng.normal(np.log(0.8), 0.7, len(rl))), 0.05, 3.8)
     slow_h = 4.2 + np.exp(rng.normal(np.log(14.0), 0.7, len(rl)))
     resp_t = r_time + (np.where(fast, fast_h, slow_h) * 3600).astype(np.int64)
     keep = (rng.random(len(rl)) < 0.94) & (resp_t < np.minimum(close_t[rl], cal.cut))
     resp_kind = np.where(rng.random(len(rl)) < 0.7, EMAIL, CALL)[keep]
+    answered = r_made[keep]
     acts.add(
-        resp_t[keep],
-        ids[rl[keep]],
-        r_contact[keep],
-        resp_kind,
-        account[rl[keep]],
-        rep[rl[keep]],
-        _durations(rng, resp_kind),
+        resp_t[keep][answered],
+        ids[rl[keep]][answered],
+        r_contact[keep][answered],
+        resp_kind[answered],
+        account[rl[keep]][answered],
+        rep[rl[keep]][answered],
+        _durations(rng, resp_kind)[answered],
     )
 
     # --- proposal, meetings (meeting before proposal) and demos (decoy: territory)
@@ -192,12 +211,19 @@ def activity_chunk(
         np.where(rng.random(len(ml)) < 0.5, MEETING, CALL),
     )
     m_time = cal.seconds(mb, tz_o[ml])
-    acts.add(m_time, ids[ml], m_contact, m_kind, account[ml], rep[ml], _durations(rng, m_kind))
+    # the meeting (or demo) before the proposal is a practice's trace: always made
+    m_made = np.concatenate([np.ones(len(lm), bool), made(ml[len(lm) :])])
+    mm = m_made
+    m_dur = _durations(rng, m_kind)
+    acts.add(m_time[mm], ids[ml[mm]], m_contact[mm], m_kind[mm], account[ml[mm]], rep[ml[mm]],
+             m_dur[mm])  # fmt: skip
     lmm = m_kind == MEETING
     acc_t = m_time[lmm] - (rng.uniform(1, 120, lmm.sum()) * 3600).astype(np.int64)
     acc_t = np.maximum(acc_t, o.created[sl][ml[lmm]] + 60)
-    evs.add(acc_t, ids[ml[lmm]], m_contact[lmm], ACCEPTED, account[ml[lmm]], rep[ml[lmm]])
-    held = lmm & (rng.random(len(ml)) < 0.88)
+    am = m_made[lmm]
+    evs.add(acc_t[am], ids[ml[lmm][am]], m_contact[lmm][am], ACCEPTED, account[ml[lmm][am]],
+            rep[ml[lmm][am]])  # fmt: skip
+    held = lmm & (rng.random(len(ml)) < 0.88) & m_made
     evs.add(m_time[held], ids[ml[held]], m_contact[held], HELD, account[ml[held]], rep[ml[held]])
 
     demo_rate = DEMO_RATE * np.exp(DEMO_ELASTICITY * teams.log_potential[reps.team[rep]])
@@ -210,14 +236,16 @@ def activity_chunk(
     demo_b = start[ld] + span[ld] * rng.random(len(ld))
     demo_contact = contact_for(ld, demo_b, 0.5)
     demo_t = cal.seconds(demo_b, tz_o[ld])
+    demo_made = made(ld)
+    dm = demo_made
     acts.add(
-        demo_t,
-        ids[ld],
-        demo_contact,
+        demo_t[dm],
+        ids[ld[dm]],
+        demo_contact[dm],
         DEMO,
-        account[ld],
-        rep[ld],
-        _durations(rng, np.full(len(ld), DEMO)),
+        account[ld[dm]],
+        rep[ld[dm]],
+        _durations(rng, np.full(len(ld), DEMO))[dm],
     )
 
     # --- content viewed after some e-mails and demos
@@ -230,7 +258,8 @@ def activity_chunk(
     ).astype(np.int64)
     cv_c = np.concatenate([touch_c[cv], demo_contact[dv]])
     cv_c = np.where(rng.random(len(cv_c)) < 0.2, -1, cv_c)  # anonymous web views
-    evs.add(cv_t, ids[cv_l], cv_c, CONTENT, account[cv_l], rep[cv_l])
+    cm = np.concatenate([touch_made[cv], demo_made[dv]])
+    evs.add(cv_t[cm], ids[cv_l[cm]], cv_c[cm], CONTENT, account[cv_l[cm]], rep[cv_l[cm]])
 
     # --- inbound requests before inbound deals
     lin = np.flatnonzero(o.source[sl] == 0)
@@ -238,7 +267,7 @@ def activity_chunk(
     in_opp = np.where(rng.random(len(lin)) < 0.8, ids[lin], -1)
     evs.add(in_t, in_opp, primary[lin], INBOUND, account[lin], rep[lin])
 
-    # --- bulk e-mails (never a touch) and account-level touches without an opportunity
+    # --- bulk e-mails (never a touch; account-level touches come from ``effort``)
     floor = np.maximum(cal.b_start, cal.b_of_day(reps.hire_day[rep]))  # no rows before the hire
     lb = np.repeat(np.arange(n), rng.poisson(0.9, n))
     lo = np.maximum(bc[lb] - 15, floor[lb])
@@ -255,24 +284,6 @@ def activity_chunk(
         REPLY,
         account[lb[br]],
         rep[lb[br]],
-    )
-
-    la = np.repeat(np.arange(n), rng.poisson(0.35, n))
-    lo = np.maximum(bc[la] - 40, floor[la])
-    acct_b = lo + rng.random(len(la)) * (bx[la] + 20 - lo)
-    acct_c = np.where(rng.random(len(la)) < 0.15, -1, uniform_index(rng, c0[la], cn[la]))
-    u = rng.random(len(la))
-    acct_kind = np.where(
-        u < 0.45, CALL, np.where(u < 0.85, EMAIL, np.where(u < 0.95, MEETING, OTHER))
-    )
-    acts.add(
-        cal.seconds(acct_b, tz_o[la]),
-        np.full(len(la), -1),
-        acct_c,
-        acct_kind,
-        account[la],
-        rep[la],
-        _durations(rng, acct_kind),
     )
 
 

@@ -10,6 +10,7 @@ from datetime import date
 from brightspots.errors import BrightspotsError
 
 Progress = Callable[[str, float], None]
+DEFAULT_MISALLOCATION = 0.15  # share of reps who misallocate account effort by default
 
 
 def scaled_progress(progress: Progress | None, lo: float, hi: float) -> Progress | None:
@@ -44,6 +45,11 @@ class SynthConfig:
     # coached teams (a planted team effect); None: about 1 in 20 teams, at least one from 4
     # teams up (or whenever team_odds_ratio is set), none below 4 teams
     coached_teams: int | None = None
+    # share of reps who misallocate their account effort: they neglect some of their large,
+    # well-fitting accounts and over-serve small ones (``allocation``); None: 0.15 (0 with
+    # null=True), at least one rep whenever the share is above 0; 0: none, and no
+    # proportional rep either
+    misallocation: float | None = None
 
     def check(self) -> None:
         if self.reps < 10:
@@ -71,6 +77,24 @@ class SynthConfig:
                 raise SynthError("coached_teams plants a team effect: use 0 with null=True")
             if self.team_odds_ratio is not None and self.coached_teams == 0:
                 raise SynthError("team_odds_ratio needs at least one coached team")
+        if self.misallocation is not None:
+            share = self.misallocation
+            if not (math.isfinite(share) and 0.0 <= share <= 0.5):
+                raise SynthError(f"misallocation must be between 0 and 0.5, got {share}")
+            if self.null and share > 0:
+                raise SynthError("misallocation plants misallocating reps: use 0 with null=True")
+
+    def misallocation_share(self) -> float:
+        """The share of reps who misallocate their account effort (0: none planted)."""
+        if self.misallocation is not None:
+            return self.misallocation
+        return 0.0 if self.null else DEFAULT_MISALLOCATION
+
+    def n_misallocating(self, n_reps: int) -> int:
+        """How many reps misallocate their account effort (at least one when the share is above
+        0)."""
+        share = self.misallocation_share()
+        return 0 if share <= 0 else max(1, round(share * n_reps))
 
     def n_coached(self, n_teams: int) -> int:
         """How many teams get the planted coaching effect."""

@@ -12,8 +12,10 @@ import pyarrow as pa
 from brightspots import schema
 from brightspots.synth.accounts import account_tables, make_accounts
 from brightspots.synth.activities import activity_chunk, activity_slices, event_slices
+from brightspots.synth.allocation import Thinning, allocate
 from brightspots.synth.calendar import Calendar
 from brightspots.synth.config import Progress, SynthConfig, SynthError, scaled_progress
+from brightspots.synth.effort import DealTouches, account_touches
 from brightspots.synth.model import PRACTICES
 from brightspots.synth.opportunities import make_opportunities, opportunity_table
 from brightspots.synth.people import make_reps, make_teams, people_tables
@@ -37,7 +39,7 @@ class Org:
     hidden: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-ACTIVITIES_PER_OPP = 13.3  # average activity rows per opportunity (used to scale to a target)
+ACTIVITIES_PER_OPP = 33.0  # average activity rows per opportunity (used to scale to a target)
 OPP_PER_ACCOUNT = 1.7  # opportunities per account over the window
 CHUNK_OPPS = 100_000
 
@@ -69,10 +71,12 @@ def build(config: SynthConfig, sink: Sink, progress: Progress | None = None) -> 
     config.check()
     report = progress or (lambda step, fraction: None)
     cal = Calendar.build(config.end, config.months)
-    # one stream per stage; the sixth (planted team effect, amount uplift) came later and is
-    # kept apart so that the others draw as before
-    streams = np.random.default_rng(config.seed).spawn(6)
-    r_struct, r_acc, r_opp, r_act, r_misc, r_plant = streams
+    # one stream per stage; the sixth (planted team effect, amount uplift) and the seventh
+    # (account effort: who misallocates, neglected deals' touches, account-level touches) came
+    # later and are kept apart so that the others draw as before
+    streams = np.random.default_rng(config.seed).spawn(7)
+    r_struct, r_acc, r_opp, r_act, r_misc, r_plant, r_effort = streams
+    r_alloc, r_thin, r_touch = r_effort.spawn(3)
     report("teams and reps", 0.0)
     teams = make_teams(r_struct, config.reps)
     reps = make_reps(r_struct, config, cal, teams, r_plant)
@@ -98,6 +102,8 @@ def build(config: SynthConfig, sink: Sink, progress: Progress | None = None) -> 
     sink.put("teams", people.pop("teams"))
     sink.put("reps", people.pop("reps"))
     small = account_tables(r_misc, cal, teams, reps, acc, o, keys)
+    unassigned = np.asarray(small["accounts"].column("owner_rep_id").is_null())
+    alloc = allocate(r_alloc, config, cal, teams, reps, acc, o, unassigned)
     names = small["accounts"].column("name")  # for the stories
     exec_titles = small["contacts"].column("title").take(acc.c_start)
     sink.put("accounts", small.pop("accounts"))
@@ -105,10 +111,16 @@ def build(config: SynthConfig, sink: Sink, progress: Progress | None = None) -> 
     sink.put("opportunities", opportunity_table(r_misc, o, keys))
 
     acts, evs = Rows(base=cal.cut, until=cal.cut), Rows(base=cal.cut, extra=False)
+    thin = Thinning(r_thin, alloc.deal_keep)
+    deal_touches = DealTouches(cal, acc.n)
     for start in range(0, o.n, CHUNK_OPPS):
         sl = slice(start, min(o.n, start + CHUNK_OPPS))
-        activity_chunk(r_act, cal, teams, reps, acc, o, sl, acts, evs)
-        report("activities", 0.1 + 0.4 * (sl.stop / max(1, o.n)))
+        activity_chunk(r_act, cal, teams, reps, acc, o, sl, acts, evs, thin)
+        deal_touches.count(acts)
+        report("activities", 0.1 + 0.35 * (sl.stop / max(1, o.n)))
+    report("account-level touches", 0.45)
+    account_touches(r_touch, cal, teams, reps, acc, o, alloc, deal_touches, acts, evs)
+    del deal_touches
     report("activities in time order", 0.5)
     sink.put("activities", activity_slices(acts, keys), scaled_progress(report, 0.55, 0.8))
     report("buyer events in time order", 0.8)
@@ -120,7 +132,7 @@ def build(config: SynthConfig, sink: Sink, progress: Progress | None = None) -> 
     sink.put("stories", story_table(make_stories(r_misc, cal, reps, o, names, exec_titles), keys))
 
     rows = {name: sink.rows[name] for name in schema.IMPORT_ORDER}
-    truth = build_truth(config, cal, teams, reps, acc, o, keys, rows)
+    truth = build_truth(config, cal, teams, reps, acc, o, keys, rows, alloc)
     hidden = {
         "won": o.won,
         "p_win": o.p_win,

@@ -1,6 +1,6 @@
 """``truth.json``: planted reps and teams, true ratios (wins and booked revenue), territories
 and regions, the win and amount models, how to measure each true practice and why each decoy is
-one."""
+one, and the planted misallocation of account effort."""
 
 from __future__ import annotations
 
@@ -10,8 +10,12 @@ from datetime import date
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
+from brightspots.synth import allocation as alloc_mod
+from brightspots.synth import effort
 from brightspots.synth.accounts import Accounts
+from brightspots.synth.allocation import Allocation
 from brightspots.synth.calendar import Calendar, epoch_day
 from brightspots.synth.config import SynthConfig
 from brightspots.synth.expectation import expected_outcomes, won_amount_factor
@@ -180,8 +184,10 @@ def build_truth(
     o: Opps,
     keys: Keys,
     rows: dict[str, int],
+    alloc: Allocation,
 ) -> dict[str, Any]:
-    """The truth of a generated organisation; ``rows``: rows per table, in the files' order."""
+    """The truth of a generated organisation; ``rows``: rows per table, in the files' order;
+    ``alloc``: the reps' effort policies."""
     rep_ids = keys.rep.to_pylist()
     region_ids, team_ids = keys.region.to_pylist(), keys.team.to_pylist()
     ex = expected_outcomes(reps, o)
@@ -218,6 +224,7 @@ def build_truth(
                 "rich_territory": bool(reps.rich[i]),
                 "manager": bool(reps.is_manager[i]),
                 "hired_in_window": bool(reps.hire_day[i] > epoch_day(cal.start)),
+                "effort_policy": alloc_mod.POLICIES[alloc.policy[i]],
             }
         )
 
@@ -290,7 +297,53 @@ def build_truth(
             "open": int((~o.is_closed).sum()),
             "activities": rows["activities"],
         },
+        "misallocation": _misallocation(cfg, alloc, acc, keys),
         "dirty": no_dirt(rows, "csv"),
+    }
+
+
+def _misallocation(
+    cfg: SynthConfig, alloc: Allocation, acc: Accounts, keys: Keys
+) -> dict[str, Any]:
+    """The planted misallocation of account effort: who, which accounts, how much kept."""
+    rep_ids = keys.rep.to_pylist()
+
+    def ids(accounts: np.ndarray) -> list[str]:
+        return keys.account.take(pa.array(accounts, pa.int64())).to_pylist()
+
+    prop = alloc.proportional
+    return {
+        "share": cfg.misallocation_share(),
+        "reps": [rep_ids[r] for r in alloc.misallocating],
+        "neglected_accounts": ids(alloc.neglected),
+        "over_served_accounts": ids(alloc.over_served),
+        "proportional_rep": None if prop is None else rep_ids[prop],
+        "neglect_keep": {
+            rep_ids[r]: _r(alloc.keep[alloc.neglected[acc.owner[alloc.neglected] == r]][0], 3)
+            for r in alloc.misallocating
+        },
+        "large_accounts": int(alloc.large.sum()),
+        "policy": "Every rep covers each account of their book, period by period "
+        f"({effort.PERIOD} business days), with a budget of touches shared in proportion to the "
+        "account's value (a quarter of its annual potential, its expected won revenue a year, "
+        f"revenue won in the last {effort.TRAILING} periods, open pipeline at case-mix win odds) "
+        f"times a preference (lognormal, SD {alloc_mod.PREFERENCE_SD}); the touches on its deals "
+        "count towards its share, the rest come as account-level touches (no opportunity), "
+        f"Poisson around it. The budget is {alloc_mod.COVERAGE} times the touches the rep's "
+        "deals can be expected to take. The proportional rep has a budget of "
+        f"{alloc_mod.PROPORTIONAL_COVERAGE} times that, preference 1, counts rounded rather "
+        "than drawn, and lean deals on small accounts (the deal touches that carry no practice "
+        "kept in proportion to the account's value share over its deals' share of the deal "
+        "work).",
+        "neglect": "A misallocating rep's neglected accounts are their (up to "
+        f"{alloc_mod.NEGLECTED_PER_REP}) highest-value accounts among the company's top "
+        f"{alloc_mod.LARGE_SHARE:.0%} by expected value a year (a quarter of the potential plus "
+        "expected won revenue: large and in a segment and territory that win); they keep only "
+        "the rep's neglect_keep share of their account-level touches and of the touches on their "
+        "deals that carry no practice (cadence calls and e-mails, demos, meetings after the "
+        "proposal, touches after a win). The account-level touches freed go in equal parts to "
+        f"the rep's {alloc_mod.OVER_SERVED_PER_REP} least valuable accounts "
+        "(over_served_accounts).",
     }
 
 
