@@ -9,6 +9,7 @@ import pandas as pd
 from brightspots import schema
 from brightspots.errors import BrightspotsError
 from brightspots.files import replacing
+from brightspots.plan import adherence
 from brightspots.workspace import Workspace
 
 #: tables written by ``analyze``, one set per run
@@ -30,6 +31,8 @@ RUN_TABLES = (
     "effort_allocation",
     "plan_adherence",
 )
+#: run tables a run writes only when it has rows for them, with their columns
+OPTIONAL_RUN_TABLES = {"plan_adherence": adherence.COLUMNS}
 #: run tables that ``--grain`` and ``--every`` filter
 FILTERABLE = ("effort_impact",)
 #: bookkeeping tables stored as they are
@@ -100,6 +103,9 @@ def table_frame(
     _check_filters(name, grain, every)
     if name in FILTERABLE:
         return _filtered(ws, name, run_id, grain, every)
+    if name in OPTIONAL_RUN_TABLES and not ws.has_table(name):
+        # written only by runs that had something to write (no plan stored yet): none, empty
+        return pd.DataFrame(columns=list(OPTIONAL_RUN_TABLES[name]))
     if name in RUN_TABLES:
         return ws.run_results(name, run_id)
     if name in schema.BY_NAME or name in STORE_TABLES:

@@ -23,6 +23,7 @@ import pandas as pd
 from brightspots.plan import optimize
 from brightspots.plan.inputs import DEFAULT_MINUTES, minutes_of
 from brightspots.plan.optimize import Book, PlanError, Rules
+from brightspots.windows import parse_window
 from brightspots.workspace import Run, Workspace
 
 #: the stored plans: one row per plan, rep, account and month
@@ -250,12 +251,11 @@ def _capacities(
 
 
 def _effort_months(cfg: dict) -> float:
-    text = str(cfg.get("effort_window", "6m")).strip().lower()
-    if text.endswith("m") and text[:-1].isdigit():
-        return float(text[:-1])
-    if text.endswith("d") and text[:-1].isdigit():
-        return int(text[:-1]) / 30.4375
-    return 6.0
+    """The effort window in months (a day-window in months of 30.44 days)."""
+    w = parse_window(cfg.get("effort_window", "6m"), setting="[plan] effort_window")
+    if w.months:
+        return float(w.months)
+    return w.days / 30.4375 if w.days else 6.0
 
 
 def _minutes_per_touch(book: pd.DataFrame, mine: pd.DataFrame) -> np.ndarray:

@@ -29,14 +29,9 @@ def _days(text: str, setting: str, as_of: pd.Timestamp) -> int:
 
 
 def _words(text: str) -> str:
-    w = str(text).strip().lower()
-    if w.endswith("m") and w[:-1].isdigit():
-        n = int(w[:-1])
-        return f"{n} month{'s' if n != 1 else ''}"
-    if w.endswith("d") and w[:-1].isdigit():
-        n = int(w[:-1])
-        return f"{n} day{'s' if n != 1 else ''}"
-    return "history"
+    """ "6m" -> "6 months" (the window as the sentences say it)."""
+    words = parse_window(text, setting="[plan] effort_window").words().removeprefix("the last ")
+    return words.removesuffix("s") if words.startswith("1 ") else words
 
 
 def account_tables(
