@@ -117,6 +117,25 @@ def test_the_whole_path_by_hand(tmp_path):
     assert r.returncode == 0 and len(pd.read_csv(tmp_path / "r.csv")) == 30
 
 
+def test_synth_plants_misallocation_on_request(tmp_path):
+    import json
+
+    r = run("synth", "--reps", "20", "--months", "6", "--seed", "2", "--out", str(tmp_path / "a"),
+            "--format", "parquet", "--misallocation", "0.15")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "3 misallocating account effort" in " ".join(r.stdout.split())
+    m = json.loads((tmp_path / "a" / "truth.json").read_text())["misallocation"]
+    assert m["share"] == 0.15 and len(m["reps"]) == 3 and m["proportional_rep"]
+    assert len(m["neglected_accounts"]) >= 6
+    a = pd.read_parquet(tmp_path / "a" / "activities.parquet")
+    assert a.opportunity_id.isna().mean() > 0.3  # account-level touches by value
+    r = run("synth", "--null", "--misallocation", "0.2", "--out", str(tmp_path / "b"))
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert "null=True" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    r = run("synth", "--misallocation", "0.7", "--out", str(tmp_path / "c"))
+    assert r.returncode == 1 and "between 0 and 0.5" in r.stderr
+
+
 def test_runs_lists_every_run(small_ws):
     r = run("runs", "--workspace", str(small_ws))
     assert r.returncode == 0, r.stderr

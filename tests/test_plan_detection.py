@@ -35,7 +35,9 @@ def _plan(folder: Path, seed: int) -> tuple[pd.DataFrame, dict]:
     truth."""
     data = folder / "data"
     truth = synth.synthesize(
-        synth.SynthConfig(reps=REPS, months=MONTHS, seed=seed), data, fmt="parquet"
+        synth.SynthConfig(reps=REPS, months=MONTHS, seed=seed, misallocation=0.15),
+        data,
+        fmt="parquet",
     )
     with init_workspace(folder / "ws") as ws:
         import_path(ws, data)

@@ -9,7 +9,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from brightspots.plan.proportion import FlagRules, flags, index, priority, sentence
+from brightspots.plan.proportion import (
+    FlagRules,
+    expected_touches,
+    flags,
+    index,
+    priority,
+    sentence,
+)
 
 
 def test_priority_weighs_value_by_fit():
@@ -64,24 +71,22 @@ def _book(seed: int, neglect: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_a_proportional_rep_is_not_flagged(seed):
     book, _ = _book(seed)
-    _, _, flag, _ = flags(book, FlagRules())
-    assert (flag != "").sum() == 0
+    assert (flags(book, FlagRules()).flag != "").sum() == 0
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_neglected_valuable_accounts_are_flagged(seed):
     book, hit = _book(seed, neglect=4)
-    fair, ratio, flag, q = flags(book, FlagRules())
-    assert set(np.flatnonzero(flag == "under")) == set(hit)
-    assert np.all(ratio[hit] < 0.5) and np.all(q[hit] < 0.05)
+    got = flags(book, FlagRules())
+    assert set(np.flatnonzero(got.flag == "under")) == set(hit)
+    assert np.all(got.ratio[hit] < 0.5) and np.all(got.q[hit] < 0.05)
 
 
 def test_over_served_small_accounts_are_flagged():
     book, _ = _book(5)
     small = np.flatnonzero(book["tier"].to_numpy() == "maintain")[:3]
     book.loc[small, "own_touches"] += 60
-    _, _, flag, _ = flags(book, FlagRules())
-    assert set(np.flatnonzero(flag == "over")) == set(small)
+    assert set(np.flatnonzero(flags(book, FlagRules()).flag == "over")) == set(small)
 
 
 def test_sentences_carry_the_figures():
@@ -120,6 +125,82 @@ def test_all_books_at_once_equal_one_book_at_a_time():
     for b in books:
         alone = flags(b, FlagRules())
         sl = slice(start, start + len(b))
-        for x, y in zip(together, alone, strict=True):
-            np.testing.assert_array_equal(np.asarray(x)[sl], np.asarray(y))
+        for name in ("fair", "ratio", "flag", "q", "pattern_q"):
+            np.testing.assert_array_equal(getattr(together, name)[sl], getattr(alone, name))
         start += len(b)
+
+
+def _spread_books(seed: int, beta: tuple[float, float], n_books: int = 40, per: int = 60):
+    """Books whose touches follow the expected-touches model with known weights ``beta``."""
+    rng = np.random.default_rng(seed)
+    g = np.repeat(np.arange(n_books), per)
+    prio = rng.lognormal(10, 1.2, len(g))
+    deals = rng.poisson(1.5, len(g)).astype(float)
+    scale = np.median(prio)
+    eta = beta[0] * np.log1p(prio / scale) + beta[1] * np.log1p(deals)
+    w = np.exp(eta)
+    share = w / np.bincount(g, w)[g]
+    total = rng.integers(800, 1500, n_books)
+    touches = np.concatenate(
+        [rng.multinomial(total[b], share[g == b]) for b in range(n_books)]
+    ).astype(float)
+    return touches, prio, deals, g, total[g] * share
+
+
+def test_expected_touches_recover_the_spread_of_the_books():
+    touches, prio, deals, g, truth = _spread_books(4, (0.6, 0.9))
+    got = expected_touches(touches, prio, deals, g)
+    # each book's touches are kept, and the learned spread is the true one within a few percent
+    np.testing.assert_allclose(np.bincount(g, got), np.bincount(g, touches), rtol=1e-9)
+    assert np.median(np.abs(got / truth - 1)) < 0.03
+    # a single book, or no touches, teaches nothing
+    one = g == 0
+    assert expected_touches(touches[one], prio[one], deals[one], g[one]) is None
+    assert expected_touches(np.zeros_like(touches), prio, deals, g) is None
+
+
+def test_deal_work_alone_is_not_neglect():
+    # every rep's deals take touches whatever the account is worth: a large account with no
+    # deal in flight gets well under its fair share in every book; it is not flagged once the
+    # expected touches say that is what accounts like it get, and it is when its own rep gives
+    # it a tenth of that
+    touches, prio, deals, g, _ = _spread_books(6, (0.3, 1.5))
+    rank = pd.Series(prio).groupby(g).rank(ascending=False).to_numpy()
+    tier = np.where(rank <= 5, "strategic", np.where(rank <= 15, "key", "core"))
+    book = pd.DataFrame({"own_touches": touches, "priority": prio, "tier": tier,
+                         "fit": np.full(len(g), 80.0), "owner": g})  # fmt: skip
+    plain = flags(book, FlagRules(), by="owner")
+    assert (plain.flag == "under").sum() > 20  # the fair share alone calls deal work neglect
+    assert (plain.ratio[plain.flag == "under"] < 0.5).all()
+    expected = expected_touches(touches, prio, deals, g)
+    peer = flags(book, FlagRules(), by="owner", expected=expected)
+    assert (peer.flag == "under").sum() == 0
+    assert 1.0 <= peer.phi < 1.3  # Poisson counts: no dispersion beyond them
+    # one rep cuts their three largest accounts to a tenth
+    cut = np.flatnonzero((g == 7) & (rank <= 3))
+    book.loc[cut, "own_touches"] = np.floor(touches[cut] / 10)
+    expected = expected_touches(book["own_touches"].to_numpy(float), prio, deals, g)
+    peer = flags(book, FlagRules(), by="owner", expected=expected)
+    assert set(np.flatnonzero(peer.flag == "under")) == set(cut)
+    assert (peer.pattern_q[cut] < 0.05).all()
+
+
+def test_pattern_and_dispersion_by_hand():
+    from brightspots.plan.proportion import dispersion, pattern_q
+
+    # squared Pearson residuals 2 and 2: median 2 over the chi-square(1) median 0.4549
+    assert dispersion(np.array([0.0, 4.0]), np.array([2.0, 2.0])) == pytest.approx(
+        2 / 0.45494, 1e-4
+    )
+    assert dispersion(np.array([2.0, 2.0]), np.array([2.0, 2.0])) == 1.0  # never below Poisson
+    # book 0: its eligible accounts got 10 touches, expected 30, of the book's 100; book 1: as
+    # expected. z0 = -20 / sqrt(2 x 30 x 0.7) = -3.086, p0 = 0.001014; BH over the two books
+    touches = np.array([4.0, 6.0, 90.0, 15.0, 15.0, 70.0])
+    expected = np.array([15.0, 15.0, 70.0, 15.0, 15.0, 70.0])
+    eligible = np.array([True, True, False, True, True, False])
+    group = np.array([0, 0, 0, 1, 1, 1])
+    q = pattern_q(touches, expected, eligible, group, 2.0, "under")
+    assert q == pytest.approx([2 * 0.0010140, 0.5], rel=1e-3)
+    over = pattern_q(touches, expected, eligible, group, 2.0, "over")
+    # the other way: p = 0.99899 and 0.5; BH's running minimum lifts 0.5 x 2 to 0.99899
+    assert over == pytest.approx([0.998986, 0.998986], rel=1e-5)

@@ -113,6 +113,15 @@ def synth(
             "Export: one <Object>.csv per object) or hubspot (HubSpot CRM exports).",
         ),
     ] = "csv",
+    misallocation: Annotated[
+        float | None,
+        typer.Option(
+            help="Plant misallocated account effort: this share of reps (0-0.5, at least one) "
+            "neglect up to three of their largest, well-fitting accounts and over-serve their "
+            "smallest; every rep then covers their accounts by value with account-level touches "
+            "(about 40% of touches without an opportunity). Listed in truth.json. Off by default."
+        ),
+    ] = None,
 ) -> None:
     """Make a synthetic sales organisation with planted truth (truth.json) to test the method."""
     import shutil
@@ -130,7 +139,13 @@ def synth(
     if fmt in writers and dirty:
         raise BrightspotsError("--dirty is for csv and parquet files")
     config = synth_mod.SynthConfig(
-        reps=reps, months=months, seed=seed, null=null, dirty=dirty, activities=activities
+        reps=reps,
+        months=months,
+        seed=seed,
+        null=null,
+        dirty=dirty,
+        activities=activities,
+        misallocation=misallocation,
     )
     with progress_bar("synth") as progress:
         if fmt in writers:
@@ -141,9 +156,12 @@ def synth(
         else:
             truth = synth_mod.synthesize(config, out_dir, fmt=fmt, progress=progress)
     planted = len(truth.get("bright_spots", []))
+    misallocating = len(truth["misallocation"]["reps"])
+    also = f", {misallocating} misallocating account effort" if misallocating else ""
     shape = {"salesforce": " as a Salesforce export", "hubspot": " as HubSpot exports"}.get(fmt, "")
     out.print(
-        f"Wrote a synthetic organisation of {reps} reps to {out_dir}{shape} ({planted} planted)."
+        f"Wrote a synthetic organisation of {reps} reps to {out_dir}{shape} "
+        f"({planted} planted{also})."
     )
 
 
@@ -898,6 +916,7 @@ def demo(
         dirty=0.0,
         activities=None,
         fmt="csv",
+        misallocation=0.15,
     )
     out.rule("2/6 workspace")
     init(path=ws_dir, engine="duckdb")

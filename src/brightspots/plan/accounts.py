@@ -47,9 +47,12 @@ COLUMNS = [
     "value_share",
     "effort_share",
     "fair_touches",
+    "window_deals",
+    "expected_touches",
     "ratio",
     "flag",
     "q",
+    "pattern_q",
     "sentence",
     "note",
 ]
@@ -125,7 +128,7 @@ def build(
     )
     team_of = dict(zip(teams["rep_id"], teams["team_id"], strict=True))
     frame["team_id"] = frame["owner_rep_id"].map(team_of)
-    _books(frame, s, currency)
+    dispersion = _books(frame, s, currency)
     frame["note"] = _notes(frame, s.window_words)
     allocation = _allocation(frame)
     notes = {
@@ -142,23 +145,33 @@ def build(
         "n_accounts": len(frame),
         "under_served": int((frame["flag"] == "under").sum()),
         "over_served": int((frame["flag"] == "over").sum()),
+        "dispersion": dispersion,
     }
     return frame[COLUMNS], allocation, notes
 
 
-def _books(frame: pd.DataFrame, s: Settings, currency: str) -> None:
-    """Per owner's book: shares, fair touches, flags and sentences (in place, vectorised over
-    every book at once)."""
+def _books(frame: pd.DataFrame, s: Settings, currency: str) -> float:
+    """Per owner's book: shares, fair and expected touches, flags and sentences (in place,
+    vectorised over every book at once); the dispersion of touches around the expected ones."""
     owned = frame["owner_rep_id"].notna().to_numpy()
-    for col in ("value_share", "effort_share", "fair_touches", "ratio", "q"):
+    cols = ("value_share", "effort_share", "fair_touches", "expected_touches", "ratio", "q",
+            "pattern_q")  # fmt: skip
+    for col in cols:
         frame[col] = np.nan
     frame["book_touches"] = 0
     frame["flag"] = ""
     frame["sentence"] = ""
     books = frame.loc[owned]
     if books.empty:
-        return
-    fair, ratio, flag, q = proportion.flags(books, s.rules, by="owner_rep_id")
+        return 1.0
+    group = pd.factorize(books["owner_rep_id"])[0]
+    expected = proportion.expected_touches(
+        books["own_touches"].to_numpy(float),
+        books["priority"].to_numpy(float),
+        books["window_deals"].to_numpy(float),
+        group,
+    )
+    found = proportion.flags(books, s.rules, by="owner_rep_id", expected=expected)
     by = books.groupby("owner_rep_id")
     touches = by["own_touches"].transform("sum").to_numpy(float)
     value = by["value"].transform("sum").to_numpy(float)
@@ -168,17 +181,22 @@ def _books(frame: pd.DataFrame, s: Settings, currency: str) -> None:
             touches > 0, books["own_touches"] / touches, np.nan
         )
     frame.loc[owned, "book_touches"] = touches.astype(np.int64)
-    frame.loc[owned, "fair_touches"] = fair
-    frame.loc[owned, "ratio"] = ratio
-    frame.loc[owned, "flag"] = flag
-    frame.loc[owned, "q"] = q
+    frame.loc[owned, "fair_touches"] = found.fair
+    if expected is not None:
+        frame.loc[owned, "expected_touches"] = expected
+    frame.loc[owned, "ratio"] = found.ratio
+    frame.loc[owned, "flag"] = found.flag
+    frame.loc[owned, "q"] = found.q
+    frame.loc[owned, "pattern_q"] = found.pattern_q
+
     flagged = frame.index[frame["flag"] != ""]
     cols = ["name", "tier", "value", "value_share", "fit", "own_touches", "book_touches",
-            "fair_touches", "flag"]  # fmt: skip
+            "fair_touches", "expected_touches", "flag"]  # fmt: skip
     records = frame.loc[flagged, cols].to_dict("records")
     frame.loc[flagged, "sentence"] = [
         proportion.sentence(r, currency, s.window_words) for r in records
     ]
+    return found.phi
 
 
 def _notes(frame: pd.DataFrame, window: str) -> np.ndarray:

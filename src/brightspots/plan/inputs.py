@@ -13,7 +13,8 @@ Windows end at the data's as-of time ``as_of``:
   years (from the account's start, its created_at, else its first deal or touch, to ``as_of``);
 * value: revenue won in the last 365 days, expansion revenue won in the last 730 days, and the
   open pipeline (each open deal's amount times its win probability ``p_hat``, from the run's
-  case-mix model) — see ``value``.
+  case-mix model) — see ``value``; and the deals open at some time in the effort window (the
+  deal work its touches did, for the touches expected of an account like it).
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ COLUMNS = (
     "expansion_24m",
     "pipeline",
     "open_deals",
+    "window_deals",
     "first_source",
 )
 
@@ -138,6 +140,15 @@ def account_inputs(
             else_=zero,
         ).sum(),
         first_deal_at=op.created_at.min(),
+        # deals open at some time in the effort window: the deal work the window's touches did
+        window_deals=(
+            op.created_at.notnull()
+            & (op.created_at <= at)
+            & (op.closed_at.isnull() | (op.closed_at >= effort_from))
+        )
+        .cast("int32")
+        .cast("int64")
+        .sum(),
     )
     first = op.mutate(
         _rank=ibis.row_number().over(
@@ -171,7 +182,8 @@ def account_inputs(
     start = ibis.greatest(ibis.coalesce(start, history_from), history_from)
     seconds = (at.epoch_seconds() - start.epoch_seconds()).cast("float64")
     counts = ("touches", "touches_with_impact", "touches_settled", "own_touches", "n_closed",
-              "n_won", "expansion_won", "history_touches", "open_deals")  # fmt: skip
+              "n_won", "expansion_won", "history_touches", "open_deals",
+              "window_deals")  # fmt: skip
     sums = ("hours", "own_hours", "won_revenue", "won_12m", "expansion_24m", "pipeline")
     return j.select(
         "account_id",

@@ -19,16 +19,36 @@ of a unit's touches is its share of the unit's priority.
   touches gets 0 or 1), so ``d_chance`` is the mean D of ``N_CHANCE`` such random spreads of
   the same touches: the floor to read D against.
 
+**Expected touches.** Touches on an account are not all a choice: a deal in flight takes its
+calls, e-mails and meetings whatever the account is worth, so even reps who follow value give a
+small account with live deals more than its share and a large quiet one less. The touches
+*expected* of an account are what the company's reps give an account like it, in a book like
+its own: a multinomial model (Poisson with a term per book) spreads each book's touches over its
+accounts by their priority and the deals they had open in the window (``log1p`` of each), with
+weights learned from every book at once (``expected_touches``). It is a yardstick, not a norm:
+if every rep neglected the same accounts, the indices above would show it, the flags would not.
+
 **Flags.** Within each rep's book (the accounts they own, their own touches): an account is
 *under-served* when it is strategic or key, fits at least ``fit_min``, got less than
-``under_ratio`` of its fair share, and a one-sided binomial test of its touches against its
-fair share (the rep's touches spread by priority) gives q < 0.05 after Benjamini-Hochberg over
-the book's accounts; *over-served* when it is maintain (or core with a fit below
-``100 - fit_min``), got more than ``over_ratio`` of its fair share, with the same test the
-other way. The gap to the fair share must be at least 3 touches, and for an over-served
-account at least ``min_gap_share`` of the rep's touches (default 1%): the test keeps a handful of
-touches from being called a pattern, the gap keeps a small account's few extra calls, real but
-too small to matter, off the list.
+``under_ratio`` of its fair share and of its expected touches, a one-sided binomial test of its
+touches against its fair share (the rep's touches spread by priority) gives q < 0.05 after
+Benjamini-Hochberg over the book's accounts, and the book shows the pattern: its strategic and
+key, well-fitting accounts together got fewer touches than expected, beyond chance (``z = (O -
+E) / sqrt(phi E (1 - E / K))``, O and E their observed and expected touches, K the book's,
+``phi`` the dispersion of touches around the expected counts; Benjamini-Hochberg over the
+books, q < 0.05). *Over-served* mirrors it: maintain (or core with a fit below ``100 -
+fit_min``), more than ``over_ratio`` of its fair share and of its expected touches, the binomial
+test the other way, and a book whose small accounts together got more than expected. The gap
+to the fair share must be at least 3 touches, and for an over-served account at least
+``min_gap_share`` of the rep's touches (default 1%).
+
+Why the book's pattern and not each account alone: touches scatter around what is expected
+of an account about four times as widely as Poisson counts would (deals run short or long), so
+one account's shortfall over six months is rarely beyond chance on its own, while a rep who
+neglects several valuable accounts shows it clearly across them. The pattern says *whether* a
+book under-serves its valuable accounts; the ratios say *which* accounts. Without expected
+touches (a single book, nothing to learn from), each account is judged on its binomial test
+alone.
 """
 
 from __future__ import annotations
@@ -143,13 +163,131 @@ def _bootstrap_d(touches: np.ndarray, prio: np.ndarray, seed: int) -> np.ndarray
     return np.concatenate(out) if out else np.zeros(0)
 
 
+def expected_touches(
+    touches: np.ndarray, prio: np.ndarray, deals: np.ndarray, group: np.ndarray
+) -> np.ndarray | None:
+    """The touches expected of each account in its book (module docstring): each book's touches
+    spread over its accounts in proportion to ``exp(b1 log1p(prio / m) + b2 log1p(deals))``, ``m``
+    the median positive priority, ``b`` the multinomial maximum likelihood over every book
+    (Newton's method, halving a step that lowers the likelihood). ``group``: the book of each row
+    (integer codes). None when nothing can be learned (fewer than two books with touches, or no
+    variation within a book)."""
+    k = np.asarray(touches, float)
+    g = np.asarray(group, np.int64)
+    prio = np.nan_to_num(np.asarray(prio, float), nan=0.0)
+    positive = prio[prio > 0]
+    scale = float(np.median(positive)) if len(positive) else 1.0
+    cols = [np.log1p(np.maximum(prio, 0.0) / scale), np.log1p(np.nan_to_num(deals, nan=0.0))]
+    n_g = int(g.max()) + 1 if len(g) else 0
+    total = np.bincount(g, k, minlength=n_g)
+    live = total[g] > 0
+    if (total > 0).sum() < 2:
+        return None
+    # a column that never varies within a book is absorbed by the book's term: left out
+    keep = []
+    for x in cols:
+        mean = np.bincount(g, x, minlength=n_g) / np.maximum(np.bincount(g, minlength=n_g), 1)
+        if np.abs(x - mean[g])[live].max(initial=0.0) > 1e-9:
+            keep.append(x)
+    if not keep:
+        return None
+    X = np.column_stack(keep)
+
+    def spread(beta: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+        eta = X @ beta
+        top = pd.Series(eta).groupby(g).transform("max").to_numpy()
+        w = np.exp(eta - top)
+        share = w / np.bincount(g, w, minlength=n_g)[g]
+        loglik = float((k * np.log(np.maximum(share, 1e-300)))[k > 0].sum())
+        return share, total[g] * share, loglik
+
+    beta = np.zeros(X.shape[1])
+    share, mu, loglik = spread(beta)
+    for _ in range(100):
+        grad = X.T @ (k - mu)
+        sums = np.zeros((n_g, X.shape[1]))
+        np.add.at(sums, g, X * mu[:, None])
+        inv = np.where(total > 0, 1.0 / np.where(total > 0, total, 1.0), 0.0)
+        info = (X * mu[:, None]).T @ X - (sums.T * inv) @ sums
+        step = np.linalg.lstsq(info, grad, rcond=None)[0]
+        for _half in range(30):
+            trial = spread(beta + step)
+            if trial[2] >= loglik - 1e-10:
+                break
+            step = step / 2
+        beta = beta + step
+        share, mu, new = trial
+        done = abs(new - loglik) < 1e-10 * (1 + abs(loglik))
+        loglik = new
+        if done or np.abs(step).max() < 1e-10:
+            break
+    return mu
+
+
+def dispersion(touches: np.ndarray, expected: np.ndarray) -> float:
+    """How much more touches spread around their expected counts than Poisson counts would: the
+    median squared Pearson residual over accounts expected at least one touch, over the median of
+    a chi-square with one degree of freedom (0.455), at least 1. A median, so the few accounts a
+    rep truly neglects or over-serves do not widen the yardstick they are measured with."""
+    k, e = np.asarray(touches, float), np.asarray(expected, float)
+    use = e > 1
+    if not use.any():
+        return 1.0
+    resid = (k[use] - e[use]) ** 2 / e[use]
+    return max(1.0, float(np.median(resid)) / stats.chi2.ppf(0.5, 1))
+
+
+def pattern_q(
+    touches: np.ndarray,
+    expected: np.ndarray,
+    eligible: np.ndarray,
+    group: np.ndarray,
+    phi: float,
+    direction: str,
+) -> np.ndarray:
+    """Per book (``group`` codes): the BH q over books of a one-sided test that the book's
+    ``eligible`` accounts together got fewer (``direction`` "under") or more ("over") touches
+    than expected: ``z = (O - E) / sqrt(phi E (1 - E / K))``, O and E their observed and expected
+    touches, K the book's touches. NaN for a book with no eligible account expected a touch."""
+    k, e = np.asarray(touches, float), np.asarray(expected, float)
+    n_g = int(group.max()) + 1 if len(group) else 0
+    observed = np.bincount(group, k * eligible, minlength=n_g)
+    due = np.bincount(group, e * eligible, minlength=n_g)
+    book = np.bincount(group, k, minlength=n_g)
+    live = due > 0
+    q = np.full(n_g, np.nan)
+    if not live.any():
+        return q
+    with np.errstate(divide="ignore", invalid="ignore"):
+        var = phi * due * np.clip(1 - due / np.where(book > 0, book, 1.0), 1e-9, 1.0)
+        z = (observed - due) / np.sqrt(var)
+    p = stats.norm.cdf(z) if direction == "under" else stats.norm.sf(z)
+    q[live] = bh_by_group(p[live], np.zeros(int(live.sum()), np.int64))
+    return q
+
+
+@dataclass(frozen=True)
+class Flags:
+    fair: np.ndarray  # each account's fair share of its book's touches
+    ratio: np.ndarray  # touches / fair share
+    flag: np.ndarray  # "under", "over" or ""
+    q: np.ndarray  # BH q (within the book) of the binomial test against the fair share
+    pattern_q: np.ndarray  # BH q (over books) of the book's pattern in the account's direction
+    phi: float  # the dispersion of touches around their expected counts (1 without them)
+
+
 def flags(
-    book: pd.DataFrame, rules: FlagRules, by: str | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    book: pd.DataFrame,
+    rules: FlagRules,
+    by: str | None = None,
+    expected: np.ndarray | None = None,
+) -> Flags:
     """Rows of one rep's book, or of every book when ``by`` names the owner column (rows:
     ``own_touches``, ``priority``, ``tier``, ``fit``): each account's fair share of its rep's
-    touches, its ratio (touches / fair share), the flag ("under", "over" or "") and the BH q
-    (within its book) of the test in the direction of its departure."""
+    touches, its ratio, the flag and the tests (``Flags``). ``expected``: each row's expected
+    touches (``expected_touches``): a flag then also needs the touches below ``under_ratio``
+    (above ``over_ratio``) times them, and the book's pattern to be beyond chance (module
+    docstring); None: the fair share alone, each account tested on its own."""
     n = len(book)
     group = np.zeros(n, dtype=np.int64) if by is None else pd.factorize(book[by])[0]
     k = book["own_touches"].to_numpy(float)
@@ -162,49 +300,68 @@ def flags(
         ratio = np.where(fair > 0, k / fair, np.where(k > 0, np.inf, np.nan))
     flag = np.full(n, "", dtype=object)
     q = np.full(n, np.nan)
+    pq = np.full(n, np.nan)
     live = (n_touch > 0) & (ptotal > 0)
     if not live.any():
-        return fair, ratio, flag, q
+        return Flags(fair, ratio, flag, q, pq, 1.0)
     p_under = stats.binom.cdf(k, n_touch, share)  # P(X <= k)
     p_over = stats.binom.sf(k - 1, n_touch, share)  # P(X >= k)
     tier = book["tier"].to_numpy(str)
     fit = np.nan_to_num(book["fit"].to_numpy(float), nan=50.0)
-    under_ok = np.isin(tier, ["strategic", "key"]) & (fit >= rules.fit_min)
-    under_ok &= (ratio < rules.under_ratio) & (fair - k >= 3.0)
-    over_ok = (tier == "maintain") | ((tier == "core") & (fit < 100 - rules.fit_min))
-    over_ok &= (ratio > rules.over_ratio) & (k - fair >= np.maximum(3.0, rules.min_gap_share
-                                                                    * n_touch))  # fmt: skip
+    top = np.isin(tier, ["strategic", "key"]) & (fit >= rules.fit_min)
+    low = (tier == "maintain") | ((tier == "core") & (fit < 100 - rules.fit_min))
+    under_ok = top & (ratio < rules.under_ratio) & (fair - k >= 3.0)
+    over_ok = low & (ratio > rules.over_ratio) & (k - fair >= np.maximum(3.0, rules.min_gap_share
+                                                                        * n_touch))  # fmt: skip
     # one family per book: every account tested in the direction of its departure
     pv = np.where(ratio < 1, p_under, p_over)
     pv = np.where(np.isfinite(pv), np.clip(pv, 0, 1), 1.0)
     qv = np.full(n, np.nan)
     qv[live] = bh_by_group(pv[live], group[live])
+    q[live] = qv[live]
     hit = live & (qv < Q)
+    phi = 1.0
+    if expected is not None:
+        e = np.asarray(expected, float)
+        phi = dispersion(k, e)
+        under_q = pattern_q(k, e, top, group, phi, "under")[group]
+        over_q = pattern_q(k, e, low, group, phi, "over")[group]
+        pq = np.where(top, under_q, np.where(low, over_q, np.nan))
+        under_ok &= (k < rules.under_ratio * e) & (under_q < Q)
+        over_ok &= (k > rules.over_ratio * e) & (over_q < Q)
     flag[under_ok & hit] = "under"
     flag[over_ok & hit] = "over"
-    q[live] = qv[live]
-    return fair, ratio, flag, q
+    return Flags(fair, ratio, flag, q, pq, phi)
 
 
 def sentence(row, currency: str, window: str) -> str:
-    """One sentence on a flagged account, with its figures."""
+    """One sentence on a flagged account, with its figures (and its expected touches when the
+    row has them)."""
     if row["flag"] not in ("under", "over"):
         return ""
     share = row["own_touches"] / row["book_touches"] if row["book_touches"] else 0.0
     value = money(row["value"], currency)
     gap = abs(row["fair_touches"] - row["own_touches"])
+    expected = row.get("expected_touches", np.nan)
+    like = ""
+    if expected is not None and np.isfinite(expected):
+        half = "under half" if row["flag"] == "under" else "over twice"
+        like = (
+            f", and {half} the {expected:.0f} that accounts of like value and deal count get "
+            "across the company's books"
+        )
     if row["flag"] == "under":
         return (
             f"{row['name']} is {row['tier']} (value {value} a year, {row['value_share']:.0%} of "
             f"the book) and fits well ({row['fit']:.0f}/100), but got {share:.0%} of the owner's "
             f"touches ({int(row['own_touches'])} of {int(row['book_touches'])}) in the last "
-            f"{window}: about {gap:.0f} fewer than its fair share."
+            f"{window}: about {gap:.0f} fewer than its fair share{like}."
         )
     return (
         f"{row['name']} is {row['tier']} (value {value} a year, {row['value_share']:.1%} of the "
         f"book) but took {share:.0%} of the owner's touches ({int(row['own_touches'])} of "
         f"{int(row['book_touches'])}) in the last {window}: about {gap:.0f} more than its fair "
-        "share."
+        f"share{like}."
     )
 
 

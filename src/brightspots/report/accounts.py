@@ -210,8 +210,11 @@ def accounts_section(ctx: ReportContext) -> AccountsSection:
             "total value (the first half of it is strategic, up to 80% key, up to 95% core, the "
             "rest maintain). Fit (0-100) says how much an account like it brings at ordinary "
             "effort, learned from history. An account's fair share of its owner's touches is "
-            "its share of the book's value, weighted by fit; an account is listed when it is "
-            "clearly off it (a test on its touches, false discoveries controlled)."
+            "its share of the book's value, weighted by fit; its expected touches are what the "
+            "company's reps give an account of like value with as many deals open. An account "
+            "is listed when it got under half (over twice) both, and its owner's book shows the "
+            "pattern beyond chance: its valuable (small) accounts together got fewer (more) "
+            "touches than expected (tests with false discoveries controlled)."
         ),
     )
 

@@ -30,16 +30,21 @@ What is planted (all of it visible in the rows, not only in ``truth.json``):
   leaderboard of won amount without being bright spots.
 * Booked amounts of won deals follow the amount at creation: a quarter are never updated, the
   others move by a lognormal factor (mean +10%, SD about 0.28 on the log scale).
-* Account effort follows value: every rep covers each account of their book, month by month, in
-  proportion to its value (a quarter of its potential, its expected revenue, revenue won in the
-  last year, open pipeline), its deal touches counted towards its share and the rest made as
-  account-level touches (no opportunity: about 60% of all touches), with Poisson noise
-  (``allocation``, ``effort``). Misallocating reps (``misallocation``: share of reps, default
-  0.15, at least one; 0 plants none) keep only 10-20% of the effort on up to three of their
-  largest, well-fitting accounts (account-level touches and the deal touches that carry no
-  practice, so the practices' traces stay exact) and give the freed touches to three of their
-  smallest accounts; one *proportional* rep covers every account exactly in proportion to its
-  value. The neglected accounts are the generator's own choice, made before any effort.
+* Account-level touches (no opportunity) come with the deals by default: Poisson 0.35 a deal,
+  at random around it, about 2.5% of the touches (5% of the activity rows with the bulk e-mails
+  sent before a deal; 13-15 activities per opportunity).
+* Misallocated account effort, off by default (``misallocation``: share of reps, at least one;
+  None or 0: off, and the tables are the same bytes as before the option existed). On, it
+  turns on the account-effort model (``allocation``, ``effort``): every rep covers each account
+  of their book, month by month, in proportion to its value (a quarter of its potential, its
+  expected revenue, revenue won in the last year, open pipeline), its deal touches counted
+  towards its share and the rest made as account-level touches, Poisson around it: about 40-45%
+  of the touches without an opportunity, 21-23 activities per opportunity. Misallocating reps
+  keep only 10-20% of the effort on up to three of their largest, well-fitting accounts
+  (account-level touches and the deal touches that carry no practice, so the practices' traces
+  stay exact) and give the freed touches to three of their smallest accounts; one
+  *proportional* rep covers every account in proportion to its value. The neglected accounts are
+  the generator's own choice, made before any effort.
 
 Time runs on a business-day axis (weekdays, 08:00-18:00 in the team's time zone, stored in UTC) so
 that every ordering planted on that axis survives the conversion to timestamps; buyer replies and
@@ -53,9 +58,10 @@ of wins and of booked revenue (``true_ratio``, ``true_revenue_ratio``, also per 
 ``territories``), the regions (``regions``: region id -> team ids), the win and amount models, how
 to measure each true practice from the rows, why each decoy is one (each with the
 ``registry_id`` of the built-in practice that measures it), the planted misallocation
-(``misallocation``: ``reps``, ``neglected_accounts``, ``over_served_accounts``,
+(``misallocation``: ``share``, ``reps``, ``neglected_accounts``, ``over_served_accounts``,
 ``proportional_rep``, each rep's ``neglect_keep`` and the policies in words; every rep's
-``effort_policy`` in ``reps``), and (``dirty``) every bad row
+``effort_policy`` in ``reps``; off: share 0, empty lists, ``proportional_rep`` and every
+``effort_policy`` null), and (``dirty``) every bad row
 by file, line, reason and column with the counts an importer must report. Dirty mode breaks
 existing rows except in ``teams`` and ``reps``, where it adds broken stale records instead, so
 cascades stay in proportion: at ``dirty=0.01`` about 3% of activity rows are quarantined, most of
@@ -65,18 +71,18 @@ Modules, in the order ``generate`` uses them: ``config`` (``SynthConfig``), ``mo
 win model), ``vocabulary`` (names and words), ``calendar`` (the business-day axis), ``draws`` and
 ``tables`` (random draws, Arrow tables), ``people`` (teams, reps) with ``coaching`` (the coached
 teams), ``accounts`` (and contacts), ``opportunities``, ``allocation`` (who spreads effort how:
-the misallocation), ``activities`` (and buyer events, made in compact numeric ``rows`` and put in
-time order there), ``effort`` (account-level touches), ``surveys``, ``stories``,
-``expectation`` (true expected wins and revenue) and ``truth`` (``truth.json``), ``sink`` (where
-each table goes as it is made), ``org`` (``Org``, ``build``, ``generate``); ``dirt``
+the misallocation, when on), ``activities`` (and buyer events, made in compact numeric ``rows``
+and put in time order there), ``effort`` (account-level touches, when on), ``surveys``,
+``stories``, ``expectation`` (true expected wins and revenue) and ``truth`` (``truth.json``),
+``sink`` (where each table goes as it is made), ``org`` (``Org``, ``build``, ``generate``); ``dirt``
 (``apply_dirt``) with ``badrows``, ``cascade``, ``variations``, ``layout`` and ``text``;
 ``files`` (``FileSink``, ``write``) and ``pipeline`` (``synthesize``).
 
 Memory: ``generate`` holds every table; ``synthesize`` of a clean organisation writes each table
 as it is made, activities and buyer events slice by slice, so 100M activities take about 7 GB
-(the numeric rows, 26 bytes an activity, the opportunities, and one count of deal touches per
-account and month); a dirty organisation is corrupted whole, in memory. The files are the same
-bytes either way.
+(the numeric rows, 26 bytes an activity, and the opportunities; with the account-effort model
+on, one count of deal touches per account and month too); a dirty organisation is corrupted
+whole, in memory. The files are the same bytes either way.
 """
 
 from brightspots.synth.config import Progress, SynthConfig, SynthError

@@ -2,12 +2,15 @@
 practices (intro touches, reply and response times, meetings before the proposal) and the
 decoys (demos, cadence); the activities and buyer_events tables.
 
-The touches on a deal that carry no practice (cadence calls and e-mails, demos, meetings after
-the proposal, touches after a win, with the buyer events that answer them) can be thinned per
-account (``allocation.Thinning``): a neglected account keeps only a share of them, and the
-proportional rep keeps small accounts' deals lean. The random draws are the same either way: the
-touches a rep does not make are dropped as the rows are added. The account-level touches (no
-opportunity) come from ``effort``."""
+By default (the account-effort model off) each deal also brings account-level touches (no
+opportunity, Poisson 0.35 a deal, from 40 business days before it to 20 after its close: about 3%
+of the touches). With the model on (``SynthConfig.misallocation`` above 0) those come from
+``effort`` instead, and the touches on a deal that carry no practice (cadence calls and e-mails,
+demos, meetings after the proposal, touches after a win, with the buyer events that answer them)
+can be thinned per account (``allocation.Thinning``): a neglected account keeps only a share of
+them, and the proportional rep keeps small accounts' deals lean. The random draws of the deal
+rows are the same either way: the touches a rep does not make are dropped as the rows are
+added."""
 
 from __future__ import annotations
 
@@ -64,7 +67,8 @@ def activity_chunk(
     thin: Thinning | None = None,
 ) -> None:
     """All activities and buyer events of the opportunities in ``sl`` (vectorised); ``thin``:
-    which of the deal touches that carry no practice are made (all without it)."""
+    which of the deal touches that carry no practice are made, with the account-effort model on
+    (without it: all of them, and the deals' own account-level touches)."""
     ids = np.arange(sl.start, sl.stop)
     n = len(ids)
     rep = o.rep[sl]
@@ -267,7 +271,7 @@ def activity_chunk(
     in_opp = np.where(rng.random(len(lin)) < 0.8, ids[lin], -1)
     evs.add(in_t, in_opp, primary[lin], INBOUND, account[lin], rep[lin])
 
-    # --- bulk e-mails (never a touch; account-level touches come from ``effort``)
+    # --- bulk e-mails (never a touch)
     floor = np.maximum(cal.b_start, cal.b_of_day(reps.hire_day[rep]))  # no rows before the hire
     lb = np.repeat(np.arange(n), rng.poisson(0.9, n))
     lo = np.maximum(bc[lb] - 15, floor[lb])
@@ -284,6 +288,27 @@ def activity_chunk(
         REPLY,
         account[lb[br]],
         rep[lb[br]],
+    )
+    if thin is not None:
+        return  # the account-effort model: account-level touches come from ``effort``
+
+    # --- account-level touches without an opportunity, around the deals (model off)
+    la = np.repeat(np.arange(n), rng.poisson(0.35, n))
+    lo = np.maximum(bc[la] - 40, floor[la])
+    acct_b = lo + rng.random(len(la)) * (bx[la] + 20 - lo)
+    acct_c = np.where(rng.random(len(la)) < 0.15, -1, uniform_index(rng, c0[la], cn[la]))
+    u = rng.random(len(la))
+    acct_kind = np.where(
+        u < 0.45, CALL, np.where(u < 0.85, EMAIL, np.where(u < 0.95, MEETING, OTHER))
+    )
+    acts.add(
+        cal.seconds(acct_b, tz_o[la]),
+        np.full(len(la), -1),
+        acct_c,
+        acct_kind,
+        account[la],
+        rep[la],
+        _durations(rng, acct_kind),
     )
 
 

@@ -1,5 +1,9 @@
 """How each rep spreads effort over their book: the planted misallocation of account effort.
 
+The account-effort model is off by default: with ``SynthConfig.misallocation`` None or 0 nothing
+here runs and the deals bring their own account-level touches (``activities``). A share above 0
+turns it on for every rep, with that share misallocating.
+
 Every account has an expected value a year as the generator sees it (``value0``: a quarter of its
 annual potential plus its expected won revenue a year under ordinary effort, ``expected_revenue``:
 the rep's deal rate shared by the book's opportunity weights, times the usual deal, times the win
@@ -12,8 +16,9 @@ Three effort policies (``effort`` turns them into account-level touches, period 
 * **value** (most reps): each account is covered in proportion to its value (a quarter of its
   potential, its expected revenue, revenue won in the last year, open pipeline at its win odds)
   times a preference of the rep for it (lognormal, SD ``PREFERENCE_SD``), with its deal touches
-  counted towards it; Poisson noise. The budget is ``COVERAGE`` times the touches the rep's
-  deals can be expected to take (``deal_work``), so about 60% of all touches are account-level.
+  counted towards it; Poisson noise. The budget is ``COVERAGE`` (1) times the touches the rep's
+  deals can be expected to take (``deal_work``), so about 40-45% of all touches are
+  account-level and an opportunity comes with 21-23 activity rows (13-15 with the model off).
 * **misallocating** (``SynthConfig.misallocation`` of the reps, at least one): as above, except
   that their ``NEGLECTED_PER_REP`` most valuable large, well-fitting accounts keep only a share
   (uniform in ``NEGLECT_KEEP``, per rep) of their account touches and of the touches on their
@@ -22,14 +27,17 @@ Three effort policies (``effort`` turns them into account-level touches, period 
   valuable accounts. Chosen among full-window reps who are not managers and hold at least two
   large, well-fitting accounts.
 * **proportional** (one rep, whenever any rep misallocates; the next eligible rep): covers every
-  account exactly in proportion to its value (no preference, counts rounded rather than drawn)
-  with a budget ``PROPORTIONAL_COVERAGE`` times their deal work, and keeps the deals of small
+  account in proportion to its value (no preference, counts rounded rather than drawn) with a
+  budget ``PROPORTIONAL_COVERAGE`` (2) times their deal work, and keeps the deals of small
   accounts lean: the touches on a deal that carry no practice are kept in proportion to the
   account's share of the book's value over its deals' share of the book's deal work (at most all
   of them). The deal work a small account cannot do without (intro touches, answers, proposal) is
-  then a small part of the rep's effort.
+  then a small part of the rep's effort. Their touches per account then follow value closely
+  (three seeds of 36 reps: log correlation 0.95-0.98, half the summed gap between touch and value
+  shares 0.08, against 0.85 and 0.19 for a value rep) for 1.7-1.9 times a value rep's touches per
+  opportunity (coverage 3: gap 0.065, 2.4-2.7 times; coverage 1.5: gap 0.09-0.10, 1.4-1.5 times).
 
-The draws are made whatever the config, so the share changes nothing else.
+With the model on, the draws are made whatever the share, so the share changes nothing else.
 """
 
 from __future__ import annotations
@@ -60,8 +68,8 @@ NEGLECTED_PER_REP = 3
 OVER_SERVED_PER_REP = 3
 NEGLECT_KEEP = (0.10, 0.20)  # share of the effort a neglected account keeps, per rep
 PREFERENCE_SD = 0.1  # a value rep's preference for an account (log scale)
-COVERAGE = 2.0  # a rep's account coverage: this many times their expected deal touches
-PROPORTIONAL_COVERAGE = 3.0
+COVERAGE = 1.0  # a rep's account coverage: this many times their expected deal touches
+PROPORTIONAL_COVERAGE = 2.0  # the proportional rep's, likewise
 # non-bulk touches a deal takes in this generator, about, by segment (smb, mid, enterprise)
 SEG_DEAL_TOUCHES = np.array([9.0, 13.0, 18.0])
 

@@ -10,7 +10,6 @@ from datetime import date
 from brightspots.errors import BrightspotsError
 
 Progress = Callable[[str, float], None]
-DEFAULT_MISALLOCATION = 0.15  # share of reps who misallocate account effort by default
 
 
 def scaled_progress(progress: Progress | None, lo: float, hi: float) -> Progress | None:
@@ -46,9 +45,10 @@ class SynthConfig:
     # teams up (or whenever team_odds_ratio is set), none below 4 teams
     coached_teams: int | None = None
     # share of reps who misallocate their account effort: they neglect some of their large,
-    # well-fitting accounts and over-serve small ones (``allocation``); None: 0.15 (0 with
-    # null=True), at least one rep whenever the share is above 0; 0: none, and no
-    # proportional rep either
+    # well-fitting accounts and over-serve small ones (``allocation``), at least one rep; above
+    # 0 it also turns on the account-effort model (every rep covers their book by value,
+    # ``effort``). None or 0: off, the account-level touches of the plain generator, no
+    # misallocating and no proportional rep
     misallocation: float | None = None
 
     def check(self) -> None:
@@ -86,9 +86,12 @@ class SynthConfig:
 
     def misallocation_share(self) -> float:
         """The share of reps who misallocate their account effort (0: none planted)."""
-        if self.misallocation is not None:
-            return self.misallocation
-        return 0.0 if self.null else DEFAULT_MISALLOCATION
+        return self.misallocation or 0.0
+
+    @property
+    def account_effort(self) -> bool:
+        """Whether the account-effort model is on (``misallocation`` above 0)."""
+        return self.misallocation_share() > 0
 
     def n_misallocating(self, n_reps: int) -> int:
         """How many reps misallocate their account effort (at least one when the share is above

@@ -1,5 +1,7 @@
 """Account-level touches (activities on no opportunity) from each rep's effort policy
-(``allocation``), and the buyer events that answer some of them.
+(``allocation``), and the buyer events that answer some of them: the account-effort model, on
+only with ``SynthConfig.misallocation`` above 0 (off, the default, nothing here runs and each deal
+brings its own account-level touches, ``activities``).
 
 Time is cut into coverage periods of ``PERIOD`` business days (about a month) from the window's
 start. In each period a rep covers their book with a budget of touches, ``coverage`` times the
@@ -13,8 +15,10 @@ case-mix win odds). The touches its deals took that period (``DealTouches``, cou
 rows are made) count towards an account's share; the rest comes as account-level calls, e-mails,
 meetings and other touches, Poisson around it (rounded, not drawn, for the proportional rep), on
 business days of the period from the rep's hire on. A neglected account gets its keep share of
-that; the rest goes, in equal parts, to its rep's over-served accounts. With the default coverage
-(2) about 60% of the touches are account-level.
+that; the rest goes, in equal parts, to its rep's over-served accounts. With
+``allocation.COVERAGE`` 1 about 40-45% of the touches are account-level and an opportunity comes
+with 21-23 activity rows (seeds 1-3 at 36 reps and 12 months: 41-45% and 22.2-22.3 rows; at 200
+reps and 18 months: 41-42% and 22.9-23.3 rows; with the model off, 2.5% and 13-15 rows).
 
 A buyer answers ``REPLY_SHARE`` of the account-level calls and e-mails with a contact (a reply
 with no opportunity, hours later); account-level meetings are accepted beforehand and most are

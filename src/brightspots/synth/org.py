@@ -39,9 +39,18 @@ class Org:
     hidden: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-ACTIVITIES_PER_OPP = 33.0  # average activity rows per opportunity (used to scale to a target)
+# average activity rows per opportunity (used to scale to a target), with the account-effort
+# model off and on (``SynthConfig.misallocation`` above 0); measured at seeds 1-3 from 20 reps
+# and 6 months to 200 reps and 18 months: 12.4-14.6 off, 20.6-23.4 on
+ACTIVITIES_PER_OPP = 13.3
+ACTIVITIES_PER_OPP_EFFORT = 22.0
 OPP_PER_ACCOUNT = 1.7  # opportunities per account over the window
 CHUNK_OPPS = 100_000
+
+
+def activities_per_opp(config: SynthConfig) -> float:
+    """Average activity rows per opportunity for this config (to size an org from a target)."""
+    return ACTIVITIES_PER_OPP_EFFORT if config.account_effort else ACTIVITIES_PER_OPP
 
 
 @dataclass(frozen=True)
@@ -72,8 +81,8 @@ def build(config: SynthConfig, sink: Sink, progress: Progress | None = None) -> 
     report = progress or (lambda step, fraction: None)
     cal = Calendar.build(config.end, config.months)
     # one stream per stage; the sixth (planted team effect, amount uplift) and the seventh
-    # (account effort: who misallocates, neglected deals' touches, account-level touches) came
-    # later and are kept apart so that the others draw as before
+    # (the account-effort model, when on: who misallocates, neglected deals' touches,
+    # account-level touches) came later and are kept apart so that the others draw as before
     streams = np.random.default_rng(config.seed).spawn(7)
     r_struct, r_acc, r_opp, r_act, r_misc, r_plant, r_effort = streams
     r_alloc, r_thin, r_touch = r_effort.spawn(3)
@@ -81,7 +90,8 @@ def build(config: SynthConfig, sink: Sink, progress: Progress | None = None) -> 
     teams = make_teams(r_struct, config.reps)
     reps = make_reps(r_struct, config, cal, teams, r_plant)
     if config.activities:
-        reps.volume = reps.volume * config.activities / (ACTIVITIES_PER_OPP * reps.volume.sum())
+        per_opp = activities_per_opp(config)
+        reps.volume = reps.volume * config.activities / (per_opp * reps.volume.sum())
     acc = make_accounts(r_acc, teams, reps, OPP_PER_ACCOUNT)
     report("opportunities", 0.02)
     o = make_opportunities(r_opp, cal, teams, reps, acc)
@@ -102,8 +112,10 @@ def build(config: SynthConfig, sink: Sink, progress: Progress | None = None) -> 
     sink.put("teams", people.pop("teams"))
     sink.put("reps", people.pop("reps"))
     small = account_tables(r_misc, cal, teams, reps, acc, o, keys)
-    unassigned = np.asarray(small["accounts"].column("owner_rep_id").is_null())
-    alloc = allocate(r_alloc, config, cal, teams, reps, acc, o, unassigned)
+    alloc = None
+    if config.account_effort:
+        unassigned = np.asarray(small["accounts"].column("owner_rep_id").is_null())
+        alloc = allocate(r_alloc, config, cal, teams, reps, acc, o, unassigned)
     names = small["accounts"].column("name")  # for the stories
     exec_titles = small["contacts"].column("title").take(acc.c_start)
     sink.put("accounts", small.pop("accounts"))
@@ -111,15 +123,19 @@ def build(config: SynthConfig, sink: Sink, progress: Progress | None = None) -> 
     sink.put("opportunities", opportunity_table(r_misc, o, keys))
 
     acts, evs = Rows(base=cal.cut, until=cal.cut), Rows(base=cal.cut, extra=False)
-    thin = Thinning(r_thin, alloc.deal_keep)
-    deal_touches = DealTouches(cal, acc.n)
+    # with the model off the deals bring their own account-level touches (``activity_chunk``)
+    thin = None if alloc is None else Thinning(r_thin, alloc.deal_keep)
+    deal_touches = None if alloc is None else DealTouches(cal, acc.n)
+    span = 0.4 if alloc is None else 0.35
     for start in range(0, o.n, CHUNK_OPPS):
         sl = slice(start, min(o.n, start + CHUNK_OPPS))
         activity_chunk(r_act, cal, teams, reps, acc, o, sl, acts, evs, thin)
-        deal_touches.count(acts)
-        report("activities", 0.1 + 0.35 * (sl.stop / max(1, o.n)))
-    report("account-level touches", 0.45)
-    account_touches(r_touch, cal, teams, reps, acc, o, alloc, deal_touches, acts, evs)
+        if deal_touches is not None:
+            deal_touches.count(acts)
+        report("activities", 0.1 + span * (sl.stop / max(1, o.n)))
+    if alloc is not None and deal_touches is not None:
+        report("account-level touches", 0.45)
+        account_touches(r_touch, cal, teams, reps, acc, o, alloc, deal_touches, acts, evs)
     del deal_touches
     report("activities in time order", 0.5)
     sink.put("activities", activity_slices(acts, keys), scaled_progress(report, 0.55, 0.8))

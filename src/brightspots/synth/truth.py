@@ -1,6 +1,7 @@
 """``truth.json``: planted reps and teams, true ratios (wins and booked revenue), territories
 and regions, the win and amount models, how to measure each true practice and why each decoy is
-one, and the planted misallocation of account effort."""
+one, and the planted misallocation of account effort (empty, with every rep's ``effort_policy``
+null, when the account-effort model is off)."""
 
 from __future__ import annotations
 
@@ -184,10 +185,10 @@ def build_truth(
     o: Opps,
     keys: Keys,
     rows: dict[str, int],
-    alloc: Allocation,
+    alloc: Allocation | None,
 ) -> dict[str, Any]:
     """The truth of a generated organisation; ``rows``: rows per table, in the files' order;
-    ``alloc``: the reps' effort policies."""
+    ``alloc``: the reps' effort policies (None: the account-effort model is off)."""
     rep_ids = keys.rep.to_pylist()
     region_ids, team_ids = keys.region.to_pylist(), keys.team.to_pylist()
     ex = expected_outcomes(reps, o)
@@ -224,7 +225,7 @@ def build_truth(
                 "rich_territory": bool(reps.rich[i]),
                 "manager": bool(reps.is_manager[i]),
                 "hired_in_window": bool(reps.hire_day[i] > epoch_day(cal.start)),
-                "effort_policy": alloc_mod.POLICIES[alloc.policy[i]],
+                "effort_policy": None if alloc is None else alloc_mod.POLICIES[alloc.policy[i]],
             }
         )
 
@@ -303,9 +304,25 @@ def build_truth(
 
 
 def _misallocation(
-    cfg: SynthConfig, alloc: Allocation, acc: Accounts, keys: Keys
+    cfg: SynthConfig, alloc: Allocation | None, acc: Accounts, keys: Keys
 ) -> dict[str, Any]:
-    """The planted misallocation of account effort: who, which accounts, how much kept."""
+    """The planted misallocation of account effort: who, which accounts, how much kept (none,
+    and the plain account-level touches, with the account-effort model off)."""
+    if alloc is None:
+        return {
+            "share": 0.0,
+            "reps": [],
+            "neglected_accounts": [],
+            "over_served_accounts": [],
+            "proportional_rep": None,
+            "neglect_keep": {},
+            "large_accounts": None,
+            "policy": "Off (misallocation 0): no effort policies. Account-level touches (no "
+            "opportunity) come with the deals, Poisson 0.35 a deal, at random from 40 business "
+            "days before its creation to 20 after its close, on the deal's account; deal touches "
+            "are all made.",
+            "neglect": None,
+        }
     rep_ids = keys.rep.to_pylist()
 
     def ids(accounts: np.ndarray) -> list[str]:

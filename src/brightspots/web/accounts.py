@@ -141,6 +141,10 @@ def account_page(ws: Workspace, snap: Snapshot, account_id: str) -> AccountPage 
         ("Touches that met a buyer response", "-" if math.isnan(impact) else fmt.percent(impact)),
         ("Owner's touches", fmt.integer(r["own_touches"])),
         ("Fair share of the owner's touches", fmt.decimal(r["fair_touches"])),
+        (
+            "Touches accounts of like value and deal count get",
+            fmt.decimal(r.get("expected_touches", float("nan"))),
+        ),
     ]
     reasons = [x for x in str(r["fit_reasons"] or "").split("; ") if x]
     return AccountPage(
