@@ -63,3 +63,16 @@ def test_the_owner_and_their_managers_see_the_account(as_, web_ws: WebOrg):
 def test_the_meter_links_to_the_accounts(as_, web_ws: WebOrg):
     page = as_(web_ws.rep).get(f"/reps/{web_ws.rep_id}").text
     assert f"/reps/{web_ws.rep_id}/accounts" in page and "My accounts" in page
+
+
+def test_a_manager_sees_the_books_of_the_team(as_, web_ws: WebOrg):
+    with Workspace.open(web_ws.root) as ws:
+        alloc = ws.run_results("effort_allocation")
+    mine = alloc[(alloc["level"] == "rep") & (alloc["unit_id"] == web_ws.rep_id)].iloc[0]
+    page = as_(web_ws.manager).get(f"/teams/{web_ws.team_id}").text
+    assert 'id="team-books"' in page and f"/reps/{web_ws.rep_id}/accounts" in page
+    row = page[page.index(f"/reps/{web_ws.rep_id}/accounts") :].split("</tr>")[0]
+    assert f">{int(mine['n_accounts']):,}<" in row and f">{int(mine['under_served']):,}<" in row
+    # the rep of the team sees the team page without the other reps' books
+    rep_view = as_(web_ws.rep).get(f"/teams/{web_ws.team_id}")
+    assert rep_view.status_code == 200 and 'id="team-books"' not in rep_view.text

@@ -40,6 +40,19 @@ class Book:
 
 
 @dataclass(frozen=True)
+class TeamBook:
+    """One rep's book on a team page: how well their effort follows value."""
+
+    rep_id: str
+    rep_name: str
+    accounts: str
+    touches: str
+    spearman: str
+    under: str
+    over: str
+
+
+@dataclass(frozen=True)
 class PlanMonth:
     month: str
     planned: str
@@ -115,6 +128,36 @@ def book(ws: Workspace, snap: Snapshot, rep_id: str) -> Book:
         f"{under} under-served, {over} over-served."
     )
     return Book(rep_id, name, "", out, summary)
+
+
+def team_books(ws: Workspace, snap: Snapshot, rep_ids: list[str]) -> list[TeamBook]:
+    """The books of ``rep_ids`` (a team's reps, in order): accounts, the owner's touches, the
+    rank correlation of touches with value and the flags, from the latest run's
+    ``effort_allocation``; none before a run has it."""
+    if not has_accounts(ws, snap) or not ws.has_table("effort_allocation") or not rep_ids:
+        return []
+    marks = ", ".join("?" * len(rep_ids))
+    alloc = ws.run_rows(
+        "effort_allocation", snap.run.run_id, f"level = 'rep' AND unit_id IN ({marks})", rep_ids
+    ).set_index("unit_id")
+    out = []
+    for rep in rep_ids:
+        if rep not in alloc.index:
+            continue
+        r = alloc.loc[rep]
+        rho = _num(r["spearman"])
+        out.append(
+            TeamBook(
+                rep_id=rep,
+                rep_name=snap.rep_name(rep),
+                accounts=fmt.integer(r["n_accounts"]),
+                touches=fmt.integer(r["touches"]),
+                spearman=fmt.MISSING if math.isnan(rho) else f"{rho:.2f}",
+                under=fmt.integer(r["under_served"]),
+                over=fmt.integer(r["over_served"]),
+            )
+        )
+    return out
 
 
 def account_page(ws: Workspace, snap: Snapshot, account_id: str) -> AccountPage | None:

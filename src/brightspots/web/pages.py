@@ -276,7 +276,15 @@ def team_of(request: Request, ws: Workspace, session: Session, team_id: str, *, 
 def team(request: Request, team_id: str, session: Login, ws: WS) -> HTMLResponse:
     snap, t, shared = team_of(request, ws, session, team_id, coach=False)
     manages = access.manages(session.user, team_id, snap.org)
-    return page(request, "team.html.j2", session, snap, t=t, stories=shared, manages=manages)
+    # a manager sees the books of the team's reps (whose account pages they may open)
+    books = (
+        accounts.team_books(ws, snap, snap.reps_in(below(team_id, snap.org.parents)))
+        if manages
+        else []
+    )
+    return page(
+        request, "team.html.j2", session, snap, t=t, stories=shared, manages=manages, books=books
+    )
 
 
 @router.get("/teams/{team_id}/coach", response_class=HTMLResponse)
