@@ -263,6 +263,43 @@ def _default_org(folder: Path, seed: int, practices: bool):
 WEB_PASSWORD = "correct horse battery staple"
 
 
+def sign_in(c, email: str, password: str = WEB_PASSWORD):
+    """Sign ``c`` (a TestClient of the web app) in through the login form."""
+    import re
+
+    form = c.get("/login")
+    token = re.search(r'name="token" value="([^"]+)"', form.text).group(1)
+    return c.post(
+        "/login", data={"email": email, "password": password, "token": token, "next": "/"}
+    )
+
+
+@pytest.fixture(scope="module")
+def app(web_ws):
+    """The web app over ``web_ws`` (one per test module)."""
+    from brightspots.web.app import create_app
+
+    return create_app(web_ws.root)
+
+
+@pytest.fixture
+def as_(app):
+    """as_(email) -> a signed-in client (each its own cookie jar)."""
+    from fastapi.testclient import TestClient
+
+    clients = []
+
+    def make(email: str):
+        c = TestClient(app, follow_redirects=False)
+        clients.append(c)
+        assert sign_in(c, email).status_code == 303
+        return c
+
+    yield make
+    for c in clients:
+        c.close()
+
+
 @dataclass(frozen=True)
 class WebOrg:
     """A copy of ``small_ws`` with accounts for every role (see ``web_ws``)."""

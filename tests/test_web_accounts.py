@@ -4,34 +4,10 @@ and their managers, not found for anyone else."""
 from __future__ import annotations
 
 import html
+import re
 
-import pytest
-from fastapi.testclient import TestClient
-
-from brightspots.web.app import create_app
 from brightspots.workspace import Workspace
 from conftest import WebOrg
-from test_web_app import sign_in
-
-
-@pytest.fixture(scope="module")
-def app(web_ws: WebOrg):
-    return create_app(web_ws.root)
-
-
-@pytest.fixture
-def as_(app):
-    clients = []
-
-    def make(email: str) -> TestClient:
-        c = TestClient(app, follow_redirects=False)
-        clients.append(c)
-        assert sign_in(c, email).status_code == 303
-        return c
-
-    yield make
-    for c in clients:
-        c.close()
 
 
 def _accounts(o: WebOrg, rep_id: str):
@@ -65,14 +41,26 @@ def test_the_meter_links_to_the_accounts(as_, web_ws: WebOrg):
     assert f"/reps/{web_ws.rep_id}/accounts" in page and "My accounts" in page
 
 
-def test_a_manager_sees_the_books_of_the_team(as_, web_ws: WebOrg):
+def test_a_manager_sees_the_team_accounts(as_, web_ws: WebOrg):
     with Workspace.open(web_ws.root) as ws:
         alloc = ws.run_results("effort_allocation")
-    mine = alloc[(alloc["level"] == "rep") & (alloc["unit_id"] == web_ws.rep_id)].iloc[0]
+        plan = ws.run_results("account_plan")
+        reps = ws.read("reps")
+    team = alloc[(alloc["level"] == "team") & (alloc["unit_id"] == web_ws.team_id)].iloc[0]
     page = as_(web_ws.manager).get(f"/teams/{web_ws.team_id}").text
-    assert 'id="team-books"' in page and f"/reps/{web_ws.rep_id}/accounts" in page
-    row = page[page.index(f"/reps/{web_ws.rep_id}/accounts") :].split("</tr>")[0]
-    assert f">{int(mine['n_accounts']):,}<" in row and f">{int(mine['under_served']):,}<" in row
-    # the rep of the team sees the team page without the other reps' books
+    assert 'id="team-books"' in page and f"/teams/{web_ws.team_id}/accounts" in page
+    assert f"{int(team['under_served']):,} valuable, well-fitting accounts" in page
+    # the list: every flagged account of the team's reps, and no other account
+    members = set(reps.loc[reps["team_id"] == web_ws.team_id, "rep_id"])
+    flagged = plan[(plan["flag"] != "") & plan["owner_rep_id"].isin(members)]
+    listed = as_(web_ws.manager).get(f"/teams/{web_ws.team_id}/accounts")
+    assert listed.status_code == 200
+    shown = set(re.findall(r'href="/accounts/([^"]+)"', listed.text))
+    assert shown == set(flagged["account_id"]) and len(shown) == int(
+        team["under_served"] + team["over_served"]
+    )
+    # not for the rep, nor the manager of the team beside it
     rep_view = as_(web_ws.rep).get(f"/teams/{web_ws.team_id}")
     assert rep_view.status_code == 200 and 'id="team-books"' not in rep_view.text
+    for who in (web_ws.rep, web_ws.other_manager):
+        assert as_(who).get(f"/teams/{web_ws.team_id}/accounts").status_code == 404

@@ -8,8 +8,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 
 from brightspots.web.app import create_app
-from conftest import WebOrg
-from test_web_app import sign_in
+from conftest import WebOrg, sign_in
 
 EXAMPLES = 30
 

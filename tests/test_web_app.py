@@ -7,50 +7,20 @@ import re
 import shutil
 from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 
 from brightspots.web import sessions
 from brightspots.web.app import create_app
 from brightspots.workspace import Workspace
-from conftest import WEB_PASSWORD, WebOrg
+from conftest import WEB_PASSWORD, WebOrg, sign_in
 
 
 def _client(root: Path) -> TestClient:
     return TestClient(create_app(root), follow_redirects=False)
 
 
-def sign_in(c: TestClient, email: str, password: str = WEB_PASSWORD):
-    form = c.get("/login")
-    token = re.search(r'name="token" value="([^"]+)"', form.text).group(1)
-    return c.post(
-        "/login", data={"email": email, "password": password, "token": token, "next": "/"}
-    )
-
-
 def csrf_of(c: TestClient) -> str:
     return re.search(r'name="csrf" value="([^"]+)"', c.get("/").text).group(1)
-
-
-@pytest.fixture(scope="module")
-def app(web_ws: WebOrg):
-    return create_app(web_ws.root)
-
-
-@pytest.fixture
-def as_(app):
-    """as_(email) -> a signed-in client (each its own cookie jar)."""
-    clients = []
-
-    def make(email: str) -> TestClient:
-        c = TestClient(app, follow_redirects=False)
-        clients.append(c)
-        assert sign_in(c, email).status_code == 303
-        return c
-
-    yield make
-    for c in clients:
-        c.close()
 
 
 # ----------------------------------------------------------------------------- who sees what

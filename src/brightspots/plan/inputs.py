@@ -36,7 +36,18 @@ DEFAULT_MINUTES = {
     "other": 10.0,
 }
 
-#: the per-account columns ``account_inputs`` gives, besides the account's own columns
+#: the account's own columns ``account_inputs`` carries through
+ACCOUNT_COLUMNS = (
+    "account_id",
+    "name",
+    "owner_rep_id",
+    "segment",
+    "industry",
+    "region",
+    "employees",
+    "annual_potential",
+)
+#: the per-account columns ``account_inputs`` gives, besides ``ACCOUNT_COLUMNS``
 COLUMNS = (
     "touches",
     "hours",
@@ -86,10 +97,9 @@ def account_inputs(
     history_days: int,
     minutes: dict[str, float],
 ) -> ir.Table:
-    """One row per account: ``accounts``' account_id, name, owner_rep_id, segment, industry,
-    region, employees, annual_potential and ``COLUMNS``. ``outcomes``: the ledger's touch
-    outcomes (activity_id, outcome); ``open_scored``: open deals with ``opportunity_id`` and
-    ``p_hat``."""
+    """One row per account: ``accounts``' ``ACCOUNT_COLUMNS`` and ``COLUMNS``. ``outcomes``: the
+    ledger's touch outcomes (activity_id, outcome); ``open_scored``: open deals with
+    ``opportunity_id`` and ``p_hat``."""
     at = ibis.literal(as_of, type="timestamp")
     effort_from = ibis.literal(as_of - timedelta(days=effort_days), type="timestamp")
     history_from = ibis.literal(as_of - timedelta(days=history_days), type="timestamp")
@@ -161,17 +171,7 @@ def account_inputs(
         pipeline=(_f(s.amount).fill_null(0.0) * s.p_hat).sum(), open_deals=s.count()
     )
 
-    base = accounts.select(
-        "account_id",
-        "name",
-        "owner_rep_id",
-        "segment",
-        "industry",
-        "region",
-        "employees",
-        "annual_potential",
-        "created_at",
-    )
+    base = accounts.select(*ACCOUNT_COLUMNS, "created_at")
     j = base.left_join(effort, base.account_id == effort.e_account).drop("e_account")
     j = j.left_join(hist_effort, j.account_id == hist_effort.h_account).drop("h_account")
     j = j.left_join(firsts, j.account_id == firsts.f_account).drop("f_account")
@@ -186,14 +186,7 @@ def account_inputs(
               "window_deals")  # fmt: skip
     sums = ("hours", "own_hours", "won_revenue", "won_12m", "expansion_24m", "pipeline")
     return j.select(
-        "account_id",
-        "name",
-        "owner_rep_id",
-        "segment",
-        "industry",
-        "region",
-        "employees",
-        "annual_potential",
+        *ACCOUNT_COLUMNS,
         *[j[c].fill_null(0).cast("int64").name(c) for c in counts],
         *[_f(j[c]).fill_null(0.0).name(c) for c in sums],
         exposure_years=ibis.greatest(seconds / _YEAR, ibis.literal(1 / 12, type="float64")),

@@ -40,16 +40,29 @@ class Book:
 
 
 @dataclass(frozen=True)
-class TeamBook:
-    """One rep's book on a team page: how well their effort follows value."""
-
-    rep_id: str
-    rep_name: str
-    accounts: str
+class FlaggedRow:
+    account_id: str
+    name: str
+    owner_id: str
+    owner_name: str
+    tier: str
+    value: str
     touches: str
-    spearman: str
-    under: str
-    over: str
+    fair: str
+    expected: str
+    flag: str
+    sentence: str
+
+
+@dataclass(frozen=True)
+class TeamAccounts:
+    """A team's key accounts for its managers: how well effort follows value, and the accounts
+    clearly under- or over-served (accounts, each with its owner: no ranking of reps)."""
+
+    team_id: str
+    team_name: str
+    summary: str
+    rows: list[FlaggedRow]
 
 
 @dataclass(frozen=True)
@@ -130,34 +143,63 @@ def book(ws: Workspace, snap: Snapshot, rep_id: str) -> Book:
     return Book(rep_id, name, "", out, summary)
 
 
-def team_books(ws: Workspace, snap: Snapshot, rep_ids: list[str]) -> list[TeamBook]:
-    """The books of ``rep_ids`` (a team's reps, in order): accounts, the owner's touches, the
-    rank correlation of touches with value and the flags, from the latest run's
-    ``effort_allocation``; none before a run has it."""
-    if not has_accounts(ws, snap) or not ws.has_table("effort_allocation") or not rep_ids:
-        return []
+def team_summary(ws: Workspace, snap: Snapshot, team_id: str) -> str:
+    """One sentence on how well the team's effort follows value (its ``effort_allocation``
+    row in the latest run); "" before a run has one."""
+    if not has_accounts(ws, snap) or not ws.has_table("effort_allocation"):
+        return ""
+    got = ws.run_rows(
+        "effort_allocation", snap.run.run_id, "level = 'team' AND unit_id = ?", [team_id]
+    )
+    if got.empty:
+        return ""
+    r = got.iloc[0]
+    rho = _num(r["spearman"])
+    follows = (
+        ""
+        if math.isnan(rho)
+        else f"touches follow account value with a rank correlation of "
+        f"{rho:.2f} (1: the same order); "
+    )
+    return (
+        f"Over {fmt.integer(r['n_accounts'])} accounts, {follows}"
+        f"{fmt.integer(r['under_served'])} valuable, well-fitting accounts are clearly "
+        f"under-served and {fmt.integer(r['over_served'])} small ones over-served."
+    )
+
+
+def team_accounts(ws: Workspace, snap: Snapshot, team_id: str, rep_ids: list[str]) -> TeamAccounts:
+    """The flagged accounts owned by ``rep_ids`` (the team's reps), the under-served first, each
+    by its gap to the fair share."""
+    name = snap.team_name(team_id)
+    summary = team_summary(ws, snap, team_id)
+    if not summary or not rep_ids:
+        return TeamAccounts(team_id, name, summary, [])
     marks = ", ".join("?" * len(rep_ids))
-    alloc = ws.run_rows(
-        "effort_allocation", snap.run.run_id, f"level = 'rep' AND unit_id IN ({marks})", rep_ids
-    ).set_index("unit_id")
-    out = []
-    for rep in rep_ids:
-        if rep not in alloc.index:
-            continue
-        r = alloc.loc[rep]
-        rho = _num(r["spearman"])
-        out.append(
-            TeamBook(
-                rep_id=rep,
-                rep_name=snap.rep_name(rep),
-                accounts=fmt.integer(r["n_accounts"]),
-                touches=fmt.integer(r["touches"]),
-                spearman=fmt.MISSING if math.isnan(rho) else f"{rho:.2f}",
-                under=fmt.integer(r["under_served"]),
-                over=fmt.integer(r["over_served"]),
-            )
+    rows = ws.run_rows(
+        "account_plan", snap.run.run_id, f"flag <> '' AND owner_rep_id IN ({marks})", rep_ids
+    )
+    rows = rows.assign(
+        _f=rows["flag"].map({"under": 0, "over": 1}),
+        _gap=(rows["fair_touches"] - rows["own_touches"]).abs(),
+    ).sort_values(["_f", "_gap", "account_id"], ascending=[True, False, True])
+    out = [
+        FlaggedRow(
+            account_id=str(r["account_id"]),
+            name=str(r["name"]),
+            owner_id=str(r["owner_rep_id"]),
+            owner_name=snap.rep_name(str(r["owner_rep_id"])),
+            tier=str(r["tier"]),
+            value=fmt.money(r["value"], snap.currency),
+            touches=fmt.integer(r["own_touches"]),
+            fair=fmt.decimal(r["fair_touches"]),
+            expected=fmt.decimal(r.get("expected_touches", math.nan)),
+            flag={"under": "under-served", "over": "over-served"}.get(str(r["flag"]), ""),
+            sentence=str(r["sentence"]),
         )
-    return out
+        for _, r in rows.iterrows()
+    ]
+    return TeamAccounts(team_id, name, summary, out)
 
 
 def account_page(ws: Workspace, snap: Snapshot, account_id: str) -> AccountPage | None:

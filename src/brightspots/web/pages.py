@@ -276,15 +276,24 @@ def team_of(request: Request, ws: Workspace, session: Session, team_id: str, *, 
 def team(request: Request, team_id: str, session: Login, ws: WS) -> HTMLResponse:
     snap, t, shared = team_of(request, ws, session, team_id, coach=False)
     manages = access.manages(session.user, team_id, snap.org)
-    # a manager sees the books of the team's reps (whose account pages they may open)
-    books = (
-        accounts.team_books(ws, snap, snap.reps_in(below(team_id, snap.org.parents)))
-        if manages
-        else []
-    )
+    # a manager reads how the team's effort follows value (the accounts: on their own page)
+    books = accounts.team_summary(ws, snap, team_id) if manages else ""
     return page(
         request, "team.html.j2", session, snap, t=t, stories=shared, manages=manages, books=books
     )
+
+
+@router.get("/teams/{team_id}/accounts", response_class=HTMLResponse)
+def team_accounts(request: Request, team_id: str, session: Login, ws: WS) -> HTMLResponse:
+    """The team's clearly under- and over-served accounts, for its managers."""
+    snap = snap_of(request, ws)
+    if team_id not in snap.org.teams() or not access.manages(session.user, team_id, snap.org):
+        raise NotFound()
+    reps = snap.reps_in(below(team_id, snap.org.parents))
+    a = request.app.state.snapshots.cached(
+        ws, ("team-accounts", team_id), lambda: accounts.team_accounts(ws, snap, team_id, reps)
+    )
+    return page(request, "team_accounts.html.j2", session, snap, a=a)
 
 
 @router.get("/teams/{team_id}/coach", response_class=HTMLResponse)
