@@ -139,8 +139,7 @@ def engine_cells(frame: pd.DataFrame, practices: list[Practice]):
     con = ibis.duckdb.connect()
     deals = con.create_table("deals", frame)
     found = con.execute(cells.checks(deals, practices)).iloc[0]
-    query = cells.edge_query(deals, cells.binned(practices, found))
-    edges = cells.edges_from(None if query is None else con.execute(query).iloc[0])
+    edges = cells.edges(con.execute, deals, cells.binned(practices, found))
 
     def source(p: Practice) -> tuple[pd.DataFrame, pd.DataFrame]:
         primary, whole = cells.split(con.execute(cells.cell_table(deals, p, KEYS, edges)), p, KEYS)
@@ -340,8 +339,13 @@ def test_only_continuous_values_are_binned():
     ps = [practice("b", "binary"), practice("c", "count"), practice("s", "share")]
     found = con.execute(cells.checks(deals, ps)).iloc[0]
     assert cells.binned(ps, found) == ["whole__c", "primary__s", "whole__s"]
-    edges = cells.edges_from(con.execute(cells.edge_query(deals, cells.binned(ps, found))).iloc[0])
+    edges = cells.edges(con.execute, deals, cells.binned(ps, found))
     assert set(edges) == {"whole__c", "primary__s", "whole__s"}
+    # exact quantiles, linear between the values (numpy's default): of 0, 0.5 and 1 the
+    # quantile at level q is q itself (the 25th percentile 0.25, the 75th 0.75)
+    assert edges["whole__s"] == sorted(set(np.quantile([0.0, 0.5, 1.0], cells.levels())))
+    np.testing.assert_allclose(edges["whole__s"], cells.levels(), rtol=1e-12)
+    assert {0.25, 0.5, 0.75} <= set(edges["whole__s"])
     # three values: apart in three bins, each cell's value one of them
     got = con.execute(cells.cell_table(deals, ps[2], ["rep_id"], edges))
     assert sorted(got.loc[got["variant"] == 0, "value"]) == [0.0, 0.5, 1.0]
@@ -427,14 +431,17 @@ def test_analyze_above_the_cap_gives_the_uncapped_results(small_ws, tmp_path):
     pd.testing.assert_frame_equal(deals_a, deals_b, check_exact=True)
 
 
-SPARK_PRACTICES = ("multithreading", "contacts_touched", "call_share", "cadence")
+SPARK_PRACTICES = ("multithreading", "contacts_touched", "call_share")
 AS_OF = pd.Timestamp("2026-11-01")
 
 
-def _practice_run(root, engine: str, cap: int) -> dict[str, pd.DataFrame]:
-    """``practices.analysis.run`` of four built-ins on the org's closed deals."""
+def _practice_run(
+    root, engine: str, cap: int, ids=SPARK_PRACTICES, extra=()
+) -> dict[str, pd.DataFrame]:
+    """``practices.analysis.run`` of the built-ins ``ids`` (and the practices ``extra``) on the
+    org's closed deals."""
     Workspace.open(root).update_config({"analysis": {"max_driver_rows": cap}})
-    wanted = [p for p in BUILTINS if p.id in SPARK_PRACTICES]
+    wanted = [p for p in BUILTINS if p.id in ids] + list(extra)
     with Workspace.open(root, engine=engine) as ws:
         opps = ws.table("opportunities")
         start = pd.Timestamp(ws.execute(opps.created_at.min()))
@@ -460,7 +467,7 @@ def _practice_run(root, engine: str, cap: int) -> dict[str, pd.DataFrame]:
                 t.release()
     assert found.grouped == (cap > 0)
     deals = deals.sort_values("opportunity_id").reset_index(drop=True)
-    return {"effects": found.effects, "reps": found.reps, "deals": deals}
+    return {"effects": found.effects, "reps": found.reps, "deals": deals, "notes": found.notes}
 
 
 @pytest.mark.spark
@@ -471,10 +478,76 @@ def test_spark_above_the_cap_gives_duckdbs_per_deal_results(small_ws, tmp_path):
     Workspace.open(root).update_config({"spark": {"mirror": str(tmp_path / "mirror")}})
     duck = _practice_run(root, "duckdb", 0)
     spark = _practice_run(root, "spark", 10)
+    # a binary and a count practice (exact cells) and a share (binned)
     exact = [p.id for p in BUILTINS if p.id in SPARK_PRACTICES and p.kind in ("binary", "count")]
+    assert len(exact) == 2
     compare(duck["effects"], spark["effects"], exact=exact)
     assert np.isfinite(duck["effects"]["smd"]).all()  # bright spots and peers: screened
     same_rep_rows(duck["reps"], spark["reps"])
     pd.testing.assert_frame_equal(
         duck["deals"], spark["deals"], check_exact=True, check_dtype=False
     )
+
+
+# --- above the cap, deals measured in buckets of reps -------------------------------------------
+
+
+def test_rep_buckets_by_hand():
+    counts = pd.DataFrame({"rep_id": ["B", "A", None, "D", "C"], "n": [3, 5, 2, 1, 3]})
+    # most deals first (A 5, B 3, C 3, no rep 2, D 1), each into the lightest bucket: A -> 0,
+    # B -> 1, C -> 1 (3 < 5), no rep -> 0 (5 < 6), D -> 1 (6 < 7)
+    assert practice_analysis.rep_buckets(counts, 2) == [["A", None], ["B", "C", "D"]]
+    assert practice_analysis.rep_buckets(counts, 1) == [["A", "B", "C", None, "D"]]
+    # never more buckets than reps, nor an empty one
+    assert sorted(map(len, practice_analysis.rep_buckets(counts, 9))) == [1] * 5
+    assert practice_analysis.rep_buckets(counts.iloc[:0], 3) == []
+
+
+#: built-ins of every shape: a binary and a count on the deal's activities, replies answered
+#: (buyer events), credit (the ledger's), a binned share and a rep-period one (the owner's deals)
+BUCKET_PRACTICES = (
+    "multithreading",
+    "contacts_touched",
+    "response_within_24h",
+    "impact_share",
+    "call_share",
+    "cadence_regularity",
+)
+
+
+def test_deals_measured_in_buckets_of_reps_equal_one_pass(small_ws, tmp_path, monkeypatch):
+    from brightspots.practices.custom import custom_practices
+
+    # a workspace's own practice reading other deals (of any owner) on the deal's account:
+    # measured over every deal at once, whatever the buckets
+    earlier = custom_practices(
+        [
+            {
+                "id": "earlier_deals",
+                "description": "Deals opened on the account before this one.",
+                "level": "opportunity",
+                "higher_is_better": True,
+                "sql": "SELECT o.opportunity_id, count(*) AS value FROM opportunities AS o "
+                "JOIN opportunities AS p ON o.account_id = p.account_id "
+                "AND p.created_at < o.created_at GROUP BY o.opportunity_id",
+            }
+        ],
+        reserved=set(),
+    )
+    root = tmp_path / "ws"
+    shutil.copytree(small_ws, root)
+    kw = {"ids": BUCKET_PRACTICES, "extra": earlier}
+    one = _practice_run(root, "duckdb", 10, **kw)
+    # four buckets of about ten reps (a bucket costs a second here: not one per rep)
+    n_activities = Workspace.open(root).data_rows("activities")
+    monkeypatch.setattr(practice_analysis, "BUCKET_ACTIVITIES", n_activities // 4 + 1)
+    many = _practice_run(root, "duckdb", 10, **kw)
+    assert one["notes"]["buckets"] == 1 and many["notes"]["buckets"] == 4
+    assert many["deals"]["whole__earlier_deals"].max() > 0
+    assert len(many["deals"]) == len(one["deals"]) > 10
+    pd.testing.assert_frame_equal(one["deals"], many["deals"], check_exact=True)
+    pd.testing.assert_frame_equal(one["effects"], many["effects"], check_exact=True)
+    pd.testing.assert_frame_equal(one["reps"], many["reps"], check_exact=True)
+    assert {k: v for k, v in one["notes"].items() if k != "buckets"} == {
+        k: v for k, v in many["notes"].items() if k != "buckets"
+    }

@@ -13,7 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from brightspots import metrics, refresh, schema
+from brightspots.refresh import effort as reffort
 from brightspots.refresh import ledger as rledger
+from brightspots.refresh import practices as rpractices
 from brightspots.refresh import state as rstate
 from brightspots.workspace import Workspace, init_workspace
 
@@ -123,11 +125,23 @@ def _load(ws: Workspace, org: dict[str, pd.DataFrame]) -> None:
             con.unregister("_in")
 
 
+def _temporary(ws: Workspace, kind: str) -> set[str]:
+    """The names of the connection's temporary ``kind`` ("tables", "views") of the refresh."""
+    rows = ws.duckdb().execute(f"SELECT {kind[:-1]}_name FROM duckdb_{kind}() WHERE temporary")
+    return {name for (name,) in rows.fetchall() if name.startswith("_rf_")}
+
+
 def _refresh(ws: Workspace, full: bool = False, save: bool = True) -> tuple[dict, str]:
     """One refresh and its stored effort layer, as a run (the way ``analyze`` stores it)."""
     run = ws.new_run(fingerprint="")
     with ws.writing():
         got = refresh.update(ws, run.run_id, local=lambda ts: ts, full=full)
+        # the refresh's scratch tables are gone once it returns: an incremental run keeps the
+        # keys of its effort layer and the deals to measure again; the rows the effort parts
+        # sum are a view over the stored ledger, never a copy of it
+        kept = {reffort.KEYS, rpractices.DIRTY_DEALS} if got.dirty_deals else set()
+        assert _temporary(ws, "tables") == kept, got.notes
+        assert reffort.ROWS in _temporary(ws, "views")
         run.diagnostics = {"layers": ["effort_impact"]}
         ws.save_run(run, {"effort_impact": got.effort} if save else {})
     return got.notes, run.run_id

@@ -8,10 +8,20 @@ covariate cells (``cells``, ``effects.estimate_grouped_effects``), each rep's ra
 the same cells, and the run's ``practice_deals`` table is handed to the caller as an expression
 on the kept deals (stored from the engine, ``Workspace.save_run``). Incremental reuse of a
 previous run's measures is skipped then: every deal is measured.
+
+Above the cap the deals are measured in buckets of reps (``rep_buckets``: about
+``BUCKET_ACTIVITIES`` activities of the workspace per bucket): each bucket's practice views are
+kept in the engine while its deals are measured, then released, so the engine never holds the
+views of every deal at once (at 100M activities they filled the disk). A built-in practice reads
+its own deal's rows, or (``rep_period``) its owner's deals, and a rep's deals are all in one
+bucket: the values are those of one pass over every deal. A workspace's own SQL may read any deal:
+those practices are measured over every deal at once, from views left as expressions.
 """
 
 from __future__ import annotations
 
+import heapq
+import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -44,6 +54,9 @@ from brightspots.workspace import Workspace
 REP_COLUMNS = ["rep_id", "practice", "deals", "value", "does"]
 #: ``[analysis] max_driver_rows`` when the config does not set it
 DEFAULT_MAX_DRIVER_ROWS = 2_000_000
+#: above the cap, the deals are measured in buckets of reps: one per this many activities of the
+#: workspace (a bucket's kept views then hold a few million rows)
+BUCKET_ACTIVITIES = 8_000_000
 
 
 @dataclass(frozen=True)
@@ -68,6 +81,22 @@ class PracticeResults:
     @property
     def grouped(self) -> bool:
         return bool(self.notes.get("grouped"))
+
+
+@dataclass(frozen=True)
+class KeptDeals:
+    """``kept_deals``: the measured deals kept in the engine (``cells.deal_table``'s rows, the
+    union of ``tables``), ``cells.checks``' row about them, the engine tables that hold them
+    (``release`` when done) and the number of buckets of reps they were measured in."""
+
+    deals: ir.Table
+    found: pd.Series
+    tables: tuple[ir.Table, ...]
+    buckets: int
+
+    def release(self) -> None:
+        for t in self.tables:
+            t.release()
 
 
 @dataclass(frozen=True)
@@ -204,17 +233,15 @@ def measure(
     return frame.sort_values("opportunity_id").reset_index(drop=True)
 
 
-@contextmanager
-def _kept_views(
+def _tables(
     ws: Workspace,
     cases: ir.Table,
     *,
     local: Callable[[ir.TimestampValue], ir.TimestampValue],
     as_of: pd.Timestamp,
     credited: ir.Table | None,
-) -> Iterator[tuple[Tables, tuple[Views, Views], dict[str, Any]]]:
-    """The practice tables of ``cases``' deals, their whole and landmark views kept in the engine
-    while the block runs, and the measuring settings."""
+) -> tuple[Tables, dict[str, Any]]:
+    """The practice tables of ``cases``' deals and the measuring settings."""
     tables = Tables.of(ws, credited)
     in_window = cases.select(case_id="opportunity_id")
     opps = tables.opportunities
@@ -226,6 +253,21 @@ def _kept_views(
         "impact_window": metric_settings(ws)["impact_window"],
         "as_of": pd.Timestamp(as_of).to_pydatetime(),
     }
+    return tables, kw
+
+
+@contextmanager
+def _kept_views(
+    ws: Workspace,
+    cases: ir.Table,
+    *,
+    local: Callable[[ir.TimestampValue], ir.TimestampValue],
+    as_of: pd.Timestamp,
+    credited: ir.Table | None,
+) -> Iterator[tuple[Tables, tuple[Views, Views], dict[str, Any]]]:
+    """The practice tables of ``cases``' deals, their whole and landmark views kept in the engine
+    while the block runs, and the measuring settings."""
+    tables, kw = _tables(ws, cases, local=local, as_of=as_of, credited=credited)
     # every practice reads the same views: they are computed once and kept while measuring
     (whole, whole_kept), (landmark, landmark_kept) = map(kept, variant_views(tables, **kw))
     try:
@@ -233,6 +275,43 @@ def _kept_views(
     finally:
         for t in whole_kept + landmark_kept:
             t.release()
+
+
+def rep_buckets(counts: pd.DataFrame, k: int) -> list[list[str | None]]:
+    """The reps of ``counts`` (``rep_id``, ``n``: their deals; a None rep_id stands for the deals
+    without a rep) in at most ``k`` buckets of about equal deals: the most deals first, each
+    into the bucket with the fewest deals so far (the lowest on a tie). Every rep is in exactly
+    one bucket; no bucket is empty; the same counts give the same buckets."""
+    reps = [None if pd.isna(r) else str(r) for r in counts["rep_id"]]
+    rows = sorted(
+        zip(reps, counts["n"].astype("int64").tolist(), strict=True),
+        key=lambda r: (-r[1], r[0] is not None, r[0] or ""),
+    )
+    k = max(1, min(int(k), len(rows)))
+    buckets: list[list[str | None]] = [[] for _ in range(k)]
+    load = [(0, i) for i in range(k)]
+    for rep, n in rows:
+        deals, i = heapq.heappop(load)
+        buckets[i].append(rep)
+        heapq.heappush(load, (deals + n, i))
+    return [b for b in buckets if b]
+
+
+def _in_bucket(cases: ir.Table, reps: list[str | None]) -> ir.Table:
+    """The deals of ``cases`` whose rep is one of ``reps`` (None: the deals without a rep), as
+    a list of values in the query (an in-memory table of them is not seen by every engine's
+    cached tables)."""
+    named = [r for r in reps if r is not None]
+    cond = cases.rep_id.isnull() if None in reps else ibis.literal(False)
+    if named:
+        cond = cond | cases.rep_id.isin(named)
+    return cases.filter(cond)
+
+
+def _bucketed(p: Practice) -> bool:
+    """Whether a practice may be measured bucket by bucket of reps: a built-in reads its deal's
+    rows, or its owner's deals (rep_period); a workspace's own SQL may read any deal."""
+    return not p.sql
 
 
 def kept_deals(
@@ -244,22 +323,52 @@ def kept_deals(
     local: Callable[[ir.TimestampValue], ir.TimestampValue],
     as_of: pd.Timestamp,
     credited: ir.Table | None = None,
-) -> tuple[ir.Table, pd.Series]:
-    """``measure``'s rows kept in the engine (``cells.deal_table``, cached: release it when done)
-    and ``cells.checks``' row about them (their number in ``deals``). A value no model takes
+) -> KeptDeals:
+    """``measure``'s rows kept in the engine (``cells.deal_table``) and ``cells.checks``' row
+    about them (their number in ``deals``), as ``KeptDeals``. A value no model takes
     (infinite; binary and not 0 or 1) or a deal without a rep raises ``PracticeEffectsError``
-    naming the column and a deal."""
-    with _kept_views(ws, cases, local=local, as_of=as_of, credited=credited) as (tables, views, kw):
-        measured = practice_frame(tables, practices, views=views, **kw)
-        deals = cell_mod.deal_table(cases, measured, practices, covariates).cache()
-        try:
-            # reads every deal: the kept table is complete before the views are released
-            found = ws.execute(cell_mod.checks(deals, practices)).iloc[0]
-            _check_deals(ws, deals, practices, found)
-        except BaseException:
-            deals.release()
-            raise
-    return deals, found
+    naming the column and a deal.
+
+    The deals are measured bucket by bucket of reps (``rep_buckets``, one per
+    ``BUCKET_ACTIVITIES`` activities of the workspace): each bucket's views are kept while its
+    deals are measured and released before the next, its deals kept in a table of their own;
+    ``deals`` is their union. A workspace's own SQL practices are measured first, over every
+    deal (views left as expressions), kept while the buckets are measured and joined to each
+    bucket's deals."""
+    mkw = {"local": local, "as_of": as_of, "credited": credited}
+    counts = ws.execute(cases.group_by("rep_id").agg(n=cases.count()))
+    k = math.ceil(ws.data_rows("activities") / BUCKET_ACTIVITIES)
+    own = [p for p in practices if _bucketed(p)]
+    wide = [p for p in practices if not _bucketed(p)]
+    kept: list[ir.Table] = []
+    every = None
+    try:
+        if wide:
+            tables, kw = _tables(ws, cases, **mkw)
+            every = practice_frame(tables, wide, **kw).cache()
+        buckets = rep_buckets(counts, k)
+        for reps in buckets:
+            part = cases if len(buckets) == 1 else _in_bucket(cases, reps)
+            with _kept_views(ws, part, **mkw) as (tables, views, kw):
+                measured = practice_frame(tables, own, views=views, **kw)
+                if every is not None:
+                    e = every.rename(e_id="opportunity_id")
+                    measured = measured.left_join(e, measured.opportunity_id == e.e_id)
+                deals = cell_mod.deal_table(part, measured, practices, covariates)
+                # kept in the order of the deals: a cell's mean value then sums its deals in
+                # the same order however they were bucketed
+                kept.append(deals.order_by("opportunity_id").cache())
+        deals = kept[0] if len(kept) == 1 else ibis.union(*kept, distinct=False)
+        found = ws.execute(cell_mod.checks(deals, practices)).iloc[0]
+        _check_deals(ws, deals, practices, found)
+    except BaseException:
+        for t in kept:
+            t.release()
+        raise
+    finally:
+        if every is not None:
+            every.release()
+    return KeptDeals(deals, found, tuple(kept), len(buckets))
 
 
 def _check_deals(
@@ -355,14 +464,14 @@ def _grouped(
 ) -> PracticeResults:
     """``run`` above the cap: the deals kept in the engine, the models fitted on their grouped
     cells (one practice's cells brought back at a time), each rep's rates from the same cells."""
-    deals, found = kept_deals(
+    got = kept_deals(
         ws, cases, practices, covariates=covariates, local=local, as_of=as_of, credited=credited
     )
+    deals, found = got.deals, got.found
     n_deals = int(found["deals"])
     n_cells = most_cells = 0
     try:
-        query = cell_mod.edge_query(deals, cell_mod.binned(practices, found))
-        edges = cell_mod.edges_from(None if query is None else ws.execute(query).iloc[0])
+        edges = cell_mod.edges(ws.execute, deals, cell_mod.binned(practices, found))
         keys = ["rep_id", *[f"x_{c}" for c in covariates]]
         rep_rows: list[pd.DataFrame] = []
 
@@ -386,7 +495,7 @@ def _grouped(
             pool_min_cases=pool_min_cases,
         )
     except BaseException:
-        deals.release()
+        got.release()
         raise
     return PracticeResults(
         effects=effects,
@@ -395,13 +504,14 @@ def _grouped(
         n_deals=n_deals,
         deals=deals.select(*[c for c in deals.columns if not c.startswith("x_")]),
         n_measured=n_deals,
-        kept=(deals,),
+        kept=got.tables,
         # n_cells: cells brought back over all practices; max_cells: the most for one practice
-        # (what the driver held at once)
+        # (what the driver held at once); buckets: of reps whose deals were measured together
         notes={
             "grouped": True,
             "n_cells": n_cells,
             "max_cells": most_cells,
             "max_driver_rows": cap,
+            "buckets": got.buckets,
         },
     )

@@ -32,6 +32,27 @@ from brightspots.workspace import Layer, Run, Workspace
 __all__ = ["Refreshed", "describe", "full_reason", "update"]
 
 _LIVE = ("activities", "buyer_events", "opportunities", "accounts", "contacts", "reps")
+#: temporary tables of ``changes`` and ``ledger`` no longer read once the state is stored (the
+#: run keeps ``effort.KEYS`` and ``practices.DIRTY_DEALS``): dropped then, not at the end of the
+#: run, so the engine does not hold them (the live owners are a row per opportunity, account and
+#: contact) while the effort layer, the practices and the key accounts are computed
+_SCRATCH = (
+    "_rf_digests",
+    "_rf_owners",
+    "_rf_teams",
+    "_rf_days",
+    "_rf_changed",
+    "_rf_versions",
+    "_rf_row_changes",
+    "_rf_owner_changes",
+    changes.FLOORS,
+    changes.TEAM_CHANGES,
+    ledger.KEY_ROWS,
+    ledger.BUCKET,
+    ledger.BUCKETS,
+    "_rf_e_old",
+    "_rf_resp_old",
+)
 
 
 @dataclass(frozen=True)
@@ -153,6 +174,8 @@ def update(
             },
         )
     changes.store_snapshots(con)
+    for name in _SCRATCH:
+        con.execute(f"DROP TABLE IF EXISTS {name}")
     n_touches, n_events = state.counts(con)
     state.save(con, state.State(run_id, settings, as_of, n_touches, n_events))
     notes["recomputed"] = counts

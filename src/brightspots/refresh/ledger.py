@@ -48,8 +48,9 @@ Local = Callable[[ir.TimestampValue], ir.TimestampValue]
 KEY_ROWS = "_rf_key_rows"
 NEW_TOUCHES = "_rf_new_touches"
 NEW_EVENTS = "_rf_new_events"
-#: accounts of the bucket a full pass works on
+#: accounts of the bucket a full pass works on, and every account with its bucket
 BUCKET = "_rf_bucket"
+BUCKETS = "_rf_buckets"
 #: touches per bucket of a full run (about 1 GB of working rows in DuckDB)
 BUCKET_TOUCHES = 8_000_000
 
@@ -123,7 +124,7 @@ def recompute(
     k = buckets(con)
     if k > 1:
         con.execute(
-            "CREATE OR REPLACE TEMP TABLE _rf_buckets AS SELECT account_id, "
+            f"CREATE OR REPLACE TEMP TABLE {BUCKETS} AS SELECT account_id, "
             f"hash(account_id) % {k} AS b FROM (SELECT account_id FROM {LIVE_TOUCHES} "
             f"UNION SELECT account_id FROM {LIVE_EVENTS})"
         )
@@ -131,7 +132,7 @@ def recompute(
         if k > 1:
             con.execute(
                 f"CREATE OR REPLACE TEMP TABLE {BUCKET} AS "
-                f"SELECT account_id FROM _rf_buckets WHERE b = {b}"
+                f"SELECT account_id FROM {BUCKETS} WHERE b = {b}"
             )
             part = ws.backend().table(BUCKET)
             t_b = t.semi_join(part, t.account_id == part.account_id)
@@ -139,7 +140,7 @@ def recompute(
         else:
             t_b, e_b = t, e
         _pass(ws, t_b, e_b, incremental=False, append=b > 0, bucketed=k > 1, **kw)
-    for name in (BUCKET, "_rf_buckets"):
+    for name in (BUCKET, BUCKETS):
         con.execute(f"DROP TABLE IF EXISTS {name}")
     return {"touches": _count(con, TOUCHES), "events": _count(con, EVENTS), "buckets": k}
 

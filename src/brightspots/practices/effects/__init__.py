@@ -53,7 +53,7 @@ practices and count practices with whole-number values group on their exact valu
 are the per-deal results to rounding (1e-13 in the tests).
 
 The one approximation: other practices (rates, shares, hours) group on quantile bins of their
-values (64 equal-count bins from the engine's approximate quantiles, cut to 1/1024 of the deals
+values (64 equal-count bins from exact quantiles, one column per query, cut to 1/1024 of the deals
 around the 1st, 10th, 25th, 75th, 90th and 99th percentiles, each edge a bin of its own so that a
 value many deals share keeps its cells), and each cell enters the model at the mean value of its
 deals. The contrast ends and the fit then move within a bin: in the tests the log odds ratio
