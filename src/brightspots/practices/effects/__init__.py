@@ -67,6 +67,7 @@ import math
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TypedDict, Unpack
 
 import numpy as np
 import pandas as pd
@@ -168,6 +169,66 @@ class PracticeEffectsError(BrightspotsError):
     """The practice frame or the practice list cannot be analysed as given."""
 
 
+class Options(TypedDict, total=False):
+    """The settings ``estimate_effects`` and ``estimate_grouped_effects`` share (defaults in
+    ``_DEFAULTS``): the segment column, the screen's ``most_deals``, the bootstrap's ``seed``
+    and ``n_boot``, and the ``Limits``."""
+
+    segment: str
+    most_deals: float
+    seed: int
+    n_boot: int
+    min_deals: int
+    min_reps: int
+    min_segment_deals: int
+    pool_min_cases: int
+
+
+_DEFAULTS: Options = {
+    "segment": "x_segment",
+    "most_deals": 0.5,
+    "seed": 0,
+    "n_boot": 2000,
+    "min_deals": 30,
+    "min_reps": 10,
+    "min_segment_deals": 40,
+    "pool_min_cases": 30,
+}
+
+
+@dataclass(frozen=True)
+class _Setup:
+    covariates: list[str]
+    bright: set[str]
+    peers: set[str]
+    segment: str
+    most_deals: float
+    seed: int
+    n_boot: int
+    limits: Limits
+
+    @classmethod
+    def of(
+        cls, covariates: list[str], bright: Iterable[str], peers: Iterable[str], options: Options
+    ) -> _Setup:
+        unknown = set(options) - set(_DEFAULTS)
+        if unknown:
+            raise TypeError(f"unknown option(s): {sorted(unknown)}")
+        o = {**_DEFAULTS, **options}
+        return cls(
+            covariates=[c.removeprefix("x_") for c in covariates],
+            bright={str(r) for r in bright},
+            peers={str(r) for r in peers},
+            segment=o["segment"],
+            most_deals=o["most_deals"],
+            seed=o["seed"],
+            n_boot=o["n_boot"],
+            limits=Limits(
+                o["min_deals"], o["min_reps"], o["min_segment_deals"], o["pool_min_cases"]
+            ),
+        )
+
+
 def estimate_effects(
     frame: pd.DataFrame,
     practices: list[Practice],
@@ -175,25 +236,17 @@ def estimate_effects(
     covariates: list[str],
     bright: Iterable[str],
     peers: Iterable[str],
-    segment: str = "x_segment",
-    most_deals: float = 0.5,
-    seed: int = 0,
-    n_boot: int = 2000,
-    min_deals: int = 30,
-    min_reps: int = 10,
-    min_segment_deals: int = 40,
-    pool_min_cases: int = 30,
+    **options: Unpack[Options],
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The ``practice_effects`` table (``COLUMNS`` + ``EXTRA_COLUMNS``) and the per-segment
-    table (``SEGMENT_COLUMNS``); see the module docstring for the method."""
-    covariates = [c.removeprefix("x_") for c in covariates]
-    bright_set, peer_set = {str(r) for r in bright}, {str(r) for r in peers}
-    frame = _validated(frame, practices, covariates, bright_set, peer_set)
-    limits = Limits(min_deals, min_reps, min_segment_deals, pool_min_cases)
+    table (``SEGMENT_COLUMNS``); see the module docstring for the method. ``options``:
+    ``Options``."""
+    s = _Setup.of(covariates, bright, peers, options)
+    frame = _validated(frame, practices, s.covariates, s.bright, s.peers)
     with one_blas_thread():
         return _estimated(
-            frame, practices, covariates, bright_set, peer_set, segment, most_deals, seed,
-            n_boot, limits,
+            frame, practices, s.covariates, s.bright, s.peers, s.segment, s.most_deals, s.seed,
+            s.n_boot, s.limits,
         )  # fmt: skip
 
 
@@ -204,14 +257,7 @@ def estimate_grouped_effects(
     covariates: list[str],
     bright: Iterable[str],
     peers: Iterable[str],
-    segment: str = "x_segment",
-    most_deals: float = 0.5,
-    seed: int = 0,
-    n_boot: int = 2000,
-    min_deals: int = 30,
-    min_reps: int = 10,
-    min_segment_deals: int = 40,
-    pool_min_cases: int = 30,
+    **options: Unpack[Options],
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``estimate_effects`` on grouped covariate cells instead of one row per deal (see the
     module docstring, "Grouped cells"). ``cells(practice)`` gives the practice's primary and
@@ -220,25 +266,24 @@ def estimate_grouped_effects(
     never empty: a cell holds deals where the practice is defined) and ``WEIGHT``, the number of
     deals in the cell (a positive whole number). The practices' cells are asked for one
     practice at a time, so only one practice's cells are held at once."""
-    covariates = [c.removeprefix("x_") for c in covariates]
-    bright_set, peer_set = {str(r) for r in bright}, {str(r) for r in peers}
-    _check_lists(practices, bright_set, peer_set)
-    limits = Limits(min_deals, min_reps, min_segment_deals, pool_min_cases)
+    s = _Setup.of(covariates, bright, peers, options)
+    _check_lists(practices, s.bright, s.peers)
     done = []
     with one_blas_thread():
         for practice in practices:
             primary, whole = cells(practice)
             subs = [
-                _validated_cells(frame, practice, f"{variant}__{practice.id}", covariates)
+                _validated_cells(frame, practice, f"{variant}__{practice.id}", s.covariates)
                 for frame, variant in ((primary, "primary"), (whole, "whole"))
             ]
             found = _one(
-                *subs, practice, covariates=covariates, bright=bright_set, peers=peer_set,
-                segment=segment if segment in subs[0].columns else None, most_deals=most_deals,
-                n_boot=n_boot, rng=_rng(seed, practice), limits=limits, designs=None,
+                *subs, practice, covariates=s.covariates, bright=s.bright, peers=s.peers,
+                segment=s.segment if s.segment in subs[0].columns else None,
+                most_deals=s.most_deals, n_boot=s.n_boot, rng=_rng(s.seed, practice),
+                limits=s.limits, designs=None,
             )  # fmt: skip
             done.append(found)
-    return _assembled(done, practices, bright_set)
+    return _assembled(done, practices, s.bright)
 
 
 def _rng(seed: int, practice: Practice) -> np.random.Generator:
