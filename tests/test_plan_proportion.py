@@ -102,6 +102,14 @@ def test_sentences_carry_the_figures():
         "its fair share."
     )
     assert sentence(pd.Series({**row, "flag": ""}), "USD", "6 months") == ""
+    # with its expected touches, against the configured ratios
+    row = pd.Series({**row, "expected_touches": 35.0})
+    assert sentence(row, "USD", "6 months").endswith(
+        "its fair share, and under half the 35 that accounts of like value and deal count get "
+        "across the company's books."
+    )
+    loose = FlagRules(under_ratio=0.4)
+    assert ", and under 40% of the 35 that" in sentence(row, "USD", "6 months", loose)
 
 
 def test_all_books_at_once_equal_one_book_at_a_time():
@@ -188,11 +196,18 @@ def test_deal_work_alone_is_not_neglect():
 def test_pattern_and_dispersion_by_hand():
     from brightspots.plan.proportion import dispersion, pattern_q
 
-    # squared Pearson residuals 2 and 2: median 2 over the chi-square(1) median 0.4549
+    # squared Pearson residuals 5 and 5 (expected 5 each): median 5 over the chi-square(1) median
+    assert dispersion(np.array([0.0, 10.0]), np.array([5.0, 5.0])) == pytest.approx(
+        5 / 0.45494, 1e-4
+    )
+    assert dispersion(np.array([5.0, 5.0]), np.array([5.0, 5.0])) == 1.0  # never below Poisson
+    # accounts expected under 5 touches count only when no account is expected 5: residuals 2, 2
     assert dispersion(np.array([0.0, 4.0]), np.array([2.0, 2.0])) == pytest.approx(
         2 / 0.45494, 1e-4
     )
-    assert dispersion(np.array([2.0, 2.0]), np.array([2.0, 2.0])) == 1.0  # never below Poisson
+    assert dispersion(np.array([0.0, 4.0, 0.0, 10.0]), np.array([2.0, 2.0, 5.0, 5.0])) == (
+        pytest.approx(5 / 0.45494, 1e-4)
+    )
     # book 0: its eligible accounts got 10 touches, expected 30, of the book's 100; book 1: as
     # expected. z0 = -20 / sqrt(2 x 30 x 0.7) = -3.086, p0 = 0.001014; BH over the two books
     touches = np.array([4.0, 6.0, 90.0, 15.0, 15.0, 70.0])

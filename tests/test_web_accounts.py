@@ -64,3 +64,21 @@ def test_a_manager_sees_the_team_accounts(as_, web_ws: WebOrg):
     assert rep_view.status_code == 200 and 'id="team-books"' not in rep_view.text
     for who in (web_ws.rep, web_ws.other_manager):
         assert as_(who).get(f"/teams/{web_ws.team_id}/accounts").status_code == 404
+
+
+def test_a_parent_teams_manager_sees_the_accounts_of_the_teams_below(as_, web_ws: WebOrg):
+    with Workspace.open(web_ws.root) as ws:
+        plan = ws.run_results("account_plan")
+        reps = ws.read("reps")
+        teams = ws.read("teams")
+    under = set(teams.loc[teams["parent_team_id"] == web_ws.parent_id, "team_id"])
+    assert {web_ws.team_id, web_ws.other_team_id} <= under
+    members = set(reps.loc[reps["team_id"].isin(under | {web_ws.parent_id}), "rep_id"])
+    mine = plan[plan["owner_rep_id"].isin(members)]
+    c = as_(web_ws.region_manager)
+    page = c.get(f"/teams/{web_ws.parent_id}").text
+    n_under = int((mine["flag"] == "under").sum())
+    assert f"Over {len(mine):,} accounts, {n_under:,} valuable" in page
+    listed = c.get(f"/teams/{web_ws.parent_id}/accounts").text
+    shown = set(re.findall(r'href="/accounts/([^"]+)"', listed))
+    assert shown == set(mine.loc[mine["flag"] != "", "account_id"])

@@ -194,7 +194,7 @@ def _books(frame: pd.DataFrame, s: Settings, currency: str) -> float:
             "fair_touches", "expected_touches", "flag"]  # fmt: skip
     records = frame.loc[flagged, cols].to_dict("records")
     frame.loc[flagged, "sentence"] = [
-        proportion.sentence(r, currency, s.window_words) for r in records
+        proportion.sentence(r, currency, s.window_words, s.rules) for r in records
     ]
     return found.phi
 

@@ -226,11 +226,15 @@ def expected_touches(
 
 def dispersion(touches: np.ndarray, expected: np.ndarray) -> float:
     """How much more touches spread around their expected counts than Poisson counts would: the
-    median squared Pearson residual over accounts expected at least one touch, over the median of
-    a chi-square with one degree of freedom (0.455), at least 1. A median, so the few accounts a
-    rep truly neglects or over-serves do not widen the yardstick they are measured with."""
+    median squared Pearson residual over accounts expected at least 5 touches (below that the
+    counts are too coarse for the median to be calibrated: it reads a 4x spread as 3), over the
+    median of a chi-square with one degree of freedom (0.455), at least 1. A median, so the few
+    accounts a rep truly neglects or over-serves do not widen the yardstick they are measured
+    with. Without any account expected 5 touches, every account expected one is used."""
     k, e = np.asarray(touches, float), np.asarray(expected, float)
-    use = e > 1
+    use = e >= 5
+    if not use.any():
+        use = e >= 1
     if not use.any():
         return 1.0
     resid = (k[use] - e[use]) ** 2 / e[use]
@@ -334,20 +338,26 @@ def flags(
     return Flags(fair, ratio, flag, q, pq, phi)
 
 
-def sentence(row, currency: str, window: str) -> str:
+def sentence(row, currency: str, window: str, rules: FlagRules | None = None) -> str:
     """One sentence on a flagged account, with its figures (and its expected touches when the
-    row has them)."""
+    row has them, against ``rules``' ratios)."""
     if row["flag"] not in ("under", "over"):
         return ""
+    rules = rules or FlagRules()
     share = row["own_touches"] / row["book_touches"] if row["book_touches"] else 0.0
     value = money(row["value"], currency)
     gap = abs(row["fair_touches"] - row["own_touches"])
     expected = row.get("expected_touches", np.nan)
     like = ""
     if expected is not None and np.isfinite(expected):
-        half = "under half" if row["flag"] == "under" else "over twice"
+        if row["flag"] == "under":
+            r = rules.under_ratio
+            part = "under half the" if r == 0.5 else f"under {r:.0%} of the"
+        else:
+            r = rules.over_ratio
+            part = "over twice the" if r == 2 else f"over {r:g} times the"
         like = (
-            f", and {half} the {expected:.0f} that accounts of like value and deal count get "
+            f", and {part} {expected:.0f} that accounts of like value and deal count get "
             "across the company's books"
         )
     if row["flag"] == "under":

@@ -212,7 +212,8 @@ def accounts_section(ctx: ReportContext) -> AccountsSection:
             "effort, learned from history. An account's fair share of its owner's touches is "
             "its share of the book's value, weighted by fit; its expected touches are what the "
             "company's reps give an account of like value with as many deals open. An account "
-            "is listed when it got under half (over twice) both, and its owner's book shows the "
+            "is listed when it got far less (more) than both (by [plan] under_ratio and "
+            "over_ratio: half and twice by default), and its owner's book shows the "
             "pattern beyond chance: its valuable (small) accounts together got fewer (more) "
             "touches than expected (tests with false discoveries controlled)."
         ),

@@ -8,9 +8,11 @@ of the touches). With the model on (``SynthConfig.misallocation`` above 0) those
 ``effort`` instead, and the touches on a deal that carry no practice (cadence calls and e-mails,
 demos, meetings after the proposal, touches after a win, with the buyer events that answer them)
 can be thinned per account (``allocation.Thinning``): a neglected account keeps only a share of
-them, and the proportional rep keeps small accounts' deals lean. The random draws of the deal
-rows are the same either way: the touches a rep does not make are dropped as the rows are
-added."""
+them, and the proportional rep keeps small accounts' deals lean. Within a chunk of deals the
+random draws of the deal rows are the same either way (the touches a rep does not make are
+dropped as the rows are added); with the model on, the chunk skips the draws of the account-level
+block, so from the second chunk (``org.CHUNK_OPPS`` deals) on, the deal rows differ from the
+model-off org's."""
 
 from __future__ import annotations
 

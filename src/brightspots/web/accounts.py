@@ -12,6 +12,7 @@ import pandas as pd
 
 from brightspots.plan.make import PLANS
 from brightspots.report import fmt
+from brightspots.teams import below
 from brightspots.web.data import Snapshot
 from brightspots.workspace import Workspace
 
@@ -143,28 +144,31 @@ def book(ws: Workspace, snap: Snapshot, rep_id: str) -> Book:
     return Book(rep_id, name, "", out, summary)
 
 
-def team_summary(ws: Workspace, snap: Snapshot, team_id: str) -> str:
-    """One sentence on how well the team's effort follows value (its ``effort_allocation``
-    row in the latest run); "" before a run has one."""
-    if not has_accounts(ws, snap) or not ws.has_table("effort_allocation"):
+def team_summary(ws: Workspace, snap: Snapshot, team_id: str, rep_ids: list[str]) -> str:
+    """One sentence on how well the effort of ``rep_ids`` (the reps of the team and the teams
+    below it) follows value: their accounts and flags in the latest run's ``account_plan``, and
+    the team's rank correlation (``effort_allocation``) when no team sits below it (that row
+    counts the team's own reps); "" before a run has the key-account view."""
+    if not has_accounts(ws, snap) or not rep_ids:
         return ""
-    got = ws.run_rows(
-        "effort_allocation", snap.run.run_id, "level = 'team' AND unit_id = ?", [team_id]
-    )
-    if got.empty:
-        return ""
-    r = got.iloc[0]
-    rho = _num(r["spearman"])
-    follows = (
-        ""
-        if math.isnan(rho)
-        else f"touches follow account value with a rank correlation of "
-        f"{rho:.2f} (1: the same order); "
-    )
+    marks = ", ".join("?" * len(rep_ids))
+    rows = ws.run_rows("account_plan", snap.run.run_id, f"owner_rep_id IN ({marks})", rep_ids)
+    follows = ""
+    if below(team_id, snap.org.parents) == {team_id} and ws.has_table("effort_allocation"):
+        got = ws.run_rows(
+            "effort_allocation", snap.run.run_id, "level = 'team' AND unit_id = ?", [team_id]
+        )
+        rho = _num(got["spearman"].iloc[0]) if len(got) else math.nan
+        if not math.isnan(rho):
+            follows = (
+                f"touches follow account value with a rank correlation of {rho:.2f} "
+                "(1: the same order); "
+            )
+    under, over = int((rows["flag"] == "under").sum()), int((rows["flag"] == "over").sum())
     return (
-        f"Over {fmt.integer(r['n_accounts'])} accounts, {follows}"
-        f"{fmt.integer(r['under_served'])} valuable, well-fitting accounts are clearly "
-        f"under-served and {fmt.integer(r['over_served'])} small ones over-served."
+        f"Over {fmt.integer(len(rows))} accounts, {follows}{fmt.integer(under)} valuable, "
+        f"well-fitting accounts are clearly under-served and {fmt.integer(over)} small ones "
+        "over-served."
     )
 
 
@@ -172,8 +176,8 @@ def team_accounts(ws: Workspace, snap: Snapshot, team_id: str, rep_ids: list[str
     """The flagged accounts owned by ``rep_ids`` (the team's reps), the under-served first, each
     by its gap to the fair share."""
     name = snap.team_name(team_id)
-    summary = team_summary(ws, snap, team_id)
-    if not summary or not rep_ids:
+    summary = team_summary(ws, snap, team_id, rep_ids)
+    if not summary:
         return TeamAccounts(team_id, name, summary, [])
     marks = ", ".join("?" * len(rep_ids))
     rows = ws.run_rows(

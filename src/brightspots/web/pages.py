@@ -277,7 +277,12 @@ def team(request: Request, team_id: str, session: Login, ws: WS) -> HTMLResponse
     snap, t, shared = team_of(request, ws, session, team_id, coach=False)
     manages = access.manages(session.user, team_id, snap.org)
     # a manager reads how the team's effort follows value (the accounts: on their own page)
-    books = accounts.team_summary(ws, snap, team_id) if manages else ""
+    books = ""
+    if manages:
+        reps = snap.reps_in(below(team_id, snap.org.parents))
+        books = request.app.state.snapshots.cached(
+            ws, ("team-summary", team_id), lambda: accounts.team_summary(ws, snap, team_id, reps)
+        )
     return page(
         request, "team.html.j2", session, snap, t=t, stories=shared, manages=manages, books=books
     )
