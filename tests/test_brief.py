@@ -375,14 +375,68 @@ def test_what_worked_is_tied_to_the_period(ws, briefs) -> None:
     assert seen > 0
 
 
-def test_stories_of_the_period_are_linked(ws, briefs) -> None:
+def test_stories_of_the_period_and_its_wins_are_told_preferred_first(ws, briefs) -> None:
+    """small_ws has no app state, so [stories] approval "auto" shares every story not declined;
+    a brief tells at most [brief] max_stories (3) of those created in the period or tied to
+    one of its wins, tied (and caregiver) ones first, newest first."""
+    from brightspots.brief.build import story_rank
+    from brightspots.stories.links import caregiver, split_tags
+
     stories = ws.read("stories")
-    for b in [x for x in briefs if x.team_id == "all"]:
-        day = stories["created_at"].dt.date
-        expected = stories[(day >= b.period.start) & (day <= b.period.end)]
-        assert {s.story_id for s in b.stories} == set(expected["story_id"])
+    opps, reps = ws.read("opportunities"), ws.read("reps")
+    acts = ws.read("activities")
+    data_end = max(acts["occurred_at"].max(), ws.read("buyer_events")["occurred_at"].max())
+    created = dict(zip(stories["story_id"], stories["created_at"], strict=True))
+    tag_of = {
+        "multi-threading": "multithreading",
+        "meeting-before-proposal": "meeting_before_proposal",
+    }
+    n_tied = 0
+    for b in briefs:
+        mine = set(reps.loc[reps["team_id"] == b.team_id, "rep_id"])
+        day = opps["closed_at"].dt.date  # the workspace is in UTC
+        won = opps[(opps["stage"] == "won") & (day >= b.period.start) & (day <= b.period.end)]
+        told = stories
+        if b.team_id != "all":
+            won = won[won["owner_rep_id"].isin(mine)]
+            told = stories[stories["rep_id"].isin(mine)]
+        in_period = (told["created_at"].dt.date >= b.period.start) & (
+            told["created_at"].dt.date <= b.period.end
+        )
+        tied = told["opportunity_id"].isin(won["opportunity_id"]) | told["account_id"].isin(
+            won["account_id"]
+        )
+        expected = told[in_period | (tied & (told["created_at"] <= data_end))]
+        assert len(b.stories) == min(3, len(expected)), (b.team_id, b.period.label)
+        assert {s.story_id for s in b.stories} <= set(expected["story_id"])
+        keys = [(story_rank(s), -created[s.story_id].value) for s in b.stories]
+        assert keys == sorted(keys)
+        shown = {s.story_id for s in b.stories}
         for s in b.stories:
             assert s.rep and s.title and s.body
+            if s.win_opportunity_id is not None:
+                n_tied += 1
+                win = won[won["opportunity_id"] == s.win_opportunity_id]
+                assert len(win) == 1, s
+                row = stories[stories["story_id"] == s.story_id].iloc[0]
+                assert row["opportunity_id"] == s.win_opportunity_id or (
+                    row["account_id"] == win["account_id"].iloc[0]
+                )
+            for tag in split_tags(";".join(s.tags)):
+                if tag in tag_of:
+                    assert tag_of[tag] in s.practices, s
+        # nothing left out is preferred to what is shown
+        if b.stories:
+            last = (story_rank(b.stories[-1]), -created[b.stories[-1].story_id].value)
+            left = expected[~expected["story_id"].isin(shown)]
+            rest_tied = left["opportunity_id"].isin(won["opportunity_id"]) | left[
+                "account_id"
+            ].isin(won["account_id"])
+            care = caregiver(left, ws.config)
+            for sid, t, c in zip(left["story_id"], rest_tied, care, strict=True):
+                rank = (0 if c else 1) if t else (2 if c else 3)
+                assert (rank, -created[sid].value) >= last
+    assert n_tied > 0
 
 
 def test_coverage_and_an_empty_period(ws) -> None:

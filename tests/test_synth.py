@@ -79,6 +79,12 @@ def _row_reason(t: schema.Table, row: dict[str, str]) -> tuple[str, str] | None:
             return Reason.CLOSED_AT_REQUIRED, "closed_at"
         if row["closed_at"] and parsed["closed_at"] < parsed["created_at"]:
             return Reason.CLOSED_BEFORE_CREATED, "closed_at"
+    if Reason.BAD_SCALE in t.row_rules:
+        lo, hi = parsed.get("scale_min"), parsed["scale_max"]
+        if (hi <= 0) if lo is None else (lo >= hi):
+            return Reason.BAD_SCALE, "scale_max"
+        if not (0 if lo is None else lo) <= parsed["score"] <= hi:
+            return Reason.SCORE_OUT_OF_SCALE, "score"
     return None
 
 

@@ -48,6 +48,8 @@ class Reason(StrEnum):
     CONFLICT = "conflict"  # same key as an earlier row of the file, different content
     CLOSED_AT_REQUIRED = "closed_at_required"  # won/lost without closed_at
     CLOSED_BEFORE_CREATED = "closed_before_created"  # closed_at < created_at
+    SCORE_OUT_OF_SCALE = "score_out_of_scale"  # a survey score above scale_max or below the scale
+    BAD_SCALE = "bad_scale"  # scale_min not below scale_max
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,7 @@ STAGES = ("open", "won", "lost")
 SOURCES = ("inbound", "outbound", "partner", "referral", "expansion")
 SENIORITIES = ("executive", "manager", "staff")
 RESPONDENT_TYPES = ("customer", "employee")
+STORY_STATUSES = ("submitted", "approved", "declined")
 
 TABLES: tuple[Table, ...] = (
     Table(
@@ -238,6 +241,8 @@ TABLES: tuple[Table, ...] = (
             Column("scale_max", ColumnType.FLOAT, nullable=False),
             Column("submitted_at", ColumnType.TIMESTAMP, nullable=False),
         ),
+        # a broken scale first: it makes every score look out of range
+        row_rules=(Reason.BAD_SCALE, Reason.SCORE_OUT_OF_SCALE),
         description="Customer and employee survey answers.",
     ),
     Table(
@@ -252,6 +257,11 @@ TABLES: tuple[Table, ...] = (
             Column("body", nullable=False),
             Column("tags", description="';'-separated"),
             Column("created_at", ColumnType.TIMESTAMP, nullable=False),
+            Column(
+                "status",
+                enum=STORY_STATUSES,
+                description="approval in the source system; empty = submitted",
+            ),
         ),
         description="Customer stories told by reps.",
     ),

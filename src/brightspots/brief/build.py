@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
@@ -32,12 +33,15 @@ from brightspots.brief.model import (
 )
 from brightspots.brief.period import Period, day_words, parse
 from brightspots.brief.source import BriefError, Scope
+from brightspots.practices.registry import Practice as PracticeDef
 from brightspots.practices.registry import landmark_days
 from brightspots.practices.registry import registry as practice_registry
 from brightspots.report import fmt
+from brightspots.stories import links as story_links
 from brightspots.workspace import Run, Workspace
 
 MAX_PER_METRIC = 5  # deviation rows shown per metric and level (the strongest)
+MAX_STORIES = 3  # stories shown, unless [brief] max_stories says otherwise
 
 
 def check_naming(brief: Brief) -> None:
@@ -314,27 +318,65 @@ def _funnel(
     )
 
 
-def _stories(df: pd.DataFrame, sc: Scope) -> list[Story]:
+def max_stories(cfg: dict) -> int:
+    """``[brief] max_stories``: a whole number, 0 or more (default 3)."""
+    value = cfg.get("max_stories", MAX_STORIES)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise BriefError(
+            f"[brief] max_stories = {value!r} in brightspots.toml: use a whole number of "
+            "stories, 0 or more (e.g. 3)"
+        )
+    return value
+
+
+def story_rank(s: Story) -> int:
+    """0: a caregiver story tied to a win of the period; 1: tied; 2: caregiver; 3: the rest."""
+    tied = s.win_opportunity_id is not None
+    return (0 if s.caregiver else 1) if tied else (2 if s.caregiver else 3)
+
+
+def _stories(
+    df: pd.DataFrame, sc: Scope, practices: Sequence[PracticeDef], config: dict, limit: int
+) -> list[Story]:
+    """The brief's stories (``source.stories``), at most ``limit``: caregiver stories tied to
+    the period's wins first, then other tied stories, other caregiver stories, then the rest;
+    newest first within each."""
     names = sc.rep_names
+    links = story_links.practice_links(df, practices)
+    linked: dict[str, list[str]] = {}
+    for sid, pid in zip(links["story_id"], links["practice"], strict=True):
+        linked.setdefault(str(sid), []).append(str(pid))
+    care = story_links.caregiver(df, config)
+
+    def text(v) -> str | None:
+        return str(v) if v is not None and pd.notna(v) else None
+
     out = []
-    for _, r in df.iterrows():
-        tags = str(r["tags"]) if pd.notna(r["tags"]) else ""
+    for i, r in df.iterrows():
         out.append(
             Story(
                 story_id=str(r["story_id"]),
                 title=str(r["title"]),
                 body=str(r["body"]),
-                tags=tuple(t.strip() for t in tags.split(";") if t.strip()),
+                tags=tuple(story_links.split_tags(r["tags"])),
                 created_on=r["created_on"],
                 rep_id=str(r["rep_id"]),
                 rep=names.get(str(r["rep_id"]), str(r["rep_id"])),
-                account=str(r["account"]) if pd.notna(r["account"]) else None,
-                opportunity_id=str(r["opportunity_id"]) if pd.notna(r["opportunity_id"]) else None,
-                deal=str(r["deal"]) if pd.notna(r["deal"]) else None,
-                deal_stage=str(r["deal_stage"]) if pd.notna(r["deal_stage"]) else None,
+                account=text(r["account"]),
+                opportunity_id=text(r["opportunity_id"]),
+                deal=text(r["deal"]),
+                deal_stage=text(r["deal_stage"]),
+                caregiver=bool(care.loc[i]),
+                win_opportunity_id=text(r["win_opportunity_id"]),
+                practices=tuple(linked.get(str(r["story_id"]), ())),
             )
         )
-    return out
+    created = dict(zip(df["story_id"].astype(str), pd.to_datetime(df["created_at"]), strict=True))
+    # newest first within a rank: sort by id, then stably by time, descending, then by rank
+    out.sort(key=lambda s: s.story_id)
+    out.sort(key=lambda s: created[s.story_id], reverse=True)
+    out.sort(key=story_rank)
+    return out[:limit]
 
 
 def _coverage_notes(
@@ -413,7 +455,8 @@ def build(ws: Workspace, team: str, period_text: str, *, now: datetime | None = 
         landmark_days=landmark_days(ws.config),
     )
 
-    stories = _stories(source.stories(ws, sc, period), sc)
+    found = source.stories(ws, sc, period, won, data_end=as_of)
+    stories = _stories(found, sc, list(registry.values()), ws.config, max_stories(cfg))
     questions = questions_mod.questions(shown_wins, rows, practice_rows, stories, previous_rows)
     scored = sc.in_scope(_closed(deals, period.window_start, period.end))
     n_closed = source.closed_count(ws, sc, period.window_start, period.end)

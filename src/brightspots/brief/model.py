@@ -163,6 +163,12 @@ class Story:
     opportunity_id: str | None
     deal: str | None
     deal_stage: str | None  # won, lost, open, ... of the linked deal
+    #: a caregiver story ([care] story_tags and story_keywords; shown with a "Care" badge)
+    caregiver: bool = False
+    #: the period's win the story is tied to (its deal, or a win on its account); None: none
+    win_opportunity_id: str | None = None
+    #: the practices it illustrates (ids, in the registry's order: stories.links)
+    practices: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

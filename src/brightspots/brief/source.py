@@ -1,8 +1,9 @@
 """What a brief reads: the latest analysis run's tables and a few small queries on the data.
 
 Every read is filtered to the brief's dates (and, where it is cheap, its reps) before it leaves
-the engine or the workspace file. Row-level data comes back only for the period's won deals and
-the buyer events answered by the reps a brief may show; everything else is aggregated first.
+the engine or the workspace file. Row-level data comes back only for the period's won deals, the
+buyer events answered by the reps a brief may show and the stories (a small table, read whole:
+which may be shared is decided with the web app's reviews); everything else is aggregated first.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from brightspots.errors import BrightspotsError
 from brightspots.practices.features import practice_frame
 from brightspots.practices.registry import landmark_days
 from brightspots.practices.views import Tables
+from brightspots.stories import library, sharing
 from brightspots.teams import below
 from brightspots.workspace import Run, Workspace
 
@@ -428,32 +430,93 @@ def opened_deals(
     return ids.merge(frame[keep], on="opportunity_id", how="left")
 
 
-def stories(ws: Workspace, sc: Scope, period: Period) -> pd.DataFrame:
-    """The period's stories told by the scope's reps, with their account's and deal's names."""
-    s = ws.table("stories")
-    s = s.filter(_between(s.created_at, utc_span(period.start, period.end, ws.timezone)))
+STORY_COLUMNS = (
+    "story_id",
+    "title",
+    "body",
+    "tags",
+    "created_at",
+    "created_on",
+    "rep_id",
+    "account_id",
+    "account",
+    "opportunity_id",
+    "deal",
+    "deal_stage",
+    "win_opportunity_id",
+    "source",
+)
+
+
+def _names(ws: Workspace, table: str, key: str, ids: list[str], **cols: str) -> pd.DataFrame:
+    """``key`` and ``cols`` (new name -> column) of the rows of ``table`` with a key in ``ids``."""
+    if not ids:
+        return pd.DataFrame(columns=[key, *cols])
+    t = ws.table(table)
+    t = t.filter(t[key].isin(ids))
+    return ws.execute(t.select(key, **{new: t[old] for new, old in cols.items()}))
+
+
+def _win_ties(found: pd.DataFrame, wins: pd.DataFrame) -> pd.Series:
+    """Per story, the period win it is tied to: its own deal when that is a win, else the first
+    win (in ``wins``' order) on its account; None when neither."""
+    won = set(wins["opportunity_id"].astype(str)) if len(wins) else set()
+    on_account: dict[str, str] = {}
+    if len(wins):
+        for opp, acc in zip(wins["opportunity_id"], wins["account_id"], strict=True):
+            if pd.notna(acc):
+                on_account.setdefault(str(acc), str(opp))
+    ties = []
+    for opp, acc in zip(found["opportunity_id"], found["account_id"], strict=True):
+        if opp is not None and str(opp) in won:
+            ties.append(str(opp))
+        else:
+            ties.append(on_account.get(str(acc)) if acc is not None else None)
+    return pd.Series(ties, index=found.index, dtype=object)
+
+
+def stories(
+    ws: Workspace,
+    sc: Scope,
+    period: Period,
+    wins: pd.DataFrame,
+    *,
+    data_end: datetime | None = None,
+) -> pd.DataFrame:
+    """The stories a brief may show (``STORY_COLUMNS``), oldest first: those that pass
+    ``stories.sharing.shared``, told by the scope's reps, and either created in the period or
+    tied to one of its wins (``wins``: opportunity_id, account_id; the story names the won deal
+    or its account) and created by the end of the data (``data_end``, naive UTC; default
+    ``as_of``). Imported stories and those written in the web app alike, with their account's
+    and deal's names; ``win_opportunity_id`` is the win a story is tied to (None: none)."""
+    every = library.all_stories(ws, library.app_state(ws))
+    found = sharing.shared(ws, every)
     if not sc.company:
-        s = s.filter(s.rep_id.isin(sorted(sc.rep_ids)))
-    a = ws.table("accounts").select(acc_id="account_id", account="name")
-    o = ws.table("opportunities").select(
-        opp_id="opportunity_id", deal="product", deal_stage="stage"
+        found = found[found["rep_id"].isin(sc.rep_ids)]
+    lo, hi = utc_span(period.start, period.end, ws.timezone)
+    created = pd.to_datetime(found["created_at"])
+    in_period = (created >= pd.Timestamp(lo)) & (created < pd.Timestamp(hi))
+    ties = _win_ties(found, wins)
+    end = data_end if data_end is not None else as_of(ws)
+    bound = pd.Timestamp(end) if end is not None else pd.Timestamp(hi)
+    found = found.assign(win_opportunity_id=ties)[in_period | (ties.notna() & (created <= bound))]
+    accounts = _names(
+        ws, "accounts", "account_id", sorted(set(found["account_id"].dropna())), account="name"
     )
-    j = s.left_join(a, s.account_id == a.acc_id).left_join(o, s.opportunity_id == o.opp_id)
-    df = ws.execute(
-        j.select(
-            "story_id",
-            "title",
-            "body",
-            "tags",
-            "created_at",
-            "rep_id",
-            "account",
-            "opportunity_id",
-            "deal",
-            "deal_stage",
-        ).order_by(["created_at", "story_id"])
+    deals = _names(
+        ws,
+        "opportunities",
+        "opportunity_id",
+        sorted(set(found["opportunity_id"].dropna())),
+        deal="product",
+        deal_stage="stage",
     )
-    return df.assign(created_on=timezones.local_days(df["created_at"], ws.timezone))
+    out = found.merge(accounts, on="account_id", how="left").merge(
+        deals, on="opportunity_id", how="left"
+    )
+    out = out.sort_values(["created_at", "story_id"], kind="stable").reset_index(drop=True)
+    out["created_on"] = timezones.local_days(out["created_at"], ws.timezone)
+    return out[list(STORY_COLUMNS)]
 
 
 def data_days(ws: Workspace, sc: Scope, period: Period) -> tuple[date | None, date | None, int]:

@@ -20,7 +20,8 @@ Conventions, in one place:
 Modules: ``constants`` (thresholds), ``inputs`` (checks), ``poisson_binomial`` (exact win-count
 distribution), ``skew`` (Cornish-Fisher), ``dispersion`` (phi, tau2, shrinkage, BH, ranks),
 ``funnel`` (limits and the drawn funnel), ``power`` (detectability), ``labels`` (the rule and the
-combination over outcomes), ``reasons`` (sentences), ``assessment`` (the whole assessment).
+combination over outcomes), ``reasons`` (sentences), ``assessment`` (the whole assessment),
+``means`` (the same funnel on mean answers, such as the care index: :func:`assess_means`).
 """
 
 from brightspots.deviance.assessment import OUTCOMES, OUTPUT_COLUMNS, assess, assess_outcome
@@ -39,6 +40,7 @@ from brightspots.deviance.dispersion import bh, expected_ranks, overdispersion, 
 from brightspots.deviance.funnel import funnel_curve, ratio_limits
 from brightspots.deviance.inputs import PROB_COLUMNS, UNIT_COLUMNS, DevianceInputError
 from brightspots.deviance.labels import combine_labels, label_units, outcome_thresholds
+from brightspots.deviance.means import assess_means
 from brightspots.deviance.poisson_binomial import (
     exact_count_limits,
     poisson_binomial_pmf,
@@ -64,6 +66,7 @@ __all__ = [
     "DevianceInputError",
     "alternative_moments",
     "assess",
+    "assess_means",
     "assess_outcome",
     "bh",
     "cf_quantile",

@@ -29,4 +29,19 @@ ROW_RULES: dict[Reason, RowRule] = {
         detail="'closed_at ''' || {closed_at_text} || ''' is before created_at ''' "
         "|| {created_at_text} || ''''",
     ),
+    # An empty scale_min means 0 or 1 (0 when the question has a score of 0 anywhere). That
+    # depends on other rows, so the analysis settles it; here only a negative score fails.
+    Reason.BAD_SCALE: RowRule(
+        column="scale_max",
+        when="({scale_min} IS NOT NULL AND {scale_min} >= {scale_max}) "
+        "OR ({scale_min} IS NULL AND {scale_max} <= 0)",
+        detail="'scale_min ' || coalesce({scale_min_text}, '(empty: 0 or 1)') "
+        "|| ' is not below scale_max ' || {scale_max_text}",
+    ),
+    Reason.SCORE_OUT_OF_SCALE: RowRule(
+        column="score",
+        when="{score} > {scale_max} OR {score} < coalesce({scale_min}, 0)",
+        detail="'score ' || {score_text} || ' is outside the scale ' "
+        "|| coalesce({scale_min_text}, '0 or 1') || ' to ' || {scale_max_text}",
+    ),
 }

@@ -37,6 +37,10 @@ Choices worth knowing:
   of ``metrics.credit.credited`` (the latest touch on the account at most ``[metrics]
   impact_window`` before a buyer event, matching opportunity then contact), counting only buyer
   events before the deal's cutoff.
+* ``keywords``: how a customer story names the practice (``stories.links``): a tag equal to the
+  id or a keyword, or a keyword as a whole word in the story's text. ``demo`` and
+  ``persistence``, the synthetic stories' tags of the two decoys, are keywords of
+  ``demos_per_opportunity`` and ``touches_per_opportunity``.
 """
 
 from __future__ import annotations
@@ -291,6 +295,14 @@ BUILTINS: tuple[Practice, ...] = (
         "binary",
         "3+ people at the buyer were contacted",
         multithreading,
+        keywords=(
+            "multi-threading",
+            "multi-threaded",
+            "several people",
+            "several stakeholders",
+            "buying group",
+            "executive",
+        ),
     ),
     _p(
         "contacts_touched",
@@ -299,6 +311,7 @@ BUILTINS: tuple[Practice, ...] = (
         "people at the buyer contacted",
         contacts_touched,
         unit="people",
+        keywords=("stakeholders", "people at the buyer", "contacts at the buyer"),
     ),
     _p(
         "executive_engaged",
@@ -306,6 +319,7 @@ BUILTINS: tuple[Practice, ...] = (
         "binary",
         "an executive at the buyer was contacted",
         executive_engaged,
+        keywords=("executive", "c-level", "cfo", "ceo", "cio", "cto", "vp"),
     ),
     _p(
         "response_within_4h",
@@ -314,6 +328,15 @@ BUILTINS: tuple[Practice, ...] = (
         "at least half of the buyer's replies were answered within 4 hours",
         _answered_within(4),
         absent="undefined",
+        keywords=(
+            "fast response",
+            "fast reply",
+            "quick reply",
+            "same morning",
+            "within the hour",
+            "within an hour",
+            "within minutes",
+        ),
     ),
     _p(
         "response_within_24h",
@@ -322,6 +345,7 @@ BUILTINS: tuple[Practice, ...] = (
         "at least half of the buyer's replies were answered within 24 hours",
         _answered_within(24),
         absent="undefined",
+        keywords=("same day", "next day", "within a day", "within 24 hours"),
     ),
     _p(
         "meeting_before_proposal",
@@ -331,6 +355,13 @@ BUILTINS: tuple[Practice, ...] = (
         meeting_before_proposal,
         primary="stage",
         stage="deals that reached a proposal",
+        keywords=(
+            "meeting before the proposal",
+            "before writing the proposal",
+            "before the proposal",
+            "working session",
+            "discovery meeting",
+        ),
     ),
     _p(
         "first_touch_within_1d",
@@ -338,6 +369,7 @@ BUILTINS: tuple[Practice, ...] = (
         "binary",
         "the first touch came within a day of the deal's creation",
         first_touch_within_1d,
+        keywords=("first touch", "first call the same day", "speed to lead"),
     ),
     _p(
         "cadence",
@@ -347,6 +379,7 @@ BUILTINS: tuple[Practice, ...] = (
         "touches per open week",
         cadence,
         unit="touches per open week",
+        keywords=("cadence", "stayed in touch", "kept in touch"),
     ),
     _p(
         "cadence_regularity",
@@ -359,6 +392,7 @@ BUILTINS: tuple[Practice, ...] = (
         primary="prior_period",
         unit="share of open deal-weeks",
         absent="undefined",
+        keywords=("every week", "weekly", "regularly", "steady rhythm"),
     ),
     _p(
         "call_share",
@@ -368,6 +402,7 @@ BUILTINS: tuple[Practice, ...] = (
         _share("call"),
         unit="share of touches",
         absent="undefined",
+        keywords=("phone call", "phone calls", "on the phone", "picked up the phone"),
     ),
     _p(
         "meeting_share",
@@ -377,6 +412,7 @@ BUILTINS: tuple[Practice, ...] = (
         _share("meeting"),
         unit="share of touches",
         absent="undefined",
+        keywords=("in person", "face to face", "face-to-face", "on site"),
     ),
     _p(
         "email_share",
@@ -386,6 +422,7 @@ BUILTINS: tuple[Practice, ...] = (
         _share("email"),
         unit="share of touches",
         absent="undefined",
+        keywords=("by e-mail", "by email", "over e-mail", "over email"),
     ),
     _p(
         "emails_per_opportunity",
@@ -394,6 +431,7 @@ BUILTINS: tuple[Practice, ...] = (
         "e-mails",
         _count("email"),
         unit="e-mails",
+        keywords=("follow-up e-mail", "follow-up e-mails", "follow-up email", "follow-up emails"),
     ),
     _p(
         "demos_per_opportunity",
@@ -402,6 +440,7 @@ BUILTINS: tuple[Practice, ...] = (
         "demos",
         _count("demo"),
         unit="demos",
+        keywords=("demo", "demos", "demonstration", "tailored demo"),
     ),
     _p(
         "touches_per_opportunity",
@@ -410,6 +449,13 @@ BUILTINS: tuple[Practice, ...] = (
         "calls and e-mails",
         _count("call", "email"),
         unit="calls and e-mails",
+        keywords=(
+            "persistence",
+            "persistent",
+            "stayed on it",
+            "calls and e-mails",
+            "calls and emails",
+        ),
     ),
     _p(
         "impact_share",
@@ -420,5 +466,6 @@ BUILTINS: tuple[Practice, ...] = (
         impact_share,
         unit="share of touches",
         absent="undefined",
+        keywords=("buyer response", "they replied", "they wrote back"),
     ),
 )

@@ -13,6 +13,7 @@ Example::
     unit = "calls"                 # optional
     absent = "zero"                # optional: a deal the SQL returns no row for is "zero" or
                                    # "undefined"; default zero for binary, count and rate
+    keywords = ["champion", "executive sponsor"]  # optional: words that name it in a story
     sql = '''
       SELECT a.opportunity_id, count(*) AS value
       FROM activities a JOIN contacts c USING (contact_id)
@@ -54,7 +55,7 @@ from brightspots.practices.views import VIEW_COLUMNS, VIEW_NAMES, Views
 
 READ_DIALECT = "duckdb"
 REQUIRED = ("id", "description", "level", "higher_is_better", "sql")
-OPTIONAL = ("kind", "phrase", "unit", "absent")
+OPTIONAL = ("kind", "phrase", "unit", "absent", "keywords")
 OUTPUTS = {"opportunity": ("opportunity_id", "value"), "rep_period": ("rep_id", "period", "value")}
 _ID = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
 _UNKNOWN_COLUMN = re.compile(r"Column '\"?(\w+)\"?' could not be resolved|Unknown column: (\w+)")
@@ -343,6 +344,18 @@ def _field(pid: str, entry: dict[str, Any], name: str, kind: type, default: Any 
     return value
 
 
+def _keywords(pid: str, entry: dict[str, Any]) -> tuple[str, ...]:
+    """``keywords``: a list of words or phrases (each some text), kept as written, trimmed."""
+    value = entry.get("keywords", [])
+    if not isinstance(value, list) or not all(isinstance(w, str) and w.strip() for w in value):
+        raise _fail(
+            pid,
+            f"keywords = {value!r} must be a list of words or phrases, e.g. "
+            '["champion", "executive sponsor"]',
+        )
+    return tuple(dict.fromkeys(w.strip() for w in value))
+
+
 def _choice(pid: str, entry: dict[str, Any], name: str, allowed: tuple[str, ...], default=None):
     value = entry.get(name, default)
     if value not in allowed:
@@ -391,6 +404,7 @@ def custom_practice(entry: Any, number: int, *, reserved: set[str]) -> Practice:
     phrase = _field(pid, entry, "phrase", str, description.strip().rstrip(".").lower())
     unit = _field(pid, entry, "unit", str, "")
     sql = _field(pid, entry, "sql", str)
+    keywords = _keywords(pid, entry)
     tree = check_sql(pid, sql, level)
     return Practice(
         id=pid,
@@ -405,6 +419,7 @@ def custom_practice(entry: Any, number: int, *, reserved: set[str]) -> Practice:
         build=_builder(pid, tree, level),
         absent=absent,
         sql=sql,
+        keywords=keywords,
     )
 
 

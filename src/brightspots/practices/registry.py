@@ -48,6 +48,9 @@ class Practice:
       ``undefined`` (NaN, e.g. a share of touches on a deal without touches). A rep_period
       practice's deal is undefined when its owner has no value for the month before.
     * ``sql``: a custom practice's SELECT, as written in the config.
+    * ``keywords``: words and phrases that name the practice in a customer story (a story's
+      tag matching the id or a keyword links the story to the practice, and so does a keyword
+      found as a whole word in its title or body; see ``stories.links``).
     """
 
     id: str
@@ -63,6 +66,7 @@ class Practice:
     build: Callable[..., Any] | None = None
     absent: Absent = "zero"
     sql: str = ""
+    keywords: tuple[str, ...] = ()
 
 
 def _where(p: Practice) -> str:

@@ -1,13 +1,17 @@
 """Bad rows: the kinds a table can carry, how many of each, stale records to break, and how
-each rule is broken."""
+each rule is broken (``BREAKERS``)."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from brightspots import schema
+from brightspots.ingest.rules import ROW_RULES
 from brightspots.schema import ColumnType, Reason
 from brightspots.synth.tables import take_strings
 from brightspots.synth.text import replace_at, shift_text
@@ -21,7 +25,11 @@ QUARANTINE_KINDS = (
     Reason.MISSING_REFERENCE,
     Reason.CLOSED_AT_REQUIRED,
     Reason.CLOSED_BEFORE_CREATED,
+    Reason.SCORE_OUT_OF_SCALE,  # appended: truth stores the codes, code order stays
+    Reason.BAD_SCALE,
 )
+#: the row rules that only a won or lost deal can break
+CLOSED_RULES = (Reason.CLOSED_AT_REQUIRED, Reason.CLOSED_BEFORE_CREATED)
 BAD_VALUES: dict[ColumnType, tuple[str, ...]] = {
     ColumnType.INT: ("1.5x", "twelve", "12-3"),
     ColumnType.FLOAT: ("abc", "4..5", "1,2,3"),
@@ -35,6 +43,7 @@ BAD_ENUMS: dict[str, tuple[str, ...]] = {
     "type": ("fax", "carrier pigeon", "sms"),
     "seniority": ("boss", "intern", "c-level"),
     "respondent_type": ("partner", "robot", "vendor"),
+    "status": ("pending?", "published", "rejected!"),
 }
 JUNK_TABLES = ("teams", "reps")  # bad rows here are added rows, see apply_dirt
 
@@ -67,7 +76,7 @@ def _columns_for(t: schema.Table, kind: str) -> list[schema.Column]:
         return [c for c in cols if c.references]
     if kind == Reason.MISSING_KEY:
         return [t.column(t.key)]
-    return [t.column("closed_at")]
+    return [t.column(ROW_RULES[Reason(kind)].column)]  # the column the quarantine names
 
 
 def plan(t: schema.Table, k: int, rng: np.random.Generator) -> dict[str, int]:
@@ -102,6 +111,69 @@ def _bogus_key(shape: tuple[str, int], rng: np.random.Generator, n: int) -> pa.A
     return pc.binary_join_element_wise(prefix, pc.utf8_lpad(nums, width, "0"), "")
 
 
+@dataclass(frozen=True)
+class Cells:
+    """The rows of one kind and column to break, and what a breaker may read."""
+
+    column: schema.Column  # the column the quarantine will name
+    rows: np.ndarray  # row indexes into ``cols``
+    cols: dict[str, pa.Array]  # the table as text, before any edit
+    shapes: dict[str, tuple[str, int]]  # per table, its first key and row count
+    rng: np.random.Generator
+
+
+#: a breaker returns the column it writes and the new text of ``rows`` there
+Breaker = Callable[[Cells], tuple[str, pa.Array]]
+
+
+def _emptied(b: Cells) -> tuple[str, pa.Array]:
+    return b.column.name, pa.nulls(len(b.rows), pa.string())
+
+
+def _unparsable(b: Cells) -> tuple[str, pa.Array]:
+    return b.column.name, take_strings(BAD_VALUES[b.column.type], b.rng.integers(0, 3, len(b.rows)))
+
+
+def _unknown_enum(b: Cells) -> tuple[str, pa.Array]:
+    return b.column.name, take_strings(BAD_ENUMS[b.column.name], b.rng.integers(0, 3, len(b.rows)))
+
+
+def _dangling(b: Cells) -> tuple[str, pa.Array]:
+    shape = b.shapes[b.column.references.split(".")[0]]
+    return b.column.name, _bogus_key(shape, b.rng, len(b.rows))
+
+
+def _closed_early(b: Cells) -> tuple[str, pa.Array]:
+    """closed_at up to a month before created_at."""
+    created = pc.take(b.cols["created_at"], pa.array(b.rows))
+    return "closed_at", shift_text(created, -b.rng.integers(3600, 30 * 86400, len(b.rows)))
+
+
+def _score_over(b: Cells) -> tuple[str, pa.Array]:
+    """score 1 to 3 points above scale_max."""
+    top = pc.cast(pc.take(b.cols["scale_max"], pa.array(b.rows)), pa.float64())
+    over = pc.add(top, pa.array(b.rng.integers(1, 4, len(b.rows)).astype(np.float64)))
+    return "score", pc.cast(over, pa.string())
+
+
+def _scale_flat(b: Cells) -> tuple[str, pa.Array]:
+    """scale_min equal to scale_max."""
+    return "scale_min", pc.take(b.cols["scale_max"], pa.array(b.rows))
+
+
+BREAKERS: dict[Reason, Breaker] = {
+    Reason.MISSING_KEY: _emptied,
+    Reason.MISSING_REQUIRED: _emptied,
+    Reason.BAD_VALUE: _unparsable,
+    Reason.BAD_ENUM: _unknown_enum,
+    Reason.MISSING_REFERENCE: _dangling,
+    Reason.CLOSED_AT_REQUIRED: _emptied,
+    Reason.CLOSED_BEFORE_CREATED: _closed_early,
+    Reason.SCORE_OUT_OF_SCALE: _score_over,
+    Reason.BAD_SCALE: _scale_flat,
+}
+
+
 def break_rules(
     shapes: dict[str, tuple[str, int]],
     t: schema.Table,
@@ -124,7 +196,7 @@ def break_rules(
     for r_i, kind in enumerate(QUARANTINE_KINDS):
         if not want.get(kind):
             continue
-        candidates = np.flatnonzero(pool & (closed if kind in t.row_rules else True))
+        candidates = np.flatnonzero(pool & (closed if kind in CLOSED_RULES else True))
         rows = np.sort(rng.choice(candidates, min(want[kind], len(candidates)), replace=False))
         pool[rows] = False
         reason[rows] = r_i
@@ -135,18 +207,8 @@ def break_rules(
             if not len(sel):
                 continue
             column[sel] = t.column_names.index(c.name)
-            if kind in (Reason.MISSING_KEY, Reason.MISSING_REQUIRED, Reason.CLOSED_AT_REQUIRED):
-                new = pa.nulls(len(sel), pa.string())
-            elif kind == Reason.BAD_VALUE:
-                new = take_strings(BAD_VALUES[c.type], rng.integers(0, 3, len(sel)))
-            elif kind == Reason.BAD_ENUM:
-                new = take_strings(BAD_ENUMS[c.name], rng.integers(0, 3, len(sel)))
-            elif kind == Reason.MISSING_REFERENCE:
-                new = _bogus_key(shapes[c.references.split(".")[0]], rng, len(sel))
-            else:  # closed before created: up to a month before
-                created = pc.take(cols["created_at"], pa.array(sel))
-                new = shift_text(created, -rng.integers(3600, 30 * 86400, len(sel)))
-            edits.setdefault(c.name, []).append((sel, new))
+            name, new = BREAKERS[kind](Cells(c, sel, cols, shapes, rng))
+            edits.setdefault(name, []).append((sel, new))
     for name, parts in edits.items():
         idx = np.concatenate([p[0] for p in parts])
         new = pa.concat_arrays([p[1].cast(pa.string()) for p in parts])
