@@ -20,6 +20,8 @@ import pandas as pd
 from brightspots import casemix, deviance, impact, metrics, refresh, resources, timezones
 from brightspots import levels as levels_mod
 from brightspots import outcomes as outcomes_mod
+from brightspots.care import run as care_run
+from brightspots.care.config import CareSettings
 from brightspots.errors import BrightspotsError
 from brightspots.plan import tables as plan_tables
 from brightspots.practices import analysis as practice_analysis
@@ -123,6 +125,7 @@ def _analyze(
     # work
     practice_list = practice_registry(ws.config) if practices else []
     practice_analysis.max_driver_rows(ws.config)
+    care_settings = CareSettings.from_config(ws.config)
     progress = progress or _noop
     cfg = ws.config["analysis"]
     min_volume = int(min_volume if min_volume is not None else cfg["min_volume"])
@@ -369,6 +372,18 @@ def _analyze(
         extra["plan_adherence"] = adherence
         plan_notes["plans_followed"] = int(adherence["plan_id"].nunique())
 
+    progress("care", 0.89)
+    # every care table has passed through the anonymity rules (care.disclosure) by now
+    care = care_run.care_tables(
+        ws,
+        settings=care_settings,
+        as_of=pd.Timestamp(last),
+        local=local,
+        scored=scored,
+        cache=ws.engine in ("duckdb", "spark"),
+    )
+    extra.update(care.tables)
+
     progress("saving the run", 0.9)
     run.diagnostics = {
         **per_level["rep"]["outcomes"]["win_rate"],
@@ -410,6 +425,7 @@ def _analyze(
         "timezone": ws.timezone,
         "practices": practice_notes,
         "plan": plan_notes,
+        "care": care.notes,
         # the layered tables the run stores (a run without them shows none)
         "layers": ["effort_impact"] if practices else [],
         "refresh": refreshed.notes

@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from brightspots import schema
+from brightspots.care.run import TABLES as CARE_TABLES
 from brightspots.errors import BrightspotsError
 from brightspots.files import replacing
 from brightspots.plan import adherence
@@ -30,9 +31,11 @@ RUN_TABLES = (
     "account_plan",
     "effort_allocation",
     "plan_adherence",
+    *CARE_TABLES,
 )
-#: run tables a run writes only when it has rows for them, with their columns
-OPTIONAL_RUN_TABLES = {"plan_adherence": adherence.COLUMNS}
+#: run tables a run writes only when it has rows for them, with their columns (the care tables:
+#: runs before them have none)
+OPTIONAL_RUN_TABLES = {"plan_adherence": adherence.COLUMNS, **CARE_TABLES}
 #: run tables that ``--grain`` and ``--every`` filter
 FILTERABLE = ("effort_impact",)
 #: bookkeeping tables stored as they are

@@ -160,6 +160,59 @@ DEFAULT_CONFIG: dict[str, Any] = {
         "max_wins": 10,
         # a win is "unlikely" when the case-mix model gave deals like it at most this chance
         "unlikely_below": 0.25,
+        # stories shown in a brief (caregiver stories tied to the period's wins first)
+        "max_stories": 3,
+    },
+    "care": {
+        # survey items of this dimension (compared case-insensitively) make the care index
+        "dimension": "care",
+        # question_ids scored the other way round (high = less care)
+        "reverse_items": [],
+        # below this many respondents no care figure is shown anywhere (anonymity); at least 3
+        "min_respondents": 5,
+        # respondents a unit needs before a care label
+        "min_volume": 10,
+        # care answers analysed, back from the latest care answer: "12m", "90d" or "all"
+        "window": "12m",
+        # care and results: repeat deals won within this after the account's survey
+        "outcome_window": "12m",
+        # a story is a caregiver story when a tag or a whole word of its text matches these
+        "story_tags": ["care", "caregiver", "customer-care"],
+        "story_keywords": [
+            "cared",
+            "looked after",
+            "checked in",
+            "checking in",
+            "went the extra mile",
+            "listened",
+        ],
+    },
+    "stories": {
+        # "web": shared once approved in the web app; "none": every story not declined;
+        # "auto": "web" when the workspace has app.sqlite3, else "none"
+        "approval": "auto",
+        # stories.status = "approved" from the source system counts as an approval
+        "trust_imported_approval": False,
+    },
+    "scorecard": {
+        # components of the balanced scorecard, their targets and weights (README, scorecard)
+        "components": ["results", "impact", "care_customer", "care_employee", "practices"],
+        "targets": {
+            "results": 1.0,
+            "impact": 1.0,
+            "care_customer": 0.75,
+            "care_employee": 0.75,
+            "practices": 0.5,
+        },
+        "weights": {
+            "results": 0.4,
+            "impact": 0.15,
+            "care_customer": 0.2,
+            "care_employee": 0.1,
+            "practices": 0.15,
+        },
+        # attainment = min(value / target, cap)
+        "cap": 1.5,
     },
     "duckdb": {
         "memory_limit": "",  # e.g. "4GB"; empty = DuckDB's default

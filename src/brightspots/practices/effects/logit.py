@@ -132,7 +132,12 @@ def independent_columns(
 
 
 def fit_clustered(
-    y: np.ndarray, X: np.ndarray, groups: np.ndarray, weights: np.ndarray | None = None
+    y: np.ndarray,
+    X: np.ndarray,
+    groups: np.ndarray,
+    weights: np.ndarray | None = None,
+    *,
+    offset: np.ndarray | None = None,
 ) -> ClusteredFit:
     """Binomial GLM (logit link) by Newton-Raphson, with covariance clustered by ``groups``: the
     CR1 sandwich (X'WX)^-1 M (X'WX)^-1, M the sum over groups of the outer products of their
@@ -143,13 +148,18 @@ def fit_clustered(
 
     ``weights``: frequency weights, the deals each row stands for (each row within one group):
     every sum above runs over the deals and N is their number, so the estimates, the sandwich
-    and its correction are those of the per-deal fit."""
+    and its correction are those of the per-deal fit.
+
+    ``offset``: a known term added to each row's linear predictor (coefficient fixed at 1), e.g.
+    the log odds a case-mix model expects (statsmodels' ``GLM(..., offset=)``)."""
     y = np.asarray(y, dtype=float)
     X = np.asarray(X, dtype=float)
     codes = groups if groups.dtype.kind in "iu" else np.unique(groups, return_inverse=True)[1]
     work = np.empty_like(X)  # the weighted design of every X'WX, written in place
-    params = _newton(y, X, work, weights)
+    params = _newton(y, X, work, weights, offset=offset)
     eta = X @ params
+    if offset is not None:
+        eta = eta + offset
     p = _expit(eta)
     var = p * (1.0 - p)
     bread = _inverse(_information(X, var if weights is None else weights * var, work))
@@ -256,13 +266,17 @@ def _newton(
     X: np.ndarray,
     work: np.ndarray | None = None,
     weights: np.ndarray | None = None,
+    *,
+    offset: np.ndarray | None = None,
 ) -> np.ndarray:
     """Maximum-likelihood logit coefficients; step halving keeps the deviance from rising.
     ``work``: an array shaped like X for the weighted design (see ``_information``);
-    ``weights``: frequency weights of the rows."""
+    ``weights``: frequency weights of the rows; ``offset``: a known term of each row's linear
+    predictor."""
     deviance = _deviance_of(y, weights)
     beta = np.zeros(X.shape[1])
-    eta = np.zeros(len(y))
+    base = np.zeros(len(y)) if offset is None else np.asarray(offset, dtype=float)
+    eta = base.copy()
     dev = deviance(eta)
     for _ in range(MAX_ITER):
         p = _expit(eta)
@@ -279,6 +293,8 @@ def _newton(
         while True:
             new_beta = beta + t * step
             new_eta = X @ new_beta
+            if offset is not None:
+                new_eta = new_eta + base
             new_dev = deviance(new_eta)
             if new_dev <= dev + 1e-12 * abs(dev) or t < 1e-6:
                 break
