@@ -162,3 +162,26 @@ def test_layered_runs_read_per_key_their_newest_version(tmp_path):
         assert read(ws, without) == {}
         got = ws.run_rows("effort_impact", partial, where="unit_id = ?", params=["b"])
         assert got["touches"].tolist() == [4] and "replaced_by" not in got.columns
+
+
+def test_a_table_stored_by_an_earlier_version_gets_the_contracts_newer_columns(tmp_path):
+    """A workspace whose ``stories`` predates ``status``: readers see the column (empty), and the
+    next write adds it, so an import of stories with a status works."""
+    with init_workspace(tmp_path / "ws") as ws:
+        with ws.transaction() as con:
+            con.execute("INSERT INTO reps (rep_id, name) VALUES ('R1', 'Ann')")
+            con.execute(
+                "INSERT INTO stories (story_id, rep_id, title, body, created_at) "
+                "VALUES ('S1', 'R1', 't', 'b', TIMESTAMP '2026-01-02')"
+            )
+            con.execute('ALTER TABLE stories DROP COLUMN "status"')
+    reader = Workspace.open(tmp_path / "ws")
+    got = reader.execute(reader.table("stories"))
+    assert list(got.columns) == schema.table("stories").column_names
+    assert got["story_id"].tolist() == ["S1"] and got["status"].isna().all()
+    with reader.transaction() as con:
+        con.execute("UPDATE stories SET status = 'approved'")
+    again = Workspace.open(tmp_path / "ws")
+    cols = [r[0] for r in again.duckdb().execute('DESCRIBE "stories"').fetchall()]
+    assert cols == schema.table("stories").column_names
+    assert again.execute(again.table("stories"))["status"].tolist() == ["approved"]

@@ -276,14 +276,32 @@ _RUNS_COLUMNS = (
 
 
 def _create_storage(con: duckdb.DuckDBPyConnection, *, read_only: bool = False) -> None:
-    """The canonical tables and ``runs``. On a read-only connection to a generation written by
-    an earlier version, a table it lacks is an empty TEMP table, so reads find it."""
-    have = set()
-    if read_only:
-        have = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    """The canonical tables and ``runs``. A table written by an earlier version gets the
+    contract's newer optional columns: added (empty) on a read-write connection; on a read-only
+    one to such a generation, read through a TEMP view that adds them as NULL, and a table it
+    lacks is an empty TEMP table, so reads find it."""
+    db = con.execute("SELECT current_database()").fetchall()[0][0]
+    have: dict[str, set[str]] = {}
+    for table, column in con.execute(
+        "SELECT table_name, column_name FROM duckdb_columns() "
+        "WHERE database_name = ? AND schema_name = 'main'",
+        [db],
+    ).fetchall():
+        have.setdefault(table, set()).add(column)
     kind = "TEMP TABLE" if read_only else "TABLE"
     for t in schema.TABLES:
         if t.name in have:
+            missing = [c for c in t.columns if c.name not in have[t.name]]
+            if missing and read_only:
+                added = ", ".join(f'NULL::{_duck_type(c)} AS "{c.name}"' for c in missing)
+                con.execute(
+                    f'CREATE OR REPLACE TEMP VIEW "{t.name}" AS '
+                    f'SELECT *, {added} FROM "{db}".main."{t.name}"'
+                )
+            for c in missing if not read_only else ():
+                con.execute(
+                    f'ALTER TABLE "{t.name}" ADD COLUMN IF NOT EXISTS "{c.name}" {_duck_type(c)}'
+                )
             continue
         cols = ", ".join(f'"{c.name}" {_duck_type(c)}' for c in t.columns)
         # no PRIMARY KEY index: the importer guarantees unique keys, and the index costs a third
