@@ -783,3 +783,41 @@ def test_questions_on_actions_link_to_them() -> None:
     only_previous = sample_brief(questions=questions[1:], actions=())
     view = brief_view(only_previous, draw=False)
     assert view.questions[0].href == "#previous-meeting_before_proposal"
+
+
+def test_stories_show_a_care_badge_and_the_practices_they_illustrate() -> None:
+    told = sample_brief().stories[0]
+    care = replace(
+        told,
+        caregiver=True,
+        practices=("multithreading", "meeting_before_proposal", "custom_calls"),
+        win_opportunity_id="OPP-101",
+    )
+    plain = replace(told, story_id="s-8", title="A plain story", win_opportunity_id="OPP-999")
+    brief = sample_brief(stories=(care, plain))
+    view = brief_view(brief, draw=False)
+    first, second = view.stories
+    # built-in phrases, the brief's own practices' phrases, else the id
+    assert first.caregiver and first.practices == (
+        "3+ people at the buyer were contacted",
+        "A meeting or demo came before the proposal",
+        "custom_calls",
+    )
+    assert first.tied == "About this period's win Acme renewal (Acme GmbH)"
+    assert not second.caregiver and second.practices == ()
+    assert second.tied == "About a win of this period"  # a win the brief does not list
+    html = render_html(brief)
+    cards = [html[html.index(f'id="{s.id}"') :] for s in view.stories]
+    cards = [c[: c.index("</article>")] for c in cards]
+    assert '<span class="tag tag-care">Care</span>' in cards[0]
+    assert "Care</span>" not in cards[1]
+    assert "Illustrates: " in cards[0] and "Illustrates" not in cards[1]
+    assert '<span class="tag tag-practice">3+ people at the buyer were contacted</span>' in cards[0]
+    md = render_markdown(brief)
+    assert "- **How the Acme renewal was saved** · **Care** (Ana Silva · Acme GmbH" in md
+    assert (
+        "  - Illustrates: 3+ people at the buyer were contacted; A meeting or demo came before "
+        "the proposal; custom\\_calls"
+    ) in md
+    assert "  - About this period's win Acme renewal (Acme GmbH)." in md
+    assert "- **A plain story** (Ana Silva" in md

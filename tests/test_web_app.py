@@ -39,6 +39,7 @@ def _routes(o: WebOrg) -> dict[str, str]:
         "brief own team": f"/teams/{o.team_id}/brief",
         "brief other team": f"/teams/{o.other_team_id}/brief",
         "stories": "/stories",
+        "story library": "/stories/library?practice=multithreading&care=1",
         "admin": "/admin",
         "settings": "/admin/settings",
         "api me": "/api/v1/me",
@@ -47,6 +48,8 @@ def _routes(o: WebOrg) -> dict[str, str]:
         "api own team": f"/api/v1/teams/{o.team_id}",
         "api other team": f"/api/v1/teams/{o.other_team_id}",
         "api runs": "/api/v1/runs",
+        "api story library": "/api/v1/stories/library?practice=multithreading",
+        "api story library, unknown practice": "/api/v1/stories/library?practice=NOPE",
         "unknown rep": "/reps/NOBODY",
         "unknown team": "/teams/NOTEAM",
     }
@@ -66,6 +69,7 @@ MATRIX = [
     ("brief own team", 404, 200, 404, 200, 200),
     ("brief other team", 404, 404, 200, 200, 200),
     ("stories", 200, 200, 200, 200, 200),
+    ("story library", 200, 200, 200, 200, 200),
     ("admin", 404, 404, 404, 404, 200),
     ("settings", 404, 404, 404, 404, 200),
     ("api me", 200, 200, 200, 200, 200),
@@ -74,6 +78,8 @@ MATRIX = [
     ("api own team", 200, 200, 404, 200, 200),
     ("api other team", 404, 404, 200, 200, 200),
     ("api runs", 404, 404, 404, 404, 200),
+    ("api story library", 200, 200, 200, 200, 200),
+    ("api story library, unknown practice", 404, 404, 404, 404, 404),
     ("unknown rep", 404, 404, 404, 404, 404),
     ("unknown team", 404, 404, 404, 404, 404),
 ]

@@ -90,7 +90,12 @@ def _md_full(v: BriefView) -> Iterable[str]:
         yield "No customer story was written this period. Add one after the meeting."
     for s in v.stories:
         tags = f" _{_md(', '.join(s.tags))}_" if s.tags else ""
-        yield f"- **{_md(s.title)}** ({_md(s.byline)}){tags}"
+        care = " · **Care**" if s.caregiver else ""
+        yield f"- **{_md(s.title)}**{care} ({_md(s.byline)}){tags}"
+        if s.tied:
+            yield f"  - {_md(s.tied)}."
+        if s.practices:
+            yield f"  - Illustrates: {'; '.join(_md(p) for p in s.practices)}"
         for i, para in enumerate(s.paragraphs):
             if i:
                 yield "  >"

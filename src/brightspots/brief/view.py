@@ -174,6 +174,9 @@ class StoryRow:
     byline: str
     paragraphs: tuple[str, ...]
     tags: tuple[str, ...]
+    caregiver: bool = False  # shown with a "Care" badge
+    practices: tuple[str, ...] = ()  # what the practices it illustrates are called
+    tied: str = ""  # the period's win it is tied to, in words ("" when none)
 
 
 @dataclass(frozen=True)
@@ -320,20 +323,37 @@ def _practice_row(p: Practice, seen: set[str]) -> PracticeRow:
     )
 
 
-def _story_row(s: Story, seen: set[str]) -> StoryRow:
+def _story_row(s: Story, names: dict[str, str], wins: dict[str, str], seen: set[str]) -> StoryRow:
     by = [_one_line(s.rep)]
     if s.account:
         by.append(_one_line(s.account))
     if s.deal:
         by.append(_one_line(s.deal) + (f" ({s.deal_stage})" if s.deal_stage else ""))
     by.append(day_words(s.created_on))
+    tied = ""
+    if s.win_opportunity_id is not None:
+        won = wins.get(s.win_opportunity_id)
+        tied = f"About this period's win {won}" if won else "About a win of this period"
     return StoryRow(
         id=_anchor("story", s.story_id, seen),
         title=_one_line(s.title),
         byline=" · ".join(by),
         paragraphs=tuple(_paragraphs(s.body)),
         tags=tuple(_one_line(t) for t in s.tags if t.strip()),
+        caregiver=s.caregiver,
+        practices=tuple(_one_line(names.get(p, p)) for p in s.practices),
+        tied=_one_line(tied),
     )
+
+
+def _practice_names(brief: Brief) -> dict[str, str]:
+    """practice id -> what a story's link calls it: the built-in practices' phrases, then the
+    brief's own (a workspace's practices included), with a capital."""
+    from brightspots.practices.builtin import BUILTINS
+
+    names = {p.id: p.phrase for p in BUILTINS}
+    names.update({p.practice_id: p.phrase for p in brief.practices})
+    return {k: v[:1].upper() + v[1:] for k, v in names.items() if v.strip()}
 
 
 def _practice_kinds(brief: Brief) -> dict[str, tuple[str, str]]:
@@ -483,7 +503,9 @@ def brief_view(brief: Brief, *, paper: str = "A4", draw: bool = True) -> BriefVi
     if not draw:
         deviations = tuple(replace(d, spark=Markup("")) for d in deviations)
     practices = tuple(_practice_row(p, seen) for p in brief.practices)
-    stories = tuple(_story_row(s, seen) for s in brief.stories)
+    practice_names = _practice_names(brief)
+    win_names = {w.opportunity_id: f"{w.deal} ({w.account})" for w in brief.wins}
+    stories = tuple(_story_row(s, practice_names, win_names, seen) for s in brief.stories)
     by_id = _practice_kinds(brief)
     actions = tuple(_action_row(a, by_id, "action", seen) for a in brief.actions)
     previous = tuple(_action_row(a, by_id, "previous", seen) for a in brief.previous_actions)

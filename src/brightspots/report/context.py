@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from brightspots.report import accounts, practice_data, quarters
+from brightspots.report import stories as report_stories
 from brightspots.report.diagnostics import Diagnostics
 from brightspots.report.history import (
     HISTORY_RUNS,
@@ -77,6 +78,10 @@ class ReportContext:
     account_flags: pd.DataFrame | None = None
     effort_allocation: pd.DataFrame | None = None
     plan_notes: dict | None = None
+    # the shared customer stories and the practices they illustrate (``stories.read``): None
+    # when no story is shared
+    stories: pd.DataFrame | None = None
+    story_links: pd.DataFrame | None = None
     impact_window: timedelta = practice_data.IMPACT_WINDOW
     dark_after: timedelta = practice_data.DARK_AFTER
     history: dict[Key, UnitHistory] = field(init=False)
@@ -91,6 +96,7 @@ class ReportContext:
             self.deviance = clean_frame(self.deviance, "deviance", where)
         for name in practice_data.SPECS:
             setattr(self, name, practice_data.clean(getattr(self, name), name, where))
+        self.stories, self.story_links = report_stories.clean(self.stories, self.story_links, where)
         _check_quarters(self.bright_spots, where)
         _check_consistency(self, where)
         self.history = unit_histories(self.bright_spots, self.deviance, self.past_runs)
@@ -225,6 +231,7 @@ def build_context(ws: Workspace, run_id: str | None = None) -> ReportContext:
     ]
     past = [p for p in earlier if p is not None]
     metrics_cfg = (run.config or {}).get("metrics") or ws.config.get("metrics", {})
+    diagnostics = Diagnostics.from_dict(run.diagnostics, source=f"run {run.run_id} diagnostics")
     return ReportContext(
         workspace_name=ws.root.resolve().name,
         currency=str(ws.config["workspace"]["currency"]),
@@ -234,11 +241,12 @@ def build_context(ws: Workspace, run_id: str | None = None) -> ReportContext:
             engine=run.engine,
             fingerprint=run.fingerprint,
         ),
-        diagnostics=Diagnostics.from_dict(run.diagnostics, source=f"run {run.run_id} diagnostics"),
+        diagnostics=diagnostics,
         past_runs=past,
         **frames,
         **practice_data.read(ws, run.run_id),
         **accounts.read(ws, run.run_id),
         plan_notes=run.diagnostics.get("plan"),
+        **report_stories.read(ws, diagnostics.window_start),
         **practice_data.durations(metrics_cfg),
     )

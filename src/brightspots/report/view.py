@@ -28,6 +28,7 @@ from brightspots.report.sections import (
     quarters_outcome,
     rep_funnels,
 )
+from brightspots.report.stories import StoriesSection, stories_section
 
 TOP_N = 10
 
@@ -89,6 +90,7 @@ class ReportView:
     effort: EffortSection
     accounts: AccountsSection
     practices: PracticeSection
+    stories: StoriesSection
     example: ExampleSection
 
 
@@ -218,6 +220,7 @@ def report_view(ctx: ReportContext) -> ReportView:
         effort=effort_section(ctx),
         accounts=accounts_section(ctx),
         practices=practice_section(ctx),
+        stories=stories_section(ctx),
         example=example_section(ctx),
     )
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from brightspots.web import access, auth
 from brightspots.web.data import Snapshot
+from brightspots.web.library import library_of
 from brightspots.web.pages import WS, NotFound, meter_of, snap_of, team_of
 from brightspots.web.sessions import Session
 
@@ -88,6 +89,13 @@ class PracticeNoteOut(BaseModel):
     team_share: str
 
 
+class StoryPracticeOut(BaseModel):
+    practice: str
+    name: str
+    via: str  # "tag" or "text"
+    matched: str  # the tag as written, or the words found
+
+
 class StoryOut(BaseModel):
     story_id: str
     rep_id: str
@@ -96,7 +104,33 @@ class StoryOut(BaseModel):
     text: str
     created: str
     source: str
-    status: str
+    status: str  # the web app's review: waiting, approved or declined
+    shared: bool  # passes the workspace's sharing rule ([stories] approval)
+    account_id: str | None
+    account: str | None
+    opportunity_id: str | None
+    deal: str | None
+    deal_stage: str | None
+    tags: list[str]
+    caregiver: bool
+    practices: list[StoryPracticeOut]
+
+
+class PracticeCountOut(BaseModel):
+    practice: str
+    name: str
+    stories: int
+
+
+class LibraryOut(BaseModel):
+    scope: str
+    practice: str | None
+    care: bool
+    total: int
+    caregivers: int
+    practices: list[PracticeCountOut]
+    stories: list[StoryOut]
+    notes: list[str]
 
 
 class TeamOut(BaseModel):
@@ -134,6 +168,18 @@ def _story(s) -> StoryOut:
         created=s.created,
         source=s.source,
         status=s.status,
+        shared=s.shared,
+        account_id=s.account_id,
+        account=s.account,
+        opportunity_id=s.opportunity_id,
+        deal=s.deal,
+        deal_stage=s.deal_stage,
+        tags=list(s.tags),
+        caregiver=s.caregiver,
+        practices=[
+            StoryPracticeOut(practice=p.practice, name=p.name, via=p.via, matched=p.matched)
+            for p in s.practices
+        ],
     )
 
 
@@ -222,6 +268,31 @@ def team(request: Request, team_id: str, session: Login, ws: WS) -> TeamOut:
         ],
         stories=[_story(s) for s in shared],
         note=t.note,
+    )
+
+
+@router.get("/stories/library", response_model=LibraryOut)
+def story_library(
+    request: Request, session: Login, ws: WS, practice: str = "", care: bool = False
+) -> LibraryOut:
+    """The story library: the shared stories of the teams the user may see (a rep: also their
+    own, whatever their status), newest first, with the practices each illustrates; only those
+    of ``practice`` (an id) and, with ``care``, caregiver stories. An unknown practice is 404."""
+    lib = library_of(request, ws, session.user, practice=practice[:200], care=care)
+    if not lib.known:
+        raise NotFound()
+    return LibraryOut(
+        scope=lib.scope,
+        practice=lib.practice or None,
+        care=lib.care,
+        total=lib.total,
+        caregivers=lib.caregivers,
+        practices=[
+            PracticeCountOut(practice=p.practice, name=p.name, stories=p.stories)
+            for p in lib.practices
+        ],
+        stories=[_story(s) for s in lib.stories],
+        notes=list(lib.notes),
     )
 
 

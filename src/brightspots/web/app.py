@@ -22,7 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from brightspots import __version__
-from brightspots.web import api, auth, pages
+from brightspots.web import api, auth, library, pages
 from brightspots.web.appstate import AppState
 from brightspots.web.data import Snapshots
 from brightspots.workspace import Workspace
@@ -156,6 +156,7 @@ def create_app(workspace: str | Path, *, https: bool = False) -> FastAPI:
     app.state.jobs_lock = threading.Lock()
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(pages.router, include_in_schema=False)
+    app.include_router(library.router, include_in_schema=False)
     app.include_router(api.router, prefix="/api/v1")
     app.add_middleware(BodyLimit)
 

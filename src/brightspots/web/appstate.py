@@ -21,7 +21,7 @@ from brightspots.errors import BrightspotsError
 from brightspots.workspace import CONFIG_FILE
 
 FILE = "app.sqlite3"
-VERSION = 2
+VERSION = 3
 BUSY_MS = 5000
 
 _SCHEMA = (
@@ -71,6 +71,9 @@ _SCHEMA = (
         reviewed_at TEXT NOT NULL
     )""",
 )
+#: version 3: the account, deal and tags a story written in the app names (added to a version 2
+#: file by ``ALTER TABLE``, so its stories and reviews stay as they are)
+STORY_COLUMNS_V3 = ("account_id", "opportunity_id", "tags")
 
 
 class AppStateError(BrightspotsError):
@@ -114,13 +117,17 @@ class AppState:
             for ddl in _SCHEMA:
                 con.execute(ddl)
             row = con.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
-            if row is None or int(row[0]) < VERSION:
-                con.execute("INSERT OR REPLACE INTO meta VALUES ('version', ?)", [str(VERSION)])
-            elif int(row[0]) > VERSION:
+            if row is not None and int(row[0]) > VERSION:
                 raise AppStateError(
                     f"{self.path} was written by a newer brightspots (app state version "
                     f"{row[0]}, this one reads {VERSION}); upgrade brightspots"
                 )
+            have = {r[1] for r in con.execute("PRAGMA table_info(stories)").fetchall()}
+            for column in STORY_COLUMNS_V3:
+                if column not in have:
+                    con.execute(f"ALTER TABLE stories ADD COLUMN {column} TEXT")
+            if row is None or int(row[0]) < VERSION:
+                con.execute("INSERT OR REPLACE INTO meta VALUES ('version', ?)", [str(VERSION)])
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")

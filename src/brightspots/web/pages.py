@@ -8,7 +8,8 @@ Routes (role in brackets when not everyone's):
   GET  /teams/{team_id}/coach             [manager, admin] funnel plot, bright spots, reps
   GET  /teams/{team_id}/brief             [manager, admin] the meeting brief of a period
   GET  /teams/{team_id}/brief/file        [manager, admin] the brief as html, md or pdf
-  GET  /stories, POST /stories            a rep's own stories; writing one
+  GET  /stories, POST /stories            a rep's own stories; writing one (account, deal, tags)
+  GET  /stories/library                   shared stories by practice and care (``library``)
   POST /stories/{story_id}/review         [manager, admin] approve or decline
   GET  /admin, /admin/users, /admin/data, /admin/runs, /admin/settings   [admin]
   POST /admin/users, /admin/users/{id}/disabled, /admin/data, /admin/runs, /admin/settings
@@ -21,10 +22,12 @@ import shutil
 import tempfile
 import threading
 import zoneinfo
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
+import pandas as pd
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
@@ -83,6 +86,7 @@ def _nav(session: Session, snap: Snapshot) -> list[tuple[str, str]]:
         links.append(("/stories", "My stories"))
     if user.role in ("manager", "admin"):
         links.append(("/stories", "Stories"))
+    links.append(("/stories/library", "Story library"))
     if user.role == "admin":
         links.append(("/admin", "Admin"))
     return links
@@ -202,7 +206,7 @@ def rep_page(request: Request, rep_id: str, session: Login, ws: WS) -> HTMLRespo
     if not access.may_see_rep(session.user, rep_id, snap.org):
         raise NotFound()
     m = meter_of(request, ws, snap, rep_id)
-    mine = [s for s in stories_of(request, ws, snap) if s.rep_id == rep_id]
+    mine = stories_of(request, ws, snap, lambda f: f["rep_id"] == rep_id)
     own = session.user.rep_id == rep_id
     return page(request, "meter.html.j2", session, snap, m=m, stories=mine, own=own)
 
@@ -249,27 +253,58 @@ def meter_of(request: Request, ws: Workspace, snap: Snapshot, rep_id: str) -> vi
     return snaps.cached(ws, ("meter", rep_id), lambda: views.meter(ws, snap, rep_id, tables))
 
 
-def stories_of(request: Request, ws: Workspace, snap: Snapshot) -> list[stories.StoryView]:
+def story_rows(request: Request, ws: Workspace) -> tuple[pd.DataFrame, str]:
+    """Every story (``stories.library.COLUMNS``) with ``shared``, whether it passes
+    ``stories.sharing.shared`` (the one gate), and a note when ``[stories]`` is unusable."""
     imported = request.app.state.snapshots.cached(
-        ws, ("imported_stories",), lambda: ws.read("stories")
+        ws, ("imported_stories",), lambda: stories.imported(ws)
     )
-    return stories.all_stories(imported, auth.state_of(request), snap.rep_names)
+    frame = stories.story_frame(imported, auth.state_of(request))
+    shared, note = stories.gate(ws, frame)
+    return frame.assign(shared=shared.to_numpy(bool)), note
+
+
+def story_views(ws: Workspace, snap: Snapshot, frame: pd.DataFrame) -> list[stories.StoryView]:
+    """The stories of ``frame`` (``story_rows``) as the pages show them: with their account's
+    and deal's names, the practices they illustrate and whether they are caregiver stories."""
+    accounts, deals = stories.names_of(ws, frame)
+    return stories.views(
+        frame,
+        snap.rep_names,
+        shared=frame["shared"],
+        reading=stories.Reading.of(ws.config),
+        accounts=accounts,
+        deals=deals,
+    )
+
+
+def stories_of(
+    request: Request,
+    ws: Workspace,
+    snap: Snapshot,
+    keep: Callable[[pd.DataFrame], Any] | None = None,
+) -> list[stories.StoryView]:
+    """The stories ``keep`` (a mask over ``story_rows``) keeps, newest first (default: all)."""
+    frame, _ = story_rows(request, ws)
+    if keep is not None:
+        frame = frame[keep(frame)]
+    return story_views(ws, snap, frame)
 
 
 def team_of(request: Request, ws: Workspace, session: Session, team_id: str, *, coach: bool):
-    """(snapshot, team page, its approved stories) once ``session`` may see the team (and,
-    for ``coach``, manages it); else NotFound."""
+    """(snapshot, team page, its shared stories) once ``session`` may see the team (and, for
+    ``coach``, manages it); else NotFound."""
     snap = snap_of(request, ws)
     if not access.may_see_team(session.user, team_id, snap.org):
         raise NotFound()
     if coach and not access.manages(session.user, team_id, snap.org):
         raise NotFound()
-    shared = [s for s in stories_of(request, ws, snap) if s.shared]
     t = request.app.state.snapshots.cached(
         ws, ("team", team_id, coach), lambda: views.team_page(ws, snap, team_id, coach=coach)
     )
-    team_reps = set(snap.reps_in(below(team_id, snap.org.parents)))
-    return snap, t, [s for s in shared if s.rep_id in team_reps]
+    team_reps = sorted(snap.reps_in(below(team_id, snap.org.parents)))
+    shared = stories_of(request, ws, snap, lambda f: f["shared"] & f["rep_id"].isin(team_reps))
+    return snap, t, shared
 
 
 @router.get("/teams/{team_id}", response_class=HTMLResponse)
@@ -387,50 +422,111 @@ def brief_file(
 # ----------------------------------------------------------------------------- stories
 
 
-@router.get("/stories", response_class=HTMLResponse)
-def stories_page(request: Request, session: Login, ws: WS, message: str = "") -> HTMLResponse:
+EMPTY_FORM = {"title": "", "body": "", "account_id": "", "opportunity_id": "", "tags": ""}
+
+
+def _needs_approval(ws: Workspace) -> bool:
+    """Whether a story waits for a manager's approval before it is shared (``[stories]``)."""
+    from brightspots.stories import sharing
+
+    try:
+        return sharing.mode(ws) != "none"
+    except sharing.StoryConfigError:
+        return True  # the gate then shares only what was approved here
+
+
+def _stories_page(
+    request: Request,
+    session: Session,
+    ws: Workspace,
+    message: str = "",
+    *,
+    form: dict[str, str] | None = None,
+    failed: bool = False,
+) -> HTMLResponse:
     snap = snap_of(request, ws)
     user = session.user
-    visible = access.reps_of(user, snap.org)
-    every = [s for s in stories_of(request, ws, snap) if s.rep_id in visible]
+    visible = sorted(access.reps_of(user, snap.org))
+    frame, note = story_rows(request, ws)
+    every = story_views(ws, snap, frame[frame["rep_id"].isin(visible)])
     own = [s for s in every if s.rep_id == user.rep_id]
-    to_review = (
-        [s for s in every if s.status == "waiting" and s.rep_id != user.rep_id]
-        if user.role in ("manager", "admin")
-        else []
-    )
-    reviewed = (
-        [s for s in every if s.status != "waiting" and s.rep_id != user.rep_id]
-        if user.role in ("manager", "admin")
-        else []
-    )
-    return page(
+    manages = user.role in ("manager", "admin")
+    to_review = [s for s in every if s.status == "waiting" and s.rep_id != user.rep_id]
+    reviewed = [s for s in every if s.status != "waiting" and s.rep_id != user.rep_id]
+    can_write = user.role == "rep" and bool(user.rep_id)
+    choices = None
+    if can_write and user.rep_id:
+        rep = user.rep_id
+        choices = request.app.state.snapshots.cached(
+            ws, ("story-choices", rep), lambda: stories.choices(ws, rep)
+        )
+    response = page(
         request,
         "stories.html.j2",
         session,
         snap,
         own=own,
-        to_review=to_review,
-        reviewed=reviewed[:50],
-        can_write=user.role == "rep",
-        message=message[:200],
+        to_review=to_review if manages else [],
+        reviewed=reviewed[:50] if manages else [],
+        can_write=can_write,
+        choices=choices,
+        form={**EMPTY_FORM, **(form or {})},
+        needs_approval=_needs_approval(ws),
+        notes=[note] if note else [],
+        message=message[:300],
+        failed=failed,
     )
+    if failed:
+        response.status_code = 400
+    return response
 
 
-@router.post("/stories")
+@router.get("/stories", response_class=HTMLResponse)
+def stories_page(request: Request, session: Login, ws: WS, message: str = "") -> HTMLResponse:
+    return _stories_page(request, session, ws, message)
+
+
+@router.post("/stories", response_class=HTMLResponse)
 def write_story(
     request: Request,
     session: Login,
+    ws: WS,
     title: Annotated[str, Form()] = "",
     body: Annotated[str, Form()] = "",
+    account_id: Annotated[str, Form()] = "",
+    opportunity_id: Annotated[str, Form()] = "",
+    tags: Annotated[str, Form()] = "",
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
+    """Save a rep's story; when it cannot be saved, the form comes back filled in, with why."""
     auth.check_csrf(request, session, csrf)
     try:
-        stories.write(auth.state_of(request), session.user, title, body)
+        stories.write(
+            auth.state_of(request),
+            session.user,
+            title,
+            body,
+            account_id=account_id,
+            opportunity_id=opportunity_id,
+            tags=tags,
+            ws=ws,
+        )
     except stories.StoryError as e:
-        return RedirectResponse(f"/stories?message={quote(str(e))}", status_code=303)
-    msg = "Your story is saved. It is shared with your team once your manager approves it."
+        typed = {
+            "title": title,
+            "body": body,
+            "account_id": account_id,
+            "opportunity_id": opportunity_id,
+            "tags": tags,
+        }
+        text = str(e)
+        return _stories_page(
+            request, session, ws, text[:1].upper() + text[1:] + ".", form=typed, failed=True
+        )
+    if _needs_approval(ws):
+        msg = "Your story is saved. It is shared with your team once your manager approves it."
+    else:
+        msg = "Your story is saved and shared with your team."
     return RedirectResponse(f"/stories?message={quote(msg)}", status_code=303)
 
 
@@ -445,7 +541,7 @@ def review_story(
 ) -> Response:
     auth.check_csrf(request, session, csrf)
     snap = snap_of(request, ws)
-    found = [s for s in stories_of(request, ws, snap) if s.story_id == story_id]
+    found = stories_of(request, ws, snap, lambda f: f["story_id"] == story_id)
     user = session.user
     if not found or user.role not in ("manager", "admin"):
         raise NotFound()
@@ -458,7 +554,14 @@ def review_story(
         stories.review(auth.state_of(request), user, found[0], status)
     except stories.StoryError as e:
         return RedirectResponse(f"/stories?message={quote(str(e))}", status_code=303)
-    words = "approved: it is shared on the team page" if status == "approved" else "declined"
+    if status == "approved":
+        now = stories_of(request, ws, snap, lambda f: f["story_id"] == story_id)
+        if now and now[0].shared:
+            words = "approved: it is shared on the team page"
+        else:
+            words = "approved, but it is not shared: the source system declined it"
+    else:
+        words = "declined"
     return RedirectResponse(
         f"/stories?message={quote(f'“{found[0].title}” {words}.')}", status_code=303
     )
