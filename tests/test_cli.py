@@ -26,6 +26,7 @@ COMMANDS = [
     "brief",
     "brief record",
     "plan",
+    "scorecard",
     "user add",
     "user list",
     "user disable",
@@ -266,6 +267,51 @@ def test_brief_errors_are_one_line(small_ws, tmp_path, args, says):
     lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and says in lines[0], r.stderr
     assert not (tmp_path / "b.html").exists()
+
+
+def test_scorecard_in_html_and_csv(small_org, small_ws, tmp_path):
+    from brightspots.scorecard import SCORECARD_COLUMNS
+
+    teams = pd.read_csv(small_org / "teams.csv")
+    team = teams.dropna(subset=["parent_team_id"]).iloc[0]
+    r = run(
+        "scorecard", "-w", str(small_ws), "--team", team["name"], "--out", str(tmp_path / "s.html")
+    )
+    assert r.returncode == 0, r.stderr
+    first = " ".join(r.stdout.split())
+    assert (
+        first.startswith(f"Scorecard of {team['name']} (") and "target met on results by" in first
+    )
+    assert "Scorecard written to" in first
+    page = (tmp_path / "s.html").read_text()
+    assert page.startswith("<!doctype html>") and f"Balanced scorecard: {team['name']}" in page
+    r = run(
+        "scorecard", "-w", str(small_ws), "--team", "all", "--format", "csv",
+        "--out", str(tmp_path / "s.csv"),
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    got = pd.read_csv(tmp_path / "s.csv")
+    assert list(got.columns) == list(SCORECARD_COLUMNS)
+    assert got["level"].iloc[0] == "team" and got["level"].iloc[-1] == "rep"
+    r = run("export", "-w", str(small_ws), "--table", "scorecard", "--out", str(tmp_path / "e.csv"))
+    assert r.returncode == 0, r.stderr
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "e.csv"), got)
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--team", "Mars"], "unknown team 'Mars'; use all or one of:"),
+        (["--team", "all", "--format", "pdf"], "--format 'pdf': use html or csv"),
+        (["--team", "all", "--run", "R-1"], "no run 'R-1'"),
+    ],
+)
+def test_scorecard_errors_are_one_line(small_ws, tmp_path, args, says):
+    r = run("scorecard", "-w", str(small_ws), *args, "--out", str(tmp_path / "s.html"))
+    assert r.returncode == 1
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and says in lines[0], r.stderr
+    assert not (tmp_path / "s.html").exists()
 
 
 def test_brief_record_checks_its_answers(small_ws, tmp_path):

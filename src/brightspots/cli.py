@@ -829,7 +829,8 @@ def export(
             "funnel_curve, calibration, case_mix_coefficients; effort_impact: touches, buyer "
             "impact and response times per unit and period; account_plan: fit, value, tier, "
             "effort and impact per account; effort_allocation: how well effort follows value "
-            "per rep, team and company)."
+            "per rep, team and company; care_index, care_trend, care_reliability and "
+            "care_results; scorecard: the balanced scorecard of every rep and team)."
         ),
     ],
     out_file: Annotated[Path, typer.Option("--out", "-o", help="File to write.")],
@@ -848,14 +849,56 @@ def export(
         str | None,
         typer.Option(help="effort_impact only: rows by day or by (ISO) week (default: both)."),
     ] = None,
+    raw: Annotated[
+        bool,
+        typer.Option(
+            "--raw",
+            help="Export raw survey answers on purpose: needed for the table of survey "
+            "answers itself; without it the quarantine and extra_columns leave survey rows out. "
+            "They say who said what about whom: share them with care.",
+        ),
+    ] = False,
 ) -> None:
     """Export a table as CSV or Parquet."""
     from brightspots.export import export_table
     from brightspots.workspace import Workspace
 
     with Workspace.open(workspace) as ws:
-        n = export_table(ws, table, out_file, fmt=fmt, run_id=run, grain=grain, every=every)
+        n = export_table(
+            ws, table, out_file, fmt=fmt, run_id=run, grain=grain, every=every, raw=raw
+        )
     out.print(f"Wrote {n:,} rows of {table} to {out_file}")
+
+
+# ---------------------------------------------------------------------------- scorecard
+@app.command()
+def scorecard(
+    workspace: WorkspaceOpt,
+    team: Annotated[
+        str,
+        typer.Option(
+            "--team", help="A team id or name (its sub-teams included), or all (every team)."
+        ),
+    ],
+    fmt: Annotated[str, typer.Option("--format", help="html or csv.")] = "html",
+    out_file: Annotated[Path | None, typer.Option("--out", "-o", help="File to write.")] = None,
+    run: Annotated[str | None, typer.Option(help="Run id (default: the latest run).")] = None,
+) -> None:
+    """Write the balanced scorecard of a team's reps and teams: results against expected,
+    effort to buyer impact, customer and employee care and practices adopted, each against
+    its target in the scorecard settings of brightspots.toml (the performance plan's
+    objectives), and a weighted score.
+    Never a ranking; care is shown only where enough people answered."""
+    from brightspots.scorecard import make_scorecard, summary
+    from brightspots.scorecard.render import write
+    from brightspots.workspace import Workspace
+
+    target = out_file or Path(f"scorecard-{team}.{fmt}".replace("/", "-").replace(" ", "-"))
+    with Workspace.open(workspace) as ws:
+        card = make_scorecard(ws, run, team=team)
+        path = write(card, target, fmt)
+    out.print(summary(card))
+    out.print(f"Scorecard written to {path.resolve()}")
 
 
 # ---------------------------------------------------------------------------- plan

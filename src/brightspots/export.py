@@ -1,7 +1,14 @@
-"""``brightspots export``: any stored table as CSV or Parquet, written atomically."""
+"""``brightspots export``: any stored table as CSV or Parquet, written atomically.
+
+Raw survey answers leave only on purpose: ``survey_responses`` needs ``raw=True`` (``--raw``),
+and without it the quarantine and ``extra_columns`` leave out their survey rows (a rejected
+answer is kept there as the file had it). Everything else about care is exported as the run
+stored it, through ``care.disclosure``.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -11,6 +18,7 @@ from brightspots.care.run import TABLES as CARE_TABLES
 from brightspots.errors import BrightspotsError
 from brightspots.files import replacing
 from brightspots.plan import adherence
+from brightspots.scorecard import scorecard_frame
 from brightspots.workspace import Workspace
 
 #: tables written by ``analyze``, one set per run
@@ -49,6 +57,12 @@ STORE_TABLES = (
     "brief_pulse",
     "account_plans",
 )
+#: tables computed when exported, from a run's stored tables and the current config
+DERIVED_TABLES: dict[str, Callable[..., pd.DataFrame]] = {"scorecard": scorecard_frame}
+#: canonical tables of raw answers about people: exported only with ``raw``
+RAW_TABLES = ("survey_responses",)
+#: stored tables with a row per canonical row (``table_name``): raw rows left out without ``raw``
+HOLDS_ROWS = ("quarantine", "extra_columns")
 FORMATS = ("csv", "parquet")
 
 
@@ -57,7 +71,7 @@ class ExportError(BrightspotsError):
 
 
 def exportable_tables() -> list[str]:
-    return [*schema.IMPORT_ORDER, *STORE_TABLES, *RUN_TABLES]
+    return [*schema.IMPORT_ORDER, *STORE_TABLES, *RUN_TABLES, *DERIVED_TABLES]
 
 
 def _check_filters(name: str, grain: str | None, every: str | None) -> None:
@@ -97,13 +111,23 @@ def table_frame(
     *,
     grain: str | None = None,
     every: str | None = None,
+    raw: bool = False,
 ) -> pd.DataFrame:
-    """The rows ``export`` writes for ``name``: stored tables as stored, run tables of one run.
+    """The rows ``export`` writes for ``name``: stored tables as stored, run tables of one run,
+    derived tables (``scorecard``) computed from one run.
 
     ``grain`` (rep, team, account, opportunity) and ``every`` (day, week) keep only those rows of
-    ``effort_impact``; with any other table they are an error.
+    ``effort_impact``; with any other table they are an error. ``raw``: export raw survey
+    answers (``RAW_TABLES``, and their rows in the quarantine and ``extra_columns``).
     """
     _check_filters(name, grain, every)
+    if name in RAW_TABLES and not raw:
+        raise ExportError(
+            f"{name} holds raw survey answers: who said what about whom, which the care index "
+            "shows only where enough people answered. Add --raw to export them on purpose"
+        )
+    if name in DERIVED_TABLES:
+        return DERIVED_TABLES[name](ws, run_id)
     if name in FILTERABLE:
         return _filtered(ws, name, run_id, grain, every)
     if name in OPTIONAL_RUN_TABLES and not ws.has_table(name):
@@ -115,7 +139,11 @@ def table_frame(
         if not ws.has_table(name):
             return pd.DataFrame()
         key = schema.BY_NAME[name].key if name in schema.BY_NAME else None
-        df = ws.read(name)
+        if name in HOLDS_ROWS and not raw:
+            marks = ", ".join("?" for _ in RAW_TABLES)
+            df = ws.read(name, where=f"table_name NOT IN ({marks})", params=list(RAW_TABLES))
+        else:
+            df = ws.read(name)
         return df.sort_values(key).reset_index(drop=True) if key else df
     raise ExportError(
         f"unknown table {name!r}; tables you can export: {', '.join(exportable_tables())}"
@@ -131,11 +159,12 @@ def export_table(
     *,
     grain: str | None = None,
     every: str | None = None,
+    raw: bool = False,
 ) -> int:
     """Write one table to ``out``; returns the number of rows written."""
     if fmt not in FORMATS:
         raise ExportError(f"unknown format {fmt!r}; choose csv or parquet")
-    df = table_frame(ws, name, run_id, grain=grain, every=every)
+    df = table_frame(ws, name, run_id, grain=grain, every=every, raw=raw)
     with replacing(Path(out)) as tmp:
         if fmt == "csv":
             df.to_csv(tmp, index=False)
