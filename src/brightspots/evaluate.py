@@ -5,7 +5,9 @@ Used by the acceptance tests and ``bench/detection.py``: precision and recall of
 amount, k = the number of planted bright spots) for contrast. ``run_synthetic`` (and
 ``analyse_synthetic``, ``practice_recovery``) generate, load and analyse the org that is scored:
 through the importer, or straight into the workspace (``insert_org``) when the import is not
-what a test measures.
+what a test measures. For care: ``care_source`` reads a generated org's tables in memory (no
+import, no analysis), ``score_care`` scores a ``care_index`` table against the planted high-care
+reps, and ``workspace_settings`` gives the settings an org's truth needs (a reverse-coded item).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+import pyarrow as pa
 
 from brightspots.generations import WorkspaceError
 
@@ -211,6 +214,9 @@ def synthetic_run(
         synth.write(org, data, fmt="parquet")  # truth.json and the deal truth, as synthesize
         truth = org.truth
     with init_workspace(folder / "ws") as ws:
+        settings = workspace_settings(truth)
+        if settings:
+            ws.update_config(settings)
         if org is None:
             import_path(ws, data)
         else:
@@ -295,3 +301,105 @@ def practice_recovery(
     r = run_synthetic(folder, config, practices=True, load=load)
     assert r.practice_effects is not None
     return r.practice_effects, r.truth
+
+
+# ---------------------------------------------------------------------------------------- care
+def workspace_settings(truth: dict) -> dict[str, dict[str, Any]]:
+    """The workspace settings an org's truth needs to be read as planted ({section: {key:
+    value}}, for ``Workspace.update_config``): ``[care] reverse_items`` when the org has a
+    reverse-coded care item; nothing otherwise."""
+    reverse = list((truth.get("care") or {}).get("reverse_items") or [])
+    return {"care": {"reverse_items": reverse}} if reverse else {}
+
+
+class OrgSource:
+    """A generated org's canonical tables as Ibis tables on an in-memory DuckDB, with the
+    workspace's default time zone: what the care pipeline reads of a workspace
+    (``care.config.Source``), without an import or an analysis. Tables are loaded on first use,
+    timestamps as the workspace stores them (microseconds, naive UTC)."""
+
+    def __init__(self, tables: dict[str, pa.Table], timezone: str = "UTC") -> None:
+        import ibis
+
+        self._tables = tables
+        self._con = ibis.duckdb.connect()
+        self._loaded: set[str] = set()
+        self.timezone = timezone
+
+    def table(self, name: str):
+        from brightspots import schema
+
+        schema.table(name)  # raises on unknown names
+        if name not in self._loaded:
+            self._con.create_table(name, _workspace_types(name, self._tables.get(name)))
+            self._loaded.add(name)
+        return self._con.table(name)
+
+    def execute(self, expr: Any) -> pd.DataFrame:
+        return self._con.execute(expr)
+
+
+def _workspace_types(name: str, table: pa.Table | None) -> pa.Table:
+    """``table`` (None: no rows) with the workspace's column types (timestamps in microseconds)."""
+    from brightspots import schema
+    from brightspots.synth import ARROW_TYPES
+
+    columns = schema.table(name).columns
+    fields = [
+        pa.field(
+            c.name,
+            pa.timestamp("us") if c.type == schema.ColumnType.TIMESTAMP else ARROW_TYPES[c.type],
+        )
+        for c in columns
+    ]
+    want = pa.schema(fields)
+    if table is None:
+        return want.empty_table()
+    return table.select([c.name for c in columns]).cast(want)
+
+
+def care_source(org: Org, timezone: str = "UTC") -> OrgSource:
+    """A clean generated org's tables as a care ``Source`` (see ``OrgSource``)."""
+    from brightspots.synth import SynthError
+
+    if org.config.dirty > 0:
+        raise SynthError(
+            f"care_source takes a clean org (dirty={org.config.dirty:g}): bad rows are for "
+            "import_path to quarantine"
+        )
+    return OrgSource(org.tables, timezone)
+
+
+def score_care(
+    care_index: pd.DataFrame,
+    truth: dict,
+    *,
+    level: str = "rep",
+    source: str = "customer",
+    min_volume: int = 10,
+) -> Detection:
+    """Compare a ``care_index`` table (level, unit_id, source, respondents, mean, label) with
+    the planted high-care reps (``level="rep"``, customers' care) or leaders
+    (``level="leader"``, ``source="employee"``). Recall is over the planted units; ``detectable``
+    counts those with at least ``min_volume`` respondents (``[care] min_volume``: below it no
+    label is possible); the raw contrast is the top k units by mean (k = the planted)."""
+    care = truth.get("care") or {}
+    planted = set(care.get("high_care_reps" if level == "rep" else "high_care_leaders", []))
+    rows = care_index[(care_index["level"] == level) & (care_index["source"] == source)]
+    labelled = set(rows.loc[rows["label"] == "bright_spot", "unit_id"])
+    rich = set(truth.get("rich_territory_reps", [])) if level == "rep" else set()
+    shown = rows[rows["mean"].notna()]
+    top = shown.sort_values(["mean", "unit_id"], ascending=[False, True]).head(len(planted))
+    raw = set(top["unit_id"])
+    volume = pd.to_numeric(rows["respondents"], errors="coerce").fillna(0)
+    detectable = set(rows.loc[volume >= min_volume, "unit_id"]) & planted
+    return Detection(
+        planted=len(planted),
+        labelled=len(labelled),
+        true_positives=len(labelled & planted),
+        rich_labelled=len(labelled & rich),
+        raw_true_positives=len(raw & planted),
+        raw_rich_in_top=len(raw & rich),
+        detectable=len(detectable),
+        detectable_found=len(detectable & labelled),
+    )

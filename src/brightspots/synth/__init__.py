@@ -45,6 +45,25 @@ What is planted (all of it visible in the rows, not only in ``truth.json``):
   stay exact) and give the freed touches to three of their smallest accounts; one
   *proportional* rep covers every account in proportion to its value. The neglected accounts are
   the generator's own choice, made before any effort.
+* Customer care (``surveys``, ``care``): a customer survey after 60% of won deals (three care
+  items, expertise, a 0-10 recommendation, answered by the deal's primary contact) and an
+  anonymous quarterly employee pulse about the manager (two care items), scored from each rep's
+  latent care 0.55 + 0.03 * care trait (0.55 in a null org). About 5% of reps are planted
+  high-care reps (+0.30; non-managers hired before the window with at least the median volume
+  and 12 customer respondents in the last 330 days) and 1 manager in 10 a high-care leader.
+  ``reverse_coded_item`` adds ``cs_care_rushed``, stored the other way round.
+* Repeat business planted on the *observed* care score (``care``): each account's index survey
+  is its earliest customer submission at least a year before the data end (a survey after which
+  a base deal on the account was won within 400 days is dropped, and the next one tried); S_a is
+  the mean of its care answers on 0-1, and Y_a ~ Bernoulli(logit^-1(alpha + segment + 0.25 *
+  (log potential - median) + beta * S_a)) with beta = ``care_effect`` (2.5 per unit, an odds
+  ratio of 1.28 per 10 points; 0 in a null org). Y_a = 1 gives a won follow-on deal (expansion,
+  the surveyed rep, within 330 days), Y_a = 0 a lost one with probability 0.4: ids
+  ``OP-F0001``..., after the base deals, with their activities and buyer events. High-care reps
+  tell caregiver stories (tag ``care``) about their follow-on wins. All of it comes from an
+  eighth random stream, so the teams, reps, accounts, contacts and base deals with their
+  activities and buyer events are the rows the generator made before it (only the activities'
+  and buyer events' time-ordered ids move).
 
 Time runs on a business-day axis (weekdays, 08:00-18:00 in the team's time zone, stored in UTC) so
 that every ordering planted on that axis survives the conversion to timestamps; buyer replies and
@@ -57,7 +76,10 @@ files.
 of wins and of booked revenue (``true_ratio``, ``true_revenue_ratio``, also per team in
 ``territories``), the regions (``regions``: region id -> team ids), the win and amount models, how
 to measure each true practice from the rows, why each decoy is one (each with the
-``registry_id`` of the built-in practice that measures it), the planted misallocation
+``registry_id`` of the built-in practice that measures it), the planted care (``care``:
+``high_care_reps``, ``high_care_leaders``, ``reverse_items``, ``items``, ``rep_shift``,
+``repeat_effect`` and each planted account's ``accounts`` row; every rep's ``care_mean`` and
+``high_care`` in ``reps``), the planted misallocation
 (``misallocation``: ``share``, ``reps``, ``neglected_accounts``, ``over_served_accounts``,
 ``proportional_rep``, each rep's ``neglect_keep`` and the policies in words; every rep's
 ``effort_policy`` in ``reps``; off: share 0, empty lists, ``proportional_rep`` and every
@@ -73,10 +95,11 @@ win model), ``vocabulary`` (names and words), ``calendar`` (the business-day axi
 teams), ``accounts`` (and contacts), ``opportunities``, ``allocation`` (who spreads effort how:
 the misallocation, when on), ``activities`` (and buyer events, made in compact numeric ``rows``
 and put in time order there), ``effort`` (account-level touches, when on), ``surveys``,
-``stories``, ``expectation`` (true expected wins and revenue) and ``truth`` (``truth.json``),
-``sink`` (where each table goes as it is made), ``org`` (``Org``, ``build``, ``generate``); ``dirt``
-(``apply_dirt``) with ``badrows``, ``cascade``, ``variations``, ``layout`` and ``text``;
-``files`` (``FileSink``, ``write``) and ``pipeline`` (``synthesize``).
+``care`` (the planted repeat business and its follow-on deals), ``stories``, ``expectation``
+(true expected wins and revenue) and ``truth`` (``truth.json``), ``sink`` (where each table
+goes as it is made), ``org`` (``Org``, ``build``, ``generate``); ``dirt`` (``apply_dirt``) with
+``badrows``, ``cascade``, ``variations``, ``layout`` and ``text``; ``files`` (``FileSink``,
+``write``) and ``pipeline`` (``synthesize``).
 
 Memory: ``generate`` holds every table; ``synthesize`` of a clean organisation writes each table
 as it is made, activities and buyer events slice by slice, so 100M activities take about 7 GB

@@ -10,6 +10,7 @@ from datetime import date
 from brightspots.errors import BrightspotsError
 
 Progress = Callable[[str, float], None]
+DEFAULT_CARE_EFFECT = 2.5  # repeat-business log-odds per unit of observed care (0-1)
 
 
 def scaled_progress(progress: Progress | None, lo: float, hi: float) -> Progress | None:
@@ -50,6 +51,12 @@ class SynthConfig:
     # ``effort``). None or 0: off, the account-level touches of the plain generator, no
     # misallocating and no proportional rep
     misallocation: float | None = None
+    # the planted effect of customer care on repeat business (``care``): log-odds of a repeat
+    # win within 12 months per unit (0-1) of the account's observed care score; None: 2.5
+    # (odds ratio 1.28 per 10 points of 100), 0 with null=True
+    care_effect: float | None = None
+    # add a reverse-coded care item (``cs_care_rushed``, high = less care) to the customer survey
+    reverse_coded_item: bool = False
 
     def check(self) -> None:
         if self.reps < 10:
@@ -83,6 +90,12 @@ class SynthConfig:
                 raise SynthError(f"misallocation must be between 0 and 0.5, got {share}")
             if self.null and share > 0:
                 raise SynthError("misallocation plants misallocating reps: use 0 with null=True")
+        if self.care_effect is not None:
+            beta = self.care_effect
+            if not (math.isfinite(beta) and abs(beta) <= 10.0):
+                raise SynthError(f"care_effect must be between -10 and 10, got {beta}")
+            if self.null and beta != 0:
+                raise SynthError("care_effect plants an effect: leave it unset with null=True")
 
     def misallocation_share(self) -> float:
         """The share of reps who misallocate their account effort (0: none planted)."""
@@ -98,6 +111,12 @@ class SynthConfig:
         0)."""
         share = self.misallocation_share()
         return 0 if share <= 0 else max(1, round(share * n_reps))
+
+    def repeat_effect(self) -> float:
+        """The planted log-odds of repeat business per unit of observed care (0 with null)."""
+        if self.null:
+            return 0.0
+        return DEFAULT_CARE_EFFECT if self.care_effect is None else float(self.care_effect)
 
     def n_coached(self, n_teams: int) -> int:
         """How many teams get the planted coaching effect."""

@@ -198,3 +198,21 @@ def opportunity_table(rng, o: Opps, keys: Keys) -> pa.Table:
             "product": take_strings(PRODUCTS, o.product),
         },
     )
+
+
+def concat(first: Opps, *more: Opps) -> Opps:
+    """The deals of ``first`` followed by those of ``more`` (indices of the later ones start
+    after the earlier ones')."""
+    parts = (first, *more)
+    fields = {
+        f: np.concatenate([getattr(p, f) for p in parts])
+        for f in first.__dataclass_fields__
+        if f != "n"
+    }
+    return Opps(n=sum(p.n for p in parts), **fields)
+
+
+def head(o: Opps, n: int) -> Opps:
+    """The first ``n`` deals of ``o`` as views of its arrays (no copy)."""
+    fields = {f: getattr(o, f)[:n] for f in o.__dataclass_fields__ if f != "n"}
+    return Opps(n=n, **fields)

@@ -3,7 +3,7 @@ puts each into a sink as it comes, and ``generate``, which keeps them all in mem
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -14,15 +14,23 @@ from brightspots.synth.accounts import account_tables, make_accounts
 from brightspots.synth.activities import activity_chunk, activity_slices, event_slices
 from brightspots.synth.allocation import Thinning, allocate
 from brightspots.synth.calendar import Calendar
+from brightspots.synth.care import care_truth, index_survey, observed_scores, plant_repeat
 from brightspots.synth.config import Progress, SynthConfig, SynthError, scaled_progress
 from brightspots.synth.effort import DealTouches, account_touches
 from brightspots.synth.model import PRACTICES
-from brightspots.synth.opportunities import make_opportunities, opportunity_table
+from brightspots.synth.opportunities import concat, head, make_opportunities, opportunity_table
 from brightspots.synth.people import make_reps, make_teams, people_tables
 from brightspots.synth.rows import INDEX_LIMIT, Rows
 from brightspots.synth.sink import MemorySink, Sink
-from brightspots.synth.stories import make_stories, story_table
-from brightspots.synth.surveys import make_surveys, survey_table
+from brightspots.synth.stories import care_stories, make_stories, story_table
+from brightspots.synth.surveys import (
+    care_mean,
+    choose_high_care,
+    customer_submissions,
+    items,
+    make_surveys,
+    survey_table,
+)
 from brightspots.synth.tables import Keys, serial_ids
 from brightspots.synth.truth import build_truth
 
@@ -76,16 +84,23 @@ def build(config: SynthConfig, sink: Sink, progress: Progress | None = None) -> 
     """Generate a clean organisation, putting each table into ``sink`` as soon as it is made:
     the small ones first, then activities and buyer events (``Slices``) from compact numeric
     rows, then surveys and stories. The random streams are drawn in the same order whatever
-    the sink, so the tables are the same."""
+    the sink, so the tables are the same.
+
+    The base deals (``make_opportunities``) are followed by the follow-on deals of the planted
+    repeat business (``care``): ids ``OP-F0001``..., their activities made after every base
+    deal's, so the base tables keep every draw."""
     config.check()
     report = progress or (lambda step, fraction: None)
     cal = Calendar.build(config.end, config.months)
-    # one stream per stage; the sixth (planted team effect, amount uplift) and the seventh
-    # (the account-effort model, when on: who misallocates, neglected deals' touches,
-    # account-level touches) came later and are kept apart so that the others draw as before
-    streams = np.random.default_rng(config.seed).spawn(7)
-    r_struct, r_acc, r_opp, r_act, r_misc, r_plant, r_effort = streams
+    # one stream per stage; the sixth (planted team effect, amount uplift), the seventh (the
+    # account-effort model, when on: who misallocates, neglected deals' touches, account-level
+    # touches) and the eighth (surveys, the planted care and repeat business, its follow-on
+    # deals and their rows, caregiver stories) came later and are kept apart so that the others
+    # draw as before (``spawn(8)`` gives the same first seven children as ``spawn(7)``)
+    streams = np.random.default_rng(config.seed).spawn(8)
+    r_struct, r_acc, r_opp, r_act, r_misc, r_plant, r_effort, r_care = streams
     r_alloc, r_thin, r_touch = r_effort.spawn(3)
+    r_subs, r_high, r_scores, r_repeat, r_ftable, r_facts, r_fthin, r_story = r_care.spawn(8)
     report("teams and reps", 0.0)
     teams = make_teams(r_struct, config.reps)
     reps = make_reps(r_struct, config, cal, teams, r_plant)
@@ -95,9 +110,23 @@ def build(config: SynthConfig, sink: Sink, progress: Progress | None = None) -> 
     acc = make_accounts(r_acc, teams, reps, OPP_PER_ACCOUNT)
     report("opportunities", 0.02)
     o = make_opportunities(r_opp, cal, teams, reps, acc)
+    report("surveys and repeat business", 0.03)
+    subs = customer_submissions(r_subs, cal, o)
+    kept, index = index_survey(cal, o, subs)
+    subs = subs.take(np.flatnonzero(kept))
+    high, leader = choose_high_care(r_high, config, cal, reps, subs)
+    m, m_leader = care_mean(config, reps, high), care_mean(config, reps, leader)
+    surveys = make_surveys(r_scores, config, cal, teams, reps, subs, m, m_leader)
+    scores = observed_scores(surveys, subs.n)
+    repeat = plant_repeat(r_repeat, config, cal, teams, reps, acc, subs, index, scores)
+    follow = repeat.follow
+    o_all = concat(o, follow)
+    o = head(o_all, o.n)  # the base deals, as views: not held twice
     n_contacts = int(acc.c_count.sum())
-    if max(o.n, acc.n, n_contacts) >= INDEX_LIMIT:
-        raise SynthError(f"too large an organisation: {o.n} opportunities, {n_contacts} contacts")
+    if max(o_all.n, acc.n, n_contacts) >= INDEX_LIMIT:
+        raise SynthError(
+            f"too large an organisation: {o_all.n} opportunities, {n_contacts} contacts"
+        )
 
     report("tables", 0.05)
     keys = Keys(
@@ -106,8 +135,12 @@ def build(config: SynthConfig, sink: Sink, progress: Progress | None = None) -> 
         rep=serial_ids("R-", reps.n),
         account=serial_ids("AC-", acc.n),
         contact=serial_ids("CT-", n_contacts),
-        opportunity=serial_ids("OP-", o.n),
+        opportunity=pa.concat_arrays([serial_ids("OP-", o.n), serial_ids("OP-F", follow.n)]),
     )
+    base_keys = replace(keys, opportunity=keys.opportunity.slice(0, o.n))
+    follow_keys = replace(keys, opportunity=keys.opportunity.slice(o.n))
+    sink.put("survey_responses", survey_table(surveys, keys))  # the rows are not needed again
+    del surveys
     people = people_tables(teams, reps, keys)
     sink.put("teams", people.pop("teams"))
     sink.put("reps", people.pop("reps"))
@@ -120,7 +153,10 @@ def build(config: SynthConfig, sink: Sink, progress: Progress | None = None) -> 
     exec_titles = small["contacts"].column("title").take(acc.c_start)
     sink.put("accounts", small.pop("accounts"))
     sink.put("contacts", small.pop("contacts"))  # written and gone with a file sink
-    sink.put("opportunities", opportunity_table(r_misc, o, keys))
+    opportunities = [opportunity_table(r_misc, o, base_keys)]
+    opportunities.append(opportunity_table(r_ftable, follow, follow_keys))
+    sink.put("opportunities", pa.concat_tables(opportunities).combine_chunks())
+    del opportunities
 
     acts, evs = Rows(base=cal.cut, until=cal.cut), Rows(base=cal.cut, extra=False)
     # with the model off the deals bring their own account-level touches (``activity_chunk``)
@@ -137,6 +173,11 @@ def build(config: SynthConfig, sink: Sink, progress: Progress | None = None) -> 
         report("account-level touches", 0.45)
         account_touches(r_touch, cal, teams, reps, acc, o, alloc, deal_touches, acts, evs)
     del deal_touches
+    # the follow-on deals' rows come after every base deal's, from the care stream
+    thin_follow = None if alloc is None else Thinning(r_fthin, alloc.deal_keep)
+    for start in range(o.n, o_all.n, CHUNK_OPPS):
+        sl = slice(start, min(o_all.n, start + CHUNK_OPPS))
+        activity_chunk(r_facts, cal, teams, reps, acc, o_all, sl, acts, evs, thin_follow)
     report("activities in time order", 0.5)
     sink.put("activities", activity_slices(acts, keys), scaled_progress(report, 0.55, 0.8))
     report("buyer events in time order", 0.8)
@@ -144,17 +185,26 @@ def build(config: SynthConfig, sink: Sink, progress: Progress | None = None) -> 
     sink.put("buyer_events", events, scaled_progress(report, 0.82, 0.88))
     del acts, evs, events
     report("surveys and stories", 0.9)
-    sink.put("survey_responses", survey_table(make_surveys(r_misc, cal, teams, reps, o), keys))
-    sink.put("stories", story_table(make_stories(r_misc, cal, reps, o, names, exec_titles), keys))
+    stories = make_stories(r_misc, cal, reps, o, names, exec_titles)
+    stories += care_stories(r_story, cal, high, follow, o.n, names)
+    stories.sort(key=lambda x: x[-1])
+    sink.put("stories", story_table(stories, keys))
 
+    # rows per table in the files' order, whatever the order they were put in (truth.json's
+    # counts come from the sink's)
     rows = {name: sink.rows[name] for name in schema.IMPORT_ORDER}
-    truth = build_truth(config, cal, teams, reps, acc, o, keys, rows, alloc)
+    sink.rows.clear()
+    sink.rows.update(rows)
+    care = care_truth(config, high, leader, items(config), repeat, keys)
+    truth = build_truth(
+        config, cal, teams, reps, acc, o, keys, rows, alloc, follow=follow, care=care, care_mean=m
+    )
     hidden = {
-        "won": o.won,
-        "p_win": o.p_win,
-        "eta0": o.eta0,
-        **{p: o.practice[:, k] for k, p in enumerate(PRACTICES)},
-        "has_proposal": o.has_proposal,
+        "won": o_all.won,
+        "p_win": o_all.p_win,
+        "eta0": o_all.eta0,
+        **{p: o_all.practice[:, k] for k, p in enumerate(PRACTICES)},
+        "has_proposal": o_all.has_proposal,
     }
     report("generated", 1.0)
     return Built(truth=truth, hidden=hidden, opportunity_ids=keys.opportunity)

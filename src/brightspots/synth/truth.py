@@ -1,7 +1,9 @@
 """``truth.json``: planted reps and teams, true ratios (wins and booked revenue), territories
 and regions, the win and amount models, how to measure each true practice and why each decoy is
-one, and the planted misallocation of account effort (empty, with every rep's ``effort_policy``
-null, when the account-effort model is off)."""
+one, the planted misallocation of account effort (empty, with every rep's ``effort_policy``
+null, when the account-effort model is off) and the planted care (``care``: high-care reps and
+leaders, the survey items, the repeat-business effect and its planted accounts; each rep's
+``care_mean`` and ``high_care``)."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from brightspots.synth.accounts import Accounts
 from brightspots.synth.allocation import Allocation
 from brightspots.synth.calendar import Calendar, epoch_day
 from brightspots.synth.config import SynthConfig
-from brightspots.synth.expectation import expected_outcomes, won_amount_factor
+from brightspots.synth.expectation import Expected, expected_outcomes, won_amount_factor
 from brightspots.synth.model import (
     ACCOUNT_WIN,
     BASE_LOGIT,
@@ -154,7 +156,8 @@ def _win_model(cfg: SynthConfig) -> dict[str, Any]:
         "true_ratio": "expected wins with the rep's true skill, team effect and practice "
         "propensities divided by expected wins of an average rep (skill 0, no team effect, "
         "propensity offsets 0), both over the rep's own closed deals; for a team or region, "
-        "the same sums over its reps.",
+        "the same sums over its reps. A follow-on deal of the planted repeat business (care) "
+        "adds its true win probability to both.",
     }
 
 
@@ -186,13 +189,21 @@ def build_truth(
     keys: Keys,
     rows: dict[str, int],
     alloc: Allocation | None,
+    *,
+    follow: Opps | None = None,
+    care: dict[str, Any] | None = None,
+    care_mean: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """The truth of a generated organisation; ``rows``: rows per table, in the files' order;
-    ``alloc``: the reps' effort policies (None: the account-effort model is off)."""
+    ``alloc``: the reps' effort policies (None: the account-effort model is off); ``o``: the
+    base deals, ``follow``: the follow-on deals of the planted repeat business; ``care``: the
+    ``care`` block, ``care_mean``: each rep's latent care (0-1)."""
     rep_ids = keys.rep.to_pylist()
     region_ids, team_ids = keys.region.to_pylist(), keys.team.to_pylist()
-    ex = expected_outcomes(reps, o)
-    wins = np.bincount(o.rep[o.is_closed & o.won], minlength=reps.n)
+    ex = _with_follow_ons(expected_outcomes(reps, o), reps, follow)
+    deals = [o] if follow is None else [o, follow]
+    wins = sum(np.bincount(d.rep[d.is_closed & d.won], minlength=reps.n) for d in deals)
+    high = set((care or {}).get("high_care_reps", []))
     book = np.bincount(acc.owner, acc.potential, minlength=reps.n) / np.maximum(
         1, np.bincount(acc.owner, minlength=reps.n)
     )
@@ -212,6 +223,8 @@ def build_truth(
                 "amount_uplift": _r(reps.uplift[i]),
                 "cadence": _r(reps.cadence[i]),
                 "care": _r(reps.care[i]),
+                "care_mean": None if care_mean is None else _r(care_mean[i]),
+                "high_care": rep_ids[i] in high,
                 "closed": int(ex.closed[i]),
                 "wins": int(wins[i]),
                 "expected_wins_true": _r(ex.wins_true[i], 3),
@@ -293,14 +306,38 @@ def build_truth(
         "reps": rep_rows,
         "counts": {f"{name}.csv": n for name, n in rows.items()},
         "opportunities": {
-            "closed": int(o.is_closed.sum()),
-            "won": int((o.is_closed & o.won).sum()),
-            "open": int((~o.is_closed).sum()),
+            "closed": sum(int(d.is_closed.sum()) for d in deals),
+            "won": sum(int((d.is_closed & d.won).sum()) for d in deals),
+            "open": sum(int((~d.is_closed).sum()) for d in deals),
+            "follow_on": 0 if follow is None else follow.n,
             "activities": rows["activities"],
         },
         "misallocation": _misallocation(cfg, alloc, acc, keys),
+        "care": care,
         "dirty": no_dirt(rows, "csv"),
     }
+
+
+def _with_follow_ons(ex: Expected, reps: Reps, follow: Opps | None) -> Expected:
+    """``ex`` with the closed follow-on deals added: each counts its true win probability as
+    expected wins both with the rep's parameters and with an average rep's (their outcome
+    depends on the account's care score, not on skill or practices), and its expected booked
+    revenue with the rep's amount uplift and without."""
+    if follow is None or not follow.n:
+        return ex
+    c = follow.is_closed
+    rep, p, initial = follow.rep[c], follow.p_win[c], follow.initial_amount[c]
+
+    def per_rep(x: np.ndarray) -> np.ndarray:
+        return np.bincount(rep, x, minlength=reps.n)
+
+    return Expected(
+        closed=ex.closed + np.bincount(rep, minlength=reps.n),
+        wins_true=ex.wins_true + per_rep(p),
+        wins_average=ex.wins_average + per_rep(p),
+        revenue_true=ex.revenue_true + per_rep(p * initial * won_amount_factor(reps.uplift[rep])),
+        revenue_average=ex.revenue_average + per_rep(p * initial * won_amount_factor(0.0)),
+    )
 
 
 def _misallocation(
