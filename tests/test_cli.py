@@ -137,6 +137,22 @@ def test_synth_plants_misallocation_on_request(tmp_path):
     assert r.returncode == 1 and "between 0 and 0.5" in r.stderr
 
 
+def test_synth_plants_the_care_effect_asked_for(tmp_path):
+    import json
+
+    r = run("synth", "--reps", "20", "--months", "6", "--seed", "3", "--out", str(tmp_path / "a"),
+            "--format", "parquet", "--care-effect", "1.5", "--reverse-coded-item")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    care = json.loads((tmp_path / "a" / "truth.json").read_text())["care"]
+    assert care["repeat_effect"]["log_odds_per_unit"] == 1.5
+    assert care["reverse_items"] == ["cs_care_rushed"]
+    s = pd.read_parquet(tmp_path / "a" / "survey_responses.parquet")
+    assert (s["question_id"] == "cs_care_rushed").any()
+    r = run("synth", "--null", "--care-effect", "1.5", "--out", str(tmp_path / "b"))
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
 def test_runs_lists_every_run(small_ws):
     r = run("runs", "--workspace", str(small_ws))
     assert r.returncode == 0, r.stderr

@@ -122,6 +122,23 @@ def synth(
             "(about 40% of touches without an opportunity). Listed in truth.json. Off by default."
         ),
     ] = None,
+    care_effect: Annotated[
+        float | None,
+        typer.Option(
+            "--care-effect",
+            help="Planted effect of customer care on repeat business: log-odds of buying again "
+            "within 12 months per unit (0-1) of the account's observed care score (default 2.5, "
+            "an odds ratio of 1.28 per 10 points of 100; 0 with --null). Listed in truth.json.",
+        ),
+    ] = None,
+    reverse_coded_item: Annotated[
+        bool,
+        typer.Option(
+            "--reverse-coded-item",
+            help="Add a reverse-coded care item (cs_care_rushed, high = less care) to the "
+            'customer survey; read it with [care] reverse_items = ["cs_care_rushed"].',
+        ),
+    ] = False,
 ) -> None:
     """Make a synthetic sales organisation with planted truth (truth.json) to test the method."""
     import shutil
@@ -146,6 +163,8 @@ def synth(
         dirty=dirty,
         activities=activities,
         misallocation=misallocation,
+        care_effect=care_effect,
+        reverse_coded_item=reverse_coded_item,
     )
     with progress_bar("synth") as progress:
         if fmt in writers:
@@ -158,6 +177,8 @@ def synth(
     planted = len(truth.get("bright_spots", []))
     misallocating = len(truth["misallocation"]["reps"])
     also = f", {misallocating} misallocating account effort" if misallocating else ""
+    high_care = len(truth.get("care", {}).get("high_care_reps", []))
+    also += f", {high_care} high-care" if high_care else ""
     shape = {"salesforce": " as a Salesforce export", "hubspot": " as HubSpot exports"}.get(fmt, "")
     out.print(
         f"Wrote a synthetic organisation of {reps} reps to {out_dir}{shape} "
