@@ -118,9 +118,14 @@ def test_signed_out_pages_go_to_the_login_and_the_api_says_401(web_ws, app):
 def test_team_pages_name_only_bright_spots_and_candidates(web_ws, as_):
     with Workspace.open(web_ws.root) as ws:
         units = ws.run_results("bright_spots")
+        care = ws.run_results("care_index")
         reps = ws.read("reps")
     rows = units[units["level"] == "rep"].drop_duplicates("unit_id")
     named = set(rows.loc[rows["label"].isin(["bright_spot", "candidate"]), "name"])
+    # and the care bright spots and candidates (rep or leader: the same person's name)
+    people = care[care["level"].isin(["rep", "leader"])]
+    labelled = people.loc[people["label"].isin(["bright_spot", "candidate"]), "unit_id"]
+    named |= set(reps.loc[reps["rep_id"].isin(labelled), "name"])
     c = as_(web_ws.admin)
     for team in sorted(set(reps["team_id"].dropna())):
         page = c.get(f"/teams/{team}").text

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from brightspots.report import accounts, practice_data, quarters
+from brightspots.report import care as report_care
 from brightspots.report import stories as report_stories
 from brightspots.report.diagnostics import Diagnostics
 from brightspots.report.history import (
@@ -82,6 +83,13 @@ class ReportContext:
     # when no story is shared
     stories: pd.DataFrame | None = None
     story_links: pd.DataFrame | None = None
+    # care (``care.read``): the run's care tables, each None when it stored no row, and its
+    # ``diagnostics["care"]``
+    care_index: pd.DataFrame | None = None
+    care_trend: pd.DataFrame | None = None
+    care_reliability: pd.DataFrame | None = None
+    care_results: pd.DataFrame | None = None
+    care_notes: dict | None = None
     impact_window: timedelta = practice_data.IMPACT_WINDOW
     dark_after: timedelta = practice_data.DARK_AFTER
     history: dict[Key, UnitHistory] = field(init=False)
@@ -97,6 +105,8 @@ class ReportContext:
         for name in practice_data.SPECS:
             setattr(self, name, practice_data.clean(getattr(self, name), name, where))
         self.stories, self.story_links = report_stories.clean(self.stories, self.story_links, where)
+        for name in report_care.TABLES:
+            setattr(self, name, report_care.clean(getattr(self, name), name, where))
         _check_quarters(self.bright_spots, where)
         _check_consistency(self, where)
         self.history = unit_histories(self.bright_spots, self.deviance, self.past_runs)
@@ -248,5 +258,6 @@ def build_context(ws: Workspace, run_id: str | None = None) -> ReportContext:
         **accounts.read(ws, run.run_id),
         plan_notes=run.diagnostics.get("plan"),
         **report_stories.read(ws, diagnostics.window_start),
+        **report_care.read(ws, run.run_id, run.diagnostics.get("care")),
         **practice_data.durations(metrics_cfg),
     )

@@ -121,13 +121,16 @@ def funnel_chart(
     y_range: tuple[float, float] | None = None,
     width: int = 860,
     height: int = 470,
+    target: tuple[float, str] = (1.0, "1 = as expected"),
 ) -> alt.TopLevelMixin:
     """O/E against expected results with the 95% and 99.8% limits, bright spots and candidates
     highlighted. ``units``: expected, oe, closed, label, name per unit. ``named`` (a boolean
     Series aligned with ``units``) says whose name is drawn; by default the labelled units'.
-    ``y_range``: the O/E axis (default from 0 to ``funnel_y_top``)."""
+    ``y_range``: the O/E axis (default from 0 to ``funnel_y_top``). ``target``: where the
+    horizontal reference line is drawn and its words (a funnel on means: the company's mean)."""
     if named is None:
         named = units["label"].isin(LABELLED)
+    ref_value, ref_text = float(target[0]), target[1]
     ok = drawable(units)
     y_min, y_top = y_range if y_range is not None else (0.0, funnel_y_top(units, min_volume))
     groups = [
@@ -175,13 +178,13 @@ def funnel_chart(
             order="expected:Q",
         )
     )
-    target = (
-        alt.Chart(pd.DataFrame({"oe": [1.0]}))
+    ref_line = (
+        alt.Chart(pd.DataFrame({"oe": [ref_value]}))
         .mark_rule(color=INK, strokeWidth=1.2)
         .encode(y=alt.Y("oe:Q", scale=y_scale))
     )
-    target_text = (
-        alt.Chart(pd.DataFrame({"expected": [x_top], "oe": [1.0], "t": ["1 = as expected"]}))
+    ref_label = (
+        alt.Chart(pd.DataFrame({"expected": [x_top], "oe": [ref_value], "t": [ref_text]}))
         .mark_text(align="left", baseline="middle", dx=6, color=INK, fontSize=11)
         .encode(x=x, y=alt.Y("oe:Q", scale=y_scale), text="t:N")
     )
@@ -204,8 +207,8 @@ def funnel_chart(
         )
     layers = [
         limits,
-        target,
-        target_text,
+        ref_line,
+        ref_label,
         *dots,
         *name_layers(labels, x, y_scale, "expected", "oe"),
     ]

@@ -13,6 +13,7 @@ from markupsafe import Markup
 from brightspots import __version__
 from brightspots.report import charts, fmt, words
 from brightspots.report.accounts import AccountsSection, accounts_section
+from brightspots.report.care import CareSection, care_section
 from brightspots.report.context import ReportContext
 from brightspots.report.effort import EffortSection, effort_section
 from brightspots.report.personal import ExampleSection, example_section
@@ -91,6 +92,7 @@ class ReportView:
     accounts: AccountsSection
     practices: PracticeSection
     stories: StoriesSection
+    care: CareSection
     example: ExampleSection
 
 
@@ -221,6 +223,7 @@ def report_view(ctx: ReportContext) -> ReportView:
         accounts=accounts_section(ctx),
         practices=practice_section(ctx),
         stories=stories_section(ctx),
+        care=care_section(ctx),
         example=example_section(ctx),
     )
 

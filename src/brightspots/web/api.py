@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
 from brightspots.web import access, auth
+from brightspots.web import care as web_care
 from brightspots.web.data import Snapshot
 from brightspots.web.library import library_of
 from brightspots.web.pages import WS, NotFound, meter_of, snap_of, team_of
@@ -59,6 +60,55 @@ class PracticeLine(BaseModel):
     sentence: str
 
 
+class CareOut(BaseModel):
+    """One source of a rep's own care. ``shown`` false: fewer than ``[care] min_respondents``
+    respondents (or none), and no figure at all."""
+
+    source: str  # customer or employee
+    shown: bool
+    index: float | None  # 0-100
+    lower_95: float | None
+    upper_95: float | None
+    respondents: int | None
+    label: str  # "care bright spot", "care candidate" or ""
+    text: str  # the index in words, or why it is not shown
+    company: float | None  # the company's index of the same source
+
+
+class CareQuarterOut(BaseModel):
+    period: str  # 2026-Q3
+    source: str
+    index: float
+    lower_95: float | None
+    upper_95: float | None
+    respondents: int | None
+
+
+class MeterCareOut(BaseModel):
+    window: str
+    min_respondents: int
+    sources: list[CareOut]
+    quarters: list[CareQuarterOut]  # shown quarters only
+    hidden: str
+
+
+class CareNamedOut(BaseModel):
+    id: str
+    name: str
+    level: str  # rep or leader
+    source: str  # customers or employees
+    label: str
+    index: float | None
+    text: str
+    reason: str
+
+
+class TeamCareOut(BaseModel):
+    window: str
+    customers: str  # the team's own customers' care in words ("" without one)
+    bright_spots: list[CareNamedOut]  # care bright spots and candidates: no one else is named
+
+
 class MeterOut(BaseModel):
     rep_id: str
     name: str
@@ -72,6 +122,7 @@ class MeterOut(BaseModel):
     practices: list[PracticeLine]
     suggestions: list[str]
     note: str
+    care: MeterCareOut | None  # null: the latest run has no care answers
 
 
 class NamedOut(BaseModel):
@@ -145,6 +196,7 @@ class TeamOut(BaseModel):
     practices: list[PracticeNoteOut]
     stories: list[StoryOut]
     note: str
+    care: TeamCareOut | None  # null: the latest run has no care answers
 
 
 class RunOut(BaseModel):
@@ -156,6 +208,65 @@ class RunOut(BaseModel):
 
 def _links(ids, name) -> list[Link]:
     return sorted((Link(id=i, name=name(i)) for i in ids), key=lambda x: x.name.casefold())
+
+
+def _meter_care(c: web_care.MeterCare | None) -> MeterCareOut | None:
+    if c is None:
+        return None
+    return MeterCareOut(
+        window=c.window,
+        min_respondents=c.k,
+        sources=[
+            CareOut(
+                source=line.source,
+                shown=line.cell.shown,
+                index=line.cell.mean,
+                lower_95=line.cell.lower_95,
+                upper_95=line.cell.upper_95,
+                respondents=line.cell.n_respondents,
+                label=line.label,
+                text=line.text,
+                company=line.company_index,
+            )
+            for line in c.lines
+        ],
+        quarters=[
+            CareQuarterOut(
+                period=t.period,
+                source=source,
+                index=cell.mean,
+                lower_95=cell.lower_95,
+                upper_95=cell.upper_95,
+                respondents=cell.n_respondents,
+            )
+            for t in c.trend
+            for source, cell in t.cells.items()
+            if cell.mean is not None
+        ],
+        hidden=c.hidden,
+    )
+
+
+def _team_care(c: web_care.TeamCare | None) -> TeamCareOut | None:
+    if c is None:
+        return None
+    return TeamCareOut(
+        window=c.window,
+        customers=c.customers,
+        bright_spots=[
+            CareNamedOut(
+                id=n.unit_id,
+                name=n.name,
+                level=n.level,
+                source=n.raters.lower(),
+                label=n.label,
+                index=n.index,
+                text=n.text,
+                reason=n.reason,
+            )
+            for n in c.named
+        ],
+    )
 
 
 def _story(s) -> StoryOut:
@@ -201,7 +312,8 @@ def me(request: Request, session: Login, ws: WS) -> Me:
 
 @router.get("/reps/{rep_id}", response_model=MeterOut)
 def rep(request: Request, rep_id: str, session: Login, ws: WS) -> MeterOut:
-    """A rep's meter: results against expected, effort and buyer impact, practices."""
+    """A rep's meter: results against expected, effort and buyer impact, practices, and their
+    own care index with its quarters (only cells of enough respondents carry figures)."""
     snap = snap_of(request, ws)
     if not access.may_see_rep(session.user, rep_id, snap.org):
         raise NotFound()
@@ -231,6 +343,7 @@ def rep(request: Request, rep_id: str, session: Login, ws: WS) -> MeterOut:
         ],
         suggestions=[p.practice for p in m.suggestions],
         note=m.note,
+        care=_meter_care(m.care),
     )
 
 
@@ -243,7 +356,8 @@ def teams(request: Request, session: Login, ws: WS) -> list[Link]:
 
 @router.get("/teams/{team_id}", response_model=TeamOut)
 def team(request: Request, team_id: str, session: Login, ws: WS) -> TeamOut:
-    """A team's results, its bright spots (only they are named), practices and shared stories."""
+    """A team's results, its bright spots and care bright spots (only they are named),
+    practices and shared stories."""
     _, t, shared = team_of(request, ws, session, team_id, coach=False)
     return TeamOut(
         team_id=t.team_id,
@@ -268,6 +382,7 @@ def team(request: Request, team_id: str, session: Login, ws: WS) -> TeamOut:
         ],
         stories=[_story(s) for s in shared],
         note=t.note,
+        care=_team_care(t.care),
     )
 
 

@@ -3,8 +3,10 @@
 Routes (role in brackets when not everyone's):
   GET  /login, POST /login, POST /logout
   GET  /                                  home: links to what the user may see
-  GET  /reps/{rep_id}                     a rep's meter (the rep, their managers, admins)
-  GET  /teams/{team_id}                   a team's page (members, managers, admins)
+  GET  /reps/{rep_id}                     a rep's meter, their own care included (the rep,
+                                          their managers, admins)
+  GET  /teams/{team_id}                   a team's page, naming its (care) bright spots only
+                                          (members, managers, admins)
   GET  /teams/{team_id}/coach             [manager, admin] funnel plot, bright spots, reps
   GET  /teams/{team_id}/brief             [manager, admin] the meeting brief of a period
   GET  /teams/{team_id}/brief/file        [manager, admin] the brief as html, md or pdf

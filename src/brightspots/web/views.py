@@ -22,6 +22,7 @@ from brightspots.report import effort_frames as ef
 from brightspots.report import personal as report_personal
 from brightspots.report.funnel import funnel_chart
 from brightspots.teams import below
+from brightspots.web import care as web_care
 from brightspots.web.data import Snapshot
 from brightspots.workspace import Workspace
 
@@ -49,6 +50,7 @@ class Meter:
     lines: list[report_personal.LineView]
     suggestions: list[report_personal.LineView]
     note: str = ""  # why parts are missing
+    care: web_care.MeterCare | None = None  # None: the latest run has no care answers
 
 
 def _daily_svg(
@@ -102,13 +104,15 @@ def meter(
     if snap.run is None:
         return _with_note(empty, NO_RUN)
     run = snap.run
+    own_care = web_care.meter_care(ws, snap, rep_id)
     try:
         frames = tables() if tables is not None else personal.run_tables(ws, run)
         view = personal.build(
             rep_id, run_id=run.run_id, window=personal.window_words(run), tables=frames
         )
     except personal.PersonalError as e:
-        return _with_note(empty, f"No personal view in the latest run: {e}.")
+        note = f"No personal view in the latest run: {e}."
+        return Meter(**{**empty.__dict__, "note": note, "care": own_care})
     suggested = {p.practice for p in view.suggestions}
     lines = [report_personal.line_view(p, suggested) for p in view.practices]
     by_id = {line.practice: line for line in lines}
@@ -130,6 +134,7 @@ def meter(
         legend=[(Markup(sym), text) for sym, text in effort_charts.legend_entries(peers=True)],
         lines=lines,
         suggestions=[by_id[p.practice] for p in view.suggestions],
+        care=own_care,
     )
 
 
@@ -173,6 +178,7 @@ class TeamPage:
     note: str = ""
     reps: list[tuple[str, str]] = field(default_factory=list)  # (id, name): managers only
     funnel_svg: Markup = Markup("")  # managers only
+    care: web_care.TeamCare | None = None  # care bright spots; None: no care answers in the run
 
 
 def _f(v) -> float:
@@ -317,4 +323,5 @@ def team_page(
         note="" if snap.run else NO_RUN,
         reps=[(r, snap.rep_name(r)) for r in reps] if coach else [],
         funnel_svg=_funnel_svg(snap, ws, reps, name) if coach else Markup(""),
+        care=web_care.team_care(ws, snap, team_id, reps),
     )
