@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import ibis
+import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
@@ -185,6 +186,27 @@ def _levels(rows: ir.Table) -> ir.Table:
     return ibis.union(rep, lead, team, company)
 
 
+def exact_sum(x: ir.NumericValue) -> ir.FloatingValue:
+    """The sum of ``x`` (answers on 0-1) in fixed point, as a float: the same bits whatever order
+    a parallel engine adds the rows in (a float sum's last bits follow that order, and a care
+    figure that changes with it would tell two workspaces apart in the anonymity test)."""
+    return x.cast(dt.Decimal(38, 12)).sum().cast("float64")
+
+
+def exact_mean(x: ir.NumericValue) -> ir.FloatingValue:
+    """The mean of ``x`` from ``exact_sum``."""
+    return exact_sum(x) / x.count().cast("float64")
+
+
+def ordered(frame: pd.DataFrame) -> pd.DataFrame:
+    """An engine's result in a fixed row order (by every column but the float ones), so pandas
+    sums over it add in the same order on every run."""
+    keys = [c for c in frame.columns if not pd.api.types.is_float_dtype(frame[c])]
+    if frame.empty or not keys:
+        return frame.reset_index(drop=True)
+    return frame.sort_values(keys, kind="stable", na_position="last").reset_index(drop=True)
+
+
 def respondent_sums(rows: ir.Table, *, by_period: bool = False) -> ir.Table:
     """Per level, unit, source and respondent key (and quarter with ``by_period``): answers,
     their sum, the odd- and even-month sums and counts and the submissions (``SUM_COLUMNS``).
@@ -204,11 +226,11 @@ def respondent_sums(rows: ir.Table, *, by_period: bool = False) -> ir.Table:
         keys.append("period")
     return t.group_by(keys).agg(
         n=t.count(),
-        sum_x=t.x.sum(),
+        sum_x=exact_sum(t.x),
         n_odd=t.odd.sum(),
-        sum_odd=t.x_odd.sum(),
+        sum_odd=exact_sum(t.x_odd),
         n_even=t.count() - t.odd.sum(),
-        sum_even=t.x_even.sum(),
+        sum_even=exact_sum(t.x_even),
         submissions=t.submission.nunique(),
     )
 
@@ -232,7 +254,7 @@ def item_matrix_rows(rows: ir.Table, surveys: list[str]) -> ir.Table:
     """One row per named submission and care question of ``surveys``, its answer (mean x)."""
     t = rows.filter(~rows.anonymous & rows.survey.isin(surveys))
     return t.group_by("source", "survey", "respondent", "submitted_at", "question_id").agg(
-        x=t.x.mean()
+        x=exact_mean(t.x)
     )
 
 

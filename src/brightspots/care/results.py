@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from brightspots.care import responses
 from brightspots.care.config import Source
 from brightspots.care.words import covariate_words, results_sentence
 from brightspots.casemix import territory_book
@@ -123,7 +124,7 @@ def index_surveys(answers: ir.Table, *, as_of: pd.Timestamp, window: Window) -> 
         & (answers.submitted_at <= ibis.literal(pd.Timestamp(cut).to_pydatetime()))
     )
     subs = c.group_by("account_id", "respondent", "survey", "submitted_at").agg(
-        s=c.x.mean(),
+        s=responses.exact_mean(c.x),
         n_items=c.count(),
         rep_id=c.subject_rep_id.min(),
         quarter=c.period.min(),

@@ -110,7 +110,7 @@ def _tables(
         )
     names = _names(src)
     window = responses.in_window(answers, span.start)
-    sums = src.execute(responses.respondent_sums(window))
+    sums = responses.ordered(src.execute(responses.respondent_sums(window)))
     index, level_notes = index_mod.index_frame(
         sums,
         names=names,
@@ -119,14 +119,15 @@ def _tables(
         window_end=span.end,
     )
     trend_rows = responses.in_trend(answers, span.trend_start)
-    trend_sums = src.execute(responses.respondent_sums(trend_rows, by_period=True))
+    trend_expr = responses.respondent_sums(trend_rows, by_period=True)
+    trend_sums = responses.ordered(src.execute(trend_expr))
     trend = index_mod.trend_frame(trend_sums)
 
-    items = src.execute(responses.survey_items(window))
+    items = responses.ordered(src.execute(responses.survey_items(window)))
     multi = items.groupby(["source", "survey"])["question_id"].transform("nunique") >= 2
     surveys = sorted(set(items.loc[multi & (items["named"] > 0), "survey"]))
     matrix_rows = (
-        src.execute(responses.item_matrix_rows(window, surveys))
+        responses.ordered(src.execute(responses.item_matrix_rows(window, surveys)))
         if surveys
         else pd.DataFrame(
             columns=["source", "survey", "respondent", "submitted_at", "question_id", "x"]
