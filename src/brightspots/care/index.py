@@ -2,11 +2,12 @@
 reliability of the care items: pandas over the per-respondent sums ``responses`` brings back.
 
 Every row leaves through :func:`protect`, which runs ``disclosure.disclose`` over the linked
-tables: a rep's window row and its quarters, the reps of a team and the teams of the company
-(the window and each quarter), the leaders and the leaders' mean (their reference), and a leader
-and the same person's row as a rep (the same answers). A cell hidden in one of them is hidden in
-all, and cells hidden only to protect another count as fewer than k respondents wherever they
-are a part, so no hidden figure can be recovered by subtraction across the tables.
+tables: a rep's window row and its quarters, the reps of a team and the teams (and reps of no
+team) of the company (the window and each quarter), the leaders and the leaders' mean (their
+reference), and a leader and the same person's row as a rep (the same answers). A cell hidden in
+one of them is hidden in all, and cells hidden only to protect another count as fewer than k
+respondents wherever they are a part, so no hidden figure can be recovered by subtraction across
+the tables.
 """
 
 from __future__ import annotations
@@ -58,6 +59,20 @@ INDEX_COLUMNS = (
 )
 #: figures of a care_index row hidden when it is suppressed
 INDEX_VALUES = tuple(INDEX_COLUMNS[INDEX_COLUMNS.index("mean") : INDEX_COLUMNS.index("reason")])
+#: figures of a rep row derived from its team's mean (blanked when the team is hidden)
+TEAM_DERIVED = ("prior_mean", "shrunk_mean", "shrunk_lower_95", "shrunk_upper_95", "reliability")
+#: level notes derived from the answers under the level's reference (dropped when it is hidden)
+REFERENCE_NOTES = (
+    "mu",
+    "phi",
+    "tau2",
+    "rankability",
+    "shrink_tau2",
+    "n_bright_spots",
+    "n_candidates",
+    "tau2_zero_note",
+    "shrink_note",
+)
 #: ``care_trend`` columns
 TREND_COLUMNS = (
     "level",
@@ -322,7 +337,8 @@ def _assess(
         reliability=shrunk.weight,
     )
     summary = {
-        **{k: _plain(v) for k, v in summary.items()},
+        # sigma_r2 (a median over every unit, hidden ones too) is not kept
+        **{k: _plain(v) for k, v in summary.items() if k != "sigma_r2"},
         "shrink_tau2": shrunk.tau2,
         "shrink_toward": words,
         "shrink_note": (
@@ -398,7 +414,8 @@ def protect(
     The index and the trend are one frame of cells (the window is one more period). Rules, run
     until nothing changes, each a ``disclose`` with complementary suppression:
 
-    * reps within their team and teams within the company, per source and period;
+    * reps within their team and teams within the company (with the reps of no team beside
+      them), per source and period;
     * each unit's quarters within its window;
     * leaders within all leaders (their reference), per source;
     * a leader and the same person's employee row as a rep are the same answers: one hidden
@@ -407,7 +424,8 @@ def protect(
 
     A cell hidden by another rule counts as fewer than k respondents where it is a part (its
     own total could be recovered otherwise). The last ``disclose`` blanks the hidden figures and
-    says why; the leaders' pseudo-row is dropped.
+    says why; the leaders' pseudo-row is dropped. A shown rep of a hidden team loses the
+    figures of its shrinkage toward that team's mean (``TEAM_DERIVED``).
     """
     cells = pd.concat(
         [index.assign(period=WINDOW), trend.assign(team_id=_trend_teams(trend, index))],
@@ -427,8 +445,9 @@ def protect(
         [team_node.to_numpy(object), "company|" + COMPANY, f"{LEADERS}|{LEADERS}"],
         default=None,
     ).astype(object)
+    # a rep with no team is a part of the company beside the teams (company = teams + them)
     no_team = (level == "rep") & cells["team_id"].isna().to_numpy()
-    cells.loc[no_team, "parent_node"] = None
+    cells.loc[no_team, "parent_node"] = f"company|{COMPANY}"
     cells["time_parent"] = np.where(period == WINDOW, None, WINDOW).astype(object)
     resp = pd.to_numeric(cells["respondents"]).fillna(0).to_numpy(float)
     window = period == WINDOW
@@ -477,10 +496,39 @@ def protect(
     final["respondents"] = pd.Series(
         np.where(hidden, None, resp).astype(object), index=final.index
     ).astype("Int64")
+    # a rep is shrunk toward its team's own mean: blank that on the reps of a hidden team
+    team_hidden = (level == "team") & window & hidden
+    ids = cells["unit_id"].to_numpy(object)
+    hidden_teams = set(zip(source[team_hidden], ids[team_hidden], strict=True))
+    team_of = cells["team_id"].astype(object).where(cells["team_id"].notna(), None)
+    in_hidden = [(s, t) in hidden_teams for s, t in zip(source, team_of, strict=True)]
+    of_hidden_team = (level == "rep") & window & np.array(in_hidden, dtype=bool)
+    final.loc[final.index[of_hidden_team], list(TEAM_DERIVED)] = np.nan
     final = final[final["level"] != LEADERS]
     index_out = _sorted(typed(final[final["period"] == WINDOW], INDEX_COLUMNS))
     trend_out = _sorted(typed(final[final["period"] != WINDOW], TREND_COLUMNS), "period")
     return index_out, trend_out, _reliability_out(reliab, k)
+
+
+def protect_notes(notes: dict, index: pd.DataFrame) -> dict:
+    """The level notes of ``index_frame`` as they may be stored, given the protected
+    ``care_index``: a level whose reference is not shown (reps and teams: the company's row of
+    the source; leaders: no shown leader row, which would carry the leaders' mean) keeps none of
+    the figures taken from its answers (``REFERENCE_NOTES``)."""
+    shown = index[~index["suppressed"].astype(bool)]
+    out = {}
+    for name, summary in notes.items():
+        level, _, source = name.partition("_")
+        of = shown[shown["source"] == source]
+        visible = (of["level"] == level).any() or (
+            level in ("rep", "team") and (of["level"] == "company").any()
+        )
+        out[name] = (
+            dict(summary)
+            if visible
+            else {k: v for k, v in summary.items() if k not in REFERENCE_NOTES}
+        )
+    return out
 
 
 def _reliability_out(reliab: pd.DataFrame, k: int) -> pd.DataFrame:

@@ -157,7 +157,7 @@ def _tables(
     )
     care_results = results_mod.results_table(effects)
 
-    notes["levels"] = level_notes
+    notes["levels"] = index_mod.protect_notes(level_notes, care_index)
     notes["suppressed"] = _suppressed(care_index)
     notes["results"] = [
         {"outcome": e.outcome, "estimated": bool(np.isfinite(e.estimate)), "sentence": e.sentence}
