@@ -161,7 +161,10 @@ def _books(frame: pd.DataFrame, s: Settings, currency: str) -> float:
     frame["book_touches"] = 0
     frame["flag"] = ""
     frame["sentence"] = ""
-    books = frame.loc[owned]
+    # the columns the books' figures read (a copy of every column would double the plan's memory)
+    books = frame.loc[
+        owned, ["owner_rep_id", "own_touches", "priority", "window_deals", "value", "tier", "fit"]
+    ]
     if books.empty:
         return 1.0
     group = pd.factorize(books["owner_rep_id"])[0]
@@ -236,9 +239,12 @@ def _allocation(frame: pd.DataFrame) -> pd.DataFrame:
             }
         )  # fmt: skip
 
-    add("company", "all", frame, "touches")
-    for team, part in frame[frame["team_id"].notna()].groupby("team_id"):
+    # only the columns the indices read: a copy of the whole plan per unit would hold every
+    # text column again (gigabytes at millions of accounts)
+    narrow = frame[["team_id", "owner_rep_id", "touches", "own_touches", "priority", "flag"]]
+    add("company", "all", narrow, "touches")
+    for team, part in narrow[narrow["team_id"].notna()].groupby("team_id"):
         add("team", str(team), part, "touches")
-    for rep, part in frame[frame["owner_rep_id"].notna()].groupby("owner_rep_id"):
+    for rep, part in narrow[narrow["owner_rep_id"].notna()].groupby("owner_rep_id"):
         add("rep", str(rep), part, "own_touches")
     return pd.DataFrame(rows, columns=ALLOCATION_COLUMNS)

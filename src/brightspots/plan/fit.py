@@ -161,6 +161,16 @@ class _Design:
                     x[values == lv, j] = 1.0
         return x
 
+    def linear(self, attrs: pd.DataFrame, params: np.ndarray) -> np.ndarray:
+        """``matrix(attrs, 0) @ params`` for every row without the matrix: the intercept plus
+        each attribute's coefficient looked up by level (0 for its reference level)."""
+        eta = np.full(len(attrs), float(params[0]))
+        beta = dict(zip(self.columns, params[2:], strict=True))
+        for name in attrs.columns:
+            codes, levels = pd.factorize(attrs[name])
+            eta += np.array([beta.get(f"{name}={lv}", 0.0) for lv in levels])[codes]
+        return eta
+
 
 def _glm(y: np.ndarray, x: np.ndarray, family, offset=None, weights=None):
     """A GLM fit, or None when it fails or does not converge."""
@@ -177,21 +187,20 @@ def _glm(y: np.ndarray, x: np.ndarray, family, offset=None, weights=None):
     return res
 
 
-def _banded(x: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """``x`` with its effort column (1) replaced by the mean effort of its band: ``EFFORT_BANDS``
-    bands of equal count over ``rows``. Accounts alike in every attribute and band then share a
-    cell (``_cells``)."""
+def _banded(x: np.ndarray) -> np.ndarray:
+    """``x`` with its effort column (1) replaced by the mean effort of its band (in place):
+    ``EFFORT_BANDS`` bands of equal count. Accounts alike in every attribute and band then share
+    a cell (``_cells``)."""
     e = x[:, 1]
-    edges = np.unique(np.quantile(e[rows], np.linspace(0.0, 1.0, EFFORT_BANDS + 1)))
+    edges = np.unique(np.quantile(e, np.linspace(0.0, 1.0, EFFORT_BANDS + 1)))
     if len(edges) < 2:
-        return x.copy()
+        return x
     band = np.clip(np.searchsorted(edges, e, side="right") - 1, 0, len(edges) - 2)
-    count = np.bincount(band[rows], minlength=len(edges) - 1)
-    total = np.bincount(band[rows], weights=e[rows], minlength=len(edges) - 1)
+    count = np.bincount(band, minlength=len(edges) - 1)
+    total = np.bincount(band, weights=e, minlength=len(edges) - 1)
     means = np.divide(total, count, out=np.zeros_like(total), where=count > 0)
-    out = x.copy()
-    out[:, 1] = np.where(count[band] > 0, means[band], e)
-    return out
+    x[:, 1] = np.where(count[band] > 0, means[band], e)
+    return x
 
 
 def _cell_codes(x: np.ndarray) -> np.ndarray:
@@ -258,55 +267,59 @@ def learn(accounts: pd.DataFrame, *, pool_min: int = 30, seed: int = SEED) -> Le
     rate = accounts["touches"].fillna(0).to_numpy(float) / np.maximum(exposure, 1 / 12)
     effort = np.log1p(rate)
     typical = float(np.median(effort))
-    x_all = design.matrix(attrs, effort - typical)
-    x_std = x_all.copy()
-    x_std[:, 1] = 0.0  # every account at the median effort
     rng = np.random.default_rng(seed)
     fit_rows = np.arange(n) if n <= MAX_FIT_ROWS else np.sort(rng.choice(n, MAX_FIT_ROWS, False))
     scale = float(np.mean(revenue[revenue > 0]))
-    ok = exposure > 0
-    rows = fit_rows[ok[fit_rows]]
-    x_fit = _banded(x_all, rows)
+    rows = fit_rows[exposure[fit_rows] > 0]
+    # the design matrices hold the fitting rows only (a dense matrix of every account would
+    # take gigabytes at millions of accounts); predictions look the coefficients up by level
+    sub = accounts.iloc[rows]
+    x_fit = _banded(design.matrix(attrs.iloc[rows], effort[rows] - typical))
+    x_std = x_fit.copy()
+    x_std[:, 1] = 0.0  # every account at the median effort
+    local = np.arange(len(rows))
     codes = _cell_codes(x_fit)
-    rev = _poisson(x_fit, rows, revenue / scale, exposure, codes)
+    exp_r, rev_r = exposure[rows], revenue[rows]
+    rev = _poisson(x_fit, local, rev_r / scale, exp_r, codes)
     if rev is None:
         return none("no learned fit: the revenue model did not converge")
-    predicted = np.exp(x_std @ rev.params) * scale
+    predicted = np.exp(design.linear(attrs, rev.params)) * scale
     score = _percentile(predicted)
     names = ["intercept", "touches"] + design.columns
     learned = Learned(
         score=score,
         revenue=predicted,
-        win_rate=_side_win_rate(accounts, x_fit, x_std, rows, codes),
-        expansion=_side_expansion(accounts, x_fit, x_std, rows, exposure, codes),
+        win_rate=_side_win_rate(sub, attrs, design, x_fit, codes, n),
+        expansion=_side_expansion(sub, attrs, design, x_fit, exp_r, codes, n),
         reasons=_reasons(attrs, design, rev.params, score),
-        check=_check(revenue, exposure, x_fit, x_std, rows, scale, rng, codes),
+        check=_check(rev_r, exp_r, x_fit, x_std, local, scale, rng, codes),
         coefficients=dict(zip(names, map(float, rev.params), strict=True)),
     )
     return learned
 
 
-def _side_win_rate(accounts, x_all, x_std, rows, codes) -> np.ndarray:
-    closed = accounts["n_closed"].fillna(0).to_numpy(float)
-    won = accounts["n_won"].fillna(0).to_numpy(float)
-    use = rows[closed[rows] > 0]
+def _side_win_rate(sub, attrs, design, x_fit, codes, n) -> np.ndarray:
+    """``sub``: the fitting rows (in ``x_fit``'s order); predictions for all ``n`` accounts."""
+    closed = sub["n_closed"].fillna(0).to_numpy(float)
+    won = sub["n_won"].fillna(0).to_numpy(float)
+    use = np.flatnonzero(closed > 0)
     if len(use) < MIN_WINNERS:
-        return np.full(len(accounts), math.nan)
-    xc, (wins, trials) = _cells(x_all, use, won, closed, codes=codes)
+        return np.full(n, math.nan)
+    xc, (wins, trials) = _cells(x_fit, use, won, closed, codes=codes)
     res = _glm(wins / trials, xc, sm.families.Binomial(), weights=trials)
     if res is None:
-        return np.full(len(accounts), math.nan)
-    return 1.0 / (1.0 + np.exp(-(x_std @ res.params)))
+        return np.full(n, math.nan)
+    return 1.0 / (1.0 + np.exp(-design.linear(attrs, res.params)))
 
 
-def _side_expansion(accounts, x_all, x_std, rows, exposure, codes) -> np.ndarray:
-    k = accounts["expansion_won"].fillna(0).to_numpy(float)
-    if np.sum(k[rows] > 0) < MIN_WINNERS:
-        return np.full(len(accounts), math.nan)
-    res = _poisson(x_all, rows, k, exposure, codes)
+def _side_expansion(sub, attrs, design, x_fit, exposure, codes, n) -> np.ndarray:
+    k = sub["expansion_won"].fillna(0).to_numpy(float)
+    if np.sum(k > 0) < MIN_WINNERS:
+        return np.full(n, math.nan)
+    res = _poisson(x_fit, np.arange(len(k)), k, exposure, codes)
     if res is None:
-        return np.full(len(accounts), math.nan)
-    return np.exp(x_std @ res.params)
+        return np.full(n, math.nan)
+    return np.exp(design.linear(attrs, res.params))
 
 
 def _reasons(attrs: pd.DataFrame, design: _Design, params: np.ndarray, score: np.ndarray):
@@ -322,7 +335,7 @@ def _reasons(attrs: pd.DataFrame, design: _Design, params: np.ndarray, score: np
         mean = float(col.map(level_beta).astype(float).mean())  # the average account's
         effects[name] = (None, mean, level_beta)
     high = score >= 50
-    key = pd.MultiIndex.from_arrays([attrs[a].to_numpy(str) for a in names] + [high])
+    key = pd.MultiIndex.from_arrays([attrs[a].to_numpy(object) for a in names] + [high])
     codes, combos = pd.factorize(key)
     words_of = []
     for combo in combos:
@@ -385,9 +398,10 @@ def profile_scores(accounts: pd.DataFrame, profile: dict) -> np.ndarray:
         if not isinstance(points, dict):
             raise FitError(f"[plan.profile] {key}: use {{level = points}}")
         levels = {str(k).lower(): _points(v, f"{key}.{k}") for k, v in points.items()}
-        col = accounts[key].astype(object) if key in accounts else pd.Series([None] * len(accounts))
-        total += np.array([levels.get(str(v).lower(), 0.0) if v is not None else 0.0
-                           for v in col])  # fmt: skip
+        if key in accounts:
+            col = accounts[key].astype(object)
+            words = col.where(col.notna(), "").astype(str).str.lower()
+            total += words.map(levels).fillna(0.0).to_numpy(float)
         best += max([0.0, *levels.values()])
     if best <= 0:
         raise FitError("[plan.profile] gives no points to anything")
