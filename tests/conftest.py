@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import importlib.util
 import os
 import pwd
 import shutil
@@ -13,6 +14,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from hypothesis import settings
@@ -23,6 +25,16 @@ settings.load_profile("brightspots")
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+def load_sibling(name: str) -> ModuleType:
+    """The test module ``name`` of this folder, loaded by path as a fresh module (the tests
+    folder is not a package): for tests that reuse another file's hand-made data."""
+    spec = importlib.util.spec_from_file_location(f"_{name}", Path(__file__).with_name(name))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def require(what: str, available: bool, how: str) -> None:
@@ -51,8 +63,6 @@ CHROMIUM_ARGS = [
 
 def require_browser() -> None:
     """Chromium and Playwright, or a skip (a failure in CI)."""
-    import importlib.util
-
     require("Chromium", CHROMIUM.exists(), "apt-get install chromium")
     require(
         "the playwright package",

@@ -5,13 +5,12 @@ brief-print-letter.png) with a Chromium PDF of the A4 print (brief-a4.pdf)."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 
 from brightspots.brief.render import write_brief
-from conftest import CHROMIUM, CHROMIUM_ARGS, require_browser
+from conftest import CHROMIUM, CHROMIUM_ARGS, load_sibling, require_browser
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 SCREEN = {"width": 1100, "height": 900}
@@ -20,17 +19,6 @@ PRINTABLE = {"A4": round((210 - 36) / 25.4 * 96), "Letter": round((215.9 - 36) /
 SECTIONS = ("#wins", "#deviations", "#practices", "#stories", "#questions", "#actions")
 
 pytestmark = pytest.mark.browser
-
-
-def _sample():
-    """``sample_brief`` of test_brief_render.py, loaded by path (tests is not a package)."""
-    spec = importlib.util.spec_from_file_location(
-        "brief_sample", Path(__file__).with_name("test_brief_render.py")
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.sample_brief()
 
 
 #: the right edges of every chart and of the body, in CSS pixels
@@ -47,7 +35,7 @@ def test_brief_renders_in_chromium(tmp_path: Path) -> None:
     require_browser()
     from playwright.sync_api import sync_playwright
 
-    brief = _sample()
+    brief = load_sibling("test_brief_render.py").sample_brief()
     pages = {
         "A4": write_brief(brief, tmp_path / "brief-a4.html", "html", paper="A4"),
         "Letter": write_brief(brief, tmp_path / "brief-letter.html", "html", paper="Letter"),

@@ -220,6 +220,13 @@ def test_the_offset_fit_equals_statsmodels():
     assert win.estimate == pytest.approx(ref.params[1], rel=1e-5)
     assert win.se == pytest.approx(ref.bse[1], rel=1e-5)
     assert "than the case-mix model expected" in win.sentence
+    # percentage points per 10 points: the chances with the offset, from s - 0.05 to s + 0.05
+    up, down = X.copy(), X.copy()
+    up[:, -1] += 0.05
+    down[:, -1] -= 0.05
+    expected = ref.predict(up, offset=offset) - ref.predict(down, offset=offset)
+    assert win.pp_per_10 == pytest.approx(100 * np.mean(expected), rel=1e-5)
+    assert win.pp_lower_95 < win.pp_per_10 < win.pp_upper_95
 
 
 def test_minimums_say_what_is_missing():

@@ -89,6 +89,8 @@ def test_plan_html_and_conflicts(ws_copy, tmp_path):
         make_plan(ws, rep="nobody")
     with pytest.raises(PlanError, match="give one of --rep or --team"):
         make_plan(ws)
+    with pytest.raises(PlanError, match="no run 'R-1' in the workspace"):
+        make_plan(ws, rep=rep, run_id="R-1")
 
 
 def test_export_account_plan(ws_copy, tmp_path):

@@ -5,14 +5,13 @@ screenshot lands in test-artifacts/report.png."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 
 from brightspots.report import write_report
 from brightspots.workspace import init_workspace
-from conftest import CHROMIUM, CHROMIUM_ARGS, require_browser
+from conftest import CHROMIUM, CHROMIUM_ARGS, load_sibling, require_browser
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 VIEWPORT = {"width": 1440, "height": 900}
@@ -20,34 +19,12 @@ VIEWPORT = {"width": 1440, "height": 900}
 pytestmark = pytest.mark.browser
 
 
-def _fake_data():
-    """The hand-made run of test_report.py, loaded by path (the tests folder is not a package)."""
-    spec = importlib.util.spec_from_file_location(
-        "report_fake_data", Path(__file__).with_name("test_report.py")
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def _practice_data():
-    """The hand-made effort and practice tables of test_report_practices.py."""
-    spec = importlib.util.spec_from_file_location(
-        "report_practice_data", Path(__file__).with_name("test_report_practices.py")
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_report_renders_in_chromium(tmp_path: Path) -> None:
     require_browser()
     from playwright.sync_api import sync_playwright
 
-    data = _fake_data()
-    extra = _practice_data()
+    data = load_sibling("test_report.py")  # the hand-made run
+    extra = load_sibling("test_report_practices.py")  # its effort and practice tables
     ws = init_workspace(tmp_path / "acme-sales")
     # two earlier runs (the oldest in the old format) for the history across runs
     (a, b), (when_a, when_b) = data.past_frames(), [w for _, w in data.PAST]

@@ -6,10 +6,8 @@ and the shared small workspace end to end."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from html import escape
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,18 +18,9 @@ from brightspots.report import ReportContext, ReportError, build_context, render
 from brightspots.report import care as rc
 from brightspots.report.view import report_view
 from brightspots.workspace import Workspace
+from conftest import load_sibling
 
-
-def _load(name: str):
-    """A sibling test module, loaded by path (the tests folder is not a package)."""
-    spec = importlib.util.spec_from_file_location(f"_{name}", Path(__file__).with_name(name))
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-base = _load("test_report.py")
+base = load_sibling("test_report.py")
 
 K = 5
 HIDDEN = ("Hidden Person", "Comp Lement")  # suppressed reps: never on the page
@@ -125,7 +114,6 @@ NOTES = {
         "rep_customer": {
             "mu": 0.58,
             "tau2": 0.001,
-            "sigma_r2": 0.02,
             "min_volume": 10,
             "shrink_note": None,
             "tau2_zero_note": None,

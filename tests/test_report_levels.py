@@ -7,11 +7,9 @@ folder is not a package).
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import re
 from datetime import datetime
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -30,19 +28,9 @@ from brightspots.report import (
     words,
 )
 from brightspots.report.history import Point, trend_word
+from conftest import load_sibling
 
-
-def _fakes():
-    spec = importlib.util.spec_from_file_location(
-        "report_fake_data", Path(__file__).with_name("test_report.py")
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-F = _fakes()
+F = load_sibling("test_report.py")
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ end to end.
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import re
 from pathlib import Path
@@ -34,18 +33,9 @@ from brightspots.report.effort import effort_section
 from brightspots.report.personal import example_section
 from brightspots.report.practices import practice_section
 from brightspots.workspace import init_workspace
+from conftest import load_sibling
 
-
-def _load(name: str):
-    """A sibling test module, loaded by path (the tests folder is not a package)."""
-    spec = importlib.util.spec_from_file_location(f"_{name}", Path(__file__).with_name(name))
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-base = _load("test_report.py")
+base = load_sibling("test_report.py")
 
 EFFORT_COLUMNS = [
     "grain",

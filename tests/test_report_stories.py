@@ -5,9 +5,7 @@ app). Hand-made frames on test_report.py's run, and one workspace end to end."""
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -19,19 +17,10 @@ from brightspots.stories import library
 from brightspots.web import stories as web_stories
 from brightspots.web.appstate import AppState
 from brightspots.workspace import Workspace
+from conftest import load_sibling
 
-
-def _load(name: str):
-    """A sibling test module, loaded by path (the tests folder is not a package)."""
-    spec = importlib.util.spec_from_file_location(f"_{name}", Path(__file__).with_name(name))
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-base = _load("test_report.py")
-prac = _load("test_report_practices.py")
+base = load_sibling("test_report.py")
+prac = load_sibling("test_report_practices.py")
 
 LONG = "We called every week. " * 20  # 440 characters
 

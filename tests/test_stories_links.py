@@ -7,6 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from brightspots.care.config import CareSettings
 from brightspots.practices.builtin import BUILTINS
 from brightspots.practices.custom import custom_practice
 from brightspots.practices.registry import PracticeConfigError, registry
@@ -14,6 +15,7 @@ from brightspots.stories import StoryConfigError, caregiver, practice_links
 from brightspots.stories.links import CareWords, normalize
 from brightspots.synth.stories import STORY_LINES
 from brightspots.synth.truth import DECOY_PRACTICES, TRUE_PRACTICES
+from brightspots.workspace import DEFAULT_CONFIG
 
 
 def _stories(*rows: tuple[str, str, str, str | None]) -> pd.DataFrame:
@@ -180,3 +182,13 @@ def test_caregiver_stories_by_tag_or_words() -> None:
     for bad in ({"story_tags": "care"}, {"story_keywords": ["ok", 1]}, {"story_tags": [""]}):
         with pytest.raises(StoryConfigError, match=r"\[care\] story_"):
             caregiver(frame, {"care": bad})
+
+
+def test_caregiver_words_have_one_default() -> None:
+    """Without a config, with the default config and with the default [care] settings, a
+    caregiver story is the same: "kept checking in" is one in all three."""
+    defaults = CareWords.of(CareSettings())
+    assert CareWords() == defaults == CareWords.of(DEFAULT_CONFIG) == CareWords.of({})
+    frame = _stories(("checking", "", "We kept checking in after go-live.", ""))
+    for settings in (None, DEFAULT_CONFIG, CareSettings()):
+        assert caregiver(frame, settings).tolist() == [True]

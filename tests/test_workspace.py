@@ -75,6 +75,11 @@ def test_runs_keep_every_result_and_columns_only_grow(tmp_path):
         )
         assert [r.run_id for r in ws.runs()] == [r1.run_id, r2.run_id]
         assert ws.latest_run().diagnostics == {"auc": 0.7}
+        # one run by its id (the latest for None), None for an unknown id
+        found, latest = ws.find_run(r1.run_id), ws.find_run(None)
+        assert found is not None and found.run_id == r1.run_id
+        assert latest is not None and latest.run_id == r2.run_id
+        assert ws.find_run("R-nope") is None
         latest = ws.run_results("bright_spots")
         assert list(latest.columns) == ["rep_id", "oe", "extra"]
         assert latest["rep_id"].tolist() == ["r2"]
@@ -83,8 +88,10 @@ def test_runs_keep_every_result_and_columns_only_grow(tmp_path):
 
 
 def test_no_run_yet_is_a_clear_error(tmp_path):
-    with init_workspace(tmp_path) as ws, pytest.raises(WorkspaceError, match="no analysis run"):
-        ws.latest_run()
+    with init_workspace(tmp_path) as ws:
+        for latest in (ws.latest_run, lambda: ws.find_run(None)):
+            with pytest.raises(WorkspaceError, match="no analysis run"):
+                latest()
 
 
 def test_an_ibis_result_is_stored_from_the_engine_like_a_frame(small_ws, tmp_path):

@@ -35,6 +35,7 @@ import pandas as pd
 import tomli_w
 
 from brightspots import generations, schema
+from brightspots.care.config import STORY_KEYWORDS, STORY_TAGS
 from brightspots.files import write_atomic
 from brightspots.generations import WorkspaceBusy, WorkspaceError
 
@@ -177,15 +178,8 @@ DEFAULT_CONFIG: dict[str, Any] = {
         # care and results: repeat deals won within this after the account's survey
         "outcome_window": "12m",
         # a story is a caregiver story when a tag or a whole word of its text matches these
-        "story_tags": ["care", "caregiver", "customer-care"],
-        "story_keywords": [
-            "cared",
-            "looked after",
-            "checked in",
-            "checking in",
-            "went the extra mile",
-            "listened",
-        ],
+        "story_tags": list(STORY_TAGS),
+        "story_keywords": list(STORY_KEYWORDS),
     },
     "stories": {
         # "web": shared once approved in the web app; "none": every story not declined;
@@ -996,6 +990,13 @@ class Workspace:
                 f"run `brightspots analyze --workspace {self.root}`"
             )
         return runs[-1]
+
+    def find_run(self, run_id: str | None) -> Run | None:
+        """The stored run ``run_id`` (None when there is no such run), or the latest run when
+        ``run_id`` is None (``latest_run``: an error when there is none)."""
+        if run_id is None:
+            return self.latest_run()
+        return next((r for r in self.runs() if r.run_id == run_id), None)
 
     def run_results(self, name: str, run_id: str | None = None) -> pd.DataFrame:
         """One result table of a run (the latest by default), without the run_id column."""

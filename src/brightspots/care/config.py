@@ -10,16 +10,27 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import ibis.expr.types as ir
-import pandas as pd
-
+from brightspots.care.disclosure import DisclosureError, check_k, primary_reason
 from brightspots.errors import BrightspotsError
 from brightspots.windows import Window, WindowError, parse_window
 
-#: the fewest respondents ``[care] min_respondents`` may be set to
-MIN_RESPONDENTS_FLOOR = 3
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+    import pandas as pd
+
+#: what makes a story a caregiver story (``[care] story_tags``: its tags; ``story_keywords``:
+#: whole words or phrases of its text) when the workspace config does not say
+STORY_TAGS = ("care", "caregiver", "customer-care")
+STORY_KEYWORDS = (
+    "cared",
+    "looked after",
+    "checked in",
+    "checking in",
+    "went the extra mile",
+    "listened",
+)
 
 
 class CareConfigError(BrightspotsError):
@@ -47,15 +58,8 @@ class CareSettings:
     min_volume: int = 10
     window: Window = Window(months=12)
     outcome_window: Window = Window(months=12)
-    story_tags: tuple[str, ...] = ("care", "caregiver", "customer-care")
-    story_keywords: tuple[str, ...] = (
-        "cared",
-        "looked after",
-        "checked in",
-        "checking in",
-        "went the extra mile",
-        "listened",
-    )
+    story_tags: tuple[str, ...] = STORY_TAGS
+    story_keywords: tuple[str, ...] = STORY_KEYWORDS
     #: ``[analysis] overdispersion``: how phi is read (as for results)
     phi_method: str = "unbiased"
     #: ``[analysis] pool_min_cases``: segments and quarters with fewer accounts are pooled
@@ -70,10 +74,14 @@ class CareSettings:
         dimension = str(care.get("dimension", default.dimension)).strip()
         if not dimension:
             raise CareConfigError('[care] dimension is empty: name the survey dimension, "care"')
+        try:
+            k = check_k(care.get("min_respondents", default.min_respondents))
+        except DisclosureError as err:
+            raise CareConfigError(str(err)) from None
         return cls(
             dimension=dimension,
             reverse_items=_texts(care, "reverse_items", default.reverse_items),
-            min_respondents=_min_respondents(care.get("min_respondents", default.min_respondents)),
+            min_respondents=k,
             min_volume=_whole(care, "min_volume", default.min_volume, least=1),
             window=_window(care.get("window", "12m"), "window", allow_all=True),
             outcome_window=_window(
@@ -87,18 +95,7 @@ class CareSettings:
 
     def suppressed_words(self) -> str:
         """Why a cell is not shown, as ``disclose`` writes it."""
-        return (
-            f"Fewer than {self.min_respondents} respondents: not shown, to protect their anonymity."
-        )
-
-
-def _min_respondents(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < MIN_RESPONDENTS_FLOOR:
-        raise CareConfigError(
-            f"[care] min_respondents = {value!r}: it must be a whole number of at least "
-            f"{MIN_RESPONDENTS_FLOOR} (fewer respondents than that cannot stay anonymous)"
-        )
-    return value
+        return primary_reason(self.min_respondents)
 
 
 def _whole(section: Mapping[str, Any], key: str, default: int, *, least: int) -> int:

@@ -53,7 +53,7 @@ def check_k(k: object) -> int:
     """k as an int; anything but a whole number >= 3 is refused."""
     if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < MIN_K:
         raise DisclosureError(
-            f"[care] min_respondents is {k!r}; it must be a whole number of at least {MIN_K} "
+            f"[care] min_respondents = {k!r}: it must be a whole number of at least {MIN_K} "
             "(fewer would let a respondent work out another's answers)"
         )
     return int(k)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import ibis
@@ -304,58 +305,102 @@ def _effect(
     )
 
 
-def _repeat(frame: pd.DataFrame, covariates: list[str], pool_min_cases: int) -> CareEffect:
-    outcome, model = "repeat_12m", "logit, clustered by rep"
-    y = frame["y"].to_numpy(float)
-    n, events, n_reps = len(frame), int(y.sum()), int(frame["rep_id"].nunique())
-    short = _too_little(outcome, model, n, events, n_reps, "accounts", "a repeat win")
-    if short is not None:
-        return short
-    X, names = design(frame, covariates, pool_min_cases=pool_min_cases)
+#: what a failed fit raises (with warnings turned into errors)
+_FIT_ERRORS: tuple[type[BaseException], ...] = (FitFailed, Warning, np.linalg.LinAlgError)
+#: a fitted estimate, its standard error, its percentage points (or None) and the reps counted
+_Fit = tuple[float, float, tuple[float, float] | None, int]
+
+
+def _moved(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """X with s (its last column) moved up and down by STEP / 2: the two designs whose average
+    change in the predicted chance is the percentage points per ``STEP``."""
+    up, down = X.copy(), X.copy()
+    up[:, -1] += STEP / 2
+    down[:, -1] -= STEP / 2
+    return up, down
+
+
+def _fitted(
+    outcome: str,
+    model: str,
+    n: int,
+    events: int,
+    n_reps: int,
+    fit: Callable[[], _Fit],
+    errors: tuple[type[BaseException], ...] = _FIT_ERRORS,
+) -> CareEffect:
+    """The effect of ``fit()``, run with warnings as errors; a note instead when it raises one of
+    ``errors`` or gives no finite standard error."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")
-            keep = independent_columns(X, [X.shape[1] - 1])
-            X = X[:, keep]
-            fit = fit_clustered(y, X, _codes(frame["rep_id"]))
-            c = np.zeros(X.shape[1])
-            c[-1] = 1.0
-            beta, se = linear_effect(fit, c)
-            up, down = X.copy(), X.copy()
-            up[:, -1] += STEP / 2
-            down[:, -1] -= STEP / 2
-            pp = marginal_effect(fit, up, down)
-    except (FitFailed, Warning, np.linalg.LinAlgError) as err:
+            beta, se, pp, n_clusters = fit()
+    except errors as err:
         return _failed(outcome, model, n, events, n_reps, str(err))
     if not (math.isfinite(se) and se > 0):
         return _failed(outcome, model, n, events, n_reps, "the standard error is not finite")
-    return _effect(outcome, model, n, events, fit.n_clusters, beta, se, pp)
+    return _effect(outcome, model, n, events, n_clusters, beta, se, pp)
+
+
+def _account_effect(
+    frame: pd.DataFrame,
+    covariates: list[str],
+    pool_min_cases: int,
+    outcome: str,
+    model: str,
+    events: int,
+    fit: Callable[[np.ndarray], _Fit],
+    errors: tuple[type[BaseException], ...] = _FIT_ERRORS,
+) -> CareEffect:
+    """An account-level estimate: the minimums, then ``fit`` on the design (``design``) without
+    the columns the others determine (s is always kept)."""
+    n, n_reps = len(frame), int(frame["rep_id"].nunique())
+    short = _too_little(outcome, model, n, events, n_reps, "accounts", "a repeat win")
+    if short is not None:
+        return short
+    X, _ = design(frame, covariates, pool_min_cases=pool_min_cases)
+    return _fitted(
+        outcome,
+        model,
+        n,
+        events,
+        n_reps,
+        lambda: fit(X[:, independent_columns(X, [X.shape[1] - 1])]),
+        errors,
+    )
+
+
+def _repeat(frame: pd.DataFrame, covariates: list[str], pool_min_cases: int) -> CareEffect:
+    y = frame["y"].to_numpy(float)
+
+    def logit(X: np.ndarray) -> _Fit:
+        fit = fit_clustered(y, X, _codes(frame["rep_id"]))
+        c = np.zeros(X.shape[1])
+        c[-1] = 1.0
+        beta, se = linear_effect(fit, c)
+        return beta, se, marginal_effect(fit, *_moved(X)), fit.n_clusters
+
+    outcome, model = "repeat_12m", "logit, clustered by rep"
+    return _account_effect(frame, covariates, pool_min_cases, outcome, model, int(y.sum()), logit)
 
 
 def _repeat_deals(frame: pd.DataFrame, covariates: list[str], pool_min_cases: int) -> CareEffect:
     import statsmodels.api as sm
 
-    outcome, model = "repeat_deals_12m", "Poisson, clustered by rep"
     count = frame["repeat_deals"].to_numpy(float)
-    n, events, n_reps = len(frame), int((count > 0).sum()), int(frame["rep_id"].nunique())
-    short = _too_little(outcome, model, n, events, n_reps, "accounts", "a repeat win")
-    if short is not None:
-        return short
-    X, _ = design(frame, covariates, pool_min_cases=pool_min_cases)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            X = X[:, independent_columns(X, [X.shape[1] - 1])]
-            groups = _codes(frame["rep_id"])
-            res = sm.GLM(count, X, family=sm.families.Poisson()).fit(
-                cov_type="cluster", cov_kwds={"groups": groups}
-            )
-            beta, se = float(res.params[-1]), float(res.bse[-1])
-    except (FitFailed, Warning, np.linalg.LinAlgError, ValueError) as err:
-        return _failed(outcome, model, n, events, n_reps, str(err))
-    if not (math.isfinite(se) and se > 0):
-        return _failed(outcome, model, n, events, n_reps, "the standard error is not finite")
-    return _effect(outcome, model, n, events, int(np.unique(groups).size), beta, se, None)
+
+    def poisson(X: np.ndarray) -> _Fit:
+        groups = _codes(frame["rep_id"])
+        res = sm.GLM(count, X, family=sm.families.Poisson()).fit(
+            cov_type="cluster", cov_kwds={"groups": groups}
+        )
+        return float(res.params[-1]), float(res.bse[-1]), None, int(np.unique(groups).size)
+
+    outcome, model = "repeat_deals_12m", "Poisson, clustered by rep"
+    events, errors = int((count > 0).sum()), (*_FIT_ERRORS, ValueError)
+    return _account_effect(
+        frame, covariates, pool_min_cases, outcome, model, events, poisson, errors
+    )
 
 
 def _win_rate(deals: pd.DataFrame) -> CareEffect:
@@ -368,32 +413,13 @@ def _win_rate(deals: pd.DataFrame) -> CareEffect:
     p = np.clip(deals["p_hat"].to_numpy(float), 1e-6, 1 - 1e-6)
     offset = np.log(p / (1 - p))
     X = np.column_stack([np.ones(n), deals["s"].to_numpy(float)])
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            fit = fit_clustered(y, X, _codes(deals["rep_id"]), offset=offset)
-            beta, se = linear_effect(fit, np.array([0.0, 1.0]))
-            pp = _offset_marginal(fit.params, fit.cov, X, offset)
-    except (FitFailed, Warning, np.linalg.LinAlgError) as err:
-        return _failed(outcome, model, n, events, n_reps, str(err))
-    if not (math.isfinite(se) and se > 0):
-        return _failed(outcome, model, n, events, n_reps, "the standard error is not finite")
-    return _effect(outcome, model, n, events, fit.n_clusters, beta, se, pp)
 
+    def logit() -> _Fit:
+        fit = fit_clustered(y, X, _codes(deals["rep_id"]), offset=offset)
+        beta, se = linear_effect(fit, np.array([0.0, 1.0]))
+        return beta, se, marginal_effect(fit, *_moved(X), offset=offset), fit.n_clusters
 
-def _offset_marginal(
-    params: np.ndarray, cov: np.ndarray, X: np.ndarray, offset: np.ndarray
-) -> tuple[float, float]:
-    """Average change in the win chance, in percentage points, when s moves by ``STEP`` (from
-    s - STEP/2 to s + STEP/2), with its delta-method standard error."""
-    Z1, Z0 = X.copy(), X.copy()
-    Z1[:, -1] += STEP / 2
-    Z0[:, -1] -= STEP / 2
-    p1 = 1 / (1 + np.exp(-(Z1 @ params + offset)))
-    p0 = 1 / (1 + np.exp(-(Z0 @ params + offset)))
-    grad = (Z1.T @ (p1 * (1 - p1)) - Z0.T @ (p0 * (1 - p0))) / len(X)
-    var = float(grad @ cov @ grad)
-    return 100 * float(np.mean(p1 - p0)), 100 * math.sqrt(var) if var > 0 else math.nan
+    return _fitted(outcome, model, n, events, n_reps, logit)
 
 
 def estimate(

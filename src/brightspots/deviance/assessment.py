@@ -19,7 +19,7 @@ from brightspots.deviance.constants import (
 from brightspots.deviance.dispersion import bh, expected_ranks, overdispersion, shrink
 from brightspots.deviance.funnel import ratio_limits
 from brightspots.deviance.inputs import DevianceInputError, check_units, grouped_probs
-from brightspots.deviance.labels import label_units
+from brightspots.deviance.labels import COUNT_WORDS, label_units, tau2_note
 from brightspots.deviance.poisson_binomial import exact_count_limits, third_cumulant
 from brightspots.deviance.power import detection_power
 from brightspots.deviance.reasons import reason
@@ -323,7 +323,7 @@ def assess_outcome(
         "n_candidates": int((labels == "candidate").sum()),
         "n_detectable": int(detectable.sum()),
         "effect": float(effect),
-        "tau2_zero_note": _tau2_note(tau2, n_eligible, min_volume, noun),
+        "tau2_zero_note": tau2_note(tau2, n_eligible, min_volume, noun, COUNT_WORDS),
         "v_over_e": float(v[eligible].sum() / e[eligible].sum()) if n_eligible else math.nan,
         "t_over_v": float(t[eligible].sum() / v[eligible].sum()) if n_eligible else math.nan,
         "pooled_oe": float(o[eligible].sum() / e[eligible].sum()) if n_eligible else math.nan,
@@ -353,19 +353,3 @@ def _unadjusted_limits(
     for col, z in ((0, Z95), (2, Z998)):
         lim[ok, col], lim[ok, col + 1] = count_limits(e[ok], v[ok], t[ok], z, whole=counts, top=top)
     return lim
-
-
-def _tau2_note(tau2: float, n_eligible: int, min_volume: int, noun: str) -> str | None:
-    if tau2 > 0:
-        return None
-    if n_eligible < 2:
-        return (
-            f"Fewer than two {noun}s have the minimum of {min_volume} closed deals, so the spread "
-            f"between {noun}s cannot be estimated: it is taken as no more than chance, and labels "
-            "rest on the exact and unadjusted tests alone."
-        )
-    return (
-        f"The spread between {noun}s is no more than chance: shrinkage pulls every {noun} to the "
-        "middle, the probability of beating expectation is not informative, and labels rest on the "
-        f"unadjusted test corrected for the number of {noun}s compared."
-    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -16,6 +18,48 @@ from brightspots.deviance.inputs import DevianceInputError, check_columns, where
 
 LABELS = ("bright_spot", "candidate", "")
 PRIMARY_OUTCOME = "win_rate"
+
+
+@dataclass(frozen=True)
+class Tau2Words:
+    """The words of ``tau2_note`` that differ between funnels on counts and on means."""
+
+    volume: str  # what ``min_volume`` counts
+    centre: str  # where shrinkage pulls every unit
+    beaten: str  # what the probability of beating is of
+    alone: str  # what labels rest on when the spread cannot be estimated
+    corrected: str  # what labels rest on, corrected for the number compared, when tau2 = 0
+
+
+COUNT_WORDS = Tau2Words(
+    "closed deals", "middle", "expectation", "the exact and unadjusted tests", "the unadjusted test"
+)
+MEAN_WORDS = Tau2Words(
+    "respondents",
+    "reference",
+    "it",
+    "the test against the reference",
+    "the test against the reference",
+)
+
+
+def tau2_note(
+    tau2: float, n_eligible: int, min_volume: int, noun: str, words: Tau2Words
+) -> str | None:
+    """What tau2 = 0 means for the labels, in words (None when tau2 > 0)."""
+    if tau2 > 0:
+        return None
+    if n_eligible < 2:
+        return (
+            f"Fewer than two {noun}s have the minimum of {min_volume} {words.volume}, so the "
+            f"spread between {noun}s cannot be estimated: it is taken as no more than chance, and "
+            f"labels rest on {words.alone} alone."
+        )
+    return (
+        f"The spread between {noun}s is no more than chance: shrinkage pulls every {noun} to the "
+        f"{words.centre}, the probability of beating {words.beaten} is not informative, and labels "
+        f"rest on {words.corrected} corrected for the number of {noun}s compared."
+    )
 
 
 def label_units(

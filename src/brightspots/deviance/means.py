@@ -27,7 +27,7 @@ from brightspots.deviance.constants import (
 )
 from brightspots.deviance.dispersion import bh, overdispersion, shrink
 from brightspots.deviance.inputs import DevianceInputError, check_columns, numeric, where
-from brightspots.deviance.labels import label_units
+from brightspots.deviance.labels import MEAN_WORDS, label_units, tau2_note
 
 MEANS_UNIT_COLUMNS = ("unit_id", "respondents", "mean", "se", "df", "mean_odd", "mean_even")
 MEANS_OUTPUT_COLUMNS = (
@@ -241,27 +241,10 @@ def assess_means(
         "n_eligible": n_eligible,
         "n_bright_spots": int((labels == "bright_spot").sum()),
         "n_candidates": int((labels == "candidate").sum()),
-        "tau2_zero_note": means_tau2_note(tau2, n_eligible, min_volume, noun),
+        "tau2_zero_note": tau2_note(tau2, n_eligible, min_volume, noun, MEAN_WORDS),
         "min_volume": min_volume,
     }
     return out, summary
-
-
-def means_tau2_note(tau2: float, n_eligible: int, min_volume: int, noun: str) -> str | None:
-    """What tau2 = 0 means for a funnel on means, in words (None when tau2 > 0)."""
-    if tau2 > 0:
-        return None
-    if n_eligible < 2:
-        return (
-            f"Fewer than two {noun}s have the minimum of {min_volume} respondents, so the spread "
-            f"between {noun}s cannot be estimated: it is taken as no more than chance, and labels "
-            "rest on the test against the reference alone."
-        )
-    return (
-        f"The spread between {noun}s is no more than chance: shrinkage pulls every {noun} to the "
-        "reference, the probability of beating it is not informative, and labels rest on the "
-        f"test against the reference corrected for the number of {noun}s compared."
-    )
 
 
 def _check_ids(units: pd.DataFrame) -> None:

@@ -24,7 +24,7 @@ from brightspots.plan import optimize
 from brightspots.plan.inputs import DEFAULT_MINUTES, minutes_of
 from brightspots.plan.optimize import Book, PlanError, Rules
 from brightspots.windows import parse_window
-from brightspots.workspace import Run, Workspace
+from brightspots.workspace import Workspace
 
 #: the stored plans: one row per plan, rep, account and month
 PLANS = "account_plans"
@@ -155,7 +155,9 @@ def make_plan(
         raise PlanError(f"--months {months}: plan 1 to 24 months")
     if capacity_hours is not None and not capacity_hours > 0:
         raise PlanError(f"--capacity {capacity_hours}: give the hours a month, above 0")
-    run = ws.latest_run() if run_id is None else _run(ws, run_id)
+    run = ws.find_run(run_id)
+    if run is None:
+        raise PlanError(f"no run {run_id!r} in the workspace")
     if not ws.has_table("account_plan") or "plan" not in run.diagnostics:
         raise PlanError(
             f"run {run.run_id} has no account plan: run `brightspots analyze --workspace "
@@ -277,13 +279,6 @@ def _as_of(ws: Workspace) -> pd.Timestamp:
         raise PlanError("no activities in the workspace: there is no effort to plan from")
     ts = pd.Timestamp(got).tz_localize("UTC").tz_convert(ws.timezone)
     return ts.tz_localize(None)
-
-
-def _run(ws: Workspace, run_id: str) -> Run:
-    for r in ws.runs():
-        if r.run_id == run_id:
-            return r
-    raise PlanError(f"no run {run_id!r} in the workspace")
 
 
 def store(ws: Workspace, plan: Plan, created_by: str) -> None:

@@ -497,15 +497,13 @@ def limit_curve(
     return pd.DataFrame(out)
 
 
-def _sigma_r2(shown: pd.DataFrame, stored: Any) -> float:
+def _sigma_r2(shown: pd.DataFrame) -> float:
     """The variance of one respondent's answers, as the limits need it: the median of se²·G
-    over the shown reps (so that the curve rests on shown rows only), else the stored one."""
+    over the shown reps (so that the curve rests on shown rows only); NaN without one."""
     se = shown["se"].to_numpy(float)
     g = shown["respondents"].to_numpy(float)
     ok = np.isfinite(se) & (se > 0) & np.isfinite(g) & (g >= 2)
-    if ok.any():
-        return float(np.median(se[ok] ** 2 * g[ok]))
-    return float(stored) if isinstance(stored, int | float) and math.isfinite(stored) else math.nan
+    return float(np.median(se[ok] ** 2 * g[ok])) if ok.any() else math.nan
 
 
 def _legend_text(text: str, min_volume: int) -> str:
@@ -530,7 +528,7 @@ def _funnel(
         mu = float(company["mean"].iloc[0]) if len(company) else math.nan
     if shown.empty or not math.isfinite(mu):
         return Markup(""), "", []
-    sigma_r2 = _sigma_r2(shown, summary.get("sigma_r2"))
+    sigma_r2 = _sigma_r2(shown)
     if not math.isfinite(sigma_r2) or sigma_r2 <= 0:
         return Markup(""), "", []
     tau2 = summary.get("tau2")

@@ -340,17 +340,6 @@ class Scorecard:
     min_respondents: int
 
 
-def _run(ws: Workspace, run_id: str | None) -> Run:
-    if run_id is None:
-        return ws.latest_run()
-    for r in ws.runs():
-        if r.run_id == run_id:
-            return r
-    raise ScorecardError(
-        f"no run {run_id!r} in {ws.root}; `brightspots runs --workspace {ws.root}` lists them"
-    )
-
-
 def _run_table(ws: Workspace, name: str, run_id: str, where: str = "") -> pd.DataFrame:
     """A run's table, or an empty frame when no run stored it."""
     if not ws.has_table(name):
@@ -372,7 +361,11 @@ def make_scorecard(
     from brightspots.brief.worked import with_evidence
 
     settings = ScorecardSettings.from_config(ws.config)
-    run = _run(ws, run_id)
+    run = ws.find_run(run_id)
+    if run is None:
+        raise ScorecardError(
+            f"no run {run_id!r} in {ws.root}; `brightspots runs --workspace {ws.root}` lists them"
+        )
     sc = scope(ws, "all" if team is None else team)
     reps = sc.reps[sc.reps["rep_id"].isin(sc.rep_ids)]
     staffed = set(reps["team_id"].dropna().astype(str))

@@ -21,13 +21,11 @@ from typing import Any
 
 import pandas as pd
 
+from brightspots.care.config import STORY_KEYWORDS, STORY_TAGS
 from brightspots.practices.registry import Practice
 from brightspots.stories.sharing import StoryConfigError
 
 LINK_COLUMNS = ("story_id", "practice", "via", "matched")
-#: ``[care]`` defaults, used when the workspace config has none
-STORY_TAGS = ("care", "caregiver", "customer-care")
-STORY_KEYWORDS = ("cared", "looked after", "checked in", "went the extra mile", "listened")
 _STRIP = re.compile(r"[\s\-_]+")
 
 

@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
+from brightspots.report.care import CareCell
 from brightspots.web import access, auth
 from brightspots.web import care as web_care
 from brightspots.web.data import Snapshot
@@ -210,6 +211,16 @@ def _links(ids, name) -> list[Link]:
     return sorted((Link(id=i, name=name(i)) for i in ids), key=lambda x: x.name.casefold())
 
 
+def _figures(cell: CareCell) -> dict[str, float | int | None]:
+    """A care cell's figures as the API names them (all None when it is not shown)."""
+    return {
+        "index": cell.mean,
+        "lower_95": cell.lower_95,
+        "upper_95": cell.upper_95,
+        "respondents": cell.n_respondents,
+    }
+
+
 def _meter_care(c: web_care.MeterCare | None) -> MeterCareOut | None:
     if c is None:
         return None
@@ -220,10 +231,7 @@ def _meter_care(c: web_care.MeterCare | None) -> MeterCareOut | None:
             CareOut(
                 source=line.source,
                 shown=line.cell.shown,
-                index=line.cell.mean,
-                lower_95=line.cell.lower_95,
-                upper_95=line.cell.upper_95,
-                respondents=line.cell.n_respondents,
+                **_figures(line.cell),
                 label=line.label,
                 text=line.text,
                 company=line.company_index,
@@ -231,14 +239,7 @@ def _meter_care(c: web_care.MeterCare | None) -> MeterCareOut | None:
             for line in c.lines
         ],
         quarters=[
-            CareQuarterOut(
-                period=t.period,
-                source=source,
-                index=cell.mean,
-                lower_95=cell.lower_95,
-                upper_95=cell.upper_95,
-                respondents=cell.n_respondents,
-            )
+            CareQuarterOut(period=t.period, source=source, **_figures(cell))
             for t in c.trend
             for source, cell in t.cells.items()
             if cell.mean is not None

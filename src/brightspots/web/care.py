@@ -105,6 +105,18 @@ def has_care(ws: Workspace, snap: Snapshot) -> bool:
     return bool(ws.duckdb().execute(sql, [snap.run.run_id]).fetchall())
 
 
+def _care_index(
+    ws: Workspace, snap: Snapshot, where: str, params: list
+) -> tuple[dict, int, pd.DataFrame] | None:
+    """The latest run's care notes, its k (``min_respondents``) and its ``care_index`` rows
+    matching ``where``; None when the run has no care answers at all."""
+    if not has_care(ws, snap):
+        return None
+    notes = _notes(snap)
+    k, _ = rc.settings_of(notes)
+    return notes, k, _rows(ws, snap, "care_index", where, params)
+
+
 def _first(rows: pd.DataFrame, **match: str) -> dict | None:
     mask = pd.Series(True, index=rows.index)
     for column, value in match.items():
@@ -117,17 +129,12 @@ def meter_care(ws: Workspace, snap: Snapshot, rep_id: str) -> MeterCare | None:
     """A rep's own care, or None when the latest run has no care answers at all. Employees'
     care of a leader is read as a leader's (against the leaders' mean); the figures are the
     same as the rep row's (the same answers)."""
-    if not has_care(ws, snap):
-        return None
-    notes = _notes(snap)
-    k, _ = rc.settings_of(notes)
-    index = _rows(
-        ws,
-        snap,
-        "care_index",
-        "(level IN ('rep', 'leader') AND unit_id = ?) OR level = 'company'",
-        [rep_id],
+    got = _care_index(
+        ws, snap, "(level IN ('rep', 'leader') AND unit_id = ?) OR level = 'company'", [rep_id]
     )
+    if got is None:
+        return None
+    notes, k, index = got
     lines = []
     for source in rc.SOURCES:
         row = _first(index, level="leader", unit_id=rep_id, source=source) or _first(
@@ -255,19 +262,17 @@ def _trend_svg(trend: list[TrendRow], periods: list[str], name: str) -> Markup:
 def team_care(ws: Workspace, snap: Snapshot, team_id: str, reps: list[str]) -> TeamCare | None:
     """The team's own customers' care and its reps' and leaders' care bright spots and
     candidates (no one else is named); None when the latest run has no care answers."""
-    if not has_care(ws, snap):
-        return None
-    notes = _notes(snap)
-    k, _ = rc.settings_of(notes)
-    index = _rows(
+    got = _care_index(
         ws,
         snap,
-        "care_index",
         "(level = 'team' AND unit_id = ? AND source = 'customer') "
         "OR (level = 'company' AND source = 'customer') "
         "OR (level IN ('rep', 'leader') AND label IN ('bright_spot', 'candidate'))",
         [team_id],
     )
+    if got is None:
+        return None
+    notes, k, index = got
     own = _first(index, level="team", unit_id=team_id)
     customers = ""
     if own is not None:

@@ -316,13 +316,19 @@ def linear_effect(fit: ClusteredFit, c: np.ndarray) -> tuple[float, float]:
 
 
 def marginal_effect(
-    fit: ClusteredFit, Z1: np.ndarray, Z0: np.ndarray, weights: np.ndarray | None = None
+    fit: ClusteredFit,
+    Z1: np.ndarray,
+    Z0: np.ndarray,
+    weights: np.ndarray | None = None,
+    *,
+    offset: np.ndarray | None = None,
 ) -> tuple[float, float]:
     """Average marginal effect in percentage points: mean of expit(Z1 b) - expit(Z0 b) over the
     rows (each counted ``weights`` times), with its delta-method standard error under the
-    clustered covariance."""
-    p1, g1 = _response(fit, Z1, weights)
-    p0, g0 = _response(fit, Z0, weights)
+    clustered covariance. ``offset``: the known term of each row's linear predictor, as in
+    ``fit_clustered`` (expit(Z b + offset))."""
+    p1, g1 = _response(fit, Z1, weights, offset)
+    p0, g0 = _response(fit, Z0, weights, offset)
     return _marginal(fit, p1, g1, p0, g0, weights)
 
 
@@ -347,11 +353,15 @@ def marginal_effect_at(
 
 
 def _response(
-    fit: ClusteredFit, Z: np.ndarray, weights: np.ndarray | None = None
+    fit: ClusteredFit,
+    Z: np.ndarray,
+    weights: np.ndarray | None = None,
+    offset: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Predicted probabilities at Z and the (weighted) sum over rows of their gradient,
-    Z' p(1-p)."""
-    p = 1.0 / (1.0 + np.exp(-(Z @ fit.params)))
+    """Predicted probabilities at Z (plus ``offset``) and the (weighted) sum over rows of their
+    gradient, Z' p(1-p)."""
+    eta = Z @ fit.params if offset is None else Z @ fit.params + offset
+    p = 1.0 / (1.0 + np.exp(-eta))
     slope = p * (1 - p)
     return p, Z.T @ (slope if weights is None else weights * slope)
 
