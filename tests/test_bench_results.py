@@ -17,3 +17,16 @@ def test_rows_go_under_their_own_section(tmp_path):
     assert text[a:b].split("\n")[2:6] == ["| x |", "|---|", "| 1 |", "| 3 |"]
     assert text[b:].split("\n")[2:6] == ["| y |", "|---|", "| 2 |", "| 4 |"]
     assert text.count("## A") == 1 and text.count("## B") == 1
+
+
+def test_like_for_like_leaves_out_only_the_steps_pandas_does_not_do():
+    from bench.analyze import HEADER, like_for_like
+
+    steps = [("preparing", 0.0), ("practices", 10.0), ("key accounts", 25.0), ("care", 31.0),
+             ("saving the run", 33.0), ("done", 40.0)]  # fmt: skip
+    # practices 15 s, key accounts 6 s, care 2 s: 23 s of a 45 s run are not comparable
+    assert like_for_like(steps, 45.0) == 22.0
+    assert like_for_like([], 45.0) == 45.0
+    # every header row has as many cells as the separator
+    head, sep = HEADER.strip().split("\n")
+    assert head.count("|") == sep.count("|")
