@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from brightspots import casemix
+from brightspots import blas, casemix
 from brightspots.deviance import combine_labels
 from brightspots.deviance.inputs import DevianceInputError, grouped_probs
-from brightspots.practices.effects import blas, logit
+from brightspots.practices.effects import logit
 from brightspots.practices.effects.design import nuisance_design
 from brightspots.practices.effects.designs import Designs
 from brightspots.practices.effects.segments import segment_codes, segment_labels

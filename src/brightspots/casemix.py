@@ -422,8 +422,8 @@ def fit(
     # drop constant columns (a covariate with one level, a numeric without spread)
     keep = [c for c in X.columns if c == "const" or np.ptp(X[c].to_numpy()) > 0]
     X = X[keep]
-    # one BLAS thread: see ``practices.effects.blas`` (imported here: practices import casemix)
-    from brightspots.practices.effects.blas import one_blas_thread
+    # one BLAS thread: see ``brightspots.blas`` (imported here: practices import casemix)
+    from brightspots.blas import one_blas_thread
 
     with one_blas_thread():
         params = _irls(X.to_numpy(float), wins, n)

@@ -440,7 +440,7 @@ def fit(
     xi = webb_draws(draws, len(w), seed)
     # products this small run faster on one thread, far faster on a loaded machine (imported
     # here: the practices package is heavy, and already loaded where experiments are analysed)
-    from brightspots.practices.effects.blas import one_blas_thread
+    from brightspots.blas import one_blas_thread
 
     with one_blas_thread():
         se, t_star = _bootstrap_t(xi, psi_t, psi_c, share)

@@ -125,8 +125,8 @@ def _untreated(panel: did.Panel) -> np.ndarray:
 def noise(panel: did.Panel) -> Noise:
     """Between, within and rho from the untreated team-weeks of ``panel`` (see the module
     docstring); zeros when there are too few of them to fit."""
-    # small products: one BLAS thread (see ``practices.effects.blas``; imported here, as in did)
-    from brightspots.practices.effects.blas import one_blas_thread
+    # small products: one BLAS thread (see ``brightspots.blas``; imported here, as in did)
+    from brightspots.blas import one_blas_thread
 
     with one_blas_thread():
         return _noise(panel)

@@ -72,8 +72,8 @@ from typing import TypedDict, Unpack
 import numpy as np
 import pandas as pd
 
+from brightspots.blas import one_blas_thread
 from brightspots.errors import BrightspotsError
-from brightspots.practices.effects.blas import one_blas_thread
 from brightspots.practices.effects.designs import Designs
 from brightspots.practices.effects.logit import FitFailed, bh
 from brightspots.practices.effects.model import (
