@@ -103,8 +103,8 @@ def _candidates(ws: Workspace, period: str) -> pd.DataFrame:
 
 
 def test_only_approved_stories_reach_a_brief(small_ws, tmp_path) -> None:
-    """Once the web app ran in a workspace ([stories] approval "auto" is then "web"), a brief
-    tells only stories a manager approved there: imported or written in the app."""
+    """Once the web app has an account in a workspace ([stories] approval "auto" is then "web"),
+    a brief tells only stories a manager approved there: imported or written in the app."""
     root = tmp_path / "ws"
     shutil.copytree(small_ws, root)
     with Workspace.open(root) as ws:
@@ -112,8 +112,11 @@ def test_only_approved_stories_reach_a_brief(small_ws, tmp_path) -> None:
         before = _candidates(ws, period)
         assert len(before) >= 2  # every story is shared before the web app runs
         state = AppState(root)
-        with state.write() as con:  # the web app ran: nothing is approved yet
-            con.execute("SELECT 1")
+        with state.write() as con:  # the web app has an account: nothing is approved yet
+            con.execute(
+                "INSERT INTO users (email, password_hash, role) VALUES ('a@test.example', 'x', "
+                "'admin')"
+            )
         assert _candidates(ws, period).empty
         # approve one story; decline another; write two in the app in the period (one approved)
         p = parse(period)

@@ -32,6 +32,12 @@ COMMANDS = [
     "user disable",
     "user enable",
     "serve",
+    "experiment",
+    "experiment create",
+    "experiment extend",
+    "experiment list",
+    "experiment show",
+    "experiment stop",
 ]
 
 

@@ -13,7 +13,7 @@ import pytest
 from brightspots.report import ReportContext, ReportError, build_context, render_html, write_report
 from brightspots.report import stories as rs
 from brightspots.report.view import report_view
-from brightspots.stories import library
+from brightspots.stories import library, sharing
 from brightspots.web import stories as web_stories
 from brightspots.web.appstate import AppState
 from brightspots.workspace import Workspace
@@ -151,7 +151,13 @@ def test_the_report_shows_only_what_the_gate_shares(small_ws, tmp_path) -> None:
         assert set(ctx.story_links["story_id"]) <= set(ctx.stories["story_id"])
         assert 'id="stories"' in write_report(ws, tmp_path / "a.html").read_text()
     state = AppState(root)
-    state.connect().close()  # the web app ran: nothing is approved
+    state.connect().close()  # app state without an account: approval "auto" is still "none"
+    with Workspace.open(root) as ws:
+        assert sharing.mode(ws) == "none"
+    with state.write() as con:  # the web app has an account: nothing is approved
+        con.execute(
+            "INSERT INTO users (email, password_hash, role) VALUES ('a@test.example', 'x', 'admin')"
+        )
     with Workspace.open(root) as ws:
         assert build_context(ws).stories is None
         assert 'id="stories"' not in write_report(ws, tmp_path / "b.html").read_text()

@@ -134,10 +134,17 @@ def test_each_approval_rule(setup, approval, trust, expected) -> None:
     assert got.index.equals(frame.index) and _ids(frame[got]) == expected
 
 
-def test_auto_is_web_once_the_web_app_ran_in_the_workspace(setup, tmp_path) -> None:
+def test_auto_is_web_once_the_web_app_has_an_account(setup, tmp_path) -> None:
     root, state, imported = setup
     with Workspace.open(root) as ws:
-        assert mode(ws) == "web" and app_state(ws) is not None
+        # app state alone (an experiment made from the command line writes it) is not enough
+        assert mode(ws) == "none" and app_state(ws) is not None
+        with state.write() as con:
+            con.execute(
+                "INSERT INTO users (email, password_hash, role) VALUES ('a@test.example', 'x', "
+                "'admin')"
+            )
+        assert mode(ws) == "web"
         assert _ids(shared(ws, all_stories(ws, app_state(ws)))) == {"d"}
     fresh = tmp_path / "fresh"
     init_workspace(fresh).close()

@@ -449,8 +449,49 @@ def _analyze(
             **extra,
         },
     )
+    _experiments(ws, run, progress)
     progress("done", 1.0)
     return run
+
+
+def _experiments(ws: Workspace, run: Run, progress: Progress) -> None:
+    """The practice experiments' results of the run (``experiments.evaluate.run_tables``),
+    added to it once it is saved: they read its ``effort_impact``. Nothing happens when the
+    workspace has no experiment. An experiment that cannot be computed is a warning (in its
+    status row, or in the run's warnings when none could be), never a failed run. The run keeps
+    the definitions and plans it used (in each status row), so its report stays what it was
+    after a stop or extend."""
+    from brightspots.experiments import store
+
+    try:
+        experiments = store.load(ws)
+    except BrightspotsError as e:
+        experiments, failed = [], str(e)
+    else:
+        failed = ""
+    if not experiments and not failed:
+        return
+    progress("experiments", 0.99)
+    tables: dict = {}
+    if experiments:
+        try:
+            from brightspots.experiments import evaluate
+
+            tables = evaluate.run_tables(ws, run)
+        except Exception as e:  # noqa: BLE001 - experiments never fail the run
+            failed = f"{type(e).__name__}: {e}" if not isinstance(e, BrightspotsError) else str(e)
+            tables = {}
+    if failed:
+        run.diagnostics.setdefault("warnings", []).append(
+            f"The practice experiments could not be computed in this run ({failed})."
+        )
+    try:
+        ws.add_run_tables(run, tables)
+    except Exception as e:  # noqa: BLE001 - nor does storing their results
+        run.diagnostics.setdefault("warnings", []).append(
+            f"The practice experiments' results could not be stored in this run ({e})."
+        )
+        ws.add_run_tables(run, {})
 
 
 def _practice_reuse(

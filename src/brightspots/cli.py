@@ -19,6 +19,7 @@ from rich.table import Table
 
 from brightspots import __version__
 from brightspots.errors import BrightspotsError
+from brightspots.experiments.cli import experiment_app
 
 app = typer.Typer(
     name="brightspots",
@@ -139,6 +140,18 @@ def synth(
             'customer survey; read it with [care] reverse_items = ["cs_care_rushed"].',
         ),
     ] = False,
+    experiment: Annotated[
+        str | None,
+        typer.Option(
+            "--experiment",
+            help='Plant a practice experiment, e.g. "practice=multi_threading,teams=6,'
+            'start=2026-03-02,waves=2,every=4w,adoption=0.5,effect=default,shape=constant": '
+            "the teams (a count to draw, or ids TM-002;TM-005) take the practice up from their "
+            "wave's start on that share of their new deals without it, with that win log-odds "
+            "(default: the practice's own; 0: a null experiment; shape constant, grow or fade). "
+            "Listed in truth.json. Off by default.",
+        ),
+    ] = None,
 ) -> None:
     """Make a synthetic sales organisation with planted truth (truth.json) to test the method."""
     import shutil
@@ -165,6 +178,7 @@ def synth(
         misallocation=misallocation,
         care_effect=care_effect,
         reverse_coded_item=reverse_coded_item,
+        experiment=synth_mod.parse_spec(experiment) if experiment else None,
     )
     with progress_bar("synth") as progress:
         if fmt in writers:
@@ -835,6 +849,10 @@ def user_enable(
     """Enable a disabled account again."""
     _set_disabled(workspace, email, False)
     out.print(f"Enabled {email}.")
+
+
+# ---------------------------------------------------------------------------- experiments
+app.add_typer(experiment_app, name="experiment")
 
 
 # ---------------------------------------------------------------------------- export

@@ -8,6 +8,10 @@ through the importer, or straight into the workspace (``insert_org``) when the i
 what a test measures. For care: ``care_source`` reads a generated org's tables in memory (no
 import, no analysis), ``score_care`` scores a ``care_index`` table against the planted high-care
 reps, and ``workspace_settings`` gives the settings an org's truth needs (a reverse-coded item).
+For a planted practice experiment: ``experiment_deals`` (each deal's team, creation and hidden
+truth), ``experiment_cells`` (a fit's post cells with their teams and weights) and
+``experiment_truth`` (the true effect on the share won within H days, with the analysis' own
+cells and weights).
 """
 
 from __future__ import annotations
@@ -403,3 +407,137 @@ def score_care(
         detectable=len(detectable),
         detectable_found=len(detectable & labelled),
     )
+
+
+# ----------------------------------------------------------------------------- experiments
+#: the columns of ``experiment_deals`` (one row per opportunity)
+EXPERIMENT_DEAL_COLUMNS = [
+    "opportunity_id",
+    "team_id",
+    "created_at",
+    "p_win",
+    "exp_p0",
+    "close_if_won",
+]
+#: the columns of ``experiment_cells`` (one row per post cell and treated team in it)
+EXPERIMENT_CELL_COLUMNS = ["g", "t", "team_id", "team_weight", "cell_weight"]
+
+
+def org_deal_truth(org: Org) -> pd.DataFrame:
+    """A generated org's deal truth as ``truth_opportunities.parquet`` holds it: opportunity_id,
+    p_win and, with a planted experiment, exp_p0 and close_if_won (naive UTC; NaT for a
+    follow-on deal)."""
+    from brightspots.synth.tables import NO_TIME
+
+    ids = org.tables["opportunities"].column("opportunity_id").to_pylist()
+    out = pd.DataFrame({"opportunity_id": ids, "p_win": org.hidden["p_win"]})
+    if "exp_p0" in org.hidden:
+        close = pd.Series(org.hidden["close_if_won"])
+        out["exp_p0"] = org.hidden["exp_p0"]
+        out["close_if_won"] = pd.to_datetime(close.where(close != NO_TIME), unit="s")
+    return out
+
+
+def experiment_deals(
+    opportunities: pd.DataFrame, reps: pd.DataFrame, deal_truth: pd.DataFrame | Path
+) -> pd.DataFrame:
+    """Every opportunity with what ``experiment_truth`` needs (``EXPERIMENT_DEAL_COLUMNS``):
+    its owner's current team (as the experiment panels count it), its creation (naive UTC) and
+    its deal truth (``truth_opportunities.parquet`` or ``org_deal_truth``). Without a planted
+    experiment exp_p0 is NaN and close_if_won NaT: nothing is treated."""
+    truth = pd.read_parquet(deal_truth) if isinstance(deal_truth, Path) else deal_truth
+    truth = truth.copy()
+    if "exp_p0" not in truth.columns:
+        truth["exp_p0"] = float("nan")
+        truth["close_if_won"] = pd.NaT
+    o = opportunities[["opportunity_id", "owner_rep_id", "created_at"]]
+    o = o.merge(reps[["rep_id", "team_id"]], left_on="owner_rep_id", right_on="rep_id", how="left")
+    o = o.merge(truth, on="opportunity_id", how="inner")
+    for column in ("created_at", "close_if_won"):  # one resolution, whatever was read
+        o[column] = pd.to_datetime(o[column]).astype("datetime64[us]")
+    return o[EXPERIMENT_DEAL_COLUMNS].reset_index(drop=True)
+
+
+def experiment_cells(fit: Any, panel: Any, *, baseline_weeks: int) -> pd.DataFrame:
+    """The post cells of a ``did.fit`` of ``panel`` as ``experiment_truth`` reads them
+    (``EXPERIMENT_CELL_COLUMNS``): one row per cell and treated team in it (g and t the Mondays
+    of its wave's start and of its week), with the team's weight w_i and the cell's W_c. A cell's
+    treated teams are its wave's teams with a baseline (``baseline_weeks``: at least half of
+    those weeks with data) and a figure that week, as the fit's; their weights must add up to
+    the cell's (``ValueError`` otherwise)."""
+    import math
+
+    import numpy as np
+
+    y = panel.observed()
+    w = np.asarray(panel.weight, dtype=float)
+    start = np.asarray(panel.start)
+    rows = []
+    for c in fit.cells:
+        if c.t < c.g:
+            continue
+        window = np.isfinite(y[:, max(0, c.g - baseline_weeks) : c.g])
+        based = window.sum(axis=1) >= math.ceil(baseline_weeks / 2)
+        units = np.flatnonzero((start == c.g) & based & np.isfinite(y[:, c.t]))
+        if len(units) != c.n_treated or not math.isclose(w[units].sum(), c.weight, rel_tol=1e-9):
+            raise ValueError(
+                f"cell (g={c.g}, t={c.t}): {len(units)} treated units of weight "
+                f"{w[units].sum():g}, the fit has {c.n_treated} of {c.weight:g} (baseline_weeks "
+                "differs from the fit's?)"
+            )
+        for i in units:
+            rows.append(
+                {
+                    "g": panel.weeks[c.g],
+                    "t": panel.weeks[c.t],
+                    "team_id": panel.units[i],
+                    "team_weight": float(w[i]),
+                    "cell_weight": float(c.weight),
+                }
+            )
+    return pd.DataFrame(rows, columns=EXPERIMENT_CELL_COLUMNS)
+
+
+def experiment_truth(
+    deal_truth: pd.DataFrame,
+    result_cells: pd.DataFrame,
+    horizon: Any,
+    *,
+    tz: str = "UTC",
+) -> float:
+    """The true overall effect of a planted experiment on the share of new deals won within
+    ``horizon`` (days, or a timedelta) of creation, aggregated with an analysis' own cells and
+    team weights: sum_c W_c sum_{i in c} (w_i / W_c) tau_it / sum_c W_c, the estimand of the
+    overall difference in differences.
+
+    ``deal_truth`` has ``EXPERIMENT_DEAL_COLUMNS`` (``experiment_deals``): a treated deal
+    changes its team-week's share by (p_win - exp_p0) * 1(close_if_won - created_at <= horizon)
+    / the team-week's new deals (the outcome's uniform is the only draw the practice changes);
+    weeks are local ISO weeks (Mondays) in ``tz``, as the panels'. ``result_cells`` has
+    ``EXPERIMENT_CELL_COLUMNS`` (``experiment_cells``). NaN without cells."""
+    from datetime import timedelta
+
+    if result_cells.empty:
+        return float("nan")
+    h = horizon if isinstance(horizon, timedelta) else timedelta(days=int(horizon))
+    d = deal_truth
+    created = pd.to_datetime(d["created_at"])
+    within = (pd.to_datetime(d["close_if_won"]) - created) <= pd.Timedelta(h)
+    gain = (d["p_win"] - d["exp_p0"]).where(d["exp_p0"].notna() & within, 0.0)
+    local = created.dt.tz_localize("UTC").dt.tz_convert(tz).dt.tz_localize(None).dt.normalize()
+    week = (local - pd.to_timedelta(local.dt.day_of_week, unit="D")).dt.date
+    tau = (
+        pd.DataFrame({"team_id": d["team_id"], "t": week, "gain": gain})
+        .groupby(["team_id", "t"])["gain"]
+        .mean()
+        .rename("tau")
+    )
+    cells = result_cells.merge(tau, left_on=["team_id", "t"], right_index=True, how="left")
+    if cells["tau"].isna().any():
+        missing = cells.loc[cells["tau"].isna(), ["team_id", "t"]].head(3).to_dict("records")
+        raise ValueError(f"no deals in the deal truth for the cells' team-weeks {missing}")
+    cells["wt"] = cells["team_weight"] * cells["tau"]
+    by_cell = cells.groupby(["g", "t"]).agg(
+        wt=("wt", "sum"), w=("team_weight", "sum"), cell=("cell_weight", "first")
+    )
+    return float((by_cell["cell"] * by_cell["wt"] / by_cell["w"]).sum() / by_cell["cell"].sum())

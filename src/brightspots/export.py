@@ -16,6 +16,7 @@ import pandas as pd
 from brightspots import schema
 from brightspots.care.run import TABLES as CARE_TABLES
 from brightspots.errors import BrightspotsError
+from brightspots.experiments.config import RUN_TABLES as EXPERIMENT_TABLES
 from brightspots.files import replacing
 from brightspots.plan import adherence
 from brightspots.scorecard import scorecard_frame
@@ -40,10 +41,11 @@ RUN_TABLES = (
     "effort_allocation",
     "plan_adherence",
     *CARE_TABLES,
+    *EXPERIMENT_TABLES,
 )
-#: run tables a run writes only when it has rows for them, with their columns (the care tables:
-#: runs before them have none)
-OPTIONAL_RUN_TABLES = {"plan_adherence": adherence.COLUMNS, **CARE_TABLES}
+#: run tables a run writes only when it has rows for them, with their columns (the care and
+#: experiment tables: runs before them have none)
+OPTIONAL_RUN_TABLES = {"plan_adherence": adherence.COLUMNS, **CARE_TABLES, **EXPERIMENT_TABLES}
 #: run tables that ``--grain`` and ``--every`` filter
 FILTERABLE = ("effort_impact",)
 #: bookkeeping tables stored as they are
@@ -57,8 +59,134 @@ STORE_TABLES = (
     "brief_pulse",
     "account_plans",
 )
+#: one row per practice experiment (``experiments_frame``)
+EXPERIMENT_COLUMNS = (
+    "experiment_id",
+    "name",
+    "kind",
+    "practice_id",
+    "outcome",
+    "horizon_days",
+    "comparison",
+    "rep_id",
+    "teams",  # ';'-joined, by wave
+    "starts",  # ';'-joined, one per team (a personal experiment: its one start)
+    "end_date",
+    "comparison_teams",  # ';'-joined: the latest wave's plan
+    "created_by",
+    "created_at",
+    "status",
+    "stopped_by",
+    "stopped_at",
+    "run_id",  # the run the figures below are of (empty when it has none for the experiment)
+    "verdict",
+    "headline",
+    "effect",
+    "ci_low",
+    "ci_high",
+    "adoption",
+    "weeks_mature",
+    "weeks_needed",
+)
+
+
+def experiments_frame(ws: Workspace, run_id: str | None = None) -> pd.DataFrame:
+    """Every practice experiment (app state): its definition, who made it and when, and the
+    verdict and figures a run (the latest by default) stored for it: the outcome's overall
+    effect and interval, the adoption effect, mature weeks and the weeks the plan needs."""
+    import json
+
+    from brightspots.experiments import store
+
+    if run_id is not None and ws.find_run(run_id) is None:
+        raise ExportError(f"no run {run_id!r} in {ws.root}; `brightspots runs` lists them")
+    runs = ws.runs()
+    run_id = run_id or (runs[-1].run_id if runs else None)
+
+    def rows(name: str) -> pd.DataFrame:
+        if run_id is None or not ws.has_table(name):
+            return pd.DataFrame(columns=list(EXPERIMENT_TABLES[name]))
+        return ws.run_rows(name, run_id)
+
+    status = rows("experiment_status").drop_duplicates("experiment_id").set_index("experiment_id")
+    effects = rows("experiment_effects")
+    overall = effects[effects["aggregation"] == "overall"].drop_duplicates(
+        ["experiment_id", "measure"]
+    )
+    overall = overall.set_index(["experiment_id", "measure"])
+
+    def figure(eid: str, key: str, measure: str | None = None):
+        """A status column, else a key of its figures JSON (of one measure's figures)."""
+        if eid not in status.index:
+            return None
+        row = status.loc[eid]
+        if key in row.index and pd.notna(row[key]):
+            return row[key]
+        figures = row.get("figures")
+        if isinstance(figures, str) and figures:
+            figures = json.loads(figures)
+        if isinstance(figures, dict) and measure is not None:
+            figures = (figures.get("measures") or {}).get(measure)
+        return figures.get(key) if isinstance(figures, dict) else None
+
+    out = []
+    for e in store.load(ws):
+        plans = store.plans(ws, e.experiment_id)
+        outcome = (
+            overall.loc[(e.experiment_id, "outcome")]
+            if (e.experiment_id, "outcome") in overall.index
+            else None
+        )
+        adoption = (
+            overall.loc[(e.experiment_id, "adoption")]
+            if (e.experiment_id, "adoption") in overall.index
+            else None
+        )
+        stored = e.experiment_id in status.index
+        waves = sorted(e.waves, key=lambda w: (w.wave, w.team_id))
+        out.append(
+            {
+                "experiment_id": e.experiment_id,
+                "name": e.name,
+                "kind": e.kind,
+                "practice_id": e.practice_id,
+                "outcome": e.outcome,
+                "horizon_days": e.horizon_days,
+                "comparison": e.comparison,
+                "rep_id": e.rep_id,
+                "teams": ";".join(w.team_id for w in waves if w.team_id),
+                "starts": ";".join(w.start_date.isoformat() for w in waves),
+                "end_date": e.end_date.isoformat() if e.end_date else None,
+                "comparison_teams": ";".join(plans[-1].comparison_teams) if plans else "",
+                "created_by": e.created_by,
+                "created_at": e.created_at,
+                "status": e.status,
+                "stopped_by": e.stopped_by,
+                "stopped_at": e.stopped_at,
+                "run_id": run_id if stored else None,
+                "verdict": figure(e.experiment_id, "verdict"),
+                "headline": figure(e.experiment_id, "headline"),
+                "effect": None if outcome is None else outcome["estimate"],
+                "ci_low": None if outcome is None else outcome["ci_low"],
+                "ci_high": None if outcome is None else outcome["ci_high"],
+                "adoption": None if adoption is None else adoption["estimate"],
+                "weeks_mature": figure(e.experiment_id, "weeks_mature", "outcome"),
+                "weeks_needed": figure(e.experiment_id, "weeks_needed"),
+            }
+        )
+    frame = pd.DataFrame(out, columns=list(EXPERIMENT_COLUMNS))
+    for column in ("horizon_days", "weeks_mature", "weeks_needed"):
+        frame[column] = pd.to_numeric(frame[column]).astype("Int64")
+    for column in ("effect", "ci_low", "ci_high", "adoption"):
+        frame[column] = pd.to_numeric(frame[column]).astype("float64")
+    return frame
+
+
 #: tables computed when exported, from a run's stored tables and the current config
-DERIVED_TABLES: dict[str, Callable[..., pd.DataFrame]] = {"scorecard": scorecard_frame}
+DERIVED_TABLES: dict[str, Callable[..., pd.DataFrame]] = {
+    "scorecard": scorecard_frame,
+    "experiments": experiments_frame,
+}
 #: canonical tables of raw answers about people: exported only with ``raw``
 RAW_TABLES = ("survey_responses",)
 #: stored tables with a row per canonical row (``table_name``): raw rows left out without ``raw``

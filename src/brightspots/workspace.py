@@ -183,7 +183,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     },
     "stories": {
         # "web": shared once approved in the web app; "none": every story not declined;
-        # "auto": "web" when the workspace has app.sqlite3, else "none"
+        # "auto": "web" when the workspace's app state has a web app account, else "none"
         "approval": "auto",
         # stories.status = "approved" from the source system counts as an approval
         "trust_imported_approval": False,
@@ -207,6 +207,31 @@ DEFAULT_CONFIG: dict[str, Any] = {
         },
         # attainment = min(value / target, cap)
         "cap": 1.5,
+    },
+    "experiments": {
+        # win_rate: deals won within this long of their creation (the cohort's outcome)
+        "horizon": "90d",
+        # the baseline is the mean of this many weeks before a team's start
+        "baseline_weeks": 12,
+        # weeks before the first start that pick similar teams and size the power
+        "history_weeks": 26,
+        # "similar": the nearest teams in outcome, trend, volume, practice use and deal mix;
+        # "all": every team not in the experiment (and its own teams until they start)
+        "comparison": "similar",
+        # similar teams compared with; 0: max(6, 2 x the teams trying it)
+        "comparison_teams": 0,
+        # the smallest change worth detecting, per outcome (the plan's power words)
+        "detect": {"win_rate": 0.05, "impact_rate": 0.03, "response_hours": 2.0},
+        "power": 0.8,
+        # below this uptake (binary practices; others: 10% of the level before) it was not
+        # adopted, so there is nothing to test
+        "min_uptake": 0.05,
+        # bootstrap draws for the intervals
+        "draws": 1999,
+        # fewer teams trying it than this: a warning that the interval is less sure
+        "min_teams": 4,
+        # mature weeks before the start a team needs
+        "min_weeks": 4,
     },
     "duckdb": {
         "memory_limit": "",  # e.g. "4GB"; empty = DuckDB's default
@@ -863,12 +888,7 @@ class Workspace:
         SELECT per expression; Spark: Arrow record batches).
         """
         with self.transaction() as con:
-            for name, result in results.items():
-                if isinstance(result, Layer):
-                    self._replace_versions(con, run, name, result.replaces)
-                    result = result.rows
-                for part in result if isinstance(result, list) else [result]:
-                    self._save_result(con, run, name, part)
+            self._save_results(con, run, results)
             con.execute(
                 "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?)",
                 [
@@ -880,6 +900,38 @@ class Workspace:
                     json.dumps(run.diagnostics, default=str),
                 ],
             )
+
+    def add_run_tables(self, run: Run, results: dict[str, Any]) -> None:
+        """Append result tables (as ``save_run`` takes them) to the stored run ``run``, and
+        store its diagnostics as they are now (a later step may add a note), in one
+        transaction: all or nothing. A step that needs the run's own stored tables (experiments
+        read its ``effort_impact``) runs after ``save_run`` and adds its tables here."""
+        with self.transaction() as con:
+            if not con.execute("SELECT 1 FROM runs WHERE run_id = ?", [run.run_id]).fetchall():
+                raise WorkspaceError(f"no run {run.run_id!r} in {self.root} to add tables to")
+            for name in results:
+                if (
+                    self.has_table(name)
+                    and con.execute(
+                        f'SELECT 1 FROM "{name}" WHERE run_id = ? LIMIT 1', [run.run_id]
+                    ).fetchall()
+                ):
+                    raise WorkspaceError(f"run {run.run_id} already has rows in {name!r}")
+            self._save_results(con, run, results)
+            con.execute(
+                "UPDATE runs SET diagnostics = ? WHERE run_id = ?",
+                [json.dumps(run.diagnostics, default=str), run.run_id],
+            )
+
+    def _save_results(
+        self, con: duckdb.DuckDBPyConnection, run: Run, results: dict[str, Any]
+    ) -> None:
+        for name, result in results.items():
+            if isinstance(result, Layer):
+                self._replace_versions(con, run, name, result.replaces)
+                result = result.rows
+            for part in result if isinstance(result, list) else [result]:
+                self._save_result(con, run, name, part)
 
     def _save_result(self, con: duckdb.DuckDBPyConnection, run: Run, name: str, result) -> None:
         """Append one result (a DataFrame or an Ibis expression) of ``run`` to table ``name``."""
@@ -961,8 +1013,13 @@ class Workspace:
         ``name``, creating it, or adding the columns a later version brings (never renaming)."""
         described = con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
         # DuckDB sums 64-bit integers into 128-bit ones (Ibis takes the sum to be int64 and
-        # leaves out the cast back): stored as BIGINT, they read back as integers, not floats
-        kinds = {c: _STORED_AS.get(d, d) for c, d, *_ in described}
+        # leaves out the cast back): stored as BIGINT, they read back as integers, not floats.
+        # A column with no value at all (an empty frame's text column) has DuckDB's type NULL,
+        # which nothing casts to later: stored as VARCHAR
+        kinds = {
+            c: "VARCHAR" if d.strip('"') == "NULL" else _STORED_AS.get(d, d)
+            for c, d, *_ in described
+        }
         picked = ", ".join(
             f'CAST("{c}" AS {k}) AS "{c}"' if k != d else f'"{c}"'
             for c, d, *_ in described
@@ -971,10 +1028,9 @@ class Workspace:
         if not self.has_table(name):
             con.execute(f'CREATE TABLE "{name}" AS SELECT {picked} FROM {source} LIMIT 0')
         existing = {r[0] for r in con.execute(f'DESCRIBE "{name}"').fetchall()}
-        for column, dtype, *_ in described:
+        for column in kinds:
             if column not in existing:
-                kind = "VARCHAR" if dtype == "NULL" else kinds[column]  # an all-empty column
-                con.execute(f'ALTER TABLE "{name}" ADD COLUMN "{column}" {kind}')
+                con.execute(f'ALTER TABLE "{name}" ADD COLUMN "{column}" {kinds[column]}')
         cols = ", ".join(f'"{r[0]}"' for r in described)
         con.execute(f'INSERT INTO "{name}" ({cols}) SELECT {picked} FROM {source}')
 

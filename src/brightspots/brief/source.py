@@ -18,6 +18,7 @@ import pandas as pd
 from brightspots import metrics, timezones
 from brightspots.brief.period import Period
 from brightspots.errors import BrightspotsError
+from brightspots.metrics import response as metric_response
 from brightspots.practices.features import practice_frame
 from brightspots.practices.registry import landmark_days
 from brightspots.practices.views import Tables
@@ -288,46 +289,25 @@ def deal_facts(ws: Workspace, deals: pd.DataFrame) -> pd.DataFrame:
 def response_cap(ws: Workspace) -> timedelta:
     """``[brief] response_cap``: a buyer event's response time is counted up to this long; one
     left unanswered that long counts as that long."""
-    return metrics.parse_duration(
-        ws.config["brief"]["response_cap"], setting="[brief] response_cap"
-    )
+    return metric_response.response_cap(ws.config)
 
 
 def _responses(ws: Workspace, period: Period, stamp: datetime | None) -> ir.Table:
     """Every buyer event of the previous 13 weeks and the assessment window that has a
-    responsible rep and is at least ``response_cap`` old at the data's as-of time ``stamp``:
-    responsible_rep_id, team_id (of that rep), account_id, window ("now" or "before") and
-    response_hours, capped at ``response_cap`` (unanswered events count as the cap).
-
-    Capping keeps both windows comparable: near the end of the data the slow answers have not
-    happened yet, so dropping unanswered events would make the latest weeks look fast. Touches
-    before the previous 13 weeks cannot answer these events, so only later ones are read."""
-    tz = ws.timezone
-    cap = response_cap(ws)
-    span = utc_span(period.previous_start, period.end, tz)
-    if stamp is not None:
-        span = (span[0], min(span[1], stamp - cap))
-    now_from = ibis.literal(timezones.utc_start(period.window_start, tz), type="timestamp")
-    acts = metrics.touches(ws.table("activities"))
-    acts = acts.filter(acts.occurred_at >= ibis.literal(span[0], type="timestamp"))
-    events = ws.table("buyer_events")
-    events = events.filter(_between(events.occurred_at, span))
-    times = metrics.response_times(acts, events, ws.table("opportunities"), ws.table("accounts"))
-    ev = events.select(ev_id="event_id", ev_at="occurred_at", account_id="account_id")
-    j = times.join(ev, times.event_id == ev.ev_id)
-    j = j.filter(j.responsible_rep_id.notnull())
-    reps = ws.table("reps").select(r_id="rep_id", team_id="team_id")
-    j = j.left_join(reps, j.responsible_rep_id == reps.r_id)
-    limit = ibis.literal(cap.total_seconds() / 3600.0, type="float64")
-    hours = ibis.cases(
-        (j.response_hours.isnull() | (j.response_hours > limit), limit), else_=j.response_hours
+    responsible rep and is at least ``response_cap`` old at the data's as-of time ``stamp``
+    (``metrics.response.capped_responses``): responsible_rep_id, team_id (of that rep),
+    account_id, window ("now" or "before") and response_hours, capped at ``response_cap``
+    (unanswered events count as the cap)."""
+    rows = metric_response.capped_responses(
+        ws, period.previous_start, period.end, stamp, cap=response_cap(ws)
     )
-    return j.select(
+    now_from = ibis.literal(timezones.utc_start(period.window_start, ws.timezone), type="timestamp")
+    return rows.select(
         "responsible_rep_id",
         "team_id",
         "account_id",
-        window=ibis.ifelse(j.ev_at >= now_from, "now", "before"),
-        response_hours=hours,
+        window=ibis.ifelse(rows.occurred_at >= now_from, "now", "before"),
+        response_hours=rows.response_hours,
     )
 
 

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
+
 import ibis
 import ibis.expr.types as ir
+
+if TYPE_CHECKING:
+    from brightspots.workspace import Workspace
 
 _TOUCH, _EVENT = 0, 1
 
@@ -70,4 +76,62 @@ def response_times(
         "responsible_rep_id",
         "responded_at",
         response_hours=hours_between(j.occurred_at, j.responded_at),
+    )
+
+
+def response_cap(config: dict) -> timedelta:
+    """``[brief] response_cap`` of a workspace config: a buyer event's response time is counted
+    up to this long; one left unanswered that long counts as that long."""
+    from brightspots.metrics.durations import parse_duration
+
+    return parse_duration(config["brief"]["response_cap"], setting="[brief] response_cap")
+
+
+def capped_responses(
+    ws: Workspace,
+    first: date,
+    last: date,
+    stamp: datetime | None,
+    *,
+    cap: timedelta | None = None,
+) -> ir.Table:
+    """Every buyer event on local days ``first``..``last`` that has a responsible rep and is at
+    least ``cap`` old at the data's as-of time ``stamp`` (None: no such bound):
+    responsible_rep_id, team_id (of that rep, NULL when none), account_id, occurred_at (UTC) and
+    response_hours, capped at ``cap`` (unanswered events count as the cap). ``cap`` defaults to
+    ``[brief] response_cap``.
+
+    Capping keeps periods comparable: near the end of the data the slow answers have not
+    happened yet, so dropping unanswered events would make the latest weeks look fast. Touches
+    before ``first`` cannot answer these events, so only later ones are read."""
+    from brightspots import timezones
+    from brightspots.metrics.credit import touches
+
+    tz = ws.timezone
+    cap = response_cap(ws.config) if cap is None else cap
+    lo = timezones.utc_start(first, tz)
+    hi = timezones.utc_start(last + timedelta(days=1), tz)
+    if stamp is not None:
+        hi = min(hi, stamp - cap)
+    lo_, hi_ = ibis.literal(lo, type="timestamp"), ibis.literal(hi, type="timestamp")
+    acts = touches(ws.table("activities"))
+    acts = acts.filter(acts.occurred_at >= lo_)
+    events = ws.table("buyer_events")
+    events = events.filter((events.occurred_at >= lo_) & (events.occurred_at < hi_))
+    times = response_times(acts, events, ws.table("opportunities"), ws.table("accounts"))
+    ev = events.select(ev_id="event_id", ev_at="occurred_at", account_id="account_id")
+    j = times.join(ev, times.event_id == ev.ev_id)
+    j = j.filter(j.responsible_rep_id.notnull())
+    reps = ws.table("reps").select(r_id="rep_id", team_id="team_id")
+    j = j.left_join(reps, j.responsible_rep_id == reps.r_id)
+    limit = ibis.literal(cap.total_seconds() / 3600.0, type="float64")
+    hours = ibis.cases(
+        (j.response_hours.isnull() | (j.response_hours > limit), limit), else_=j.response_hours
+    )
+    return j.select(
+        "responsible_rep_id",
+        "team_id",
+        "account_id",
+        occurred_at=j.ev_at,
+        response_hours=hours,
     )

@@ -6,8 +6,9 @@ the report, the story library): ``shared``.
 * ``"web"``: a story is shared once a manager of its author approved it in the web app (the
   review holds for the text approved, see ``library``);
 * ``"none"``: every story is shared unless declined;
-* ``"auto"`` (the default): ``"web"`` when the workspace has app state (the web app ran there),
-  else ``"none"``.
+* ``"auto"`` (the default): ``"web"`` when the workspace's app state has at least one account
+  (someone can review in the web app), else ``"none"``. Not the file alone: an experiment made
+  from the command line writes app state too, and must not switch story approval on.
 
 A story declined anywhere (in the web app, or ``stories.status = "declined"`` in the source
 system) is never shared. ``stories.status = "approved"`` counts as an approval only with
@@ -22,7 +23,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from brightspots.errors import BrightspotsError
-from brightspots.stories.library import STATE_FILE
+from brightspots.stories.library import app_state
 from brightspots.workspace import Workspace
 
 Mode = Literal["web", "none"]
@@ -55,8 +56,18 @@ def mode(ws: Workspace) -> Mode:
     """The approval rule in force: ``[stories] approval``, "auto" resolved (see the module)."""
     approval, _ = settings(ws.config)
     if approval == "auto":
-        return "web" if (ws.root / STATE_FILE).is_file() else "none"
+        return "web" if has_accounts(ws) else "none"
     return approval  # type: ignore[return-value]
+
+
+def has_accounts(ws: Workspace) -> bool:
+    """Whether the workspace's app state has at least one web app account (reading never
+    creates the file)."""
+    state = app_state(ws)
+    if state is None:
+        return False
+    with state.read() as con:
+        return con.execute("SELECT 1 FROM users LIMIT 1").fetchone() is not None
 
 
 def shareable(stories: pd.DataFrame, mode: Mode, *, trust_imported: bool = False) -> pd.Series:

@@ -64,6 +64,19 @@ What is planted (all of it visible in the rows, not only in ``truth.json``):
   eighth random stream, so the teams, reps, accounts, contacts and base deals with their
   activities and buyer events are the rows the generator made before it (only the activities'
   and buyer events' time-ordered ids move).
+* A practice experiment, off by default (``experiment``: ``experiment.Plant``, read from
+  ``brightspots synth --experiment "practice=multi_threading,teams=6,start=2026-03-02,waves=2,
+  every=4w,adoption=0.5,effect=default,shape=constant"`` by ``parse_spec``): the teams of each
+  wave take the practice up from their start on a share (``adoption``) of their new deals that
+  did not do it, and those deals get ``effect`` win log-odds (the practice's own by default, 0
+  for a null experiment; constant, growing or fading by week). A ninth random stream draws the
+  teams and one adoption uniform per base deal; every other draw keeps its size and the
+  outcome reuses its uniform, so untreated deals keep every column and teams, reps, accounts and
+  contacts are the same rows. ``truth.json["experiment"]`` holds the waves, the counts and the
+  true effect on the share won within 90 days for the default analysis
+  (``att_win_rate_90d``); ``truth_opportunities.parquet`` gains ``exp_p0`` and
+  ``close_if_won``, from which ``brightspots.evaluate.experiment_truth`` aggregates the truth
+  with any analysis' own cells and weights.
 
 Time runs on a business-day axis (weekdays, 08:00-18:00 in the team's time zone, stored in UTC) so
 that every ordering planted on that axis survives the conversion to timestamps; buyer replies and
@@ -83,7 +96,8 @@ to measure each true practice from the rows, why each decoy is one (each with th
 (``misallocation``: ``share``, ``reps``, ``neglected_accounts``, ``over_served_accounts``,
 ``proportional_rep``, each rep's ``neglect_keep`` and the policies in words; every rep's
 ``effort_policy`` in ``reps``; off: share 0, empty lists, ``proportional_rep`` and every
-``effort_policy`` null), and (``dirty``) every bad row
+``effort_policy`` null), the planted experiment (``experiment``, only when one is planted), and
+(``dirty``) every bad row
 by file, line, reason and column with the counts an importer must report. Dirty mode breaks
 existing rows except in ``teams`` and ``reps``, where it adds broken stale records instead, so
 cascades stay in proportion: at ``dirty=0.01`` about 3% of activity rows are quarantined, most of
@@ -92,7 +106,8 @@ them as cascades.
 Modules, in the order ``generate`` uses them: ``config`` (``SynthConfig``), ``model`` (the true
 win model), ``vocabulary`` (names and words), ``calendar`` (the business-day axis), ``draws`` and
 ``tables`` (random draws, Arrow tables), ``people`` (teams, reps) with ``coaching`` (the coached
-teams), ``accounts`` (and contacts), ``opportunities``, ``allocation`` (who spreads effort how:
+teams), ``accounts`` (and contacts), ``experiment`` (the planted practice experiment, when on),
+``opportunities``, ``allocation`` (who spreads effort how:
 the misallocation, when on), ``activities`` (and buyer events, made in compact numeric ``rows``
 and put in time order there), ``effort`` (account-level touches, when on), ``surveys``,
 ``care`` (the planted repeat business and its follow-on deals), ``stories``, ``expectation``
@@ -110,6 +125,7 @@ whole, in memory. The files are the same bytes either way.
 
 from brightspots.synth.config import Progress, SynthConfig, SynthError
 from brightspots.synth.dirt import apply_dirt
+from brightspots.synth.experiment import Plant, parse_spec
 from brightspots.synth.files import write
 from brightspots.synth.model import PRACTICES
 from brightspots.synth.org import Org, generate
@@ -120,11 +136,13 @@ __all__ = [
     "ARROW_TYPES",
     "PRACTICES",
     "Org",
+    "Plant",
     "Progress",
     "SynthConfig",
     "SynthError",
     "apply_dirt",
     "generate",
+    "parse_spec",
     "synthesize",
     "write",
 ]

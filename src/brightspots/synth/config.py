@@ -6,8 +6,12 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 from brightspots.errors import BrightspotsError
+
+if TYPE_CHECKING:
+    from brightspots.synth.experiment import Plant
 
 Progress = Callable[[str, float], None]
 DEFAULT_CARE_EFFECT = 2.5  # repeat-business log-odds per unit of observed care (0-1)
@@ -57,6 +61,11 @@ class SynthConfig:
     care_effect: float | None = None
     # add a reverse-coded care item (``cs_care_rushed``, high = less care) to the customer survey
     reverse_coded_item: bool = False
+    # a planted practice experiment (``experiment.Plant``, ``experiment.parse_spec`` reads the
+    # CLI's text): teams take a practice up from a date, in waves, with a known effect on the
+    # deals that take it up because of it; None: off, and the tables are the same bytes as
+    # before the option existed
+    experiment: Plant | None = None
 
     def check(self) -> None:
         if self.reps < 10:
@@ -96,6 +105,20 @@ class SynthConfig:
                 raise SynthError(f"care_effect must be between -10 and 10, got {beta}")
             if self.null and beta != 0:
                 raise SynthError("care_effect plants an effect: leave it unset with null=True")
+        if self.experiment is not None:
+            plant = self.experiment
+            plant.check()
+            if self.null and plant.log_odds != 0:
+                raise SynthError(
+                    "experiment plants an effect: use effect=0 (a null experiment) with null=True"
+                )
+            plant.check_window(self.window_start(), self.end)
+
+    def window_start(self) -> date:
+        """The first day of data (``end`` minus ``months``, as the calendar's)."""
+        from brightspots.synth.calendar import Calendar
+
+        return Calendar.build(self.end, self.months).start
 
     def misallocation_share(self) -> float:
         """The share of reps who misallocate their account effort (0: none planted)."""

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from brightspots import schema
 from brightspots.synth.config import Progress, SynthError
 from brightspots.synth.org import Org
 from brightspots.synth.sink import Slices
+from brightspots.synth.tables import NO_TIME
 from brightspots.synth.truth import no_dirt
 
 #: rows per slice of a big table: a multiple of the Parquet row group (1Mi rows, as
@@ -88,7 +90,7 @@ def write(
         done += table.num_rows
     opps = org.tables.get("opportunities")
     ids = None if opps is None else opps.column("opportunity_id")
-    write_truth(org.truth, sink, ids, org.hidden.get("p_win"))
+    write_truth(org.truth, sink, ids, org.hidden)
     report("written", 1.0)
     return {f"{name}.{fmt}": n for name, n in sink.rows.items()}
 
@@ -97,32 +99,44 @@ def write_truth(
     truth: dict[str, Any],
     sink: FileSink,
     opportunity_ids: pa.Array | pa.ChunkedArray | None,
-    p_win: np.ndarray | None,
+    hidden: Mapping[str, np.ndarray] | None,
 ) -> None:
     """``truth.json`` (for clean files, its counts and ``dirty`` section made for the files
-    ``sink`` wrote) and the deal truth, in ``sink``'s folder."""
+    ``sink`` wrote) and the deal truth, in ``sink``'s folder (``hidden``: the per-deal hidden
+    arrays, ``Org.hidden``)."""
     if not (truth.get("dirty") or {}).get("rate"):
         truth["dirty"] = no_dirt(sink.rows, sink.fmt)
         truth["counts"] = {f"{name}.{sink.fmt}": n for name, n in sink.rows.items()}
     text = json.dumps(truth, indent=1, ensure_ascii=False)
     (sink.out / "truth.json").write_text(text + "\n", encoding="utf-8")
-    _write_deal_truth(truth, sink.out, opportunity_ids, p_win)
+    _write_deal_truth(truth, sink.out, opportunity_ids, hidden or {})
 
 
 def _write_deal_truth(
     truth: dict[str, Any],
     out: Path,
     opportunity_ids: pa.Array | pa.ChunkedArray | None,
-    p_win: np.ndarray | None,
+    hidden: Mapping[str, np.ndarray],
 ) -> None:
     """Each opportunity's true win probability (``truth_opportunities.parquet``), so a scorer can
     compute, over any analysis window, the ratio of truly expected wins to the model's expected
-    wins: the deviation the method is meant to find. Written for clean orgs only (dirty rows
-    change keys)."""
+    wins: the deviation the method is meant to find. With a planted experiment, also
+    ``exp_p0`` (the win probability without it; NaN for an untreated deal) and
+    ``close_if_won`` (the close the deal would have had if won; null for a follow-on deal), from
+    which ``evaluate.experiment_truth`` computes the true effect on the share won within H
+    days. Written for clean orgs only (dirty rows change keys)."""
     path = out / DEAL_TRUTH
     path.unlink(missing_ok=True)
+    p_win = hidden.get("p_win")
     if p_win is None or opportunity_ids is None or (truth.get("dirty") or {}).get("rate"):
         return
     if len(p_win) != len(opportunity_ids):
         return
-    pq.write_table(pa.table({"opportunity_id": opportunity_ids, "p_win": pa.array(p_win)}), path)
+    columns = {"opportunity_id": opportunity_ids, "p_win": pa.array(p_win)}
+    if "exp_p0" in hidden and "close_if_won" in hidden:
+        close = np.asarray(hidden["close_if_won"])
+        columns["exp_p0"] = pa.array(hidden["exp_p0"], pa.float64())
+        columns["close_if_won"] = pa.array(close, pa.int64(), mask=close == NO_TIME).cast(
+            pa.timestamp("s")
+        )
+    pq.write_table(pa.table(columns), path)

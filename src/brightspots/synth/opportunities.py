@@ -12,6 +12,7 @@ from brightspots import schema
 from brightspots.synth.accounts import Accounts
 from brightspots.synth.calendar import Calendar
 from brightspots.synth.draws import categorical
+from brightspots.synth.experiment import Assignment, Planted
 from brightspots.synth.model import (
     ACCOUNT_WIN,
     BASE_LOGIT,
@@ -68,7 +69,11 @@ def make_opportunities(
     teams: Teams,
     reps: Reps,
     acc: Accounts,
-) -> Opps:
+    plant: Assignment | None = None,
+) -> tuple[Opps, Planted | None]:
+    """The base deals, and what a planted experiment (``plant``, None: off) did to them: it
+    acts between the practice draws and the win odds, and every draw keeps its size, so the
+    deals it does not treat are the same with it or without."""
     counts = rng.poisson(reps.volume)
     rep = np.repeat(np.arange(reps.n), counts)
     n = len(rep)
@@ -121,23 +126,45 @@ def make_opportunities(
     q = sigmoid(PRACTICE_BASE + PRACTICE_SEGMENT.T[segment] + reps.offset[rep])
     practice = rng.random((n, 3)) < q
     eta = eta0 + reps.skill[rep] + reps.coaching[rep] + practice @ PRACTICE_EFFECT
+    eta_orig = eta
+    treated = flipped = None
+    if plant is not None:
+        practice, eta, treated, flipped = plant.apply(cal, team, b_created, practice, eta)
     p_win = sigmoid(eta)
     won = rng.random(n) < p_win
 
     cycle = SEG_CYCLE[segment] * np.where(won, 1.45, 0.85) * np.where(source == 4, 0.7, 1.0)
-    cycle = cycle * np.exp(rng.normal(0, 0.45, n))
+    spread = np.exp(rng.normal(0, 0.45, n))
+    cycle = cycle * spread
     quick = ~won & (rng.random(n) < 0.15)  # disqualified early
     cycle = np.clip(np.where(quick, cycle * 0.3, cycle), 1.5, 400.0)
     b_close = b_created + cycle
     # quarter-end push: won deals about to close are booked on the last days of the quarter
     idx = np.floor(b_close).astype(np.int64)
     qend = cal.qend[np.clip(idx, 0, len(cal.qend) - 1)]
-    push = won & (qend - idx <= 10) & (rng.random(n) < 0.45)
-    b_close = np.where(push, np.maximum(b_close, qend + rng.uniform(0.3, 0.95, n)), b_close)
+    pushed = rng.random(n) < 0.45
+    push = won & (qend - idx <= 10) & pushed
+    booked = rng.uniform(0.3, 0.95, n)
+    b_close = np.where(push, np.maximum(b_close, qend + booked), b_close)
 
     tz = teams.tz[team]
     created = cal.seconds(b_created, tz)
     closed = cal.seconds(b_close, tz)
+    planted = None
+    if plant is not None and treated is not None and flipped is not None:
+        # the close each deal would have had if won: the same draws on the won branch
+        cycle_won = SEG_CYCLE[segment] * 1.45 * np.where(source == 4, 0.7, 1.0) * spread
+        b_won = b_created + np.clip(cycle_won, 1.5, 400.0)
+        i_won = np.floor(b_won).astype(np.int64)
+        q_won = cal.qend[np.clip(i_won, 0, len(cal.qend) - 1)]
+        b_won = np.where((q_won - i_won <= 10) & pushed, np.maximum(b_won, q_won + booked), b_won)
+        planted = Planted(
+            treated=treated,
+            flipped=flipped,
+            exp_p0=np.where(treated, sigmoid(eta_orig), np.nan),
+            close_if_won=cal.seconds(b_won, tz),
+        )
+    del spread, pushed, booked  # temporaries, as before the plant (big orgs)
     is_closed = closed < cal.cut
 
     # booked amount of a won deal: some never updated, the others moved by a lognormal factor
@@ -157,7 +184,7 @@ def make_opportunities(
     pos = np.where(rng.random(n) < 0.5, 1, 2)
     c0 = acc.c_start[account]
     has_proposal = np.where(won, rng.random(n) < 0.97, rng.random(n) < 0.5)
-    return Opps(
+    opps = Opps(
         n=n,
         rep=rep,
         account=account,
@@ -179,6 +206,7 @@ def make_opportunities(
         other=c0 + 3 - pos,
         has_proposal=has_proposal,
     )
+    return opps, planted
 
 
 def opportunity_table(rng, o: Opps, keys: Keys) -> pa.Table:
@@ -198,6 +226,12 @@ def opportunity_table(rng, o: Opps, keys: Keys) -> pa.Table:
             "product": take_strings(PRODUCTS, o.product),
         },
     )
+
+
+def won_within(o: Opps, days: int) -> np.ndarray:
+    """Deals won with a close at most ``days`` days after creation, by the window's end (the
+    cohort outcome of an experiment's win rate)."""
+    return o.is_closed & o.won & (o.closed - o.created <= days * 86400)
 
 
 def concat(first: Opps, *more: Opps) -> Opps:

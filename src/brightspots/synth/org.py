@@ -17,8 +17,15 @@ from brightspots.synth.calendar import Calendar
 from brightspots.synth.care import care_truth, index_survey, observed_scores, plant_repeat
 from brightspots.synth.config import Progress, SynthConfig, SynthError, scaled_progress
 from brightspots.synth.effort import DealTouches, account_touches
+from brightspots.synth.experiment import HORIZON_DAYS, assign, experiment_hidden, truth_block
 from brightspots.synth.model import PRACTICES
-from brightspots.synth.opportunities import concat, head, make_opportunities, opportunity_table
+from brightspots.synth.opportunities import (
+    concat,
+    head,
+    make_opportunities,
+    opportunity_table,
+    won_within,
+)
 from brightspots.synth.people import make_reps, make_teams, people_tables
 from brightspots.synth.rows import INDEX_LIMIT, Rows
 from brightspots.synth.sink import MemorySink, Sink
@@ -96,9 +103,10 @@ def build(config: SynthConfig, sink: Sink, progress: Progress | None = None) -> 
     # account-effort model, when on: who misallocates, neglected deals' touches, account-level
     # touches) and the eighth (surveys, the planted care and repeat business, its follow-on
     # deals and their rows, caregiver stories) came later and are kept apart so that the others
-    # draw as before (``spawn(8)`` gives the same first seven children as ``spawn(7)``)
-    streams = np.random.default_rng(config.seed).spawn(8)
-    r_struct, r_acc, r_opp, r_act, r_misc, r_plant, r_effort, r_care = streams
+    # draw as before (``spawn(8)`` gives the same first seven children as ``spawn(7)``); the
+    # ninth is the planted experiment's (its teams, one adoption uniform per base deal)
+    streams = np.random.default_rng(config.seed).spawn(9)
+    r_struct, r_acc, r_opp, r_act, r_misc, r_plant, r_effort, r_care, r_exp = streams
     r_alloc, r_thin, r_touch = r_effort.spawn(3)
     r_subs, r_high, r_scores, r_repeat, r_ftable, r_facts, r_fthin, r_story = r_care.spawn(8)
     report("teams and reps", 0.0)
@@ -109,7 +117,9 @@ def build(config: SynthConfig, sink: Sink, progress: Progress | None = None) -> 
         reps.volume = reps.volume * config.activities / (per_opp * reps.volume.sum())
     acc = make_accounts(r_acc, teams, reps, OPP_PER_ACCOUNT)
     report("opportunities", 0.02)
-    o = make_opportunities(r_opp, cal, teams, reps, acc)
+    team_ids = serial_ids("TM-", teams.n, 3).to_pylist()
+    plant = None if config.experiment is None else assign(config.experiment, r_exp, team_ids)
+    o, planted = make_opportunities(r_opp, cal, teams, reps, acc, plant)
     report("surveys and repeat business", 0.03)
     subs = customer_submissions(r_subs, cal, o)
     kept, index = index_survey(cal, o, subs)
@@ -196,9 +206,7 @@ def build(config: SynthConfig, sink: Sink, progress: Progress | None = None) -> 
     sink.rows.clear()
     sink.rows.update(rows)
     care = care_truth(config, high, leader, items(config), repeat, keys)
-    truth = build_truth(
-        config, cal, teams, reps, acc, o, keys, rows, alloc, follow=follow, care=care, care_mean=m
-    )
+    experiment = None
     hidden = {
         "won": o_all.won,
         "p_win": o_all.p_win,
@@ -206,5 +214,32 @@ def build(config: SynthConfig, sink: Sink, progress: Progress | None = None) -> 
         **{p: o_all.practice[:, k] for k, p in enumerate(PRACTICES)},
         "has_proposal": o_all.has_proposal,
     }
+    if plant is not None and planted is not None:
+        experiment = truth_block(
+            plant,
+            planted,
+            cal,
+            team_ids,
+            reps.team[o_all.rep],
+            o_all.created,
+            won_within(o_all, HORIZON_DAYS),
+            o_all.p_win,
+        )
+        hidden.update(experiment_hidden(planted, o_all.n - o.n))
+    truth = build_truth(
+        config,
+        cal,
+        teams,
+        reps,
+        acc,
+        o,
+        keys,
+        rows,
+        alloc,
+        follow=follow,
+        care=care,
+        care_mean=m,
+        experiment=experiment,
+    )
     report("generated", 1.0)
     return Built(truth=truth, hidden=hidden, opportunity_ids=keys.opportunity)

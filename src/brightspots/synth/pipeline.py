@@ -32,7 +32,7 @@ def synthesize(
     config.check()
     sink = FileSink(Path(out), fmt)
     built = build(config, sink, scaled_progress(progress, 0.0, 0.98))
-    write_truth(built.truth, sink, built.opportunity_ids, built.hidden["p_win"])
+    write_truth(built.truth, sink, built.opportunity_ids, built.hidden)
     if progress:
         progress("written", 1.0)
     return built.truth

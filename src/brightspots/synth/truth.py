@@ -3,7 +3,8 @@ and regions, the win and amount models, how to measure each true practice and wh
 one, the planted misallocation of account effort (empty, with every rep's ``effort_policy``
 null, when the account-effort model is off) and the planted care (``care``: high-care reps and
 leaders, the survey items, the repeat-business effect and its planted accounts; each rep's
-``care_mean`` and ``high_care``)."""
+``care_mean`` and ``high_care``) and, when one is planted, the practice experiment
+(``experiment``: ``synth.experiment.truth_block``)."""
 
 from __future__ import annotations
 
@@ -193,11 +194,14 @@ def build_truth(
     follow: Opps | None = None,
     care: dict[str, Any] | None = None,
     care_mean: np.ndarray | None = None,
+    experiment: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The truth of a generated organisation; ``rows``: rows per table, in the files' order;
     ``alloc``: the reps' effort policies (None: the account-effort model is off); ``o``: the
     base deals, ``follow``: the follow-on deals of the planted repeat business; ``care``: the
-    ``care`` block, ``care_mean``: each rep's latent care (0-1)."""
+    ``care`` block, ``care_mean``: each rep's latent care (0-1); ``experiment``: the planted
+    experiment's block (``experiment.truth_block``; None: off, and neither it nor the config's
+    ``experiment`` is in the truth, which stays as before the option existed)."""
     rep_ids = keys.rep.to_pylist()
     region_ids, team_ids = keys.region.to_pylist(), keys.team.to_pylist()
     ex = _with_follow_ons(expected_outcomes(reps, o), reps, follow)
@@ -286,7 +290,11 @@ def build_truth(
         for g in range(teams.n_regions)
     }
     config = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in asdict(cfg).items()}
-    return {
+    if cfg.experiment is None:
+        config.pop("experiment", None)
+    else:
+        config["experiment"] = cfg.experiment.spec()
+    truth = {
         "seed": cfg.seed,
         "config": config,
         "null": cfg.null,
@@ -316,6 +324,9 @@ def build_truth(
         "care": care,
         "dirty": no_dirt(rows, "csv"),
     }
+    if experiment is not None:
+        truth["experiment"] = experiment
+    return truth
 
 
 def _with_follow_ons(ex: Expected, reps: Reps, follow: Opps | None) -> Expected:

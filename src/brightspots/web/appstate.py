@@ -1,5 +1,5 @@
-"""App state (users, their teams, sessions, login attempts, stories and their reviews) in
-SQLite, beside the workspace.
+"""App state (users, their teams, sessions, login attempts, stories and their reviews, practice
+experiments) in SQLite, beside the workspace.
 
 The analysis data lives in DuckDB, which one process writes at a time; app state has many
 writers (every login, every form), so it lives in ``app.sqlite3`` in the workspace folder:
@@ -21,7 +21,7 @@ from brightspots.errors import BrightspotsError
 from brightspots.workspace import CONFIG_FILE
 
 FILE = "app.sqlite3"
-VERSION = 3
+VERSION = 4
 BUSY_MS = 5000
 
 _SCHEMA = (
@@ -69,6 +69,44 @@ _SCHEMA = (
         status TEXT NOT NULL CHECK (status IN ('approved', 'declined')),
         reviewer_user_id INTEGER REFERENCES users (user_id) ON DELETE SET NULL,
         reviewed_at TEXT NOT NULL
+    )""",
+    # version 4: practice experiments (``experiments.store``): the definition, each team's start
+    # (one row with team_id '' holds a personal experiment's start) and each wave's frozen plan
+    """CREATE TABLE IF NOT EXISTS experiments (
+        experiment_id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        kind TEXT NOT NULL CHECK (kind IN ('team', 'personal')),
+        practice_id TEXT NOT NULL,
+        outcome TEXT NOT NULL CHECK (outcome IN ('win_rate', 'impact_rate', 'response_hours')),
+        horizon_days INTEGER NOT NULL,
+        comparison TEXT NOT NULL CHECK (comparison IN ('similar', 'all')),
+        rep_id TEXT,
+        end_date TEXT,
+        status TEXT NOT NULL CHECK (status IN ('active', 'stopped')),
+        created_at TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        created_by_user_id INTEGER REFERENCES users (user_id) ON DELETE SET NULL,
+        stopped_at TEXT,
+        stopped_by TEXT,
+        CHECK (kind <> 'personal' OR rep_id IS NOT NULL)
+    )""",
+    """CREATE TABLE IF NOT EXISTS experiment_waves (
+        experiment_id TEXT NOT NULL REFERENCES experiments ON DELETE CASCADE,
+        wave INTEGER NOT NULL,
+        team_id TEXT NOT NULL,
+        start_date TEXT NOT NULL,
+        added_at TEXT NOT NULL,
+        added_by TEXT NOT NULL,
+        PRIMARY KEY (experiment_id, team_id)
+    )""",
+    """CREATE TABLE IF NOT EXISTS experiment_plans (
+        experiment_id TEXT NOT NULL REFERENCES experiments ON DELETE CASCADE,
+        wave INTEGER NOT NULL,
+        made_at TEXT NOT NULL,
+        data_as_of TEXT,
+        comparison_teams TEXT NOT NULL,
+        plan TEXT NOT NULL,
+        PRIMARY KEY (experiment_id, wave)
     )""",
 )
 #: version 3: the account, deal and tags a story written in the app names (added to a version 2
