@@ -19,6 +19,7 @@ from brightspots import levels as levels_mod
 from brightspots import metrics, timezones
 from brightspots.brief import actions as actions_mod
 from brightspots.brief import deviations as dev
+from brightspots.brief import experiments as experiments_mod
 from brightspots.brief import questions as questions_mod
 from brightspots.brief import source, store, worked
 from brightspots.brief import wins as wins_mod
@@ -443,6 +444,9 @@ def build(ws: Workspace, team: str, period_text: str, *, now: datetime | None = 
         worked.with_evidence(effects), registry, closed, period_words=period.short
     )
 
+    tried = experiments_mod.of_run(ws, run, sc, since=period.start)
+    suggested = experiments_mod.with_hints(suggested, tried)
+
     previous = store.actions_of(ws, sc.team_id, period.before().label)
     followed = [registry[a.practice_id] for a in previous if a.practice_id in registry]
     opened = source.opened_deals(ws, sc, [period.before(), period], followed, as_of)
@@ -491,6 +495,7 @@ def build(ws: Workspace, team: str, period_text: str, *, now: datetime | None = 
         funnel=_funnel(rep_assessed, rep_summary, sc, named_reps, period, int(cfg["min_deals"])),
         empty=n_rows == 0,
         notes=tuple(dev_notes),
+        experiments=tuple(experiments_mod.lines(tried, sc.teams)),
     )
     check_naming(brief)
     return brief

@@ -113,13 +113,21 @@ def _md_full(v: BriefView) -> Iterable[str]:
 def _md_actions(v: BriefView) -> Iterable[str]:
     yield f"## {v.headings['actions']}"
     yield ""
+    if v.experiments:
+        yield "**Experiments under way**"
+        yield ""
+        for x in v.experiments:
+            yield f"- {_md(x.text)}"
+        yield ""
     if not v.empty or v.actions:
         yield "**To try next period**"
         yield ""
         if not v.actions:
             yield "- No new practice to suggest this time."
+        before, command, after = v.experiment_hint
         for a in v.actions:
-            yield f"- {_md(a.text)}"
+            hint = f"; {_md(before)}`{command}` {_md(after)}." if a.hint else ""
+            yield f"- {_md(a.text)}{hint}"
         yield ""
     yield f"**Since last period ({_md(v.previous_period)})**"
     yield ""

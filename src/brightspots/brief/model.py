@@ -189,10 +189,26 @@ class Action:
     before: float | None = None
     after: float | None = None
     since: str = ""
+    #: a suggested practice no experiment tests in the scope: the brief adds "to see whether it
+    #: works here, try it as an experiment" (``experiments.HINT``); not part of the stored text
+    experiment_hint: bool = False
 
     @property
     def key(self) -> str:
         return self.practice_id or self.text
+
+
+@dataclass(frozen=True)
+class ExperimentLine:
+    """A practice experiment with a treated team in the brief's scope, in one line (read from
+    the brief's run). It names teams about a practice, not a unit's performance, so it is
+    outside ``named_figures``."""
+
+    experiment_id: str
+    name: str
+    practice_id: str
+    verdict: str  # the run's verdict code (``experiments.verdict.CODES``, or failed)
+    text: str
 
 
 @dataclass(frozen=True)
@@ -246,6 +262,8 @@ class Brief:
     funnel: Funnel | None
     empty: bool  # nothing closed and no activity in the period
     notes: tuple[str, ...] = field(default=())
+    #: the practice experiments of the scope, shown at the top of Actions
+    experiments: tuple[ExperimentLine, ...] = ()
 
     def named_figures(self) -> list[tuple[str, Figure]]:
         """(name, figure) for every figure shown beside a named rep or team."""

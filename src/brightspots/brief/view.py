@@ -19,6 +19,7 @@ from markupsafe import Markup
 
 from brightspots import __version__
 from brightspots.brief import charts
+from brightspots.brief.experiments import HINT
 from brightspots.brief.model import (
     METRICS,
     Action,
@@ -192,6 +193,14 @@ class ActionRow:
     text: str
     change: str  # last period's actions: the practice's use then and now
     since: str
+    #: add the nudge to try it as an experiment (``BriefView.experiment_hint``) after the text
+    hint: bool = False
+
+
+@dataclass(frozen=True)
+class ExperimentRow:
+    id: str
+    text: str
 
 
 @dataclass(frozen=True)
@@ -237,6 +246,10 @@ class BriefView:
     pulse: tuple[PulseRow, ...]
     pulse_svg: Markup | None
     pulse_text: str
+    #: the scope's practice experiments, at the top of Actions
+    experiments: tuple[ExperimentRow, ...] = ()
+    #: the nudge after a suggested practice: (before, the command, after)
+    experiment_hint: tuple[str, str, str] = HINT
 
 
 def _win_row(w: Win, currency: str, seen: set[str]) -> WinRow:
@@ -379,11 +392,13 @@ def _action_row(
             return _practice_value(known[0], known[1], v)
 
         change = f"Before: {show(a.before)}. Since: {show(a.after)}."
+    text = _one_line(a.text)
     return ActionRow(
         id=_anchor(prefix, a.key, seen),
-        text=_one_line(a.text),
+        text=text.rstrip(".") if a.experiment_hint else text,
         change=change,
         since=_one_line(a.since),
+        hint=a.experiment_hint,
     )
 
 
@@ -509,6 +524,10 @@ def brief_view(brief: Brief, *, paper: str = "A4", draw: bool = True) -> BriefVi
     by_id = _practice_kinds(brief)
     actions = tuple(_action_row(a, by_id, "action", seen) for a in brief.actions)
     previous = tuple(_action_row(a, by_id, "previous", seen) for a in brief.previous_actions)
+    experiments = tuple(
+        ExperimentRow(_anchor("experiment", x.experiment_id, seen), _one_line(x.text))
+        for x in brief.experiments
+    )
 
     rows: dict[str, dict[str, tuple[str, str]]] = {
         "wins": {w.opportunity_id: (r.id, r.deal) for w, r in zip(brief.wins, wins, strict=True)},
@@ -611,4 +630,5 @@ def brief_view(brief: Brief, *, paper: str = "A4", draw: bool = True) -> BriefVi
         ),
         pulse_svg=Markup(pulse_svg) if pulse_svg else None,
         pulse_text=_pulse_text(brief.pulse),
+        experiments=experiments,
     )

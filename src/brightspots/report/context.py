@@ -17,6 +17,7 @@ import pandas as pd
 
 from brightspots.report import accounts, practice_data, quarters
 from brightspots.report import care as report_care
+from brightspots.report import experiments as report_experiments
 from brightspots.report import stories as report_stories
 from brightspots.report.diagnostics import Diagnostics
 from brightspots.report.history import (
@@ -90,6 +91,11 @@ class ReportContext:
     care_reliability: pd.DataFrame | None = None
     care_results: pd.DataFrame | None = None
     care_notes: dict | None = None
+    # practice experiments (``experiments.read``): None when the run stored none; and the
+    # run's ``[experiments]`` settings
+    experiment_status: pd.DataFrame | None = None
+    experiment_effects: pd.DataFrame | None = None
+    experiment_settings: dict | None = None
     impact_window: timedelta = practice_data.IMPACT_WINDOW
     dark_after: timedelta = practice_data.DARK_AFTER
     history: dict[Key, UnitHistory] = field(init=False)
@@ -107,6 +113,8 @@ class ReportContext:
         self.stories, self.story_links = report_stories.clean(self.stories, self.story_links, where)
         for name in report_care.TABLES:
             setattr(self, name, report_care.clean(getattr(self, name), name, where))
+        for name in report_experiments.TABLES:
+            setattr(self, name, report_experiments.clean(getattr(self, name), name, where))
         _check_quarters(self.bright_spots, where)
         _check_consistency(self, where)
         self.history = unit_histories(self.bright_spots, self.deviance, self.past_runs)
@@ -260,4 +268,8 @@ def build_context(ws: Workspace, run_id: str | None = None) -> ReportContext:
         **report_stories.read(ws, diagnostics.window_start),
         **report_care.read(ws, run.run_id, run.diagnostics.get("care")),
         **practice_data.durations(metrics_cfg),
+        **report_experiments.read(ws, run.run_id),
+        experiment_settings=(run.config or {}).get("experiments")
+        or ws.config.get("experiments")
+        or None,
     )

@@ -16,6 +16,7 @@ from brightspots.report.accounts import AccountsSection, accounts_section
 from brightspots.report.care import CareSection, care_section
 from brightspots.report.context import ReportContext
 from brightspots.report.effort import EffortSection, effort_section
+from brightspots.report.experiments import ExperimentsSection, experiments_section
 from brightspots.report.personal import ExampleSection, example_section
 from brightspots.report.practices import PracticeSection, practice_section
 from brightspots.report.rows import LABEL_MARK, LABEL_TEXT, UnitRow, team_names, unit_rows
@@ -91,6 +92,7 @@ class ReportView:
     effort: EffortSection
     accounts: AccountsSection
     practices: PracticeSection
+    experiments: ExperimentsSection
     stories: StoriesSection
     care: CareSection
     example: ExampleSection
@@ -222,6 +224,7 @@ def report_view(ctx: ReportContext) -> ReportView:
         effort=effort_section(ctx),
         accounts=accounts_section(ctx),
         practices=practice_section(ctx),
+        experiments=experiments_section(ctx),
         stories=stories_section(ctx),
         care=care_section(ctx),
         example=example_section(ctx),

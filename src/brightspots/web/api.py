@@ -15,9 +15,18 @@ from pydantic import BaseModel
 from brightspots.report.care import CareCell
 from brightspots.web import access, auth
 from brightspots.web import care as web_care
+from brightspots.web import experiments as web_experiments
 from brightspots.web.data import Snapshot
 from brightspots.web.library import library_of
-from brightspots.web.pages import WS, NotFound, meter_of, snap_of, team_of
+from brightspots.web.pages import (
+    WS,
+    NotFound,
+    experiment_lines,
+    experiment_page,
+    meter_of,
+    snap_of,
+    team_of,
+)
 from brightspots.web.sessions import Session
 
 
@@ -198,6 +207,79 @@ class TeamOut(BaseModel):
     stories: list[StoryOut]
     note: str
     care: TeamCareOut | None  # null: the latest run has no care answers
+
+
+class ExperimentTeamOut(BaseModel):
+    id: str
+    name: str
+    wave: int
+    start: str  # local ISO date
+
+
+class ExperimentSummaryOut(BaseModel):
+    """A practice experiment as the lists show it (its result's verdict and headline)."""
+
+    experiment_id: str
+    name: str
+    kind: str  # team or personal
+    practice: str
+    practice_name: str
+    outcome: str  # in words
+    who: str  # the teams in words (a personal one: the rep's own)
+    teams: list[ExperimentTeamOut]  # none for a personal experiment
+    status: str  # active or stopped
+    progress: str
+    verdict: str
+    headline: str
+    made: str
+
+
+class MeasureOut(BaseModel):
+    """One measure, the teams in it against the comparison teams as a group (in words, as the
+    page shows them)."""
+
+    measure: str
+    treated_before: str
+    treated_after: str
+    comparison_before: str
+    comparison_after: str
+    change: str
+    interval: str
+    mature_weeks: int
+
+
+class EventOut(BaseModel):
+    e: int  # weeks since the start (negative: before it)
+    estimate: float | None  # shares for rates, hours for response time
+    ci_low: float | None
+    ci_high: float | None
+    n_treated: int | None
+    n_control: int | None
+
+
+class PersonalRowOut(BaseModel):
+    what: str
+    before: str
+    after: str
+
+
+class ExperimentOut(ExperimentSummaryOut):
+    """An experiment's page: the verdict, its sentences and warnings, the comparison teams as a
+    group, the measures, the week-by-week effect and where the figures come from."""
+
+    lines: list[str]
+    warnings: list[str]
+    comparison: str
+    reason: str
+    power: str
+    measures: list[MeasureOut]
+    event: list[EventOut]
+    pretrend: str
+    personal: list[PersonalRowOut]
+    source: str
+    run_id: str | None  # the analysis run that stored these figures; null: computed live
+    data_as_of: str | None  # the data's as-of time (UTC)
+    stopped: str
 
 
 class RunOut(BaseModel):
@@ -409,6 +491,69 @@ def story_library(
         ],
         stories=[_story(s) for s in lib.stories],
         notes=list(lib.notes),
+    )
+
+
+def _summary(x: web_experiments.Line) -> dict:
+    return {
+        "experiment_id": x.experiment_id,
+        "name": x.name,
+        "kind": x.kind,
+        "practice": x.practice,
+        "practice_name": x.practice_name,
+        "outcome": x.outcome,
+        "who": x.who,
+        "teams": [
+            ExperimentTeamOut(id=t.team_id, name=t.name, wave=t.wave, start=t.start.isoformat())
+            for t in x.teams
+        ],
+        "status": x.status,
+        "progress": x.progress,
+        "verdict": x.verdict,
+        "headline": x.headline,
+        "made": x.made,
+    }
+
+
+@router.get("/experiments", response_model=list[ExperimentSummaryOut])
+def experiments(request: Request, session: Login, ws: WS) -> list[ExperimentSummaryOut]:
+    """The practice experiments the user may see (a team's: admins, its managers and reps; a
+    personal one: the rep and their managers), active first, newest first."""
+    return [ExperimentSummaryOut(**_summary(x)) for x in experiment_lines(request, ws, session)]
+
+
+@router.get("/experiments/{experiment_id}", response_model=ExperimentOut)
+def experiment(request: Request, experiment_id: str, session: Login, ws: WS) -> ExperimentOut:
+    """A practice experiment's result: from the latest run when it stored this very definition,
+    else computed on the current data."""
+    p = experiment_page(request, ws, session, experiment_id, chart=False)
+    return ExperimentOut(
+        **_summary(p.line),
+        lines=list(p.lines),
+        warnings=list(p.warnings),
+        comparison=p.comparison,
+        reason=p.reason,
+        power=p.power,
+        measures=[
+            MeasureOut(
+                measure=m.name,
+                treated_before=m.treated_before,
+                treated_after=m.treated_after,
+                comparison_before=m.comparison_before,
+                comparison_after=m.comparison_after,
+                change=m.change,
+                interval=m.interval,
+                mature_weeks=m.weeks,
+            )
+            for m in p.measures
+        ],
+        event=[EventOut(**e) for e in p.event],
+        pretrend=p.pretrend,
+        personal=[PersonalRowOut(what=r.what, before=r.before, after=r.after) for r in p.personal],
+        source=p.source,
+        run_id=p.run_id,
+        data_as_of=p.data_as_of,
+        stopped=p.stopped,
     )
 
 

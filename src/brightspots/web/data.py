@@ -9,6 +9,11 @@ A process keeps one read-only DuckDB connection open on the current generation: 
 open, every request's own connection to that file reuses the same database instance (cheap,
 and its buffer cache stays warm). When ``CURRENT`` moves on, the next request opens the new
 generation and the old anchor is closed; requests still reading the old one finish on it.
+
+A practice experiment's result (``experiment_figures``) is the latest run's stored row when
+that run computed this very definition (its ``definition_digest``), else it is computed on the
+generation's data; either is kept per generation and definition, so a wave or a stop made in
+the app shows at the next request, and the statistics run once.
 """
 
 from __future__ import annotations
@@ -17,9 +22,10 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pandas as pd
@@ -27,6 +33,9 @@ import pandas as pd
 from brightspots import generations
 from brightspots.web.access import Org
 from brightspots.workspace import Run, Workspace, WorkspaceError
+
+if TYPE_CHECKING:
+    from brightspots.experiments.store import Experiment
 
 CACHE_ITEMS = 512
 
@@ -157,4 +166,133 @@ class Snapshots:
             self._cache.clear()
 
 
-__all__ = ["Snapshot", "Snapshots", "WorkspaceError", "load_snapshot"]
+# ----------------------------------------------------------------------------- experiments
+
+
+@dataclass(frozen=True)
+class ExperimentFigures:
+    """A practice experiment's result as the pages show it (``experiments.model``).
+
+    ``figures`` is ``ExperimentResult.figures()`` (the definition used, lines, measures, the
+    personal result); ``effects`` its rows of ``experiment_effects`` (``measure`` and
+    ``EFFECT_FIELDS``). ``run_id`` is the run whose stored row this is, None when computed on
+    the generation's data as the page asked (no stored row of this very definition in the
+    latest run)."""
+
+    experiment_id: str
+    verdict: str
+    headline: str
+    warnings: tuple[str, ...]
+    figures: dict[str, Any]
+    effects: pd.DataFrame = field(default_factory=pd.DataFrame)
+    data_as_of: datetime | None = None
+    run_id: str | None = None
+
+    @property
+    def stored(self) -> bool:
+        return self.run_id is not None
+
+    @property
+    def lines(self) -> tuple[str, ...]:
+        return tuple(str(x) for x in self.figures.get("lines") or ())
+
+
+def _stored_status(ws: Workspace, snap: Snapshot) -> pd.DataFrame:
+    """The latest run's ``experiment_status`` rows (none when the run has none)."""
+    from brightspots.experiments.config import STATUS_COLUMNS
+
+    if snap.run is None or not ws.has_table("experiment_status"):
+        return pd.DataFrame(columns=list(STATUS_COLUMNS))
+    return ws.run_rows("experiment_status", snap.run.run_id)
+
+
+def _when(x: Any) -> datetime | None:
+    if x is None or (not isinstance(x, str) and pd.isna(x)):
+        return None
+    return pd.Timestamp(x).to_pydatetime()
+
+
+def _from_row(ws: Workspace, snap: Snapshot, row: pd.Series) -> ExperimentFigures:
+    import json
+
+    assert snap.run is not None
+    eid = str(row["experiment_id"])
+    effects = (
+        ws.run_rows("experiment_effects", snap.run.run_id, "experiment_id = ?", [eid])
+        if ws.has_table("experiment_effects")
+        else pd.DataFrame()
+    )
+    figures = json.loads(row["figures"]) if isinstance(row["figures"], str) else {}
+    warnings = json.loads(row["warnings"]) if isinstance(row["warnings"], str) else []
+    return ExperimentFigures(
+        experiment_id=eid,
+        verdict=str(row["verdict"]),
+        headline=str(row["headline"]),
+        warnings=tuple(str(w) for w in warnings),
+        figures=figures,
+        effects=effects.drop(columns=["experiment_id"], errors="ignore"),
+        data_as_of=_when(row["data_as_of"]),
+        run_id=snap.run.run_id,
+    )
+
+
+def _live(ws: Workspace, snap: Snapshot, experiment: Experiment) -> ExperimentFigures:
+    """The result computed on the generation's data (reading the latest run for impact, deal
+    mix and peers); one that cannot be computed says why, as the run's tables would."""
+    import logging
+
+    from brightspots.experiments import evaluate, store
+    from brightspots.experiments.config import ExperimentSettings
+
+    try:
+        settings = ExperimentSettings.of(ws.config)
+        plans = store.plans(ws, experiment.experiment_id)
+        result = evaluate.result(ws, experiment, plans, settings=settings, run=snap.run)
+    except Exception as e:  # noqa: BLE001 - a page says why, never fails on one experiment
+        logging.getLogger(__name__).warning(
+            "experiment %s failed: %s", experiment.experiment_id, e, exc_info=True
+        )
+        result = evaluate.failed(experiment, str(e))
+    rows = result.rows()
+    effects = rows["experiment_effects"].drop(columns=["experiment_id"])
+    return ExperimentFigures(
+        experiment_id=experiment.experiment_id,
+        verdict=result.verdict,
+        headline=result.headline,
+        warnings=tuple(result.warnings),
+        figures=result.figures(),
+        effects=effects,
+        data_as_of=result.data_as_of,
+        run_id=None,
+    )
+
+
+def experiment_figures(
+    snapshots: Snapshots, ws: Workspace, snap: Snapshot, experiment: Experiment
+) -> ExperimentFigures:
+    """The experiment's result: the latest run's stored row when that run computed it on this
+    very definition (``definition_digest``), else computed live; kept per generation and
+    definition, so creating, extending or stopping it shows at once."""
+    digest = experiment.digest()
+
+    def make() -> ExperimentFigures:
+        status = snapshots.cached(ws, ("experiment_status",), lambda: _stored_status(ws, snap))
+        mine = status[
+            (status["experiment_id"] == experiment.experiment_id)
+            & (status["definition_digest"] == digest)
+        ]
+        if len(mine):
+            return _from_row(ws, snap, mine.iloc[0])
+        return _live(ws, snap, experiment)
+
+    return snapshots.cached(ws, ("experiment", experiment.experiment_id, digest), make)
+
+
+__all__ = [
+    "ExperimentFigures",
+    "Snapshot",
+    "Snapshots",
+    "WorkspaceError",
+    "experiment_figures",
+    "load_snapshot",
+]

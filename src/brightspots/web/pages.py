@@ -13,6 +13,13 @@ Routes (role in brackets when not everyone's):
   GET  /stories, POST /stories            a rep's own stories; writing one (account, deal, tags)
   GET  /stories/library                   shared stories by practice and care (``library``)
   POST /stories/{story_id}/review         [manager, admin] approve or decline
+  GET  /experiments                      practice experiments the user may see (``experiments``)
+  GET  /experiments/new?team=, POST /experiments   [manager of every team in it, admin] make one
+  GET  /experiments/{id}                  [admin, manager or rep of a team in it; a personal one:
+                                          the rep and their managers]
+  POST /experiments/{id}/extend, /stop    [admin, manager of every team in it; a personal one's
+                                          stop: the rep and their managers]
+  POST /reps/{rep_id}/experiments         [that rep] a personal experiment, shown on the meter
   GET  /admin, /admin/users, /admin/data, /admin/runs, /admin/settings   [admin]
   POST /admin/users, /admin/users/{id}/disabled, /admin/data, /admin/runs, /admin/settings
 """
@@ -25,6 +32,7 @@ import tempfile
 import threading
 import zoneinfo
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -37,7 +45,8 @@ from brightspots import generations
 from brightspots.errors import BrightspotsError
 from brightspots.teams import below
 from brightspots.web import access, accounts, auth, sessions, stories, users, views
-from brightspots.web.data import Snapshot
+from brightspots.web import experiments as web_experiments
+from brightspots.web.data import Snapshot, experiment_figures
 from brightspots.web.sessions import Session
 from brightspots.workspace import Workspace
 
@@ -89,6 +98,7 @@ def _nav(session: Session, snap: Snapshot) -> list[tuple[str, str]]:
     if user.role in ("manager", "admin"):
         links.append(("/stories", "Stories"))
     links.append(("/stories/library", "Story library"))
+    links.append(("/experiments", "Experiments"))
     if user.role == "admin":
         links.append(("/admin", "Admin"))
     return links
@@ -203,14 +213,59 @@ def home(request: Request, session: Login, ws: WS) -> HTMLResponse:
 
 
 @router.get("/reps/{rep_id}", response_class=HTMLResponse)
-def rep_page(request: Request, rep_id: str, session: Login, ws: WS) -> HTMLResponse:
+def rep_page(
+    request: Request, rep_id: str, session: Login, ws: WS, message: str = ""
+) -> HTMLResponse:
+    return _rep_page(request, rep_id, session, ws, message=message)
+
+
+def _rep_page(
+    request: Request,
+    rep_id: str,
+    session: Session,
+    ws: Workspace,
+    *,
+    message: str = "",
+    form: dict[str, str] | None = None,
+    failed: bool = False,
+) -> HTMLResponse:
     snap = snap_of(request, ws)
     if not access.may_see_rep(session.user, rep_id, snap.org):
         raise NotFound()
     m = meter_of(request, ws, snap, rep_id)
     mine = stories_of(request, ws, snap, lambda f: f["rep_id"] == rep_id)
     own = session.user.rep_id == rep_id
-    return page(request, "meter.html.j2", session, snap, m=m, stories=mine, own=own)
+    team = snap.org.rep_team.get(rep_id, "")
+    trying = experiment_lines(
+        request,
+        ws,
+        session,
+        lambda e: e.kind == "team" and e.status == "active" and team in e.teams(),
+    )
+    personal = experiment_pages(
+        request, ws, session, lambda e: e.kind == "personal" and e.rep_id == rep_id
+    )
+    can_try = own and session.user.role == "rep"
+    response = page(
+        request,
+        "meter.html.j2",
+        session,
+        snap,
+        m=m,
+        stories=mine,
+        own=own,
+        trying=trying,
+        personal=personal,
+        can_try=can_try,
+        choices=practice_choices(request, ws, snap) if can_try else [],
+        outcomes=OUTCOME_CHOICES,
+        form={**_personal_form(ws), **(form or {})},
+        message=message[:300],
+        failed=failed,
+    )
+    if failed:
+        response.status_code = 400
+    return response
 
 
 @router.get("/reps/{rep_id}/accounts", response_class=HTMLResponse)
@@ -320,8 +375,26 @@ def team(request: Request, team_id: str, session: Login, ws: WS) -> HTMLResponse
         books = request.app.state.snapshots.cached(
             ws, ("team-summary", team_id), lambda: accounts.team_summary(ws, snap, team_id, reps)
         )
+    under = below(team_id, snap.org.parents)
+    trying = experiment_lines(
+        request,
+        ws,
+        session,
+        lambda e: e.kind == "team" and e.status == "active" and bool(under & set(e.teams())),
+    )
+    mine = snap.org.rep_team.get(session.user.rep_id or "", "") == team_id
     return page(
-        request, "team.html.j2", session, snap, t=t, stories=shared, manages=manages, books=books
+        request,
+        "team.html.j2",
+        session,
+        snap,
+        t=t,
+        stories=shared,
+        manages=manages,
+        books=books,
+        trying=trying,
+        ours=mine,
+        can_make=web_experiments.may_make(session.user, [team_id], snap.org),
     )
 
 
@@ -566,6 +639,464 @@ def review_story(
         words = "declined"
     return RedirectResponse(
         f"/stories?message={quote(f'“{found[0].title}” {words}.')}", status_code=303
+    )
+
+
+# ----------------------------------------------------------------------------- experiments
+
+#: the outcomes a form offers, in words
+OUTCOME_CHOICES = [
+    ("win_rate", "Win rate (deals won within the horizon of creation)"),
+    ("impact_rate", "Buyer impact rate (touches drawing a buyer response)"),
+    ("response_hours", "Response time (median hours to answer a buyer; lower is better)"),
+]
+
+
+def _experiments_of(ws: Workspace) -> list[Any]:
+    from brightspots.experiments import store
+
+    return store.load(ws)
+
+
+def _plans(ws: Workspace, experiment_id: str) -> list[Any]:
+    from brightspots.experiments import store
+
+    return store.plans(ws, experiment_id)
+
+
+def _today(ws: Workspace) -> date:
+    from brightspots.experiments import store
+
+    return store.today(ws)
+
+
+def practice_choices(
+    request: Request, ws: Workspace, snap: Snapshot
+) -> list[web_experiments.PracticeChoice]:
+    """The workspace's practices, those linked with winning in the latest run first."""
+    from brightspots.practices.registry import registry
+
+    def make() -> list[web_experiments.PracticeChoice]:
+        effects = None
+        if snap.run is not None and ws.has_table("practice_effects"):
+            effects = ws.run_results("practice_effects", snap.run.run_id)
+        return web_experiments.practice_choices(registry(ws.config), effects)
+
+    return request.app.state.snapshots.cached(ws, ("experiment-practices",), make)
+
+
+def _names(request: Request, ws: Workspace, snap: Snapshot) -> dict[str, str]:
+    return {p.practice: p.name for p in practice_choices(request, ws, snap)}
+
+
+def _figures(request: Request, ws: Workspace, snap: Snapshot, experiment: Any):
+    return experiment_figures(request.app.state.snapshots, ws, snap, experiment)
+
+
+def experiment_lines(
+    request: Request,
+    ws: Workspace,
+    session: Session,
+    keep: Callable[[Any], bool] | None = None,
+) -> list[web_experiments.Line]:
+    """The experiments ``session`` may see (and ``keep`` keeps), with their results."""
+    snap = snap_of(request, ws)
+    shown = web_experiments.visible(session.user, _experiments_of(ws), snap.org)
+    names, today = _names(request, ws, snap), _today(ws)
+    return [
+        web_experiments.line(
+            e, snap, _figures(request, ws, snap, e), _plans(ws, e.experiment_id), names, today
+        )
+        for e in shown
+        if keep is None or keep(e)
+    ]
+
+
+def experiment_pages(
+    request: Request, ws: Workspace, session: Session, keep: Callable[[Any], bool]
+) -> list[web_experiments.Page]:
+    """The pages of the experiments ``session`` may see that ``keep`` keeps."""
+    snap = snap_of(request, ws)
+    shown = web_experiments.visible(session.user, _experiments_of(ws), snap.org)
+    names, today = _names(request, ws, snap), _today(ws)
+    return [
+        web_experiments.page(
+            e, snap, _figures(request, ws, snap, e), _plans(ws, e.experiment_id), names, today
+        )
+        for e in shown
+        if keep(e)
+    ]
+
+
+def find_experiment(request: Request, ws: Workspace, session: Session, experiment_id: str):
+    """The experiment ``experiment_id`` once ``session`` may see it; else NotFound."""
+    snap = snap_of(request, ws)
+    found = next((e for e in _experiments_of(ws) if e.experiment_id == experiment_id), None)
+    if found is None or not web_experiments.may_see(session.user, found, snap.org):
+        raise NotFound()
+    return found
+
+
+def experiment_page(
+    request: Request, ws: Workspace, session: Session, experiment_id: str, *, chart: bool = True
+) -> web_experiments.Page:
+    """The page of experiment ``experiment_id`` once ``session`` may see it; else NotFound."""
+    snap = snap_of(request, ws)
+    exp = find_experiment(request, ws, session, experiment_id)
+    return web_experiments.page(
+        exp,
+        snap,
+        _figures(request, ws, snap, exp),
+        _plans(ws, exp.experiment_id),
+        _names(request, ws, snap),
+        _today(ws),
+        chart=chart,
+    )
+
+
+def _sentence(e: Exception) -> str:
+    text = str(e).strip()
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def _date(text: str, what: str, *, required: bool = True) -> date | None:
+    from brightspots.experiments.config import ExperimentError
+
+    text = text.strip()
+    if not text and not required:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ExperimentError(f"{what} {text!r}: use a date like 2026-03-02") from None
+
+
+def _new_form(ws: Workspace) -> dict[str, Any]:
+    from brightspots.experiments.config import ExperimentSettings
+
+    try:
+        settings = ExperimentSettings.of(ws.config)
+        horizon, comparison = settings.horizon_days, settings.comparison
+    except BrightspotsError:
+        horizon, comparison = 90, "similar"
+    start = web_experiments.next_monday(_today(ws)).isoformat()
+    return {
+        "name": "",
+        "practice": "",
+        "teams": [],
+        "start": start,
+        "end": "",
+        "outcome": "win_rate",
+        "comparison": comparison,
+        "horizon": f"{horizon}d",
+    }
+
+
+def _personal_form(ws: Workspace) -> dict[str, str]:
+    start = web_experiments.next_monday(_today(ws)).isoformat()
+    return {"name": "", "practice": "", "start": start, "outcome": "win_rate"}
+
+
+def _experiments_page(
+    request: Request,
+    session: Session,
+    ws: Workspace,
+    *,
+    message: str = "",
+    form: dict[str, Any] | None = None,
+    failed: bool = False,
+) -> HTMLResponse:
+    snap = snap_of(request, ws)
+    user = session.user
+    offer = web_experiments.teams_to_offer(user, snap)
+    response = page(
+        request,
+        "experiments.html.j2",
+        session,
+        snap,
+        lines=experiment_lines(request, ws, session),
+        can_make=bool(offer),
+        offer=offer,
+        form=form,
+        choices=practice_choices(request, ws, snap) if form is not None else [],
+        outcomes=OUTCOME_CHOICES,
+        message=message[:300],
+        failed=failed,
+    )
+    if failed:
+        response.status_code = 400
+    return response
+
+
+@router.get("/experiments", response_class=HTMLResponse)
+def experiments_page(request: Request, session: Login, ws: WS, message: str = "") -> HTMLResponse:
+    return _experiments_page(request, session, ws, message=message)
+
+
+@router.get("/experiments/new", response_class=HTMLResponse)
+def new_experiment(request: Request, session: Login, ws: WS, team: str = "") -> HTMLResponse:
+    snap = snap_of(request, ws)
+    user = session.user
+    if user.role not in ("manager", "admin") or user.disabled:
+        raise NotFound()
+    form = _new_form(ws)
+    team = team.strip()
+    if team:
+        if team not in snap.org.teams() or not access.manages(user, team, snap.org):
+            raise NotFound()
+        form["teams"] = web_experiments.teams_under(team, snap)
+    return _experiments_page(request, session, ws, form=form)
+
+
+@router.post("/experiments", response_class=HTMLResponse)
+def make_experiment(
+    request: Request,
+    session: Login,
+    ws: WS,
+    name: Annotated[str, Form()] = "",
+    practice: Annotated[str, Form()] = "",
+    teams: Annotated[list[str] | None, Form()] = None,
+    start: Annotated[str, Form()] = "",
+    end: Annotated[str, Form()] = "",
+    outcome: Annotated[str, Form()] = "win_rate",
+    comparison: Annotated[str, Form()] = "similar",
+    horizon: Annotated[str, Form()] = "",
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    """Make a team experiment and its plan; the form comes back filled in, with why, when it
+    cannot be made."""
+    from brightspots.experiments import compare, store
+    from brightspots.experiments.config import (
+        ExperimentSettings,
+        parse_horizon,
+    )
+
+    auth.check_csrf(request, session, csrf)
+    snap = snap_of(request, ws)
+    user = session.user
+    chosen = [t.strip() for t in teams or [] if t.strip()]
+    if user.role not in ("manager", "admin") or user.disabled:
+        raise NotFound()
+    if user.role == "manager" and not web_experiments.may_make(user, chosen, snap.org):
+        raise NotFound()  # the form offers only the teams they manage
+    typed = {
+        "name": name,
+        "practice": practice,
+        "teams": chosen,
+        "start": start,
+        "end": end,
+        "outcome": outcome,
+        "comparison": comparison,
+        "horizon": horizon,
+    }
+    try:
+        settings = ExperimentSettings.of(ws.config)
+        exp = store.draft(
+            ws,
+            name=name,
+            practice=practice,
+            start=_date(start, "the start"),
+            by=f"web:{user.email}",
+            teams=chosen,
+            end=_date(end, "the end", required=False),
+            outcome=outcome,
+            horizon_days=(
+                parse_horizon(horizon.strip(), key="the horizon")
+                if horizon.strip()
+                else settings.horizon_days
+            ),
+            comparison=comparison,
+        )
+        plan = compare.plan(ws, exp, exp.last_wave, settings=settings)
+        store.create(ws, exp, plan, user_id=user.user_id)
+    except BrightspotsError as e:
+        return _experiments_page(
+            request, session, ws, message=_sentence(e), form=typed, failed=True
+        )
+    msg = f"Experiment “{exp.name}” made: its plan is below."
+    return RedirectResponse(
+        f"/experiments/{quote(exp.experiment_id)}?message={quote(msg)}", status_code=303
+    )
+
+
+def _experiment_response(
+    request: Request,
+    session: Session,
+    ws: Workspace,
+    experiment_id: str,
+    *,
+    message: str = "",
+    form: dict[str, Any] | None = None,
+    failed: bool = False,
+) -> HTMLResponse:
+    snap = snap_of(request, ws)
+    p = experiment_page(request, ws, session, experiment_id)
+    exp = p.experiment
+    can_change = exp.status == "active" and web_experiments.may_change(session.user, exp, snap.org)
+    offer = []
+    if can_change and exp.kind == "team":
+        offer = [
+            t for t in web_experiments.teams_to_offer(session.user, snap) if t[0] not in exp.teams()
+        ]
+    response = page(
+        request,
+        "experiment.html.j2",
+        session,
+        snap,
+        p=p,
+        can_change=can_change,
+        offer=offer,
+        form={
+            "teams": [],
+            "start": web_experiments.next_monday(_today(ws)).isoformat(),
+            "end": "",
+            **(form or {}),
+        },
+        message=message[:300],
+        failed=failed,
+    )
+    if failed:
+        response.status_code = 400
+    return response
+
+
+@router.get("/experiments/{experiment_id}", response_class=HTMLResponse)
+def experiment(
+    request: Request, experiment_id: str, session: Login, ws: WS, message: str = ""
+) -> HTMLResponse:
+    return _experiment_response(request, session, ws, experiment_id, message=message)
+
+
+def _changeable(request: Request, ws: Workspace, session: Session, experiment_id: str):
+    snap = snap_of(request, ws)
+    exp = find_experiment(request, ws, session, experiment_id)
+    if not web_experiments.may_change(session.user, exp, snap.org):
+        raise NotFound()
+    return snap, exp
+
+
+@router.post("/experiments/{experiment_id}/extend", response_class=HTMLResponse)
+def extend_experiment(
+    request: Request,
+    experiment_id: str,
+    session: Login,
+    ws: WS,
+    teams: Annotated[list[str] | None, Form()] = None,
+    start: Annotated[str, Form()] = "",
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    """Add a wave: more teams try the practice from a later date, with a new plan."""
+    import dataclasses
+
+    from brightspots.experiments import compare, store
+    from brightspots.experiments.config import ExperimentSettings
+
+    auth.check_csrf(request, session, csrf)
+    snap, exp = _changeable(request, ws, session, experiment_id)
+    chosen = [t.strip() for t in teams or [] if t.strip()]
+    if session.user.role == "manager" and not web_experiments.may_make(
+        session.user, chosen, snap.org
+    ):
+        raise NotFound()
+    try:
+        settings = ExperimentSettings.of(ws.config)
+        waves = store.new_wave(
+            ws, exp, chosen, _date(start, "the start"), f"web:{session.user.email}"
+        )
+        grown = dataclasses.replace(exp, waves=exp.waves + waves)
+        plan = compare.plan(ws, grown, waves[0].wave, settings=settings)
+        store.extend(ws, exp.experiment_id, waves, plan)
+    except BrightspotsError as e:
+        typed = {"teams": chosen, "start": start}
+        return _experiment_response(
+            request, session, ws, experiment_id, message=_sentence(e), form=typed, failed=True
+        )
+    msg = f"Wave {waves[0].wave} added: {len(waves)} more team{'s' if len(waves) != 1 else ''}."
+    return RedirectResponse(
+        f"/experiments/{quote(exp.experiment_id)}?message={quote(msg)}", status_code=303
+    )
+
+
+@router.post("/experiments/{experiment_id}/stop", response_class=HTMLResponse)
+def stop_experiment(
+    request: Request,
+    experiment_id: str,
+    session: Login,
+    ws: WS,
+    end: Annotated[str, Form()] = "",
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    """Stop an experiment: weeks from its end on no longer count."""
+    from brightspots.experiments import store
+
+    auth.check_csrf(request, session, csrf)
+    _, exp = _changeable(request, ws, session, experiment_id)
+    try:
+        done = store.stop(
+            ws,
+            exp.experiment_id,
+            end_date=_date(end, "the end", required=False),
+            by=f"web:{session.user.email}",
+        )
+    except BrightspotsError as e:
+        return _experiment_response(
+            request, session, ws, experiment_id, message=_sentence(e), failed=True
+        )
+    msg = f"Stopped: weeks from {done.end_date} on no longer count."
+    return RedirectResponse(
+        f"/experiments/{quote(exp.experiment_id)}?message={quote(msg)}", status_code=303
+    )
+
+
+@router.post("/reps/{rep_id}/experiments", response_class=HTMLResponse)
+def try_practice(
+    request: Request,
+    rep_id: str,
+    session: Login,
+    ws: WS,
+    name: Annotated[str, Form()] = "",
+    practice: Annotated[str, Form()] = "",
+    start: Annotated[str, Form()] = "",
+    outcome: Annotated[str, Form()] = "win_rate",
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    """A rep tries a practice on their own deals (a personal experiment), from their meter."""
+    from brightspots.experiments import compare, store
+    from brightspots.experiments.config import ExperimentSettings
+
+    auth.check_csrf(request, session, csrf)
+    user = session.user
+    snap = snap_of(request, ws)
+    if (
+        user.disabled
+        or user.role != "rep"
+        or user.rep_id != rep_id
+        or rep_id not in snap.org.rep_team
+    ):
+        raise NotFound()
+    try:
+        settings = ExperimentSettings.of(ws.config)
+        exp = store.draft(
+            ws,
+            name=name,
+            practice=practice,
+            start=_date(start, "the start"),
+            by=f"web:{user.email}",
+            rep=rep_id,
+            outcome=outcome,
+            horizon_days=settings.horizon_days,
+        )
+        plan = compare.plan(ws, exp, exp.last_wave, settings=settings)
+        store.create(ws, exp, plan, user_id=user.user_id)
+    except BrightspotsError as e:
+        typed = {"name": name, "practice": practice, "start": start, "outcome": outcome}
+        return _rep_page(
+            request, rep_id, session, ws, message=_sentence(e), form=typed, failed=True
+        )
+    msg = f"You are trying “{exp.name}”: your figures are below."
+    return RedirectResponse(
+        f"/reps/{quote(rep_id)}?message={quote(msg)}#experiments", status_code=303
     )
 
 
