@@ -975,6 +975,40 @@ def plan(
 
 
 # ---------------------------------------------------------------------------- demo
+#: the demo's planted experiment: six teams take multi-threading up in two waves
+DEMO_EXPERIMENT = (
+    "practice=multi_threading,teams=6,start=2026-03-02,waves=2,every=4w,adoption=0.5,effect=default"
+)
+DEMO_EXPERIMENT_NAME = "Multithreading trial"
+
+
+def _demo_experiment(ws_dir: Path, truth_file: Path) -> None:
+    """Make the planted experiment with the teams and starts truth.json lists, as a manager
+    would: ``experiment create`` for the first wave and ``experiment extend`` for the rest."""
+    import json
+
+    from brightspots.experiments.cli import create, extend
+
+    planted = json.loads(truth_file.read_text(encoding="utf-8"))["experiment"]
+    first, *later = planted["waves"]
+    create(
+        workspace=ws_dir,
+        name=DEMO_EXPERIMENT_NAME,
+        practice=planted["registry_id"],
+        start=first["start"],
+        teams=[",".join(first["teams"])],
+        by="demo",
+    )
+    for wave in later:
+        extend(
+            workspace=ws_dir,
+            name=DEMO_EXPERIMENT_NAME,
+            teams=[",".join(wave["teams"])],
+            start=wave["start"],
+            by="demo",
+        )
+
+
 @app.command()
 def demo(
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for the demo.")] = Path(
@@ -983,12 +1017,12 @@ def demo(
     reps: Annotated[int, typer.Option(help="Number of sales reps.")] = 200,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
 ) -> None:
-    """Make a synthetic organisation, import it, analyse it, write the report and the last
-    month's team brief."""
+    """Make a synthetic organisation, import it, make a practice experiment (planted in six of
+    its teams), analyse it, write the report and the last month's team brief."""
     data, ws_dir, html = out_dir / "data", out_dir / "workspace", out_dir / "report.html"
     if ws_dir.exists():
         shutil.rmtree(ws_dir)
-    out.rule("1/6 synthetic organisation")
+    out.rule("1/7 synthetic organisation")
     synth(
         out_dir=data,
         reps=reps,
@@ -999,16 +1033,19 @@ def demo(
         activities=None,
         fmt="csv",
         misallocation=0.15,
+        experiment=DEMO_EXPERIMENT,
     )
-    out.rule("2/6 workspace")
+    out.rule("2/7 workspace")
     init(path=ws_dir, engine="duckdb")
-    out.rule("3/6 import")
+    out.rule("3/7 import")
     import_(path=data, workspace=ws_dir)
-    out.rule("4/6 analyse")
+    out.rule("4/7 practice experiment")
+    _demo_experiment(ws_dir, data / "truth.json")
+    out.rule("5/7 analyse")
     analyze(workspace=ws_dir, engine=None, window=None, min_volume=None)
-    out.rule("5/6 report")
+    out.rule("6/7 report")
     report(workspace=ws_dir, out_file=html, run=None)
-    out.rule("6/6 team brief")
+    out.rule("7/7 team brief")
     from brightspots.brief import last_full_period, make_brief
     from brightspots.workspace import Workspace
 
@@ -1022,6 +1059,10 @@ def demo(
         accounts = demo_accounts(ws)
     out.print(f"\n[bold]Open the report:[/] {html.resolve()}")
     out.print(f"[bold]And the meeting brief:[/] {brief_path.resolve()}")
+    out.print(
+        f'[bold]The experiment:[/] brightspots experiment show "{DEMO_EXPERIMENT_NAME}" '
+        f"--workspace {ws_dir}"
+    )
     out.print(f"[bold]Or serve the web app:[/] brightspots serve --workspace {ws_dir}")
     out.print(f"  then open http://127.0.0.1:8000/ and sign in (password {DEMO_PASSWORD}) as:")
     for email, what in accounts:
