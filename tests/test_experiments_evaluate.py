@@ -305,3 +305,14 @@ def test_run_tables_cover_every_experiment_and_never_fail(ws) -> None:
     assert sorted(back["verdict"]) == ["failed", "personal", "worked"]
     assert panels.weeks_between(START, START) == (START,)
     assert isinstance(back["data_as_of"].iloc[0], pd.Timestamp | datetime)
+
+
+def test_teams_left_out_are_counted_not_named(ws, monkeypatch) -> None:
+    # the reason is shown to every rep who follows the experiment: the teams left out (here
+    # one in another experiment of the practice) are a count; their ids stay in the plan only
+    monkeypatch.setattr(compare, "_busy", lambda ws, experiment: {"T5"})
+    plan = compare.plan(ws, _exp(), 1, settings=SETTINGS)
+    assert "T5" not in plan.comparison_teams
+    assert "Left out: 1 team (in another experiment" in plan.plan["reason"]
+    assert "T5" not in plan.plan["reason"]
+    assert plan.plan["left_out"] == ["T5"]

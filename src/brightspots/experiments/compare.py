@@ -300,6 +300,7 @@ def _team_plan(
     staggered = len({panels.treated_from(s) for s in starts.values()}) > 1
     warnings: list[str] = []
     reason_extra = ""
+    left_out: list[str] = []
     if experiment.comparison == "all":
         chosen = others
         table = feats[feats["team_id"].isin(chosen)].assign(distance=np.nan, nearest_to="")
@@ -317,9 +318,12 @@ def _team_plan(
         )
         chosen = list(table["team_id"].astype(str))
         if left_out:
+            # a count, not names: the reason is shown to everyone who follows the experiment,
+            # who may not see those teams (their ids stay in the plan's "left_out")
             reason_extra = (
-                f" Left out: {words.listing(left_out)} (in another experiment of this practice "
-                f"or fewer than {settings.min_weeks} weeks of figures before the start)."
+                f" Left out: {words.count(len(left_out), 'team')} (in another experiment of "
+                f"this practice or fewer than {settings.min_weeks} weeks of figures before the "
+                "start)."
             )
     if not chosen and not staggered:
         raise ExperimentError(
@@ -359,6 +363,7 @@ def _team_plan(
             experiment.comparison, treated, chosen, settings.history_weeks
         )
         + reason_extra,
+        "left_out": left_out,
         "power": power,
         "warnings": warnings,
         "treated": treated,
