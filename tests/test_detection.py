@@ -23,7 +23,7 @@ from conftest import PRACTICE_SEEDS, in_processes
 pytestmark = pytest.mark.slow
 
 SEEDS = (101, 202, 303, 404, 505)
-NULL_SEEDS = tuple(range(11, 31))
+NULL_SEEDS = tuple(range(11, 21))
 
 
 @pytest.fixture(scope="module")
