@@ -316,3 +316,32 @@ def test_teams_left_out_are_counted_not_named(ws, monkeypatch) -> None:
     assert "Left out: 1 team (in another experiment" in plan.plan["reason"]
     assert "T5" not in plan.plan["reason"]
     assert plan.plan["left_out"] == ["T5"]
+
+
+def test_a_drifting_comparison_is_stored_as_flagged() -> None:
+    # review H1: the stored pre-trend must carry the verdict's rule, or the report and the web
+    # app say "moved together" next to an "unfair comparison" verdict
+    import experiment_sim as sim
+    from brightspots.experiments import did
+
+    s = sim.staggered(
+        np.random.default_rng(3), weeks=36, waves=((26, 6),), effect=0.0, pre_weeks=26
+    )
+    start = np.asarray(s.panel.start)
+    drift = np.where(start[:, None] >= 0, 0.006 * np.arange(36)[None, :], 0.0)
+    panel = sim.make_panel(s.panel.y + drift, s.panel.n, start, s.panel.weight)
+    fit = did.fit(panel, baseline_weeks=8, draws=399, seed=0)
+    assert fit.pretrend is not None and fit.pretrend.flagged(0.05)
+    levels = did.levels(panel, baseline_weeks=8)
+    weekly = panels.Weekly("win_rate", "team", pd.DataFrame(columns=panels.COLUMNS),
+                           timedelta(0), None)  # fmt: skip
+    treated = [u for u, g in zip(panel.units, start, strict=True) if g >= 0]
+
+    def stored(detect):
+        m = evaluate.measure("win_rate", True, fit, levels, weekly, panel, treated,
+                             first=panel.weeks[26], early=False, detect=detect)  # fmt: skip
+        return m.pretrend["flagged"]
+
+    assert stored(0.05) is True
+    assert stored(0.5) is False  # a drift too small against the change worth detecting
+    assert stored(None) is False  # adoption: never flagged

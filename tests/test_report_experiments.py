@@ -214,6 +214,8 @@ def test_the_pre_trend_sentence() -> None:
     assert "\u22120.3 points a week (p = 0.49)" in flat
     drift = pretrend_sentence(measure(slope=0.004, p=0.01, flagged=True), "win_rate")
     assert "0.4 points a week (p = 0.01)" in drift and "not fair" in drift
+    tiny = pretrend_sentence(measure(slope=0.004, p=0.0004, flagged=True), "win_rate")
+    assert "(p < 0.01)" in tiny  # not "p = 0.00"
     hours = pretrend_sentence(measure(slope=0.5, p=0.2, flagged=False), "response_hours")
     assert "0.5 hours a week" in hours
     assert pretrend_sentence(measure(), "win_rate").startswith("Too few weeks")

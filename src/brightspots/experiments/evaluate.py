@@ -129,10 +129,12 @@ def measure(
     *,
     first: date,
     early: bool,
+    detect: float | None = None,
 ) -> Measure:
     """A ``Measure`` of a fit: its overall effect at 95% with its 99.9% interval (which
     decides when ``early``: before the planned weeks, Haybittle-Peto), levels, event study,
-    cells, pre-trend and panel."""
+    cells, pre-trend (flagged by the verdict's rule against ``detect``; never for adoption)
+    and panel."""
     o, s = fit.overall, fit.strict
     pre = fit.pretrend
     return Measure(
@@ -162,6 +164,9 @@ def measure(
             "p": pre.p,
             "drift": pre.drift,
             "weeks": pre.weeks,
+            # the verdict's own rule (did.Pretrend.flagged), so the report and the web app
+            # never call a comparison fair that the verdict called unfair
+            "flagged": detect is not None and pre.flagged(detect),
         },
         effects=_effects(fit, panel.weeks),
         panel=_panel_rows(weekly, panel, treated),
@@ -318,6 +323,7 @@ def result(
         treated,
         first=first,
         early=early,
+        detect=delta,
     )
     adoption_m = measure(
         "adoption",

@@ -404,7 +404,7 @@ def pretrend_sentence(m: StoredMeasure | None, outcome: str) -> str:
         return "Too few weeks before the start to check that the teams moved together."
     p = _float(trend.get("p"))
     gap = xw.change(slope, outcome).removeprefix("+")
-    p_text = "" if p is None else f" (p = {p:.2f})"
+    p_text = "" if p is None else " (p < 0.01)" if p < 0.005 else f" (p = {p:.2f})"
     if trend.get("flagged"):
         return (
             f"Before the start the gap was already moving by {gap} a week{p_text}: the "

@@ -30,6 +30,7 @@ from markupsafe import Markup
 from brightspots.experiments import words
 from brightspots.experiments.store import Experiment, Plan
 from brightspots.report import charts
+from brightspots.report.experiments import StoredMeasure, pretrend_sentence
 from brightspots.teams import below
 from brightspots.web import access
 from brightspots.web.access import Org
@@ -387,17 +388,11 @@ def _measure_row(name: str, m: dict[str, Any]) -> MeasureRow:
 
 
 def _pretrend(m: dict[str, Any] | None, outcome: str) -> str:
+    """The report's pre-trend sentence (one wording everywhere), or "" without a slope."""
     trend = (m or {}).get("pretrend") or {}
-    slope = _num(trend.get("slope"))
-    if slope is None:
+    if _num(trend.get("slope")) is None:
         return ""
-    p = _num(trend.get("p"))
-    text = (
-        f"Before the start, the gap between the teams in it and the comparison teams moved by "
-        f"{words.change(slope, outcome)} a week"
-    )
-    text += "" if p is None else f" (p = {p:.2f})"
-    return text + (": not a fair comparison." if trend.get("flagged") else ".")
+    return pretrend_sentence(StoredMeasure.of(outcome, m or {}), outcome)
 
 
 def _personal_rows(p: dict[str, Any], outcome: str, horizon: int) -> list[PersonalRow]:
