@@ -105,6 +105,19 @@ def prepared(
     return ws_dir, parquet
 
 
+def _link_generation(src: str, dst: str) -> None:
+    """Copy a workspace file, hard-linking its committed database generations instead (they are
+    immutable: a writer works on a copy, see ``brightspots.generations``), which saves the
+    workspace's size in disk (6 GB at 100M activities) and the time to copy it."""
+    if src.endswith(".duckdb"):
+        try:
+            os.link(src, dst)
+            return
+        except OSError:
+            pass  # another file system: copy
+    shutil.copy2(src, dst)
+
+
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -172,7 +185,7 @@ def main(argv: list[str] | None = None) -> None:
 
     with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
         work = Path(tmp) / "workspace"
-        shutil.copytree(ws_dir, work)
+        shutil.copytree(ws_dir, work, copy_function=_link_generation)
         Workspace.open(work).update_config({"duckdb": {"memory_limit": args.memory_limit}})
         floor = None
         if not args.no_floor:

@@ -30,3 +30,21 @@ def test_like_for_like_leaves_out_only_the_steps_pandas_does_not_do():
     # every header row has as many cells as the separator
     head, sep = HEADER.strip().split("\n")
     assert head.count("|") == sep.count("|")
+
+
+def test_the_benchmark_links_the_immutable_generations_and_copies_the_rest(tmp_path):
+    import shutil
+
+    from bench.analyze import _link_generation
+
+    src = tmp_path / "ws"
+    (src / "db").mkdir(parents=True)
+    (src / "db" / "000002.duckdb").write_bytes(b"generation")
+    (src / "brightspots.toml").write_text("[workspace]\n")
+    dst = tmp_path / "copy"
+    shutil.copytree(src, dst, copy_function=_link_generation)
+    gen, toml = dst / "db" / "000002.duckdb", dst / "brightspots.toml"
+    assert gen.stat().st_ino == (src / "db" / "000002.duckdb").stat().st_ino
+    assert toml.stat().st_ino != (src / "brightspots.toml").stat().st_ino
+    toml.write_text("[duckdb]\n")  # the copy's settings are its own
+    assert (src / "brightspots.toml").read_text() == "[workspace]\n"
