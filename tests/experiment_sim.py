@@ -3,9 +3,10 @@
 ``staggered`` draws win rates the way a sales team produces them: a team level, a common season,
 a team-week shock on the log-odds scale, Poisson volumes and binomial wins; treated team-weeks
 add ``effect`` points to the win probability (growing with the weeks since the start when
-``dynamic``). ``ar1`` draws the model power analysis assumes: a team level, a week effect, and
-AR(1) noise whose variance is between + within / n. ``truth`` aggregates the planted effects with
-a fit's own cell weights, so a covered interval means the interval holds the estimand.
+``dynamic``; from ``lead`` weeks before the start when the teams anticipate it). ``ar1`` draws
+the model power analysis assumes: a team level, a week effect, and AR(1) noise whose variance
+is between + within / n. ``truth`` aggregates the planted effects with a fit's own cell weights,
+so a covered interval means the interval holds the estimand.
 """
 
 from __future__ import annotations
@@ -69,9 +70,11 @@ def staggered(
     volume: tuple[float, float] = (8.0, 25.0),
     shock: float = 0.15,
     pre_weeks: int = 20,
+    lead: int = 0,
 ) -> Simulated:
     """Weekly win rates of ``units`` teams; ``effect`` points on treated team-weeks (times
-    min(e, 8) / 4 when ``dynamic``). Team weight: mean volume over the first ``pre_weeks``."""
+    min(e, 8) / 4 when ``dynamic``), and on the ``lead`` weeks before each start too (the teams
+    already move: anticipation). Team weight: mean volume over the first ``pre_weeks``."""
     lam = rng.uniform(*volume, units)
     level = rng.normal(0.0, 0.3, units)
     season = rng.normal(0.0, 0.1, weeks) + np.linspace(0.0, 0.2, weeks)
@@ -79,8 +82,8 @@ def staggered(
     n = rng.poisson(lam[:, None] * np.ones(weeks)) + 1
     p0 = expit(logit(0.25) + level[:, None] + season[None, :] + rng.normal(0, shock, n.shape))
     t = np.arange(weeks)[None, :]
-    treated = (start[:, None] >= 0) & (t >= start[:, None])
-    e = np.where(treated, t - start[:, None], 0)
+    treated = (start[:, None] >= 0) & (t >= start[:, None] - lead)
+    e = np.where(treated, np.maximum(t - start[:, None], 0), 0)
     tau = np.where(treated, effect * (np.minimum(e, 8) / 4 if dynamic else 1.0), 0.0)
     p = np.clip(p0 + tau, 0.001, 0.999)
     tau = np.where(treated, p - p0, 0.0)

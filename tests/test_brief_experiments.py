@@ -9,6 +9,7 @@ Lines are checked word for word on hand-made status rows; the whole path runs on
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from datetime import date, datetime, timedelta
 
@@ -43,6 +44,7 @@ def _status(
     end_date: str | None = None,
     practice="multithreading",
     name="Multithreading",
+    weeks_needed: int | None = None,
 ) -> dict:
     measures = {}
     if outcome is not None:
@@ -58,6 +60,7 @@ def _status(
             "horizon_days": 90,
             "status": status,
             "end_date": end_date,
+            "plans": [{"wave": 1, "plan": {"power": {"weeks_needed": weeks_needed}}}],
         },
         "kind": kind,
         "practice_id": practice,
@@ -91,11 +94,13 @@ def test_the_design_example_line() -> None:
         verdict="too_early",
         adoption={"estimate": 0.24, "ci_low": 0.1, "ci_high": 0.38},
         outcome={"first_figures": "2027-02-07"},
+        weeks_needed=9,
     )
-    assert s.week() == 6  # 30 Nov is week 1; 4 Jan falls in week 6
+    # from 30 Nov, no week of new deals has had the 90 days by 4 Jan (review L1)
     assert bx.line(s, NAMES).text == (
-        "Multithreading (Nordics, Iberia; week 6): adoption +24 points against the comparison "
-        "teams; win rate: too early (first figures around 7 Feb)."
+        "Multithreading (Nordics, Iberia; 9 weeks of new deals planned; none mature yet): "
+        "adoption +24 points against the comparison teams; win rate: too early (first figures "
+        "around 7 Feb)."
     )
 
 
@@ -117,10 +122,22 @@ def test_each_verdict_in_a_line(verdict: str, says: str) -> None:
     )
     text = bx.line(s, NAMES).text
     assert text.startswith(
-        "Multithreading (Nordics, Iberia; week 6): adoption \u22122.0 points against the "
-        "comparison teams; "
+        "Multithreading (Nordics, Iberia; no week of new deals mature yet): adoption "
+        "\u22122.0 points against the comparison teams; "
     )
     assert says in text
+
+
+def test_an_early_look_says_a_stronger_result_is_needed() -> None:
+    """Review M4: a 95% interval clearing zero next to "no detectable effect yet" says why (the
+    99.9% interval decides until the plan's weeks are mature), as the report and web do."""
+    early = dict(ci_low=0.018, ci_high=0.104, strict_low=-0.004, strict_high=0.126, early=True)
+    row = _status("EX-1", "no_effect_yet", outcome={"estimate": 0.061, **early}, weeks_needed=9)
+    (s,) = stored(pd.DataFrame([row]))
+    assert bx.line(s, NAMES).text.endswith(
+        "win rate: no detectable effect yet (+6.1 points, 95% CI 1.8 to 10.4; a stronger result "
+        "is needed until 2 May 2027 (99.9% CI \u22120.4 to 12.6))."
+    )
 
 
 def test_lines_without_figures() -> None:
@@ -130,13 +147,19 @@ def test_lines_without_figures() -> None:
     )
     alone = _one(verdict="no_comparison", adoption={"estimate": 0.3}, outcome={})
     assert bx.line(alone, NAMES).text == (
-        "Multithreading (Nordics, Iberia; week 6): no team to compare with, so no test."
+        "Multithreading (Nordics, Iberia; no week of new deals mature yet): no team to compare "
+        "with, so no test."
     )
     failed = _one(verdict="failed")
     assert bx.line(failed, NAMES).text.endswith(": its results could not be computed in this run.")
     stopped = _one(verdict="too_early", status="stopped", end_date="2026-12-28", outcome={})
     assert bx.line(stopped, NAMES).text.startswith(
-        "Multithreading (Nordics, Iberia; week 6; stopped)"
+        "Multithreading (Nordics, Iberia; ended 28 Dec 2026; no week of new deals mature yet)"
+    )
+    # stopped today, its end not passed at the data's as-of time
+    today = _one(verdict="too_early", status="stopped", end_date="2027-01-05", outcome={})
+    assert bx.line(today, NAMES).text.startswith(
+        "Multithreading (Nordics, Iberia; no week of new deals mature yet; stopped)"
     )
 
 
@@ -268,7 +291,8 @@ def test_a_treated_team_sees_the_line_and_others_do_not(briefs) -> None:
     b = briefs["team"]
     assert [x.experiment_id for x in b.experiments] == ["EX-0000cafe"]
     text = b.experiments[0].text
-    assert text.startswith(f"Try it here ({', '.join(briefs['names'])}; week ")
+    assert text.startswith(f"Try it here ({', '.join(briefs['names'])}; ")
+    assert re.search(r"; (no week of new deals|\d+ weeks? of new deals) [^)]*mature", text)
     assert b.experiments[0].verdict == verdict
     # the practice under test is not nudged; the other suggestions are
     hints = {a.practice_id: a.experiment_hint for a in b.actions}

@@ -284,7 +284,9 @@ def test_the_brief_has_an_actions_line(run):
     actions = run.brief[run.brief.index("Actions") :]
     line = next(x for x in actions.splitlines() if x.startswith(f"- {NAME} ("))
     print(f"\nbrief: {line}")
-    teams = line[len(NAME) + 4 : line.index("; week ")]
+    teams = line[len(NAME) + 4 : line.index("; ")]
+    weeks = r"(\d+ weeks? of new deals planned; (none|\d+)|\d+ weeks? of new deals|no week)"
+    assert re.search(rf"; {weeks} mature", line), line
     assert len(teams.split(", ")) == len(_planted(run.truth)), line
     assert re.search(r"\): adoption \+\d+ points against the comparison teams; win rate: ", line)
     outcome = FIGURES.search(status_headline(run))

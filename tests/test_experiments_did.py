@@ -1,6 +1,7 @@
 """The experiments' estimator (``experiments.did``): Callaway & Sant'Anna ATT(g, t) by hand, against
-csdid (the Python port of the authors' did), against a weighted 2x2 regression per cell, the
-linear weights, the sign error of two-way fixed effects it avoids, and the cases with no estimate.
+csdid (the Python port of the authors' did, also with anticipation), against a weighted 2x2
+regression per cell, the linear weights, the sign error of two-way fixed effects it avoids,
+anticipation weeks left out, and the cases with no estimate.
 """
 
 from __future__ import annotations
@@ -79,6 +80,69 @@ def test_hand_example_cells_overall_event_and_se() -> None:
     one = next(c for c in fit.cells if (c.g, c.t) == (2, 2))
     assert one.n_treated == 1 and math.isnan(one.se) and math.isnan(one.ci_low)
     assert [(w.g, w.units, w.controls) for w in fit.waves] == [(2, 1, 2), (3, 1, 1)]
+    # the overall effect's controls: C (never treated) and B before it started
+    assert (fit.n_comparison, fit.n_later) == (1, 1)
+
+
+def test_anticipation_weeks_are_neither_baseline_nor_pretrend_nor_post() -> None:
+    """The hand example with one anticipation week and K = 1: A's baseline for g = 2 is week 0
+    (week 1 is left out), B's for g = 3 is week 1; a control must not be anticipating either."""
+    fit = did.fit(_hand(), baseline_weeks=1, min_controls=1, draws=199, anticipation=1)
+    assert _by_cell(fit) == pytest.approx(
+        {
+            # wave 2 (A, base week 0). t=2: B starts in 3 = t + 1, anticipating: C alone
+            (2, 2): (6 - 1) - (6 - 4),
+            (2, 3): (8 - 1) - (6 - 4),
+            (2, 0): 0.0,  # the base week itself (B starts after g - 1 = 1: a control)
+            # wave 3 (B, base week 1): C alone
+            (3, 3): (5 - 2) - (6 - 6),
+            (3, 0): (2 - 2) - (4 - 6),
+            (3, 1): 0.0,
+        }
+    )
+    assert all(not (c.g - 1 <= c.t < c.g) for c in fit.cells)  # no anticipation cell
+    assert [(w.g, w.controls) for w in fit.waves] == [(2, 1), (3, 1)]
+    assert fit.anticipation == 1
+    with pytest.raises(ValueError, match="anticipation"):
+        did.fit(_hand(), baseline_weeks=1, anticipation=-1)
+
+
+def test_teams_that_move_before_their_start_need_anticipation() -> None:
+    """The treated teams already gain 8 points in the 2 weeks before their start (deals open at
+    the start are worked the new way): with those weeks in the baseline the effect is biased
+    down by about 2/8 of it; leaving them out (anticipation = 2) recovers it, and the
+    pre-trend no longer sees the rise."""
+    bias = {0: [], 2: []}
+    for k in range(12):
+        s = sim.staggered(np.random.default_rng(300 + k), effect=0.08, shock=0.05, lead=2)
+        for a in bias:
+            fit = did.fit(s.panel, baseline_weeks=8, draws=99, seed=k, anticipation=a)
+            assert fit.overall is not None
+            bias[a].append(fit.overall.estimate - sim.truth(fit, s.panel, s.tau))
+            if a == 2:
+                assert min(e.e for e in fit.event if e.e >= -2) == 0
+    assert np.mean(bias[0]) < -0.012  # about -0.08 * 2 / 8 = -0.02
+    assert abs(np.mean(bias[2])) < 0.006
+    assert np.mean(bias[0]) < np.mean(bias[2]) - 0.01
+
+
+def test_anticipation_equals_csdid() -> None:
+    """With K = 1 and anticipation 1 the cells outside the anticipation weeks are csdid's with
+    ``anticipation=1`` (universal base g - 2; controls not yet treated at max(t, g - 2) + 1)."""
+    require("csdid", importlib.util.find_spec("csdid") is not None, "pip install -e '.[test]'")
+    df = _staggered_frame()
+    _, mine = _k1_fit(df, anticipation=1)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Be aware that there are some small groups")
+        raw = _att_gt(df, "universal", anticipation=1).results
+    theirs = {
+        (int(g), int(t)): float(a)
+        for g, t, a in zip(raw["group"], raw["year"], raw["att"], strict=True)
+        if not (g - 1 <= t < g)  # the anticipation cells, which this leaves out
+    }
+    assert mine.keys() == theirs.keys() and len(mine) == 18
+    for key, value in theirs.items():
+        assert mine[key] == pytest.approx(value, abs=1e-12), key
 
 
 def _staggered_frame(seed: int = 1) -> pd.DataFrame:
@@ -98,35 +162,43 @@ def _staggered_frame(seed: int = 1) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["team", "period", "g", "y", "w"])
 
 
-def test_k1_equals_csdid_cells_simple_and_dynamic() -> None:
-    require("csdid", importlib.util.find_spec("csdid") is not None, "pip install -e '.[test]'")
-    from csdid.att_gt import ATTgt
-
-    df = _staggered_frame()
+def _k1_fit(df: pd.DataFrame, anticipation: int = 0) -> tuple[did.Fit, dict]:
+    """The fit of ``_staggered_frame`` with K = 1 and its cells in csdid's periods (from 1)."""
     wide = df.pivot(index="team", columns="period", values="y")
     first = df.groupby("team").g.first().to_numpy()
     weight = df.groupby("team").w.first().to_numpy()
     panel = sim.make_panel(
         wide.to_numpy(), np.ones(wide.shape), np.where(first > 0, first - 1, -1), weight
     )
-    fit = did.fit(panel, baseline_weeks=1, draws=99)
-    mine = {(g + 1, t + 1): v for (g, t), v in _by_cell(fit).items()}  # csdid periods from 1
+    fit = did.fit(panel, baseline_weeks=1, draws=99, anticipation=anticipation)
+    return fit, {(g + 1, t + 1): v for (g, t), v in _by_cell(fit).items()}
+
+
+def _att_gt(df: pd.DataFrame, base: str, anticipation: int = 0):
+    """csdid's ATT(g, t) of the same frame: not-yet-treated controls, regression, weights w."""
+    from csdid.att_gt import ATTgt
+
+    return ATTgt(
+        yname="y",
+        gname="g",
+        idname="team",
+        tname="period",
+        data=df,
+        control_group="notyettreated",
+        weights_name="w",
+        anticipation=anticipation,
+    ).fit(est_method="reg", base_period=base, bstrap=False)
+
+
+def test_k1_equals_csdid_cells_simple_and_dynamic() -> None:
+    require("csdid", importlib.util.find_spec("csdid") is not None, "pip install -e '.[test]'")
+    df = _staggered_frame()
+    fit, mine = _k1_fit(df)
 
     with warnings.catch_warnings():
         # csdid warns that 3 teams a group are few; nothing else may warn
         warnings.filterwarnings("ignore", message="Be aware that there are some small groups")
-        res = {}
-        for base in ("universal", "varying"):
-            model = ATTgt(
-                yname="y",
-                gname="g",
-                idname="team",
-                tname="period",
-                data=df,
-                control_group="notyettreated",
-                weights_name="w",
-            ).fit(est_method="reg", base_period=base, bstrap=False)
-            res[base] = model
+        res = {base: _att_gt(df, base) for base in ("universal", "varying")}
         model = res["universal"]
         with contextlib.redirect_stdout(io.StringIO()):  # aggte prints its summary
             model.aggte(typec="simple")
@@ -219,6 +291,14 @@ def test_overall_is_the_linear_weights_times_y() -> None:
     have = np.isfinite(panel.observed())
     assert np.all(c[~have] == 0)
     assert fit.overall.estimate == pytest.approx(float(np.sum(c[have] * y[have])), abs=1e-12)
+    # with anticipation too, and the anticipation weeks get no weight
+    c2 = did.linear_weights(panel, baseline_weeks=8, controls=allowed, anticipation=2)
+    fit_a = did.fit(panel, baseline_weeks=8, controls=allowed, draws=99, anticipation=2)
+    assert fit_a.overall is not None
+    assert fit_a.overall.estimate == pytest.approx(float(np.sum(c2[have] * y[have])), abs=1e-12)
+    start = np.asarray(panel.start)
+    for g in (22, 27, 31):
+        assert np.all(c2[start == g, g - 2 : g] == 0) and np.any(c[start == g, g - 2 : g] != 0)
     # the weights depend on which entries exist, not on their values
     y2 = np.where(have, rng.normal(0.4, 0.1, y.shape), np.nan)
     fit2 = did.fit(

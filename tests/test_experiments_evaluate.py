@@ -132,7 +132,6 @@ def test_nearest_takes_the_closest_to_any_treated_team_ties_by_id() -> None:
         {
             "team_id": ["A", "B", "C", "D", "E"],
             "level": [0.0, 0.1, 1.0, 0.1, 5.0],
-            "trend": [0.0] * 5,
             "log_volume": [1.0] * 5,
             "practice_use": [np.nan] * 5,  # missing: at the mean, no distance
             "deal_mix": [0.3] * 5,
@@ -147,10 +146,7 @@ def test_nearest_takes_the_closest_to_any_treated_team_ties_by_id() -> None:
     assert compare.default_k(4) == 8 and compare.default_k(2) == 6 and compare.default_k(2, 3) == 3
 
 
-def test_wls_slope_and_history_weeks() -> None:
-    x = np.arange(5.0)
-    assert compare.wls_slope(x, 2 * x + 1, np.ones(5)) == pytest.approx(2.0)
-    assert np.isnan(compare.wls_slope(x, np.full(5, np.nan), np.ones(5)))
+def test_history_weeks() -> None:
     weeks = compare.history_weeks(date(2026, 3, 4), 4)  # a Wednesday: next Monday, 9 March
     assert weeks == (date(2026, 2, 9), date(2026, 2, 16), date(2026, 2, 23))  # 2 March mixed
     assert compare.history_weeks(START, 2) == (date(2026, 2, 16), date(2026, 2, 23))
@@ -345,3 +341,133 @@ def test_a_drifting_comparison_is_stored_as_flagged() -> None:
     assert stored(0.05) is True
     assert stored(0.5) is False  # a drift too small against the change worth detecting
     assert stored(None) is False  # adoption: never flagged
+
+
+def test_all_leaves_out_teams_in_another_experiment_of_the_practice(ws, monkeypatch) -> None:
+    # review M1: "all" applied no filter, so a team treated in another experiment of the same
+    # practice was a never-treated control
+    monkeypatch.setattr(compare, "_busy", lambda ws, experiment: {"T5"})
+    plan = compare.plan(ws, _exp(comparison="all"), 1, settings=SETTINGS)
+    assert plan.comparison_teams == ("T6", "T7", "T8")
+    assert plan.plan["left_out"] == ["T5"]
+    assert "Left out: 1 team (in another experiment of this practice)" in plan.plan["reason"]
+
+
+def test_a_comparison_team_treated_later_elsewhere_stops_counting(ws) -> None:
+    # review M1: T5, frozen as a comparison team, joins another experiment of the practice on
+    # Wednesday 6 May; with 14 landmark days (2 weeks before a start may carry the practice)
+    # it counts as comparison until the week of 20 April
+    exp = _exp(comparison="all")
+    plan = compare.plan(ws, exp, 1, settings=SETTINGS)
+    assert plan.comparison_teams == ("T5", "T6", "T7", "T8")
+    later = _exp(experiment_id="EX-0000cafe", name="Later", teams=("T5",), start=date(2026, 5, 6))
+    elsewhere = _exp(experiment_id="EX-0000f00d", teams=("T6",), practice="multithreading")
+    r = evaluate.result(ws, exp, [plan], settings=SETTINGS, others=[exp, later, elsewhere])
+    cut = date(2026, 4, 20)
+    for m in (r.outcome, r.adoption):
+        cells = m.effects[m.effects["aggregation"] == "cell"]
+        post = cells[cells["t"] >= START]
+        assert set(post.loc[post["t"] < cut, "n_control"]) == {4.0}
+        assert set(post.loc[post["t"] >= cut, "n_control"]) == {3.0}
+        t5 = m.panel[m.panel["unit_id"] == "T5"]
+        assert len(t5) and t5["week"].max() < cut
+        assert (m.panel["week"] >= cut).any()
+    assert r.warnings[-1].startswith(
+        "1 comparison team was later put in another experiment of this practice"
+    )
+    assert "T5" not in r.warnings[-1]  # who is in which experiment is not everyone's to see
+    # the practice's other experiments only: the same as with none
+    alone = evaluate.result(ws, exp, [plan], settings=SETTINGS, others=[exp, elsewhere])
+    assert alone.outcome.estimate == pytest.approx(
+        evaluate.result(ws, exp, [plan], settings=SETTINGS, others=[]).outcome.estimate
+    )
+    assert not any("another experiment" in w for w in alone.warnings)
+    assert alone.outcome.estimate != pytest.approx(r.outcome.estimate)
+
+
+def test_the_weeks_before_a_start_are_left_to_anticipation(ws) -> None:
+    # review M5: a practice is measured over a deal's first 14 days (landmark_days), so deals
+    # opened in the 2 weeks before the start may already carry it: those weeks are neither
+    # baseline nor pre-trend nor after
+    from types import SimpleNamespace
+
+    assert panels.anticipation_weeks(ws) == 2
+    for days, weeks in ((7, 1), (14, 2), (15, 3), (1, 1)):
+        config = {"practices": {"landmark_days": days}}
+        assert panels.anticipation_weeks(SimpleNamespace(config=config)) == weeks
+    exp = _exp()
+    r = evaluate.result(ws, exp, [compare.plan(ws, exp, 1, settings=SETTINGS)], settings=SETTINGS)
+    for m in (r.outcome, r.adoption):
+        e = set(m.event()["e"])
+        assert {-3.0, 0.0} <= e and not e & {-2.0, -1.0}
+
+
+def test_waves_added_and_ends_set_after_the_fact_are_warned(ws) -> None:
+    # review M6: a wave added after its start, or a stop recorded after the end it sets, is a
+    # date chosen after seeing the first weeks (the recorded days reach the verdict's Timing)
+    waves = (
+        *(Wave(1, t, START, "2026-02-20T10:00:00Z", "cli:test") for t in ("T1", "T2")),
+        *(Wave(2, t, date(2026, 3, 30), "2026-04-15T09:00:00Z", "cli:test") for t in ("T3", "T4")),
+    )
+    exp = _exp(waves=waves, end_date=date(2026, 5, 4), status="stopped",
+               stopped_at="2026-06-01T08:00:00Z", stopped_by="cli:test")  # fmt: skip
+    r = evaluate.result(ws, exp, [], settings=SETTINGS)
+    said = " ".join(r.warnings)
+    assert "The teams that started on 30 Mar 2026 were added on 15 Apr 2026" in said
+    assert "It was stopped on 1 Jun 2026 with its end on 4 May 2026" in said
+    # on time: nothing said
+    on_time = _exp(waves=tuple(Wave(1, t, START, "2026-02-20T10:00:00Z", "x") for t in TREATED))
+    r = evaluate.result(ws, on_time, [], settings=SETTINGS)
+    assert not any("after that start" in w or "was stopped" in w for w in r.warnings)
+
+
+def test_run_tables_read_each_measure_once_for_all_experiments(ws, monkeypatch) -> None:
+    # review M8: each experiment read its outcome and adoption again (a practice_frame per
+    # team experiment, a cohort query per personal one); now once per outcome and horizon and
+    # once per practice (each grain), with the same figures as each experiment on its own
+    ws.update_config({"experiments": {"draws": 499}})
+    later = _exp(experiment_id="EX-0000d00d", name="Later", teams=("T5", "T6"),
+                 start=date(2026, 4, 6), comparison="all")  # fmt: skip
+    store.create(ws, later, compare.plan(ws, later, 1, settings=SETTINGS))
+    for eid, rep in (("EX-00000002", "R7"), ("EX-00000003", "R8")):
+        mine = Experiment(**{**_exp().__dict__, "experiment_id": eid, "name": eid,
+                             "kind": "personal", "rep_id": rep,
+                             "waves": (Wave(1, "", START, "", "cli:test"),)})  # fmt: skip
+        store.create(ws, mine, None)
+    if not any(x.experiment_id == "EX-0000abcd" for x in store.load(ws)):
+        exp = _exp()
+        store.create(ws, exp, compare.plan(ws, exp, 1, settings=SETTINGS))
+    calls = {"adoption": 0, "win_rate": 0}
+
+    def counted(name, fn):
+        def wrapped(*a, **k):
+            calls[name] += 1
+            return fn(*a, **k)
+
+        return wrapped
+
+    monkeypatch.setattr(panels, "adoption_panel", counted("adoption", panels.adoption_panel))
+    monkeypatch.setattr(panels, "win_rate", counted("win_rate", panels.win_rate))
+    run = ws.new_run(fingerprint="x")
+    got = evaluate.run_tables(ws, run)
+    assert calls == {"adoption": 2, "win_rate": 2}  # one team and one rep read of each
+    status = got["experiment_status"].set_index("experiment_id")
+    effects = got["experiment_effects"]
+    settings = ExperimentSettings.of(ws.config)
+    experiments = store.load(ws)
+    for x in experiments:
+        if x.experiment_id == "EX-0000beef":
+            continue  # its practice is gone: failed either way
+        alone = evaluate.result(ws, x, store.plans(ws, x.experiment_id), settings=settings,
+                                run=run, others=experiments)  # fmt: skip
+        assert status.loc[x.experiment_id, "headline"] == alone.headline
+        if x.kind == "team":
+            mine = effects[effects["experiment_id"] == x.experiment_id]
+            theirs = alone.rows()["experiment_effects"]
+            np.testing.assert_allclose(
+                mine["estimate"].to_numpy(), theirs["estimate"].to_numpy(), rtol=1e-12
+            )
+        else:
+            assert json.loads(status.loc[x.experiment_id, "figures"]) == json.loads(
+                alone.rows()["experiment_status"]["figures"].iloc[0]
+            )

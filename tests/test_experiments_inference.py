@@ -1,13 +1,14 @@
 """The experiments' intervals (``experiments.did``): the wild cluster bootstrap-t with Webb
 weights covers the planted effect, rarely claims an effect when there is none, is reproducible
-by seed, re-studentises every draw as the per-draw formula does, and the pre-trend check flags a
-planted drift and not a flat panel.
+by seed, re-studentises every draw as the per-draw formula does, the stricter intervals rest on
+9,999 draws and the t bound, and the pre-trend check flags a planted drift and not a flat panel.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import stats
 
 import experiment_sim as sim
 from brightspots.experiments import did
@@ -58,6 +59,31 @@ def test_webb_draws_are_reproducible_by_seed() -> None:
     assert one.overall is not None and other.overall is not None
     assert other.overall.estimate == one.overall.estimate and other.overall.se == one.overall.se
     assert other.overall.ci_low != one.overall.ci_low
+
+
+def test_the_stricter_intervals_rest_on_9999_draws_and_the_t_bound() -> None:
+    """The 99.9% and 98% intervals come from at least 9,999 draws whatever ``draws`` is (a 99.9%
+    quantile of 1,999 draws sits near the third largest), and are never narrower than a t with
+    G1 - 1 degrees of freedom makes them."""
+    s = sim.staggered(np.random.default_rng(8))
+    few = did.fit(s.panel, baseline_weeks=8, draws=199, seed=5)
+    many = did.fit(s.panel, baseline_weeks=8, draws=did.STRICT_DRAWS, seed=5)
+    assert few.overall is not None and many.overall is not None
+    assert few.overall != many.overall  # the 95% interval keeps its own draws
+    assert few.strict == many.strict and few.repeated == many.repeated
+    o, strict, repeated = few.overall, few.strict, few.repeated
+    assert strict is not None and repeated is not None and o.n_treated == 6
+    q_strict = (strict.ci_high - o.estimate) / o.se
+    q_repeated = (repeated.ci_high - o.estimate) / o.se
+    assert q_strict >= stats.t.ppf(0.9995, 5) - 1e-9 and q_repeated >= stats.t.ppf(0.99, 5) - 1e-9
+    assert q_strict > q_repeated > (o.ci_high - o.estimate) / o.se
+    # the first wave alone (3 teams): the t with 2 degrees of freedom sets the 99.9% interval
+    first = sim.make_panel(s.panel.y[:, :23], s.panel.n[:, :23], s.panel.start, s.panel.weight)
+    alone = did.fit(first, baseline_weeks=8, draws=199, seed=5)
+    assert alone.overall is not None and alone.strict is not None
+    assert alone.overall.n_treated == 3
+    half = alone.strict.ci_high - alone.overall.estimate
+    assert half == pytest.approx(stats.t.ppf(0.9995, 2) * alone.overall.se, rel=1e-9)
 
 
 def test_vectorised_bootstrap_equals_the_per_draw_formula() -> None:

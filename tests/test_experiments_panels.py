@@ -311,11 +311,60 @@ def test_wilson_and_newcombe_match_the_published_examples() -> None:
 
 
 def test_deals_needed_for_a_ten_point_change() -> None:
-    # the design's example: 28% before, 17 deals since: luck alone spans 10 points after ~78
-    assert personal.more_needed(0.28, 17) == math.ceil(0.28 * 0.72 * (1.959964 / 0.1) ** 2) - 17
-    assert personal.more_needed(0.28, 17) == 61
-    assert personal.more_needed(0.28, 500) == 0
-    assert personal.more_needed(float("nan"), 17) is None
+    # review M10: the n at which half the 95% interval is 10 points (78 at 28%: about 50%
+    # power, the before figures' own noise ignored) overstated what would show. Now: after
+    # against before, detectable 4 times out of 5. 28% before on 1,000 deals: 188 after
+    from scipy.stats import norm
+
+    assert personal.more_needed(0.28, 17, 1000) == 188 - 17
+    assert personal.more_needed(0.28, 500, 1000) == 0
+
+    def power(p, n_a, n_b):
+        return norm.cdf(0.10 / math.sqrt(p * (1 - p) * (1 / n_a + 1 / n_b)) - 1.959964)
+
+    for p, n_b in ((0.28, 1000), (0.5, 400), (0.1, 120)):
+        n_a = personal.more_needed(p, 0, n_b)
+        assert power(p, n_a, n_b) >= 0.8 > power(p, n_a - 1, n_b), (p, n_b)
+    # 48 deals before are too few for any number after; no level before: not known
+    assert personal.more_needed(0.28, 17, 48) is None
+    assert personal.more_needed(float("nan"), 17, 1000) is None
+    assert personal.more_needed(0.28, 17, 0) is None
+
+
+def _weeks_of(start: date, weeks: int) -> list[date]:
+    return [start + timedelta(weeks=k) for k in range(weeks)]
+
+
+def test_peers_are_shown_only_when_five_have_figures_before_and_after(ws, monkeypatch) -> None:
+    # review M10: the peers' row pooled whoever had figures, so it could be one or two
+    # colleagues'. R1 starts on Monday 12 January; the weekly outcome is made up here
+    start = date(2026, 1, 12)
+    before, after = date(2025, 12, 1), date(2026, 2, 2)
+    rows = [("R1", before, 0.3, 10), ("R1", after, 0.4, 10)]
+    rows += [(f"P{i}", w, v, 10) for i in range(1, 5) for w, v in ((before, 0.2), (after, 0.4))]
+    rows += [("P9", before, 0.9, 100)]  # figures before only: never counted
+
+    def weekly(frame_rows):
+        f = pd.DataFrame(frame_rows, columns=["unit_id", "week", "value", "volume"])
+        return panels.Weekly("win_rate", "rep", f.assign(mature=True), timedelta(90), AS_OF)
+
+    def run(frame_rows, peers):
+        monkeypatch.setattr(personal, "_peers", lambda ws, run, rep_id, k: peers)
+        monkeypatch.setattr(personal, "outcome_weekly", lambda *a, **k: weekly(frame_rows))
+        from brightspots.experiments.config import ExperimentSettings
+
+        return personal.result(ws, _personal("R1", start), settings=ExperimentSettings())
+
+    four = run(rows, ("P1", "P2", "P3", "P4", "P9"))
+    assert (four.peers_before, four.peers_after, four.peers) == (None, None, ())
+    assert "your peers" not in four.text and "peers" not in set(four.panel["role"])
+    rows += [("P5", before, 0.2, 10), ("P5", after, 0.4, 10)]
+    five = run(rows, ("P1", "P2", "P3", "P4", "P5", "P9"))
+    assert five.peers == ("P1", "P2", "P3", "P4", "P5")
+    assert (five.peers_before, five.peers_after) == pytest.approx((0.2, 0.4))  # P9 left out
+    assert "your peers went from 20% to 40%" in five.text
+    pooled = five.panel[five.panel["role"] == "peers"]
+    assert list(pooled["volume"]) == [50.0, 50.0]
 
 
 def test_the_personal_words() -> None:
@@ -443,3 +492,53 @@ def test_changes_and_levels_in_words() -> None:
     assert words.listing(["A", "B", "C"]) == "A, B and C" and words.day(date(2027, 4, 14)) == (
         "14 April 2027"
     )
+
+
+def test_cohort_and_response_panels_on_postgres(ws, postgres) -> None:
+    """Review L6: the horizon's interval arithmetic (won with closed_at <= created_at + H: O7
+    after exactly 90 days counts), the local weeks and the median, on PostgreSQL as on DuckDB."""
+    import ibis
+
+    def cohort(opps, reps):
+        return panels.cohort_panel(opps, reps, horizon=90, first=date(2026, 1, 1),
+                                   last=date(2026, 6, 30), tz=TZ, as_of=AS_OF)  # fmt: skip
+
+    def responses(rows):
+        return panels.response_panel(rows, tz=TZ, first=date(2026, 3, 1), last=date(2026, 3, 31))
+
+    def tidy(df: pd.DataFrame) -> list[tuple]:
+        df = df.assign(week=pd.to_datetime(df["week"]).dt.date)
+        return sorted(tuple(r) for r in df.itertuples(index=False))
+
+    # an even count (4 and 168 hours: 86), an odd one, a week boundary in Paris (Sunday 23:30
+    # UTC is Monday there) and a row without a unit
+    rows = pd.DataFrame(
+        {
+            "team_id": ["T1", "T1", "T2", "T2", "T2", None],
+            "responsible_rep_id": ["R1", "R1", "R2", "R2", "R2", "R3"],
+            "occurred_at": pd.to_datetime(["2026-03-02 10:00", "2026-03-03 10:00",
+                                           "2026-03-04 10:00", "2026-03-05 10:00",
+                                           "2026-03-08 23:30", "2026-03-04 10:00"]),
+            "response_hours": [4.0, 168.0, 1.0, 2.0, 30.0, 5.0],
+        }
+    )  # fmt: skip
+    pg = ibis.connect(postgres)
+    names = ("exp_opportunities", "exp_reps", "exp_responses")
+    try:
+        opps = pg.create_table(names[0], ws.execute(ws.table("opportunities")), overwrite=True)
+        reps = pg.create_table(names[1], ws.execute(ws.table("reps")), overwrite=True)
+        got = tidy(pg.execute(cohort(opps, reps)))
+        assert got == tidy(ws.execute(cohort(ws.table("opportunities"), ws.table("reps"))))
+        assert ("T1", date(2026, 1, 5), 5, 2) in got  # O1 and O7 (exactly 90 days) of five
+        on_pg = tidy(pg.execute(responses(pg.create_table(names[2], rows, overwrite=True))))
+        duck = ibis.duckdb.connect()
+        assert on_pg == tidy(duck.execute(responses(duck.create_table("r", rows))))
+        assert on_pg == [
+            ("T1", date(2026, 3, 2), 2, 86.0),
+            ("T2", date(2026, 3, 2), 2, 1.5),
+            ("T2", date(2026, 3, 9), 1, 30.0),
+        ]
+    finally:
+        for name in names:
+            pg.drop_table(name, force=True)
+        pg.disconnect()

@@ -1,6 +1,6 @@
 """Power for experiments (``experiments.power``): the noise model is recovered from simulated
 panels, the analytic SE matches the spread of the fitted effect, the weeks needed fall with more
-teams and larger changes, and the plan's sentence.
+teams and larger changes, anticipation weeks in the design, and the plan's sentence.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from datetime import date
 
 import numpy as np
 import pytest
+from scipy import stats
 
 import experiment_sim as sim
 from brightspots.experiments import did, power
@@ -92,16 +93,43 @@ def test_weeks_needed_falls_with_more_teams_and_larger_changes() -> None:
     more_power = power.weeks_needed(_design(8), NOISE, 0.06, baseline_weeks=k, power=0.9)
     assert more_power is not None and more_power > 10
     # the least such week: enough at P, not at P - 1
-    assert power.detectable(_design(8), NOISE, 10, baseline_weeks=k) <= 0.06
-    assert power.detectable(_design(8), NOISE, 9, baseline_weeks=k) > 0.06
+    assert power.weeks_needed(_design(8), NOISE, 0.06, baseline_weeks=k, limit=10) == 10
+    assert power.weeks_needed(_design(8), NOISE, 0.06, baseline_weeks=k, limit=9) is None
+    factor = stats.t.ppf(0.975, 7) + stats.t.ppf(0.8, 7)  # 8 teams: 7 degrees of freedom
+    assert factor * power.se_after(_design(8), NOISE, 10, baseline_weeks=k) <= 0.06
+    assert factor * power.se_after(_design(8), NOISE, 9, baseline_weeks=k) > 0.06
     # the baseline sets a floor: 6 teams never see 4 points, one team never anything
     assert power.weeks_needed(_design(6), NOISE, 0.04, baseline_weeks=k) is None
     assert power.weeks_needed(_design(1), NOISE, 0.5, baseline_weeks=k) is None
-    assert power.detectable(_design(1), NOISE, 10, baseline_weeks=k) == math.inf
     # no comparison at all (every team starts together): never
     together = power.Design(np.zeros(6, dtype=int), np.full(6, 15.0))
     assert power.se_after(together, NOISE, 10, baseline_weeks=k) == math.inf
     assert power.weeks_needed(together, NOISE, 0.05, baseline_weeks=k) is None
+
+
+def test_anticipation_weeks_in_the_design() -> None:
+    """Anticipation weeks sit between the baseline and the start: the design panel has them,
+    the fit leaves them out, so with correlated weeks the baseline says less about the weeks
+    after (a larger SE, more weeks). Without correlation the SE barely moves (the second wave
+    stops being a comparison 2 weeks sooner)."""
+    k = 12
+    design = _design(8)
+    panel = design.panel(10, baseline_weeks=k, anticipation=2)
+    assert len(panel.weeks) == k + 2 + 10 and int(np.min(panel.start[panel.start >= 0])) == k + 2
+    white = power.Noise(0.0003, 0.2, 0.0)
+    plain = power.se_after(design, white, 10, baseline_weeks=k)
+    moved = power.se_after(design, white, 10, baseline_weeks=k, anticipation=2)
+    assert plain <= moved == pytest.approx(plain, rel=0.03)
+    sticky = power.Noise(0.0003, 0.2, 0.5)
+    assert power.se_after(design, sticky, 10, baseline_weeks=k, anticipation=2) > (
+        power.se_after(design, sticky, 10, baseline_weeks=k)
+    )
+    weeks = power.weeks_needed(design, sticky, 0.08, baseline_weeks=k, anticipation=2)
+    assert weeks == 15 and power.weeks_needed(design, sticky, 0.08, baseline_weeks=k) == 13
+    # the least such week
+    assert (
+        power.weeks_needed(design, sticky, 0.08, baseline_weeks=k, anticipation=2, limit=14) is None
+    )
 
 
 def test_design_of_a_running_experiment() -> None:

@@ -210,9 +210,9 @@ def test_names_clash_in_any_case(root) -> None:
             ws, name="CALLS", practice="cadence", start=START, by="b", teams=["TM-2"]
         )
         store.create(ws, first, _plan(first))
-        with pytest.raises(ExperimentError, match="named 'CALLS' exists already"):
+        with pytest.raises(ExperimentError, match="the name 'CALLS' is not available"):
             store.create(ws, second, _plan(second))  # drafted before the first was stored
-        with pytest.raises(ExperimentError, match="named 'calls' exists already"):
+        with pytest.raises(ExperimentError, match="the name 'calls' is not available"):
             store.draft(ws, name="calls", practice="cadence", start=START, by="c", teams=["TM-3"])
         assert [e.name for e in store.load(ws)] == ["Calls"]
         assert store.plans(ws, second.experiment_id) == []  # nothing of it was written
@@ -260,6 +260,47 @@ def test_find_names_the_experiments_there_are(root) -> None:
         _make(ws)
         with pytest.raises(ExperimentError, match="no experiment 'nope'; .* 'Multithreading No"):
             store.find(ws, "nope")
+
+
+def test_reading_never_waits_for_a_writer(root, tmp_path, monkeypatch) -> None:
+    """Every page view reads the definitions: ``load``, ``plans``, ``find`` and ``name_taken``
+    read in a read-only transaction, so a writer holding the write lock (``BEGIN IMMEDIATE``,
+    as every login, story and experiment change takes it) does not hold them up, nor in a
+    process that never opened that file before (the schema is checked without the lock when
+    it is current)."""
+    from brightspots.web import appstate
+
+    monkeypatch.setattr(appstate, "BUSY_MS", 200)  # a blocked read fails fast, not in 5 s
+    with Workspace.open(root) as ws:
+        exp = _make(ws)
+    fresh = Path(shutil.copytree(root, tmp_path / "copy"))  # a file this process never read
+    for where in (root, fresh):
+        writer = sqlite3.connect(where / FILE, isolation_level=None)
+        writer.execute("BEGIN IMMEDIATE")
+        try:
+            with Workspace.open(where) as ws:
+                assert store.load(ws) == [exp]
+                assert [p.wave for p in store.plans(ws, exp.experiment_id)] == [1]
+                assert store.find(ws, exp.name) == exp
+                assert store.name_taken(ws, exp.name.upper())
+        finally:
+            writer.execute("ROLLBACK")
+            writer.close()
+    # an older file is still migrated when first read (under the write lock, once)
+    old = Path(shutil.copytree(root, tmp_path / "old"))
+    with sqlite3.connect(old / FILE) as db:
+        db.execute("UPDATE meta SET value = '3' WHERE key = 'version'")
+    db.close()
+    with Workspace.open(old) as ws:
+        assert store.load(ws) == [exp]
+    assert _version(old) == "4"
+
+
+def _version(root: Path) -> str:
+    with sqlite3.connect(root / FILE) as db:
+        got = db.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()[0]
+    db.close()
+    return got
 
 
 # ----------------------------------------------------------------------------- app state
@@ -473,24 +514,33 @@ def test_the_experiments_export_joins_definitions_and_the_runs_figures(root, tmp
         assert list(empty.columns) == list(EXPERIMENT_COLUMNS) and empty.empty
         for name in ("experiment_status", "experiment_effects", "experiment_panel"):
             assert table_frame(ws, name).empty  # no run stored any: empty, with columns
-        exp = _make(ws)
-        grown = store.extend(
-            ws, exp.name, store.new_wave(ws, exp, ["TM-3"], date(2026, 4, 6), "x"), None
-        )
+        exp = _make(ws)  # its first wave's plan compares with TM-2
+        wave = store.new_wave(ws, exp, ["TM-3"], date(2026, 4, 6), "x")
+        # the second wave's plan: TM-1 (in the experiment) is no comparison team
+        grown = store.extend(ws, exp.name, wave, _plan(exp, 2, ("TM-9", "TM-1", "TM-2")))
         before = table_frame(ws, "experiments")  # no run yet: the definition only
         run = _saved_run(ws)
         ws.add_run_tables(
             run,
             {
-                "experiment_status": STATUS.assign(experiment_id=exp.experiment_id),
+                "experiment_status": STATUS.assign(
+                    experiment_id=exp.experiment_id, definition_digest=grown.digest()
+                ),
                 "experiment_effects": _effects(exp.experiment_id),
             },
         )
         n = export_table(ws, "experiments", tmp_path / "e.csv")
         got = table_frame(ws, "experiments", run.run_id).iloc[0]
+        # stopped since the run: the run's figures are of another definition, so none
+        store.stop(ws, exp.experiment_id, end_date=date(2026, 9, 7), by="cli:bob")
+        stale = table_frame(ws, "experiments").iloc[0]
     assert n == 1 and before["verdict"].isna().all() and before["run_id"].isna().all()
     assert got["teams"] == "TM-1;TM-3" and got["starts"] == "2026-03-02;2026-04-06"
-    assert got["comparison_teams"] == "TM-2" and got["created_by"] == "cli:alice"
+    # every wave's comparison teams, as the analysis uses them (review M11)
+    assert got["comparison_teams"] == "TM-2;TM-9" and got["created_by"] == "cli:alice"
+    assert (stale["status"], stale["end_date"]) == ("stopped", "2026-09-07")
+    figures = ["run_id", "verdict", "headline", "effect", "ci_low", "ci_high", "adoption"]
+    assert stale[[*figures, "weeks_mature", "weeks_needed"]].isna().all(), stale
     assert got["status"] == "active" and grown.status == "active"
     assert (got["run_id"], got["verdict"]) == (run.run_id, "worked")
     assert (got["effect"], got["ci_low"], got["ci_high"], got["adoption"]) == (
@@ -608,7 +658,7 @@ def test_cli_refuses_a_team_in_two_waves_and_a_name_twice(root, cli) -> None:
         "create", "-w", str(root), "--name", "MULTITHREADING NORTH", "--practice", "cadence",
         "--teams", "TM-2", "--start", "2026-03-02",
     )  # fmt: skip
-    _one_line_error(r, "named 'MULTITHREADING NORTH' exists already")
+    _one_line_error(r, "the name 'MULTITHREADING NORTH' is not available")
 
 
 def test_the_experiment_commands_run_as_a_program(root) -> None:

@@ -1,18 +1,19 @@
 """The verdict of an experiment (``experiments.verdict``): every rule in its order with its
-exact sentence, the early looks (Haybittle-Peto), the warnings, and the bridge from a fit.
+exact sentence, the early looks (Haybittle-Peto) and the later ones (98%), the error rate over
+repeated looks on null panels, the warnings, and the bridge from a fit.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import pytest
 
 import experiment_sim as sim
-from brightspots.experiments import did
-from brightspots.experiments.verdict import CODES, MeasureFit, Timing, Verdict, verdict
+from brightspots.experiments import did, evaluate, panels, power
+from brightspots.experiments.verdict import CODES, MeasureFit, Timing, Verdict, decisive, verdict
 
 START = date(2026, 11, 2)
 FLAT = did.Pretrend(0.0002, 0.001, -0.002, 0.002, 0.6, 0.004, 26, 0.061)
@@ -28,6 +29,8 @@ OUTCOME = MeasureFit(
     comparison=12,
     post_weeks=11,
     pretrend=FLAT,
+    repeated_low=0.006,
+    repeated_high=0.116,
 )
 ADOPTION = MeasureFit(
     estimate=0.27,
@@ -47,6 +50,11 @@ ADOPTED = (
     "did it on 34% of new deals before and 62% since; the comparison teams 33% and 35%."
 )
 FAIR = "Before the start the gap moved 0.02 points a week (p = 0.60): a fair comparison."
+LATE = (
+    "It is checked every week, so the 98% interval decides, not the 95% one, which read week "
+    "after week would too often show an effect that is not there: the 98% interval (0.6 to "
+    "11.6) clears zero too."
+)
 
 
 def _verdict(
@@ -152,30 +160,62 @@ def test_worked_and_worse() -> None:
         "worked",
         "It worked: win rate rose 6.1 points (95% CI 1.8 to 10.4) against 12 comparison teams, "
         "over 11 weeks of new deals in 6 teams.",
-        (ADOPTED, FAIR),
+        (ADOPTED, FAIR, LATE),
         (),
     )
-    worse = replace(OUTCOME, estimate=-0.05, ci_low=-0.09, ci_high=-0.01, strict_low=-0.12)
+    worse = _figures(-0.05, (-0.09, -0.01), (-0.12, 0.125), (-0.1, -0.002))
     assert _verdict(worse).headline == (
         "It made things worse: win rate fell 5.0 points (95% CI 1.0 to 9.0) against 12 "
         "comparison teams, over 11 weeks of new deals in 6 teams."
     )
     # lower is better for response time
-    faster = replace(
-        OUTCOME, estimate=-2.1, ci_low=-3.7, ci_high=-0.5, strict_low=-5.0, strict_high=-0.1
-    )
+    faster = _figures(-2.1, (-3.7, -0.5), (-5.0, -0.1), (-4.2, -0.2))
     v = _verdict(faster, None, name="response_hours", detect=2.0)
     assert v.headline == (
         "It worked: response time fell 2.1 hours (95% CI 0.5 to 3.7) against 12 comparison "
         "teams, over 11 weeks of buyer messages in 6 teams."
     )
-    slower = replace(faster, estimate=2.1, ci_low=0.5, ci_high=3.7, strict_low=0.1, strict_high=5)
+    slower = _mirrored(faster)
     assert _verdict(slower, None, name="response_hours", detect=2.0).code == "worse"
+
+
+Pair = tuple[float, float]
+
+
+def _figures(estimate: float, ci: Pair, strict: Pair, repeated: Pair) -> MeasureFit:
+    """``OUTCOME`` with other figures: the estimate and its 95%, 99.9% and 98% intervals."""
+    return replace(
+        OUTCOME, estimate=estimate, ci_low=ci[0], ci_high=ci[1], strict_low=strict[0],
+        strict_high=strict[1], repeated_low=repeated[0], repeated_high=repeated[1],
+    )  # fmt: skip
+
+
+def _mirrored(fit: MeasureFit) -> MeasureFit:
+    """The same fit with the opposite sign."""
+
+    def flip(low: float | None, high: float | None) -> Pair:
+        assert low is not None and high is not None
+        return (-high, -low)
+
+    assert fit.estimate is not None
+    return _figures(
+        -fit.estimate,
+        flip(fit.ci_low, fit.ci_high),
+        flip(fit.strict_low, fit.strict_high),
+        flip(fit.repeated_low, fit.repeated_high),
+    )
 
 
 def test_no_effect_yet() -> None:
     null = replace(
-        OUTCOME, estimate=0.02, ci_low=-0.031, ci_high=0.072, strict_low=-0.08, strict_high=0.12
+        OUTCOME,
+        estimate=0.02,
+        ci_low=-0.031,
+        ci_high=0.072,
+        strict_low=-0.08,
+        strict_high=0.12,
+        repeated_low=-0.05,
+        repeated_high=0.09,
     )
     v = _verdict(null)
     assert v.code == "no_effect_yet"
@@ -190,9 +230,33 @@ def test_no_effect_yet() -> None:
     assert never.headline.endswith(
         "A 5-point rise would not be detectable within two years with these 6 teams: add teams."
     )
-    late = _verdict(null, timing=replace(TIMING, weeks_needed=10))
-    assert late.headline.endswith(
-        "A 5-point rise would most likely have shown by now, so a change that large is unlikely."
+
+
+def test_a_change_is_unlikely_only_when_the_interval_stops_short_of_it() -> None:
+    """Past the weeks needed, a change of ``detect`` is called unlikely only when the better end
+    of the interval is short of it (review M3: +3.0, 95% CI -1.0 to 7.0 still holds +5)."""
+    past = replace(TIMING, weeks_needed=10)  # 11 weeks done
+    wide = replace(
+        OUTCOME, estimate=0.03, ci_low=-0.01, ci_high=0.07, repeated_low=-0.03, repeated_high=0.09
+    )
+    assert _verdict(wide, timing=past).headline == (
+        "No detectable effect yet: +3.0 points (95% CI −1.0 to 7.0). The interval still includes "
+        "a 5-point rise: add teams, or keep it running to narrow it."
+    )
+    narrow = replace(wide, estimate=0.01, ci_low=-0.02, ci_high=0.04)
+    assert _verdict(narrow, timing=past).headline.endswith(
+        "A 5-point rise would most likely have shown by now, and the interval stops short of "
+        "it, so a change that large is unlikely."
+    )
+    # lower is better for response time: the better end is the low one
+    hours = dict(name="response_hours", detect=2.0)
+    faster = replace(wide, estimate=-0.5, ci_low=-2.5, ci_high=1.5, repeated_low=-3.0)
+    assert _verdict(faster, None, past, **hours).headline.endswith(
+        "The interval still includes a 2-hour drop: add teams, or keep it running to narrow it."
+    )
+    near = replace(faster, ci_low=-1.5, ci_high=2.5, repeated_high=3.0)
+    assert _verdict(near, None, past, **hours).headline.endswith(
+        "so a change that large is unlikely."
     )
 
 
@@ -219,8 +283,156 @@ def test_early_looks_need_the_stronger_interval() -> None:
         ).code
         == "no_effect_yet"
     )
-    # from the planned week on, the 95% interval decides
-    assert _verdict(replace(OUTCOME, strict_low=-0.002)).code == "worked"
+    # from the planned week on, the 98% interval decides (0.6 to 11.6: clear of zero)
+    v = _verdict(replace(OUTCOME, strict_low=-0.002))
+    assert v.code == "worked" and v.lines[-1] == LATE
+
+
+def test_later_looks_need_the_98_interval() -> None:
+    """From the plan's weeks on every weekly look is read at 98%, never at 95%: a 95% interval
+    clear of zero with a 98% one that is not is no effect yet, with the reason."""
+    v = _verdict(replace(OUTCOME, repeated_low=-0.004))
+    assert v.code == "no_effect_yet"
+    assert v.headline.startswith(
+        "No detectable effect yet: +6.1 points (95% CI 1.8 to 10.4), but it is checked every "
+        "week, so the 98% interval decides, not the 95% one, which read week after week would "
+        "too often show an effect that is not there (98% CI −0.4 to 11.6). "
+    )
+    assert decisive(OUTCOME, TIMING) is not None
+    assert decisive(OUTCOME, TIMING).level == did.REPEATED_LEVEL
+    assert decisive(OUTCOME, replace(TIMING, planned_weeks=15)).level == did.STRICT_LEVEL
+    # a fit without the 98% interval (made by hand) is judged on the stricter one it has
+    bare = replace(OUTCOME, repeated_low=None, repeated_high=None)
+    assert decisive(bare, TIMING).level == did.STRICT_LEVEL
+    assert decisive(replace(bare, strict_low=None), TIMING).level == 0.95
+
+
+#: null panels for the error rate over repeated looks: 24 teams, 6 treated in 2 waves of 3
+#: (weeks 20 and 24), K = 12, 12 planned weeks; looks at 1 to 4 weeks since the first start
+#: (early, the first wave alone), then every 4 weeks from the plan's 12 weeks to 40
+LOOK_PANELS = 60
+LOOKS = (21, 22, 23, 24, *range(32, 61, 4))  # data weeks (the first start is week 20)
+
+
+def any_look_rate(judge=verdict, measure_fit=MeasureFit.of) -> float:
+    """The share of null panels called "worked" or "worse" at any of the looks ``LOOKS``, by
+    the verdict ``judge`` (the statistics are the fit's own, ``did.fit`` as the product runs
+    it but for 99 draws behind the 95% interval, which no longer decides)."""
+    rng = np.random.default_rng(2026)
+    decided = 0
+    for k in range(LOOK_PANELS):
+        s = sim.staggered(rng, weeks=LOOKS[-1], effect=0.0).panel
+        for last in LOOKS:
+            cut = did.Panel(
+                s.units, s.weeks[:last], s.y[:, :last], s.n[:, :last], s.start,
+                np.minimum(s.stop, last), s.weight,
+            )  # fmt: skip
+            fit = did.fit(cut, baseline_weeks=12, draws=99, seed=k)
+            timing = Timing((s.weeks[20], s.weeks[24]), s.weeks[last - 1], 0, 0, 12, 12)
+            v = judge("win_rate", measure_fit(fit, cut.weeks), None, timing, horizon_days=90,
+                      detect=0.05, min_uptake=0.05)  # fmt: skip
+            if v.code in ("worked", "worse"):
+                decided += 1
+                break
+    return decided / LOOK_PANELS
+
+
+def test_repeated_looks_keep_the_error_rate() -> None:
+    """A null experiment read at 12 looks, 4 before the plan's weeks and 8 in the 28 weeks
+    after. The rule before (review M2: the 95% interval after the plan's weeks, the bare
+    bootstrap 99.9% before) decided at some look in 7 of these 60 panels (8 with this test's 99
+    draws); with the 98% interval after and both bounded by the t with G1 - 1 degrees of
+    freedom, about 4% are expected (3.7% of 300 panels looked at every week; the bound allows
+    for the noise of 60)."""
+    assert any_look_rate() <= 0.08
+
+
+def test_dates_chosen_after_the_fact_are_warned_about() -> None:
+    """A wave added after its start, and a stop whose end was already past when it was
+    recorded, are warned about like a registration after the start (review M6)."""
+    on_time = (START, START - timedelta(days=3))
+    late = (date(2026, 11, 30), date(2026, 12, 14))
+    timing = replace(TIMING, created=START - timedelta(days=3), waves=(on_time, late))
+    v = _verdict(timing=timing)
+    assert v.warnings == (
+        "The teams that started on 30 Nov 2026 were added on 14 Dec 2026, after that start: a "
+        "start chosen after seeing the first weeks can flatter the result.",
+    )
+    stopped = replace(timing, waves=(on_time,), end=date(2027, 1, 4), stopped_on=date(2027, 2, 1))
+    assert _verdict(timing=stopped).warnings == (
+        "It was stopped on 1 Feb 2027 with its end on 4 Jan 2027, before the stop was recorded: "
+        "an end chosen after seeing the first weeks can flatter the result.",
+    )
+    assert _verdict(timing=replace(stopped, stopped_on=date(2027, 1, 4))).warnings == ()
+    # the first wave registered late is said once, as the registration
+    first = replace(TIMING, created=date(2026, 11, 10), waves=((START, date(2026, 11, 10)),))
+    assert len(_verdict(timing=first).warnings) == 1
+    assert _verdict(timing=first).warnings[0].startswith("It was registered on 10 Nov 2026")
+
+
+def test_a_mid_week_start_is_dated_from_its_monday() -> None:
+    """A start on Wednesday 4 Mar 2026 counts from Monday 9 Mar, as the measures and the plan
+    count it: "first figures around" and "(about <date>)" agree with them (review M9)."""
+    wednesday = date(2026, 3, 4)
+    monday = panels.treated_from(wednesday)
+    assert monday == date(2026, 3, 9)
+    timing = replace(TIMING, starts=(wednesday,), as_of=date(2026, 4, 1), weeks_needed=17)
+    young = replace(OUTCOME, estimate=None, ci_low=None, ci_high=None, post_weeks=0)
+    v = _verdict(young, timing=timing)
+    first = evaluate._first_figures(monday, timedelta(days=90), None)
+    assert first == date(2026, 6, 14)
+    assert v.headline.endswith("first figures around 14 Jun 2026.")
+    null = replace(OUTCOME, estimate=0.02, ci_low=-0.031, ci_high=0.072, repeated_low=-0.05)
+    v = _verdict(null, timing=replace(timing, as_of=date(2026, 9, 1)))
+    plan = power.ready(monday, 17, 90)  # the plan's "from about ..."
+    assert plan == date(2026, 10, 4)
+    assert v.headline.endswith("more weeks of new deals (about 4 Oct 2026).")
+
+
+def test_adoption_of_a_share_and_of_a_lower_is_better_practice() -> None:
+    """A share practice is written in percentages and points; a practice whose measure should
+    fall is taken up when it falls (review L3)."""
+    share = replace(
+        ADOPTION, estimate=0.13, ci_low=0.08, ci_high=0.18, levels=did.Levels(0.31, 0.45, 0.3, 0.31)
+    )
+    v = verdict(
+        "win_rate", OUTCOME, share, TIMING, horizon_days=90, detect=0.05, min_uptake=0.05,
+        adoption_kind="share",
+    )  # fmt: skip
+    assert v.lines[0] == (
+        "Adoption: +13.0 points (95% CI 8.0 to 18.0) against the comparison teams: the 6 teams "
+        "averaged 31% on their new deals before and 45% since; the comparison teams 30% and 31%."
+    )
+    count = replace(share, levels=did.Levels(1.2, 2.5, 1.1, 1.3), estimate=1.3, ci_low=0.9,
+                    ci_high=1.7)  # fmt: skip
+    v = verdict(
+        "win_rate", OUTCOME, count, TIMING, horizon_days=90, detect=0.05, min_uptake=0.12,
+        adoption_kind="count",
+    )  # fmt: skip
+    assert v.lines[0].startswith("Adoption: +1.3 (95% CI 0.9 to 1.7) against the comparison teams")
+    # hours to follow up, lower is better: a fall of 3 hours (95% CI 1 to 5) is uptake
+    fewer = replace(ADOPTION, estimate=-3.0, ci_low=-5.0, ci_high=-1.0, levels=None)
+    kw = dict(horizon_days=90, detect=0.05, min_uptake=0.5, adoption_kind="hours")
+    assert verdict("win_rate", OUTCOME, fewer, TIMING, adoption_higher=False, **kw).code == "worked"
+    wrong_way = verdict("win_rate", OUTCOME, fewer, TIMING, **kw)  # read as higher is better
+    assert wrong_way.code == "not_adopted"
+    assert wrong_way.headline == (
+        "Practice not adopted, so no test: its use changed −3.0 against the comparison teams "
+        "(95% CI −5.0 to −1.0)."
+    )
+    more = replace(fewer, estimate=3.0, ci_low=1.0, ci_high=5.0)
+    assert verdict("win_rate", OUTCOME, more, TIMING, adoption_higher=False, **kw).code == (
+        "not_adopted"
+    )
+
+
+def test_the_headline_counts_the_comparison_teams_apart_from_later_waves() -> None:
+    """12 comparison teams and 3 of the experiment's own later teams (review L4)."""
+    v = _verdict(replace(OUTCOME, n_later=3))
+    assert v.headline == (
+        "It worked: win rate rose 6.1 points (95% CI 1.8 to 10.4) against 12 comparison teams "
+        "and 3 of its own later teams before they started, over 11 weeks of new deals in 6 teams."
+    )
 
 
 def test_warnings_follow_the_verdict() -> None:
@@ -261,6 +473,9 @@ def test_measure_fit_of_a_fit() -> None:
     assert (m.strict_low, m.strict_high) == (fit.strict.ci_low, fit.strict.ci_high)
     assert m.strict_low < m.ci_low and m.strict_high > m.ci_high
     assert (m.n_treated, m.treated, m.post_weeks) == (6, 12, 20)
+    # compared with its own later teams before they started (the second wave's 3 and the
+    # last wave's 6), no comparison team left
+    assert (m.n_control, m.n_later) == (0, 9) and fit.overall.n_control == 9
     assert m.waves_without_controls == (panel.weeks[38],)
     v = verdict(
         "win_rate",
@@ -272,6 +487,7 @@ def test_measure_fit_of_a_fit() -> None:
         min_uptake=0.05,
     )
     assert v.code == "worked"  # 20 points in 6 teams
+    assert "against 9 of its own later teams before they started, over 20 weeks" in v.headline
     assert v.warnings[-1].startswith(f"The teams that started on {panel.weeks[38].day} ")
     none = MeasureFit.of(
         did.fit(sim.make_panel(s.panel.y, s.panel.n, np.full(12, 20)), baseline_weeks=8),

@@ -19,6 +19,7 @@ import pytest
 
 from brightspots.experiments import compare, evaluate, store
 from brightspots.experiments import words as xw
+from brightspots.experiments.did import REPEATED_LEVEL
 from brightspots.experiments.store import Experiment, Wave
 from brightspots.report import experiments as rx
 from brightspots.report import render_html
@@ -26,6 +27,9 @@ from brightspots.report.experiments import StoredMeasure, pretrend_sentence, sto
 from brightspots.report.tables import ReportError
 from conftest import load_sibling
 
+#: how far the experiment of ``tables`` is at the data's latest day, 31 July 2026 (its frozen
+#: plan needs 4 weeks; from Monday 2 March, 17 weeks have had the 30 days)
+PROGRESS = "4 weeks of new deals planned; 17 mature so far, the next on 5 Aug 2026"
 base = load_sibling("test_report.py")
 ev = load_sibling("test_experiments_evaluate.py")
 
@@ -103,8 +107,9 @@ def test_the_stored_rows_parse_back_to_the_result(tables) -> None:
     assert team.treated == ev.TREATED and len(team.comparison) >= 2
     assert team.starts == dict.fromkeys(ev.TREATED, ev.START)
     assert team.horizon_days == 30 and team.outcome == "win_rate"
-    # the data end on 31 July 2026: week 22 of a start on Monday 2 March
-    assert team.data_as_of.date() == date(2026, 7, 31) and team.week() == 22
+    # the data end on 31 July 2026: 17 weeks from Monday 2 March have had the 30 days
+    assert team.data_as_of.date() == date(2026, 7, 31) and team.started()
+    assert team.progress() == PROGRESS
     o, a = team.measures["outcome"], team.measures["adoption"]
     assert o.name == "win_rate" and a.name == "adoption"
     assert o.ci_low > 0.1 and a.estimate > 0.4 and o.weeks_mature == 17
@@ -130,7 +135,10 @@ def test_a_team_experiment_shows_its_verdict_figures_and_chart(tables, page) -> 
     assert status.loc["EX-0000abcd", "headline"].replace("'", "&#39;") in card
     for line in figures["lines"]:
         assert line.replace("'", "&#39;") in card
-    assert "T1, T2, T3 and T4 try executive_engaged from 2 Mar 2026 (week 22" in card
+    assert (
+        f"T1, T2, T3 and T4 try executive_engaged from 2 Mar 2026 (by the data&#39;s latest day: "
+        f"{PROGRESS})" in card
+    )
     assert "win rate (deals won within 30 days of creation)" in card
     # the table: adoption and win rate, before and after, in the words of experiments.words
     o = figures["measures"]["outcome"]
@@ -237,5 +245,99 @@ def test_an_experiment_not_started_shows_its_plan_without_figures(tables) -> Non
     (card,) = section.cards
     assert card.headline.startswith("It starts on 7 Sep 2026") and card.verdict == "not_started"
     assert card.rows == () and not card.svg and card.pretrend == ""
-    assert card.power == figures["power"] and "(week" not in card.what
+    assert card.power == figures["power"] and "(by the data" not in card.what
     assert card.what.startswith("T1, T2, T3 and T4 try executive_engaged from 7 Sep 2026.")
+
+
+#: an early look (before the plan's weeks): the 95% interval clears zero, the 99.9% one does not
+EARLY = dict(ci_low=0.018, ci_high=0.104, strict_low=-0.004, strict_high=0.126, early=True)
+
+
+def early_figures(measure: dict, *, weeks_needed: int | None = 9) -> dict:
+    """A status row's figures: two teams from Monday 30 Nov 2026, win rate in 90 days, a plan
+    needing ``weeks_needed`` weeks."""
+    plan = {"power": {"weeks_needed": weeks_needed}} if weeks_needed else {}
+    return {
+        "definition": {"horizon_days": 90, "plans": [{"wave": 1, "plan": plan}]},
+        "outcome": "win_rate",
+        "starts": {"T1": "2026-11-30", "T2": "2026-11-30"},
+        "measures": {"outcome": {"estimate": 0.061, **measure}},
+    }
+
+
+def test_early_looks_say_a_stronger_result_is_needed() -> None:
+    """Review M4: until the plan's weeks are mature the verdict needs the 99.9% interval (from
+    then on the 99% one); a 95% interval that clears zero says so, with the day (30 Nov + 9
+    weeks + 90 days) and the stricter interval, in the one phrase the report, the brief and the
+    web pages use."""
+
+    def words(measure: dict, name: str = "win_rate", **kw) -> str:
+        f = early_figures(measure, **kw)
+        m = rx.StoredMeasure.of(name, f["measures"]["outcome"], figures=f)
+        return rx.interval_words(m, "win_rate")
+
+    assert words(EARLY) == (
+        "95% CI 1.8 to 10.4; a stronger result is needed until 2 May 2027 "
+        "(99.9% CI \u22120.4 to 12.6)"
+    )
+    assert words(EARLY, weeks_needed=None) == (
+        "95% CI 1.8 to 10.4; a stronger result is needed (99.9% CI \u22120.4 to 12.6)"
+    )
+    plain = "95% CI 1.8 to 10.4"
+    # from the plan's weeks on a 98% interval decides (review M2); a run without it: 95%
+    assert words({**EARLY, "early": False}) == plain
+    later = {**EARLY, "early": False, "repeated_low": -0.002, "repeated_high": 0.11}
+    assert words(later) == (
+        "95% CI 1.8 to 10.4; as it is checked every week, a stronger result is needed "
+        f"({100 * REPEATED_LEVEL:g}% CI \u22120.2 to 11.0)"
+    )
+    assert words({**later, "repeated_low": 0.002}) == plain
+    assert words({**EARLY, "strict_low": 0.001}) == plain  # the 99.9% clears too: it worked
+    assert words({**EARLY, "ci_low": -0.01}).startswith("95% CI \u22121.0 to 10.4")
+    assert "stronger" not in words({**EARLY, "ci_low": -0.01})
+    assert words(EARLY, name="adoption") == plain  # adoption is read at 95%
+    # the report's rows
+    row = dict.fromkeys(rx.STATUS_COLUMNS)
+    row.update(
+        experiment_id="EX-1",
+        name="Early",
+        verdict="no_effect_yet",
+        headline="No detectable effect yet.",
+        figures=json.dumps(early_figures(EARLY)),
+        warnings="[]",
+    )
+    (s,) = stored(pd.DataFrame([row]))
+    (card_row,) = rx._card(s, {}).rows
+    assert card_row.interval.startswith("95% CI 1.8 to 10.4; a stronger result is needed until")
+
+
+def test_progress_counts_mature_weeks_capped_at_the_end() -> None:
+    """Review L1: the plan counts weeks of new deals that have had the horizon, so progress does
+    too (not calendar weeks), and weeks from the one holding the end on never count. Monday 30
+    Nov 2026, win rate within 90 days: the first week is mature on 7 Mar 2027."""
+    first = date(2026, 11, 30)
+
+    def words(as_of: date, planned: int | None = 9, end: date | None = None) -> str:
+        return rx.progress_words(first, as_of, lag_days=90, end=end, planned=planned)
+
+    assert words(date(2026, 11, 27)) == "starts on 30 November 2026"
+    assert words(date(2027, 1, 4)) == (
+        "9 weeks of new deals planned; none mature yet, the first on 7 Mar 2027"
+    )
+    assert words(date(2027, 3, 25)) == (
+        "9 weeks of new deals planned; 3 mature so far, the next on 28 Mar 2027"
+    )
+    assert words(date(2027, 3, 25), planned=None) == (
+        "3 weeks of new deals mature so far, the next on 28 Mar 2027"
+    )
+    # stopped on Wednesday 16 Dec: the week of 14 Dec is the first left out, so two weeks count
+    assert words(date(2027, 6, 1), end=date(2026, 12, 16)) == (
+        "ended 16 Dec 2026; 9 weeks of new deals planned; 2 mature so far"
+    )
+    assert words(date(2027, 3, 8), end=date(2026, 12, 16)) == (
+        "ended 16 Dec 2026; 9 weeks of new deals planned; 1 mature so far, the next on 14 Mar 2027"
+    )
+    # a mid-week start counts from the next Monday
+    assert rx.progress_words(
+        date(2026, 12, 2), date(2027, 3, 25), lag_days=90, end=None, planned=None
+    ).startswith("2 weeks of new deals mature so far")  # from 7 Dec

@@ -286,14 +286,20 @@ def test_parse_spec_reads_every_key_and_round_trips():
     )
     assert parse_spec(q.spec()) == q
     d = parse_spec("practice=meeting_before_proposal,start=2026-03-02")
-    assert (d.teams, d.waves, d.every_days, d.adoption, d.effect, d.shape) == (
+    assert (d.teams, d.waves, d.every_days, d.adoption, d.effect, d.shape, d.spill_days) == (
         6,
         1,
         28,
         0.5,
         None,
         "constant",
+        0,
     )
+    # spill: the days before a start whose new deals take the practice up too
+    s = parse_spec(SPEC + ",spill=2w")
+    assert s.spill_days == 14 and s.spec() == SPEC + ",spill=2w" and parse_spec(s.spec()) == s
+    assert parse_spec(SPEC + ",spill=10d").spill_days == 10
+    assert parse_spec(SPEC + ",spill=0") == p
 
 
 @pytest.mark.parametrize(
@@ -319,6 +325,8 @@ def test_parse_spec_reads_every_key_and_round_trips():
         ("practice=multi_threading,start=2026-03-02,effect=9", "effect must be default"),
         ("practice=multi_threading,start=2026-03-02,effect=nan", "effect must be default"),
         ("practice=multi_threading,start=2026-03-02,shape=wobble", "unknown shape 'wobble'"),
+        ("practice=multi_threading,start=2026-03-02,spill=yes", "spill must be weeks or days"),
+        ("practice=multi_threading,start=2026-03-02,spill=14w", "spill must be from 0 to 91"),
     ],
 )
 def test_parse_spec_errors(spec, message):
@@ -395,3 +403,55 @@ def test_cli_takes_the_spec(tmp_path):
     assert r.stderr.strip().splitlines() == [
         "error: experiment: start must be a date YYYY-MM-DD, got 'soon'"
     ]
+
+
+def test_spill_is_recovered_with_anticipation_and_attenuated_without(pair):
+    """Review M5: ``spill=14d``, the deals opened in the 14 days before a team's start take the
+    practice up too (a team told to use it from a date also uses it on the deals it has just
+    opened). They are not treated (the estimand stays the effect on new deals), but they sit
+    in the two weeks before the start: in the baseline, unless those weeks are anticipation
+    weeks. On the true change of every deal's chance of a win within 90 days (no noise), the
+    estimator with 2 anticipation weeks gives the truth exactly; without, it loses a fifth."""
+    from brightspots.experiments import compare, did, panels
+
+    off, on = pair
+    spilled = synth.generate(replace(BASE, experiment=parse_spec(SPEC + ",spill=14d")))
+    n = _base(spilled)
+    exp = spilled.truth["experiment"]
+    assert exp["spill_days"] == 14 and exp["spec"].endswith(",spill=2w")
+    assert np.array_equal(spilled.hidden["exp_treated"], on.hidden["exp_treated"])
+    extra = spilled.hidden["exp_flipped"][:n] & ~on.hidden["exp_flipped"][:n]
+    assert extra.sum() == exp["spilled_deals"] > 0
+    assert exp["att_win_rate_90d"] == on.truth["experiment"]["att_win_rate_90d"]
+    starts = {t: date.fromisoformat(w["start"]) for w in exp["waves"] for t in w["teams"]}
+    opp = spilled.tables["opportunities"].to_pandas()
+    reps = spilled.tables["reps"].to_pandas()
+    team = opp["owner_rep_id"].map(reps.set_index("rep_id")["team_id"])
+    day = opp["created_at"].dt.normalize()  # UTC: the teams' offsets (+1, -5) keep the day
+    begins = pd.to_datetime(team.map(starts))
+    ahead = (begins - day)[:n][extra]
+    assert ahead.min() >= pd.Timedelta(days=1) and ahead.max() <= pd.Timedelta(days=14)
+    # each deal's true change against the org without the plant, counted within 90 days
+    close = pd.to_datetime(pd.Series(spilled.hidden["close_if_won"][:n]), unit="s")
+    within = (close - opp["created_at"][:n]) <= pd.Timedelta(days=90)
+    gain = np.zeros(len(opp))
+    gain[:n] = (spilled.hidden["p_win"][:n] - off.hidden["p_win"][:n]) * within.to_numpy()
+    week = (day - pd.to_timedelta(day.dt.day_of_week, unit="D")).dt.date
+    f = pd.DataFrame({"unit_id": team, "week": week, "gain": gain})
+    f = f.groupby(["unit_id", "week"])["gain"].agg(value="mean", volume="size").reset_index()
+    as_of = pd.Timestamp("2026-10-31 23:59").to_pydatetime()
+    weekly = panels.Weekly("win_rate", "team", f.assign(mature=True), timedelta(90), as_of)
+    hist = compare.history_weeks(min(starts.values()), 26)
+    weeks = panels.weeks_between(hist[0], as_of.date())
+    units = sorted(set(reps["team_id"].dropna()))
+    panel = panels.to_panel(weekly, units, weeks, starts, weight_weeks=hist)
+    deals = evaluate.experiment_deals(opp, reps, evaluate.org_deal_truth(spilled))
+    got = {}
+    for a in (0, 2):
+        fit = did.fit(panel, baseline_weeks=12, draws=99, seed=0, anticipation=a)
+        cells = evaluate.experiment_cells(fit, panel, baseline_weeks=12)
+        got[a] = (fit.overall.estimate, evaluate.experiment_truth(deals, cells, 90))
+    estimate, truth = got[2]
+    assert 0.01 < truth and estimate == pytest.approx(truth, rel=1e-9)
+    estimate, truth = got[0]
+    assert estimate < 0.9 * truth, got

@@ -2,7 +2,8 @@
 the plan computed and stored), reps of a treated team follow it and anyone else gets 404, a
 wave and a stop for those who manage every team in it, a rep's personal experiment on their
 meter (the rep and their managers only), the API twins, and results read from the run when it
-stored this very definition, else computed live."""
+stored this very definition, else computed live on the experiment's own page only (lists say
+the figures come with the next run)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import sqlite3
 from datetime import date
 from html import escape as html_escape
 from pathlib import Path
+from urllib.parse import unquote
 
 import pandas as pd
 import pytest
@@ -24,6 +26,7 @@ from brightspots.web import experiments as wx
 from brightspots.web.access import Org
 from brightspots.web.app import create_app
 from brightspots.web.appstate import FILE, AppState
+from brightspots.web.data import ExperimentFigures, Snapshot
 from brightspots.web.users import User, add_user
 from brightspots.workspace import Workspace
 from conftest import WEB_PASSWORD, WebOrg, sign_in
@@ -141,6 +144,36 @@ def test_who_may_see_make_and_change() -> None:
     assert not wx.may_make(u("rep", "r1"), ["T1"], org)
 
 
+def test_an_early_look_says_a_stronger_result_is_needed() -> None:
+    """Review M4 on the web page (and the API): the outcome's row says the 99.9% interval
+    decides until the plan's weeks are mature, in the report's words."""
+    org = Org.of(
+        pd.DataFrame({"rep_id": ["r1", "r2"], "team_id": ["T1", "T2"]}),
+        pd.DataFrame({"team_id": ["T1", "T2"], "parent_team_id": [None, None]}),
+    )
+    snap = Snapshot("1", None, org, {}, {}, "EUR", "UTC", None)
+    exp = store.Experiment(
+        "EX-1", "Early", "team", "multithreading", "win_rate", 90, "similar", None, None,
+        "active", "2026-11-20T10:00:00Z", "web:m@x", None, None,
+        tuple(store.Wave(1, t, date(2026, 11, 30), "x", "x") for t in ("T1", "T2")),
+    )  # fmt: skip
+    early = dict(ci_low=0.018, ci_high=0.104, strict_low=-0.004, strict_high=0.126, early=True)
+    figures = {
+        "definition": {"horizon_days": 90, "plans": [{"wave": 1, "plan": {"power": {
+            "weeks_needed": 9}}}]},
+        "outcome": "win_rate",
+        "starts": {"T1": "2026-11-30", "T2": "2026-11-30"},
+        "measures": {"outcome": {"estimate": 0.061, **early}},
+    }  # fmt: skip
+    figs = ExperimentFigures("EX-1", "no_effect_yet", "No detectable effect yet.", (), figures)
+    p = wx.page(exp, snap, figs, [], {}, date(2027, 1, 4), chart=False)
+    (row,) = p.measures
+    assert row.interval == (
+        "95% CI 1.8 to 10.4; a stronger result is needed until 2 May 2027 "
+        "(99.9% CI \u22120.4 to 12.6)"
+    )
+
+
 def test_practices_with_evidence_come_first(small_ws: Path) -> None:
     with Workspace.open(small_ws) as ws:
         practices = registry(ws.config)
@@ -195,9 +228,17 @@ def test_a_manager_makes_one_reps_follow_it_and_others_get_404(web_ws: WebOrg, l
         assert row["created_by"] == f"web:{web_ws.manager}" and row["created_by_user_id"]
         plans = _rows(lab, "SELECT * FROM experiment_plans")
         assert len(plans) == 1 and plans[0]["experiment_id"] == eid
-        # the name is taken now
+        # the name is taken now; who cannot see it is not told an experiment has it (L2)
         again = _make(boss, teams=[web_ws.team_id])
-        assert again.status_code == 400 and "exists already" in again.text
+        assert again.status_code == 400 and "is not available" in again.text
+        stranger = clients["stranger"]
+        probe = stranger.post(
+            f"/reps/{web_ws.other_rep_id}/experiments",
+            data={"name": "multithreading IN ONE team", "practice": "cadence", "start": START,
+                  "csrf": csrf_of(stranger)},
+        )  # fmt: skip
+        assert probe.status_code == 400 and "is not available: choose another name" in probe.text
+        assert "experiment named" not in probe.text and "exists" not in probe.text
 
         page = f"/experiments/{eid}"
         api = f"/api/v1/experiments/{eid}"
@@ -216,6 +257,17 @@ def test_a_manager_makes_one_reps_follow_it_and_others_get_404(web_ws: WebOrg, l
         body = rep.get(api).json()
         assert body["headline"] and body["headline"] in html.replace("&#39;", "'")
         assert body["verdict"] and body["kind"] == "team" and body["status"] == "active"
+        # who made it: managers and admins are told, reps are not (L2)
+        assert body["made"].startswith("made ") and web_ws.manager not in body["made"]
+        assert web_ws.manager not in html
+        assert boss.get(api).json()["made"].endswith(f"by web:{web_ws.manager}")
+        # progress in the plan's terms: weeks of new deals that have had the horizon (L1)
+        assert re.fullmatch(
+            r"(\d+ weeks? of new deals planned; (\d+ mature so far|none mature yet)|\d+ weeks? "
+            r"of new deals mature so far|no week of new deals mature yet)"
+            r"(, the (next|first) on \d+ \w+ \d{4})?",
+            body["progress"],
+        ), body["progress"]
         assert [t["id"] for t in body["teams"]] == [web_ws.team_id]
         assert {m["measure"] for m in body["measures"]} == {"adoption", "win rate"}
         assert body["source"].startswith("Figures computed on the current data")
@@ -270,10 +322,12 @@ def test_a_manager_makes_one_reps_follow_it_and_others_get_404(web_ws: WebOrg, l
 
         # stop: the admin
         admin = clients["admin"]
-        done = admin.post(f"{page}/stop", data={"end": "2026-06-01", "csrf": csrf_of(admin)})
+        done = admin.post(f"{page}/stop", data={"end": "2026-06-04", "csrf": csrf_of(admin)})
         assert done.status_code == 303
+        # a Thursday: the week of Monday 1 June is the first left out, and it says so (L5)
+        assert "weeks from 1 Jun 2026 on no longer count" in unquote(done.headers["location"])
         row = _rows(lab, "SELECT * FROM experiments")[0]
-        assert (row["status"], row["end_date"]) == ("stopped", "2026-06-01")
+        assert (row["status"], row["end_date"]) == ("stopped", "2026-06-04")
         assert row["stopped_by"] == f"web:{web_ws.admin}"
         after = rep.get(api).json()
         assert after["status"] == "stopped" and after["stopped"].startswith("Stopped")
@@ -307,13 +361,15 @@ def test_a_rep_tries_a_practice_on_their_own_deals(web_ws: WebOrg, lab: Path) ->
         assert bad.status_code == 400 and "use a date like" in bad.text
         assert 'value="My multithreading"' in bad.text
         ok = rep.post(f"{path}/experiments", data={**data, "csrf": csrf_of(rep)})
-        assert ok.status_code == 303 and ok.headers["location"].startswith(path)
         row = _rows(lab, "SELECT * FROM experiments")[0]
         assert (row["kind"], row["rep_id"]) == ("personal", web_ws.rep_id)
         eid = row["experiment_id"]
+        # to its own page, figures computed on the current data; the meter lists it
+        assert ok.status_code == 303 and ok.headers["location"].startswith(f"/experiments/{eid}?")
+        assert "You did it on" in rep.get(ok.headers["location"]).text
         meter = rep.get(path).text
         block = meter[meter.index('id="experiments"') :]
-        assert "My multithreading" in block and "You did it on" in block
+        assert "My multithreading" in block and "Figures at the next analysis run" in block
         assert "Your team is trying" not in meter  # a personal one is not the team's
         # the rep and their managers; not a teammate, not another team
         assert _seen(clients, f"/experiments/{eid}") == {
@@ -338,6 +394,52 @@ def test_a_rep_tries_a_practice_on_their_own_deals(web_ws: WebOrg, lab: Path) ->
 
 
 # ----------------------------------------------------------------------------- stored or live
+
+
+def test_lists_show_the_runs_verdict_and_never_compute_one(
+    web_ws: WebOrg, lab: Path, monkeypatch
+) -> None:
+    """The experiments page, a team page, a meter and the API's list read the latest run's
+    stored verdict, or say the figures come with the next analysis run; only an experiment's
+    own page computes it on the current data."""
+    computed: list[str] = []
+
+    def result(ws, experiment, *args, **kwargs):
+        computed.append(experiment.experiment_id)
+        raise AssertionError("SECRET ENGINE TEXT")
+
+    monkeypatch.setattr(evaluate, "result", result)
+    app = create_app(lab)
+    with (
+        TestClient(app, follow_redirects=False) as boss,
+        TestClient(app, follow_redirects=False) as rep,
+    ):
+        assert sign_in(boss, web_ws.manager).status_code == 303
+        assert sign_in(rep, web_ws.rep).status_code == 303
+        assert _make(boss, teams=[web_ws.team_id], name="Listed").status_code == 303
+        mine = {"name": "Mine", "practice": "cadence", "start": START, "csrf": csrf_of(rep)}
+        assert rep.post(f"/reps/{web_ws.rep_id}/experiments", data=mine).status_code == 303
+        pending = "Figures at the next analysis run"
+        for c, path in (
+            (boss, "/experiments"),
+            (boss, f"/teams/{web_ws.team_id}"),
+            (rep, f"/reps/{web_ws.rep_id}"),
+            (rep, "/experiments"),
+        ):
+            page = c.get(path)
+            assert page.status_code == 200 and pending in page.text, path
+        listed = boss.get("/api/v1/experiments").json()  # the rep's own one too: their manager
+        assert [x["headline"].startswith(pending) for x in listed] == [True, True]
+        assert computed == []
+        eid = next(x["experiment_id"] for x in listed if x["kind"] == "team")
+        # its own page computes it; a failure says so without the engine's words (L2) ...
+        failed = boss.get(f"/api/v1/experiments/{eid}").json()
+        assert computed == [eid] and failed["verdict"] == "failed"
+        assert "SECRET ENGINE TEXT" not in json.dumps(failed)
+        assert "could not compute them now" in failed["warnings"][0]
+        # ... and is not kept: the next request computes it again
+        monkeypatch.undo()
+        assert boss.get(f"/api/v1/experiments/{eid}").json()["verdict"] != "failed"
 
 
 def test_results_come_from_the_run_when_it_stored_this_definition(

@@ -72,13 +72,13 @@ EXPERIMENT_COLUMNS = (
     "teams",  # ';'-joined, by wave
     "starts",  # ';'-joined, one per team (a personal experiment: its one start)
     "end_date",
-    "comparison_teams",  # ';'-joined: the latest wave's plan
+    "comparison_teams",  # ';'-joined: every wave's plan's, without the experiment's own teams
     "created_by",
     "created_at",
     "status",
     "stopped_by",
     "stopped_at",
-    "run_id",  # the run the figures below are of (empty when it has none for the experiment)
+    "run_id",  # the run the figures below are of (empty when it has none of this definition)
     "verdict",
     "headline",
     "effect",
@@ -109,6 +109,11 @@ def experiments_frame(ws: Workspace, run_id: str | None = None) -> pd.DataFrame:
         return ws.run_rows(name, run_id)
 
     status = rows("experiment_status").drop_duplicates("experiment_id").set_index("experiment_id")
+    experiments = store.load(ws)
+    # the run's figures count only when it computed the definition as it is now (an experiment
+    # extended or stopped since has none: they are of other teams or dates)
+    digests = {str(i): d for i, d in status["definition_digest"].items()}
+    current = {e.experiment_id for e in experiments if digests.get(e.experiment_id) == e.digest()}
     effects = rows("experiment_effects")
     overall = effects[effects["aggregation"] == "overall"].drop_duplicates(
         ["experiment_id", "measure"]
@@ -117,7 +122,7 @@ def experiments_frame(ws: Workspace, run_id: str | None = None) -> pd.DataFrame:
 
     def figure(eid: str, key: str, measure: str | None = None):
         """A status column, else a key of its figures JSON (of one measure's figures)."""
-        if eid not in status.index:
+        if eid not in current:
             return None
         row = status.loc[eid]
         if key in row.index and pd.notna(row[key]):
@@ -130,19 +135,15 @@ def experiments_frame(ws: Workspace, run_id: str | None = None) -> pd.DataFrame:
         return figures.get(key) if isinstance(figures, dict) else None
 
     out = []
-    for e in store.load(ws):
+    for e in experiments:
         plans = store.plans(ws, e.experiment_id)
-        outcome = (
-            overall.loc[(e.experiment_id, "outcome")]
-            if (e.experiment_id, "outcome") in overall.index
+        stored = e.experiment_id in current
+        outcome, adoption = (
+            overall.loc[(e.experiment_id, m)]
+            if stored and (e.experiment_id, m) in overall.index
             else None
+            for m in ("outcome", "adoption")
         )
-        adoption = (
-            overall.loc[(e.experiment_id, "adoption")]
-            if (e.experiment_id, "adoption") in overall.index
-            else None
-        )
-        stored = e.experiment_id in status.index
         waves = sorted(e.waves, key=lambda w: (w.wave, w.team_id))
         out.append(
             {
@@ -157,7 +158,7 @@ def experiments_frame(ws: Workspace, run_id: str | None = None) -> pd.DataFrame:
                 "teams": ";".join(w.team_id for w in waves if w.team_id),
                 "starts": ";".join(w.start_date.isoformat() for w in waves),
                 "end_date": e.end_date.isoformat() if e.end_date else None,
-                "comparison_teams": ";".join(plans[-1].comparison_teams) if plans else "",
+                "comparison_teams": ";".join(store.comparison_teams(e, plans)),
                 "created_by": e.created_by,
                 "created_at": e.created_at,
                 "status": e.status,

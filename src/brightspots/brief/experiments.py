@@ -3,13 +3,13 @@ nudge to test a suggested practice as an experiment.
 
 Read from the brief's run (``experiment_status``, ``experiment_effects``: optional run tables,
 so a run made before experiments existed gives no line). A line is about a team experiment
-with a treated team in the scope (every one for the whole company): its teams, its week, the
+with a treated team in the scope (every one for the whole company): its teams, its weeks, the
 uptake of the practice against the comparison teams and where the outcome stands, e.g.
-"Multithreading (Nordics and Iberia; week 5): adoption +24 points against the comparison teams;
-win rate: too early (first figures around 7 Feb)." Personal experiments hold a rep's own
-numbers and never reach a brief. A suggested practice that no running experiment of the scope
-tests gets ``Action.experiment_hint`` ("to see whether it works here, try it as an
-experiment").
+"Multithreading (Nordics, Iberia; 9 weeks of new deals planned; none mature yet): adoption +24
+points against the comparison teams; win rate: too early (first figures around 7 Feb)."
+Personal experiments hold a rep's own numbers and never reach a brief. A suggested practice
+that no running experiment of the scope tests gets ``Action.experiment_hint`` ("to see whether
+it works here, try it as an experiment").
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from brightspots.brief.model import Action, ExperimentLine
 from brightspots.experiments import words as xw
-from brightspots.report.experiments import Stored, StoredMeasure, stored
+from brightspots.report.experiments import Stored, StoredMeasure, interval_words, stored
 
 if TYPE_CHECKING:
     from brightspots.brief.source import Scope
@@ -78,8 +78,7 @@ def _outcome(s: Stored, ref: date | None) -> str:
     m = s.measures.get("outcome")
     figures = ""
     if m is not None and m.estimate is not None:
-        interval = xw.interval(m.ci_low, m.ci_high, s.outcome, m.level)
-        figures = f"{xw.change(m.estimate, s.outcome)}, {interval}"
+        figures = f"{xw.change(m.estimate, s.outcome)}, {interval_words(m, s.outcome)}"
     code = s.verdict
     if code == "worked":
         return f"{name}: it worked ({figures})"
@@ -113,17 +112,21 @@ def line(s: Stored, names: Mapping[str, str]) -> ExperimentLine:
     """One experiment in one line."""
     teams = ", ".join(names.get(t, t) for t in s.treated)
     ref = s.data_as_of.date() if s.data_as_of is not None else None
-    week = s.week()
-    if s.verdict == "not_started" or (week == 0 and s.first_start is not None):
+    if s.verdict == "not_started" or (not s.started() and s.first_start is not None):
         first = s.first_start
         when = f"starts {_day(first, ref)}" if first else "not started"
         text = f"{s.name} ({teams}; {when}): nothing to measure yet."
     else:
-        stopped = "; stopped" if s.status != "active" else ""
+        # the weeks of new deals that count, as the plan counts them (the outcome says when
+        # its first figures come)
+        progress = s.progress(upcoming=False, day=lambda d: _day(d, ref))
+        if s.status != "active" and not progress.startswith("ended"):
+            progress += "; stopped"
+        where = "; ".join(p for p in (teams, progress.removeprefix("; ")) if p)
         parts = [p for p in (_adoption(s.measures.get("adoption"), ref), _outcome(s, ref)) if p]
         if s.verdict in ("no_comparison", "too_few_teams", "failed"):
             parts = [_outcome(s, ref)]
-        text = f"{s.name} ({teams}; week {week}{stopped}): {'; '.join(parts)}."
+        text = f"{s.name} ({where}): {'; '.join(parts)}."
     return ExperimentLine(s.experiment_id, s.name, s.practice_id, s.verdict, text)
 
 

@@ -120,6 +120,11 @@ def _print(lines: list[str]) -> None:
         out.print(escape(line), soft_wrap=True)
 
 
+def _print_plan(head: str, plan: Plan | None, names: dict[str, str]) -> None:
+    """What ``create`` and ``extend`` print: ``head`` (what was made), then the plan."""
+    _print([head, *_plan_lines(plan, names)])
+
+
 def _what(exp: Experiment, names: dict[str, str]) -> str:
     from brightspots.experiments import words
 
@@ -219,12 +224,12 @@ def create(
         plan = compare.plan(ws, exp, exp.last_wave, settings=settings, as_of=None)
         store.create(ws, exp, plan)
         names = _team_names(ws)
-    out.print(
-        f"Experiment {escape(exp.name)!r} ({exp.experiment_id}) made by "
-        f"{escape(exp.created_by)}: {escape(_what(exp, names))}.",
-        soft_wrap=True,
+    _print_plan(
+        f"Experiment {exp.name!r} ({exp.experiment_id}) made by {exp.created_by}: "
+        f"{_what(exp, names)}.",
+        plan,
+        names,
     )
-    _print(_plan_lines(plan, names))
 
 
 # ---------------------------------------------------------------------------- extend
@@ -258,12 +263,12 @@ def extend(
         plan = compare.plan(ws, grown, waves[0].wave, settings=settings, as_of=None)
         updated = store.extend(ws, exp.experiment_id, waves, plan)
         names = _team_names(ws)
-    out.print(
-        f"Wave {waves[0].wave} of {escape(updated.name)!r}: "
-        f"{escape(_teams_words([w.team_id for w in waves], names))} from {begin}.",
-        soft_wrap=True,
+    _print_plan(
+        f"Wave {waves[0].wave} of {updated.name!r}: "
+        f"{_teams_words([w.team_id for w in waves], names)} from {begin}.",
+        plan,
+        names,
     )
-    _print(_plan_lines(plan, names))
 
 
 # ---------------------------------------------------------------------------- list
@@ -448,20 +453,19 @@ def stop(
         str | None,
         typer.Option(
             "--end",
-            help="The first local date no longer counted (default: its planned end if past, "
-            "else today).",
+            help="Its end (YYYY-MM-DD): the week holding it and the weeks after no longer "
+            "count (default: its planned end if past, else today).",
         ),
     ] = None,
     by: ByOpt = None,
 ) -> None:
-    """Stop an experiment: weeks from its end on no longer count. It stays listed (--all) and
-    earlier runs keep its results."""
+    """Stop an experiment: weeks from the one holding its end on no longer count. It stays
+    listed (--all) and earlier runs keep its results."""
     from brightspots.experiments import store
+    from brightspots.report.experiments import stop_words
 
     with _open(workspace) as ws:
         exp = store.stop(ws, name, end_date=_day(end, "--end"), by=_by(by))
-    out.print(
-        f"Stopped {escape(exp.name)!r} ({exp.experiment_id}): weeks from {exp.end_date} on no "
-        "longer count.",
-        soft_wrap=True,
-    )
+    assert exp.end_date is not None
+    what = f"Stopped {exp.name!r} ({exp.experiment_id}) from {exp.end_date}"
+    _print([f"{what}: {stop_words(exp.end_date)}."])

@@ -1,17 +1,25 @@
 """The plan of an experiment, frozen when it is made and when a wave is added: which teams it is
 compared with and why, and how long it should take to see an effect (design section 5).
 
-**Comparison teams.** ``all``: every team with reps not in the experiment (the experiment's own
-teams serve until their start in any case). ``similar`` (the default): the candidates are
-teams with reps, not in the experiment, not treated in another active experiment of the same
-practice, with at least ``min_weeks`` mature weeks in the ``history_weeks`` before the first
-start. Each team is described over those weeks by the outcome's level, its trend (the weighted
-least-squares slope a week), its volume (log), how often the practice was already used (the
-analysis run's ``practice_deals``) and its deal mix (the mean expected chance of its deals in
-the run's ``deal_expectations``); the features are z-scored over the candidates and the
-treated teams, a candidate's distance is its Euclidean distance to the nearest treated team,
-and the k nearest are taken (ties by team id), k = ``comparison_teams`` or max(6, 2 x treated),
-capped by the candidates. Nothing after the start is ever read.
+**Comparison teams.** Teams treated in another experiment of the same practice (active or
+stopped) are never comparison teams (``other_starts``; ``evaluate`` also stops counting a
+comparison team from the start of a later such experiment). ``all``: every other team with
+reps not in the experiment (the experiment's own teams serve until their start in any case).
+``similar`` (the default): the candidates are those teams with at least ``min_weeks`` mature
+weeks in the ``history_weeks`` before the first start. Each team is described over the
+*matching weeks*, the history before the last ``baseline_weeks`` (weeks -26 to -13 with the
+defaults, ``matching_weeks``), by the outcome's level, its volume (log), how often the practice
+was already used (the analysis run's ``practice_deals``) and its deal mix (the mean expected
+chance of its deals in the run's ``deal_expectations``); the features are z-scored over the
+candidates and the treated teams, a candidate's distance is its Euclidean distance to the
+nearest treated team, and the k nearest are taken (ties by team id), k = ``comparison_teams``
+or max(6, 2 x treated), capped by the candidates. Nothing after the start is ever read.
+
+The weeks just before the start are left out of the matching on purpose, and so is the trend:
+the pre-trend check tests whether the teams moved together over the last 26 weeks, and teams
+picked for moving like the treated ones over those same weeks would pass it by construction
+(and drift back afterwards: a noisy trend regresses to the mean). Nor is the baseline (the
+``baseline_weeks`` before the start) used to pick them, so their noise in it is not selected.
 
 **Power** (``power``): the noise of the outcome before the start, and the weeks of new deals
 after which an effect of ``[experiments] detect`` would show, with these teams.
@@ -36,7 +44,9 @@ from brightspots.experiments.config import ExperimentError, ExperimentSettings
 from brightspots.experiments.store import Experiment, Plan
 from brightspots.workspace import Run, Workspace
 
-FEATURES = ("level", "trend", "log_volume", "practice_use", "deal_mix")
+FEATURES = ("level", "log_volume", "practice_use", "deal_mix")
+#: the least matching weeks (else the first half of the history is matched on)
+MIN_MATCH_WEEKS = 4
 #: the weeks before the start compared with the whole history for a dip
 DIP_WEEKS = 8
 #: the least comparison teams taken by default
@@ -57,23 +67,21 @@ def history_weeks(first_start: date, weeks: int) -> tuple[date, ...]:
     return tuple(w for w in out if w != mixed)
 
 
-def wls_slope(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
-    """The weighted least-squares slope of y on x (NaN with fewer than 2 distinct x)."""
-    ok = np.isfinite(y) & np.isfinite(x) & (w > 0)
-    x, y, w = x[ok], y[ok], w[ok]
-    if len(np.unique(x)) < 2:
-        return math.nan
-    xm = np.dot(w, x) / w.sum()
-    ym = np.dot(w, y) / w.sum()
-    return float(np.dot(w, (x - xm) * (y - ym)) / np.dot(w, (x - xm) ** 2))
+def matching_weeks(first_start: date, weeks: int, baseline_weeks: int) -> tuple[date, ...]:
+    """The history weeks comparison teams are matched on: the ``history_weeks`` before the
+    first start without its last ``baseline_weeks`` (weeks -26 to -13 with the defaults), or
+    the history's first half when fewer than ``MIN_MATCH_WEEKS`` would remain."""
+    hist = history_weeks(first_start, weeks)
+    cut = panels.treated_from(first_start) - timedelta(weeks=baseline_weeks)
+    early = tuple(w for w in hist if w < cut)
+    return early if len(early) >= MIN_MATCH_WEEKS else hist[: max(1, len(hist) // 2)]
 
 
 def team_features(
     weekly: panels.Weekly, teams: Sequence[str], weeks: Sequence[date]
 ) -> pd.DataFrame:
-    """Per team: level, trend, log_volume and mature_weeks of ``weekly`` over ``weeks``."""
+    """Per team: level, log_volume and mature_weeks of ``weekly`` over ``weeks``."""
     y, n = weekly.matrix(list(teams), list(weeks))
-    x = np.arange(len(weeks), dtype=float)
     rows = []
     for i, team in enumerate(teams):
         have = np.isfinite(y[i])
@@ -83,12 +91,23 @@ def team_features(
             {
                 "team_id": team,
                 "level": level,
-                "trend": wls_slope(x, y[i], w),
                 "log_volume": math.log1p(float(n[i].mean())) if len(weeks) else math.nan,
                 "mature_weeks": int(have.sum()),
             }
         )
-    return pd.DataFrame(rows, columns=["team_id", "level", "trend", "log_volume", "mature_weeks"])
+    return pd.DataFrame(rows, columns=["team_id", "level", "log_volume", "mature_weeks"])
+
+
+def match_features(
+    weekly: panels.Weekly, teams: Sequence[str], first_start: date, settings: ExperimentSettings
+) -> pd.DataFrame:
+    """Per team: mature_weeks over the whole history (who can be compared), level and
+    log_volume over the matching weeks only (``matching_weeks``; the module docstring says
+    why)."""
+    hist = history_weeks(first_start, settings.history_weeks)
+    match = matching_weeks(first_start, settings.history_weeks, settings.baseline_weeks)
+    out = team_features(weekly, teams, hist)[["team_id", "mature_weeks"]]
+    return out.merge(team_features(weekly, teams, match).drop(columns="mature_weeks"))
 
 
 def run_features(ws: Workspace, run: Run | None, practice_id: str, before: date) -> pd.DataFrame:
@@ -208,16 +227,24 @@ def practice_of(ws: Workspace, practice_id: str):
     return found[0]
 
 
+def other_starts(experiment: Experiment, experiments: Sequence[Experiment]) -> dict[str, date]:
+    """The teams treated in another experiment (active or stopped) of ``experiment``'s
+    practice, each with its earliest start there: they are not comparison teams (from that
+    start on, for a team frozen in a plan before)."""
+    out: dict[str, date] = {}
+    for e in experiments:
+        if e.experiment_id == experiment.experiment_id or e.practice_id != experiment.practice_id:
+            continue
+        for team, start in e.starts().items():
+            out[team] = min(start, out.get(team, start))
+    return out
+
+
 def _busy(ws: Workspace, experiment: Experiment) -> set[str]:
-    """Teams treated in another active experiment of the same practice."""
+    """Teams treated in another experiment (active or stopped) of the same practice."""
     from brightspots.experiments import store
 
-    return {
-        t
-        for e in store.active(ws)
-        if e.experiment_id != experiment.experiment_id and e.practice_id == experiment.practice_id
-        for t in e.teams()
-    }
+    return set(other_starts(experiment, store.load(ws)))
 
 
 def _latest_run(ws: Workspace) -> Run | None:
@@ -269,8 +296,6 @@ def _team_plan(
     utc: datetime | None,
     made: str,
 ) -> Plan:
-    from brightspots.experiments.personal import outcome_weekly
-
     units = panels.team_units(ws)
     treated = list(experiment.teams())
     if not treated:
@@ -278,23 +303,18 @@ def _team_plan(
     _check_teams(treated, units)
     staffed = sorted(units.loc[units["reps"] > 0, "team_id"].astype(str))
     hist = history_weeks(experiment.first_start(), settings.history_weeks)
-    run = _latest_run(ws)
-    weekly = outcome_weekly(
-        ws,
-        experiment.outcome,
-        horizon_days=experiment.horizon_days,
-        first=hist[0],
-        stamp=utc,
-        run=run,
-        grain="team",
-        units=staffed,
+    match = matching_weeks(
+        experiment.first_start(), settings.history_weeks, settings.baseline_weeks
     )
-    feats = team_features(weekly, staffed, hist)
+    run = _latest_run(ws)
+    weekly = team_outcome(ws, experiment, first=hist[0], stamp=utc, run=run, units=staffed)
+    feats = match_features(weekly, staffed, experiment.first_start(), settings)
     feats = feats.merge(
-        run_features(ws, run, experiment.practice_id, hist[-1] + timedelta(days=7)),
+        run_features(ws, run, experiment.practice_id, match[-1] + timedelta(days=7)),
         on="team_id",
         how="left",
     )
+    busy = _busy(ws, experiment)
     others = [t for t in staffed if t not in treated]
     starts = experiment.starts()
     staggered = len({panels.treated_from(s) for s in starts.values()}) > 1
@@ -302,10 +322,15 @@ def _team_plan(
     reason_extra = ""
     left_out: list[str] = []
     if experiment.comparison == "all":
-        chosen = others
+        chosen = [t for t in others if t not in busy]
+        left_out = sorted(set(others) & busy)
         table = feats[feats["team_id"].isin(chosen)].assign(distance=np.nan, nearest_to="")
+        if left_out:
+            reason_extra = (
+                f" Left out: {words.count(len(left_out), 'team')} (in another experiment of "
+                "this practice)."
+            )
     else:
-        busy = _busy(ws, experiment)
         ok = feats["mature_weeks"] >= settings.min_weeks
         cand = [t for t in others if t not in busy and bool(ok[feats["team_id"] == t].any())]
         left_out = sorted(set(others) - set(cand))
@@ -357,6 +382,7 @@ def _team_plan(
         hist=hist,
         settings=settings,
         lag=lag_days(ws, experiment.outcome, experiment.horizon_days),
+        anticipation=panels.anticipation_weeks(ws),
     )
     body: dict[str, Any] = {
         "reason": words.comparison_reason(
@@ -367,7 +393,8 @@ def _team_plan(
         "power": power,
         "warnings": warnings,
         "treated": treated,
-        "history": {"from": hist[0].isoformat(), "to": (hist[-1] + timedelta(days=6)).isoformat()},
+        "history": _span(hist),
+        "matched": _span(match),
         "k": len(chosen),
         "features": _records(feats),
         "distances": {
@@ -378,6 +405,11 @@ def _team_plan(
         },
     }
     return Plan(experiment.experiment_id, wave, made, _iso(utc), tuple(chosen), body)
+
+
+def _span(weeks: Sequence[date]) -> dict[str, str]:
+    """The first and last day of consecutive weeks (Mondays)."""
+    return {"from": weeks[0].isoformat(), "to": (weeks[-1] + timedelta(days=6)).isoformat()}
 
 
 def _float(x: Any) -> float | None:
@@ -393,6 +425,31 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
     for r in df.to_dict("records"):
         out.append({k: (str(v) if k == "team_id" else _float(v)) for k, v in r.items()})
     return out
+
+
+def team_outcome(
+    ws: Workspace,
+    experiment: Experiment,
+    *,
+    first: date,
+    stamp: datetime | None,
+    run: Run | None,
+    units: Sequence[str],
+) -> panels.Weekly:
+    """The weekly outcome of a team experiment for ``units`` from the week of ``first`` (the
+    plan and the result read it alike)."""
+    from brightspots.experiments.personal import outcome_weekly
+
+    return outcome_weekly(
+        ws,
+        experiment.outcome,
+        horizon_days=experiment.horizon_days,
+        first=first,
+        stamp=stamp,
+        run=run,
+        grain="team",
+        units=list(units),
+    )
 
 
 def lag_days(ws: Workspace, outcome: str, horizon_days: int) -> int:
@@ -420,10 +477,12 @@ def power_words(
     hist: Sequence[date],
     settings: ExperimentSettings,
     lag: int,
+    anticipation: int = 0,
 ) -> dict[str, Any]:
     """The power of the plan: the noise of the outcome over ``hist`` (every team untreated
     then), the design (planned starts, mean weekly volumes), the weeks of new deals needed to
-    detect ``[experiments] detect``, and the sentence. ``weeks_needed`` None: not within two
+    detect ``[experiments] detect`` (the ``anticipation`` weeks before each start left out of
+    the baseline, as the fit will), and the sentence. ``weeks_needed`` None: not within two
     years."""
     from brightspots.experiments import power
 
@@ -448,14 +507,10 @@ def power_words(
     weeks = None
     larger = None
     if design.treated >= 2 and noise.between + noise.within > 0:
-        weeks = power.weeks_needed(design, noise, delta, baseline_weeks=k, power=settings.power)
+        sized = {"baseline_weeks": k, "power": settings.power, "anticipation": anticipation}
+        weeks = power.weeks_needed(design, noise, delta, **sized)
         if weeks is None:
-            larger = (
-                2 * delta,
-                power.weeks_needed(
-                    design, noise, 2 * delta, baseline_weeks=k, power=settings.power
-                ),
-            )
+            larger = (2 * delta, power.weeks_needed(design, noise, 2 * delta, **sized))
     treated_vol = [volume[u] for u in treated if u in volume]
     text = ""
     if design.treated >= 2:

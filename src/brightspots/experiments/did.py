@@ -4,11 +4,16 @@ intervals at team level. Pure numpy; the panel is small (tens of teams, about 10
 
 **Cells** (Callaway & Sant'Anna 2021, "Difference-in-differences with multiple time periods",
 J. Econometrics 225(2)). A wave g is the set of units whose first treated week is g. Each unit's
-baseline for wave g is the mean of its outcome over the K weeks [g - K, g - 1] that have data
-(``baseline_weeks``; a unit needs at least ceil(K/2) of them), and Delta_it = y_it - B_i(g). The
+baseline for wave g is the mean of its outcome over the K weeks [g - a - K, g - a - 1] that have
+data (``baseline_weeks``; a unit needs at least ceil(K/2) of them), and Delta_it = y_it - B_i(g).
+``anticipation`` a (weeks, default 0) is Callaway & Sant'Anna's anticipation parameter: the a
+weeks [g - a, g - 1] just before a start may already be touched by the practice (a deal
+created then is still open, and worked the new way, after the start), so they are in neither
+the baseline, nor the pre-trend, nor the post weeks (no cell (g, t) with g - a <= t < g). The
 controls of cell (g, t) are the units not in g, allowed by ``controls`` (the frozen comparison
-set) or in the experiment themselves, not yet treated at max(t, g - 1) and with y_jt and
-B_j(g) defined. With team weights w (fixed per unit)
+set) or in the experiment themselves, not yet treated (nor anticipating) at max(t, g - 1 - a)
++ a, i.e. start_j > t + a after the start and start_j > g - 1 before it (csdid's rule with its
+``anticipation``), and with y_jt and B_j(g) defined. With team weights w (fixed per unit)
 
     ATT(g, t) = sum_{i in g} w_i Delta_it / sum w_i  -  sum_{j in C} w_j Delta_jt / sum w_j
 
@@ -16,8 +21,10 @@ over the treated and control units with data. A cell needs one treated unit and
 ``min_controls`` controls. Pre cells (t < g) use the same baseline (long differences, the
 "universal" base). With K = 1 and ``controls=None`` the cells are exactly csdid's
 ``control_group="notyettreated", est_method="reg", base_period="universal"`` with
-``weights_name`` (the post cells equal its default "varying" base too); a mean of K weeks
-lowers the noise of the baseline, which dominates with about 15 deals a team a week.
+``weights_name`` (the post cells equal its default "varying" base too; with anticipation a,
+its ``anticipation=a`` outside the anticipation cells, which csdid estimates and this leaves
+out); a mean of K weeks lowers the noise of the baseline, which dominates with about 15 deals a
+team a week.
 
 **Aggregation** (R did's "simple" and "dynamic"). With W_c the weight of a cell's treated units
 with data (W_g on a balanced panel), the overall effect is theta = sum_c W_c ATT(c) / sum_c W_c
@@ -41,18 +48,33 @@ CR1 t and the multiplier bootstrap under-cover (MacKinnon & Webb 2017, "Wild boo
 inference for wildly different cluster sizes", J. Applied Econometrics 32(2); 2018, "The wild
 bootstrap for few (treated) clusters", Econometrics Journal 21(2)); in simulations with 6
 treated teams this covered 0.93-0.97 where the multiplier bootstrap covered 0.90-0.92. The same
-draws give every cell, the event study, the overall effect at ``level`` and at 99.9% (the
-Haybittle-Peto bound for early looks) and the pre-trend test.
+draws give every cell, the event study, the overall effect at ``level`` and the pre-trend test.
+The overall effect also gets the intervals the verdict's repeated looks need, from at least
+``STRICT_DRAWS`` draws of its own (one statistic, so cheap: draws x units): 99.9% (the
+Haybittle-Peto bound before the plan's weeks) and 98% (the Pocock-like bound from then on,
+``REPEATED_LEVEL``). A 99.9% quantile of |t*| from 1,999 draws interpolates near the third
+largest draw, so its Monte Carlo error would be large.
 
-**Pre-trend.** The weighted least-squares slope of ES(e) on e over e in [-26, -1] (weights W_e)
+**Far tails with few treated teams.** The SE rests on the spread of G1 treated teams' own
+effects, about G1 - 1 degrees of freedom, so |t| has the heavy tail of a t with G1 - 1 degrees
+of freedom; the Webb draws reuse the same G1 residuals and their far tail is too light. In
+simulated null experiments (24 teams, 6 treated in two waves of 3, K = 12) the 99.9% bootstrap-t
+interval excluded zero at some weekly look of the first 11 weeks in 12% of them (the first
+wave alone: 3 teams). So the two stricter intervals use q = max(bootstrap quantile, the t
+quantile with G1 - 1 degrees of freedom), the same t the power calculation uses (``power``);
+that made it 0% there. The 95% interval stays the bootstrap's, whose coverage at one look is
+checked (tests/test_experiments_inference.py, and issue 12's acceptance test).
+
+**Pre-trend.** The weighted least-squares slope of ES(e) on e over e in [-26, -1 - a] (weights W_e)
 is a statistic like the others (each team's own slope around the pooled one); its p-value is
 the share of draws with |t*| >= |t| (symmetric bootstrap-t). Its drift, slope x (mean post e +
-(K + 1) / 2), is the gap it would open between the baseline and the post weeks.
+a + (K + 1) / 2), is the gap it would open between the baseline and the post weeks.
 ``Pretrend.flagged`` applies the rule p < 0.05 and |drift| > max(delta / 2, |theta| / 2).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from datetime import date
@@ -66,6 +88,12 @@ WEBB = np.array(
 )
 #: the level of the interval early looks must clear (Haybittle-Peto)
 STRICT_LEVEL = 0.999
+#: the level of the interval that decides at the weekly looks from the plan's weeks on
+#: (Pocock-like: the same stricter bound at every look, so repeated looks keep the error rate;
+#: see ``verdict`` for the simulated rates behind 98%)
+REPEATED_LEVEL = 0.98
+#: the least number of bootstrap draws behind the STRICT_LEVEL and REPEATED_LEVEL intervals
+STRICT_DRAWS = 9999
 #: the pre-trend slope uses the event times from -PRETREND_WEEKS to -1
 PRETREND_WEEKS = 26
 #: the pre-trend test's level
@@ -162,8 +190,13 @@ class Wave:
 
 @dataclass(frozen=True)
 class Fit:
-    """The fit of one measure. ``overall`` and ``strict`` are None when fewer than 2 treated
-    units have data or no post cell has enough controls (``notes`` says which)."""
+    """The fit of one measure. ``overall`` is the overall effect at ``level``, ``strict`` the
+    same at ``STRICT_LEVEL`` and ``repeated`` at ``REPEATED_LEVEL`` (both at least as wide as
+    the t with G1 - 1 degrees of freedom makes them); all three are None when
+    fewer than 2 treated units have data or no post cell has enough controls (``notes`` says
+    which). The overall effect's controls are ``n_comparison`` never-treated units (the frozen
+    comparison teams) and ``n_later`` experiment units of later waves before they started;
+    ``anticipation`` the weeks before each start left out."""
 
     cells: tuple[Effect, ...]
     overall: Effect | None
@@ -174,6 +207,10 @@ class Fit:
     post_weeks: int
     level: float
     notes: tuple[str, ...]
+    repeated: Effect | None = None
+    n_comparison: int = 0
+    n_later: int = 0
+    anticipation: int = 0
 
     @property
     def treated(self) -> int:
@@ -211,9 +248,10 @@ class _Cell:
         return self.t - self.g
 
 
-def _baselines(y: np.ndarray, g: int, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """(B_i(g), number of weeks behind it); B is NaN with fewer than ceil(K/2) weeks."""
-    window = y[:, max(0, g - k) : g]
+def _baselines(y: np.ndarray, end: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(B_i, number of weeks behind it) over the K weeks before week ``end`` (g - a); B is NaN
+    with fewer than ceil(K/2) weeks."""
+    window = y[:, max(0, end - k) : end]
     have = np.isfinite(window)
     count = have.sum(axis=1)
     total = np.where(have, window, 0.0).sum(axis=1)
@@ -238,12 +276,19 @@ def _waves(panel: Panel) -> list[int]:
     return sorted(int(g) for g in set(start[start >= 0].tolist()))
 
 
-def _cells(
-    panel: Panel, *, baseline_weeks: int, controls: np.ndarray | None, min_controls: int
-) -> tuple[list[_Cell], list[Wave], dict[int, tuple[np.ndarray, np.ndarray]]]:
-    """Every estimable cell (pre and post), the waves, and each wave's baselines."""
+def _check(baseline_weeks: int, anticipation: int) -> None:
     if baseline_weeks < 1:
         raise ValueError("baseline_weeks must be at least 1")
+    if anticipation < 0:
+        raise ValueError("anticipation must be 0 or more weeks")
+
+
+def _cells(
+    panel: Panel, baseline_weeks: int, controls: np.ndarray | None, min_controls: int, a: int
+) -> tuple[list[_Cell], list[Wave], dict[int, tuple[np.ndarray, np.ndarray]]]:
+    """Every estimable cell (pre and post, none in the ``a`` anticipation weeks), the waves,
+    and each wave's baselines."""
+    _check(baseline_weeks, a)
     y = panel.observed()
     start = np.asarray(panel.start)
     allowed = _allowed(panel, controls)
@@ -251,13 +296,15 @@ def _cells(
     waves: list[Wave] = []
     bases: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     for g in _waves(panel):
-        base, count = _baselines(y, g, baseline_weeks)
+        base, count = _baselines(y, g - a, baseline_weeks)
         bases[g] = (base, count)
         in_wave = (start == g) & np.isfinite(base)
         outside = allowed & (start != g) & np.isfinite(base)
         post = 0
         for t in range(y.shape[1]):
-            later = (start < 0) | (start > max(t, g - 1))
+            if g - a <= t < g:  # anticipation weeks: neither before nor after
+                continue
+            later = (start < 0) | (start > max(t, g - 1 - a) + a)
             yt = y[:, t]
             treated = np.flatnonzero(in_wave & np.isfinite(yt))
             ctrl = np.flatnonzero(outside & later & np.isfinite(yt))
@@ -267,7 +314,7 @@ def _cells(
                 _Cell(g, t, treated, ctrl, yt[treated] - base[treated], yt[ctrl] - base[ctrl])
             )
             post += t >= g
-        at_start = outside & ((start < 0) | (start > g))
+        at_start = outside & ((start < 0) | (start > g + a))
         waves.append(Wave(g, int(in_wave.sum()), int(at_start.sum()), post))
     return cells, waves, bases
 
@@ -325,6 +372,17 @@ def webb_draws(draws: int, units: int, seed: int) -> np.ndarray:
     return WEBB[rng.integers(0, len(WEBB), size=(draws, units))]
 
 
+@functools.lru_cache(maxsize=4)
+def _strict_draws(draws: int, units: int, seed: int) -> np.ndarray:
+    """Webb weights for the stricter intervals, as ``webb_draws`` but from 8-bit integers
+    (about 3 times faster for 9,999 draws), read-only and kept for the next fit of as many
+    units (the outcome and adoption of one experiment, a panel's weekly looks)."""
+    rng = np.random.default_rng(seed)
+    xi = WEBB[rng.integers(0, len(WEBB), size=(draws, units), dtype=np.uint8)]
+    xi.flags.writeable = False
+    return xi
+
+
 def _bootstrap_t(
     xi: np.ndarray, psi_t: np.ndarray, psi_c: np.ndarray, share: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -377,6 +435,21 @@ def _effect(est: float, se: float, q: float, n1: int, n0: int, weight: float, **
     )
 
 
+def _stricter(t_star: np.ndarray, level: float, treated: int) -> float:
+    """The ``level`` quantile of |t*| of one statistic, at least the t quantile with
+    ``treated`` - 1 degrees of freedom (see "Far tails" in the module docstring)."""
+    q = float(_quantile(t_star, level)[0])
+    return q if math.isnan(q) else max(q, _t_quantile(level, max(int(treated) - 1, 1)))
+
+
+@functools.lru_cache(maxsize=256)
+def _t_quantile(level: float, dof: int) -> float:
+    """The two-sided ``level`` quantile of a t with ``dof`` degrees of freedom."""
+    from scipy import stats
+
+    return float(stats.t.ppf(0.5 + level / 2, dof))
+
+
 def _post_coefficients(cells: list[_Cell], weight: np.ndarray) -> np.ndarray:
     post = np.array([c.t >= c.g for c in cells], dtype=bool)
     b = np.where(post, weight, 0.0)
@@ -392,14 +465,15 @@ def fit(
     seed: int = 0,
     level: float = 0.95,
     min_controls: int = 2,
+    anticipation: int = 0,
 ) -> Fit:
     """ATT(g, t), the event study, the overall effect and the pre-trend check, with wild
-    cluster bootstrap-t intervals from ``draws`` Webb draws (see the module docstring)."""
+    cluster bootstrap-t intervals from ``draws`` Webb draws (the overall effect's 99.9% and 98%
+    intervals from at least ``STRICT_DRAWS``); ``anticipation`` weeks before each start are left
+    out (see the module docstring)."""
     if draws < 1:
         raise ValueError("draws must be at least 1")
-    cells, waves, _ = _cells(
-        panel, baseline_weeks=baseline_weeks, controls=controls, min_controls=min_controls
-    )
+    cells, waves, _ = _cells(panel, baseline_weeks, controls, min_controls, anticipation)
     y = panel.observed()
     start = np.asarray(panel.start)
     treated_data = np.isfinite(y) & (start >= 0)[:, None]
@@ -407,7 +481,21 @@ def fit(
     post_weeks = 0 if first is None else int(treated_data[:, first:].any(axis=0).sum())
     if not cells:
         notes = ("no treated unit has data with enough comparison units in the same week",)
-        return Fit((), None, None, (), None, tuple(waves), post_weeks, level, notes)
+        return Fit(
+            (),
+            None,
+            None,
+            (),
+            None,
+            tuple(waves),
+            post_weeks,
+            level,
+            notes,
+            None,
+            0,
+            0,
+            anticipation,
+        )
 
     w = np.asarray(panel.weight, dtype=float)
     parts = _Parts(cells, w)
@@ -466,17 +554,27 @@ def fit(
     k_slope = k_all + 1
 
     notes: list[str] = []
-    overall = strict = None
+    overall = strict = repeated = None
+    n_comparison = n_later = 0
     theta: float | None = None
     if not has_overall:
         notes.append("no week after the start has enough comparison units with data")
     elif g1[k_all] < 2:
         notes.append("fewer than 2 treated units have data after the start")
     else:
-        overall = _effect(est[k_all], se[k_all], q[k_all], g1[k_all], g0[k_all], weight_of[k_all])
-        q_strict = _quantile(t_star[:, [k_all]], STRICT_LEVEL)[0]
-        strict = _effect(est[k_all], se[k_all], q_strict, g1[k_all], g0[k_all], weight_of[k_all])
+        at = (est[k_all], se[k_all])
+        n1, n0, wt = g1[k_all], g0[k_all], weight_of[k_all]
+        overall = _effect(*at, q[k_all], n1, n0, wt)
+        # the stricter levels from their own, larger set of draws of this one statistic
+        xi_strict = _strict_draws(max(draws, STRICT_DRAWS), len(w), seed)
+        with one_blas_thread():
+            _, t_strict = _bootstrap_t(xi_strict, psi_t[[k_all]], psi_c[[k_all]], share[[k_all]])
+        strict = _effect(*at, _stricter(t_strict, STRICT_LEVEL, n1), n1, n0, wt)
+        repeated = _effect(*at, _stricter(t_strict, REPEATED_LEVEL, n1), n1, n0, wt)
         theta = overall.estimate
+        used = (parts.control[b_overall != 0] > 0).any(axis=0)
+        n_comparison = int(np.sum(used & (start < 0)))
+        n_later = int(np.sum(used & (start >= 0)))
 
     pretrend = None
     if len(pre_es) >= 3 and np.isfinite(se[k_slope]) and se[k_slope] > 0:
@@ -484,7 +582,7 @@ def fit(
         hits = np.abs(t_star[:, k_slope]) >= t_obs - 1e-12
         p = (1.0 + float(np.sum(hits))) / (draws + 1.0)
         mean_post_e = float(np.dot(b_overall, e_of)) if has_overall else 0.0
-        drift = est[k_slope] * (mean_post_e + (baseline_weeks + 1) / 2)
+        drift = est[k_slope] * (mean_post_e + anticipation + (baseline_weeks + 1) / 2)
         slope = _effect(est[k_slope], se[k_slope], q[k_slope], 0, 0, 0.0)
         pretrend = Pretrend(
             slope.estimate,
@@ -506,17 +604,24 @@ def fit(
         post_weeks,
         level,
         tuple(notes),
+        repeated,
+        n_comparison,
+        n_later,
+        anticipation,
     )
 
 
 def linear_weights(
-    panel: Panel, *, baseline_weeks: int, controls: np.ndarray | None = None, min_controls: int = 2
+    panel: Panel,
+    *,
+    baseline_weeks: int,
+    controls: np.ndarray | None = None,
+    min_controls: int = 2,
+    anticipation: int = 0,
 ) -> np.ndarray:
     """c (units x weeks) with theta = sum(c * y) over the entries where y is defined (0
     elsewhere); all zeros when there is no post cell."""
-    cells, _, bases = _cells(
-        panel, baseline_weeks=baseline_weeks, controls=controls, min_controls=min_controls
-    )
+    cells, _, bases = _cells(panel, baseline_weeks, controls, min_controls, anticipation)
     y = panel.observed()
     c = np.zeros(y.shape)
     w = np.asarray(panel.weight, dtype=float)
@@ -527,20 +632,30 @@ def linear_weights(
         if b_c == 0:
             continue
         g, t = cell.g, cell.t
-        lo = max(0, g - baseline_weeks)
+        end = g - anticipation  # the baseline is the K weeks before it
+        lo = max(0, end - baseline_weeks)
         _, count = bases[g]
         for units, sign in ((cell.treated, 1.0), (cell.controls, -1.0)):
             a = sign * b_c * w[units] / w[units].sum()
             c[units, t] += a
-            window = have[units, lo:g]
-            c[units, lo:g] -= (a / count[units])[:, None] * window
+            window = have[units, lo:end]
+            c[units, lo:end] -= (a / count[units])[:, None] * window
     return c
 
 
-def levels(panel: Panel, *, baseline_weeks: int, controls: np.ndarray | None = None) -> Levels:
+def levels(
+    panel: Panel,
+    *,
+    baseline_weeks: int,
+    controls: np.ndarray | None = None,
+    anticipation: int = 0,
+) -> Levels:
     """Volume-weighted means of y (for adoption: the share of new deals doing the practice):
     the treated units over their baseline weeks and since their starts, and the comparison
-    units (never treated, allowed) over the K weeks before the first start and since."""
+    units (never treated, allowed) over the K weeks before the first start's anticipation
+    weeks and since the first start."""
+    _check(baseline_weeks, anticipation)
+    a = anticipation
     y = panel.observed()
     n = np.where(np.isfinite(y), np.asarray(panel.n, dtype=float), 0.0)
     yn = np.where(np.isfinite(y), y, 0.0) * n
@@ -548,11 +663,11 @@ def levels(panel: Panel, *, baseline_weeks: int, controls: np.ndarray | None = N
     t = np.arange(y.shape[1])[None, :]
     g = start[:, None]
     treated = start >= 0
-    before = treated[:, None] & (t >= g - baseline_weeks) & (t < g)
+    before = treated[:, None] & (t >= g - a - baseline_weeks) & (t < g - a)
     since = treated[:, None] & (t >= g)
     first = int(start[treated].min()) if treated.any() else y.shape[1]
     comp = (_allowed(panel, controls) & ~treated)[:, None]
-    c_before = comp & (t >= first - baseline_weeks) & (t < first)
+    c_before = comp & (t >= first - a - baseline_weeks) & (t < first - a)
     c_since = comp & (t >= first)
 
     def mean(mask: np.ndarray) -> float:

@@ -83,7 +83,9 @@ class Measure:
     treated teams' change minus the comparison teams', in shares for rates and in hours for
     response time) at ``level`` (0.95); None when it cannot be estimated. ``strict_low`` /
     ``strict_high`` are its 99.9% interval, which decides while ``early`` (before the plan's
-    weeks: Haybittle-Peto). ``before``/``after`` are volume-weighted levels of the mature
+    weeks: Haybittle-Peto), and ``repeated_low`` / ``repeated_high`` its 98% interval, which
+    decides from then on (the same bound at every weekly look); ``decisive()`` gives the one
+    that decides. ``before``/``after`` are volume-weighted levels of the mature
     weeks: ``treated_*`` over the treated teams (before: the ``baseline_weeks`` before each
     start; after: from each start), ``comparison_*`` over the comparison teams in the same
     weeks. ``weeks_mature`` counts the weeks since the first start with a mature figure;
@@ -113,10 +115,21 @@ class Measure:
     panel: pd.DataFrame = field(default_factory=empty_panel)
     source: str = ""
     notes: tuple[str, ...] = ()
+    repeated_low: float | None = None
+    repeated_high: float | None = None
 
     @property
     def estimated(self) -> bool:
         return self.estimate is not None and math.isfinite(self.estimate)
+
+    def decisive(self) -> tuple[float, float | None, float | None]:
+        """(level, low, high) of the interval that decides "worked" or "worse" at this look, as
+        the verdict reads it (``verdict.decisive``): 99.9% while ``early``, else 98%."""
+        from brightspots.experiments.did import REPEATED_LEVEL, STRICT_LEVEL
+
+        if self.early:
+            return STRICT_LEVEL, self.strict_low, self.strict_high
+        return REPEATED_LEVEL, self.repeated_low, self.repeated_high
 
     def event(self) -> pd.DataFrame:
         """The event study: e, estimate, se, ci_low, ci_high, n_treated, n_control, by e."""
@@ -133,6 +146,8 @@ class Measure:
             "level": self.level,
             "strict_low": _num(self.strict_low),
             "strict_high": _num(self.strict_high),
+            "repeated_low": _num(self.repeated_low),
+            "repeated_high": _num(self.repeated_high),
             "early": bool(self.early),
             "treated_before": _num(self.treated_before),
             "treated_after": _num(self.treated_after),

@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import ibis
 import ibis.expr.types as ir
@@ -35,6 +36,9 @@ import pandas as pd
 from brightspots import timezones
 from brightspots.metrics.periods import week_start
 from brightspots.workspace import Run, Workspace
+
+if TYPE_CHECKING:
+    from brightspots.experiments.store import Plan
 
 OUTCOMES = ("win_rate", "impact_rate", "response_hours")
 MEASURES = (*OUTCOMES, "adoption")
@@ -93,6 +97,17 @@ class Weekly:
         return y, n
 
 
+@dataclass(frozen=True)
+class Reads:
+    """An experiment's weekly outcome and adoption read beforehand, possibly over more units
+    and from an earlier week than it needs (``evaluate.run_tables`` reads them once for every
+    experiment of the same outcome and horizon, and of the same practice): a unit-week's figure
+    does not depend on which other units and weeks were read with it."""
+
+    outcome: Weekly
+    adoption: Weekly
+
+
 def weeks_between(first: date, last: date) -> tuple[date, ...]:
     """The Mondays of the ISO weeks from the one holding ``first`` to the one holding ``last``."""
     a = first - timedelta(days=first.weekday())
@@ -109,6 +124,19 @@ def treated_from(start: date) -> date:
 def mixed_week(start: date) -> date | None:
     """The week a mid-week start falls in (left out of before and after), None on a Monday."""
     return None if start.weekday() == 0 else start - timedelta(days=start.weekday())
+
+
+def anticipation_weeks(ws: Workspace) -> int:
+    """The weeks before a start whose deals may already carry the practice: ceil(``[practices]
+    landmark_days`` / 7). A practice is measured over a deal's first ``landmark_days``, so a
+    team told to use it from a date also uses it on the deals it opened in those days before;
+    the analysis leaves those weeks out of the baseline and the pre-trend
+    (``did.fit(anticipation=)``)."""
+    import math
+
+    from brightspots.practices.registry import landmark_days
+
+    return math.ceil(landmark_days(ws.config) / 7)
 
 
 def _days(span: timedelta | int) -> timedelta:
@@ -444,15 +472,18 @@ def to_panel(
     *,
     end: date | None = None,
     weight_weeks: Sequence[date] = (),
+    stops: dict[str, date] | None = None,
 ):
     """A ``did.Panel`` of ``weekly`` over ``units`` x ``weeks`` (consecutive Mondays).
 
-    A unit in ``starts`` is treated from ``treated_from(start)`` (a start after the last week
-    gives an index past the panel: not yet treated in any week); its mixed week (a mid-week
-    start) is left out. Weeks from the week holding ``end`` on no longer count. A unit's weight
-    is its mean weekly volume over ``weight_weeks`` (the weeks before the first start, from
-    the first week any unit has volume), else over every week of the panel; units with no
-    volume at all are left out (the panel keeps the others, in order)."""
+        A unit in ``starts`` is treated from ``treated_from(start)`` (a start after the last week
+        gives an index past the panel: not yet treated in any week); its mixed week (a mid-week
+        start) is left out. Weeks from the week holding ``end`` on no longer count, nor, for a
+    unit in ``stops``, those from the week holding its date (a comparison team treated in
+    another experiment of the practice from then on). A unit's weight
+        is its mean weekly volume over ``weight_weeks`` (the weeks before the first start, from
+        the first week any unit has volume), else over every week of the panel; units with no
+        volume at all are left out (the panel keeps the others, in order)."""
     from brightspots.experiments.did import Panel
 
     weeks = tuple(weeks)
@@ -484,6 +515,11 @@ def to_panel(
         stop = len(weeks)
     else:
         stop = max(0, (stop_at - weeks[0]).days // 7)
+    stop_at_unit = np.full(len(units), stop, dtype=int)
+    for i, u in enumerate(units):
+        own = stop_week((stops or {}).get(u))
+        if own is not None and weeks:
+            stop_at_unit[i] = min(stop, max(0, (own - weeks[0]).days // 7))
     keep = np.flatnonzero(weight > 0)
     return Panel(
         units=tuple(units[i] for i in keep),
@@ -491,6 +527,17 @@ def to_panel(
         y=y[keep],
         n=n[keep],
         start=start[keep],
-        stop=np.full(len(keep), stop, dtype=int),
+        stop=stop_at_unit[keep],
         weight=weight[keep],
     )
+
+
+def planned_weeks(plans: Sequence[Plan]) -> int | None:
+    """The weeks of new deals the latest wave's plan that sized them needs
+    (``Plan.plan["power"]``), None when no plan did (or not within two years): early looks are
+    judged against them."""
+    for p in sorted(plans, key=lambda p: p.wave, reverse=True):
+        power = (p.plan or {}).get("power")
+        if isinstance(power, dict) and power.get("weeks_needed") is not None:
+            return int(power["weeks_needed"])
+    return None

@@ -20,6 +20,9 @@ error of the overall effect after P weeks of new deals, and the weeks needed to 
    G1 - 1 degrees of freedom (G1 treated teams, the clusters that limit the interval); None when
    two years are not enough.
 
+``anticipation`` (weeks, as in ``did.fit``) leaves the weeks just before each start out of the
+baseline, as the fit will.
+
 The test checks the noise against simulated AR(1) panels and SE(P) against the spread of the
 fitted effect over simulated experiments (tests/test_experiments_power.py).
 """
@@ -69,12 +72,14 @@ class Design:
     def treated(self) -> int:
         return int(np.sum(np.asarray(self.start) >= 0))
 
-    def panel(self, weeks: int, *, baseline_weeks: int) -> did.Panel:
-        """The panel of the plan: K weeks before the first start and ``weeks`` after, every
-        team-week with data (y = 0: only which entries exist matters to the weights)."""
+    def panel(self, weeks: int, *, baseline_weeks: int, anticipation: int = 0) -> did.Panel:
+        """The panel of the plan: K weeks and the anticipation weeks before the first start and
+        ``weeks`` after, every team-week with data (y = 0: only which entries exist matters to
+        the weights)."""
         start = np.asarray(self.start, dtype=int)
         volume = np.asarray(self.volume, dtype=float)
-        total = baseline_weeks + weeks
+        before = baseline_weeks + anticipation
+        total = before + weeks
         n = np.repeat(volume[:, None], total, axis=1)
         weight = volume if self.weight is None else np.asarray(self.weight, dtype=float)
         return did.Panel(
@@ -82,7 +87,7 @@ class Design:
             weeks=tuple(_ORIGIN + timedelta(weeks=k) for k in range(total)),
             y=np.zeros((len(start), total)),
             n=n,
-            start=np.where(start >= 0, start + baseline_weeks, -1),
+            start=np.where(start >= 0, start + before, -1),
             stop=np.full(len(start), total),
             weight=weight,
         )
@@ -177,11 +182,15 @@ def _noise(panel: did.Panel) -> Noise:
     return Noise(float(between), float(within), float(np.clip(rho, 0.0, _RHO_MAX)))
 
 
-def se_after(design: Design, noise: Noise, weeks: int, *, baseline_weeks: int) -> float:
+def se_after(
+    design: Design, noise: Noise, weeks: int, *, baseline_weeks: int, anticipation: int = 0
+) -> float:
     """The SE of the overall effect after ``weeks`` weeks of new deals from the first start
     (inf when no week after a start has a comparison)."""
-    panel = design.panel(weeks, baseline_weeks=baseline_weeks)
-    c = did.linear_weights(panel, baseline_weeks=baseline_weeks, controls=design.controls)
+    panel = design.panel(weeks, baseline_weeks=baseline_weeks, anticipation=anticipation)
+    c = did.linear_weights(
+        panel, baseline_weeks=baseline_weeks, controls=design.controls, anticipation=anticipation
+    )
     if not np.any(c):
         return math.inf
     lag = np.abs(np.subtract.outer(np.arange(c.shape[1]), np.arange(c.shape[1])))
@@ -204,16 +213,21 @@ def weeks_needed(
     baseline_weeks: int,
     power: float = 0.8,
     alpha: float = 0.05,
+    anticipation: int = 0,
     limit: int = LIMIT_WEEKS,
 ) -> int | None:
     """The least number of weeks of new deals (from the first start) after which a change of
-    ``delta`` is detected with ``power`` at level ``alpha``; None if not within ``limit``."""
+    ``delta`` is detected with ``power`` at level ``alpha``, (t + t) SE(weeks) <= delta; None if
+    not within ``limit`` (so ``limit=P - 1`` asks whether fewer than P weeks would do)."""
     if design.treated < 2 or delta <= 0:
         return None
     factor = _factor(design.treated, power, alpha)
 
     def enough(weeks: int) -> bool:
-        return factor * se_after(design, noise, weeks, baseline_weeks=baseline_weeks) <= delta
+        se = se_after(
+            design, noise, weeks, baseline_weeks=baseline_weeks, anticipation=anticipation
+        )
+        return factor * se <= delta
 
     if not enough(limit):
         return None
@@ -225,22 +239,6 @@ def weeks_needed(
         else:
             lo = mid + 1
     return lo
-
-
-def detectable(
-    design: Design,
-    noise: Noise,
-    weeks: int,
-    *,
-    baseline_weeks: int,
-    power: float = 0.8,
-    alpha: float = 0.05,
-) -> float:
-    """The smallest change detected after ``weeks`` weeks (inf when none is)."""
-    if design.treated < 2:
-        return math.inf
-    se = se_after(design, noise, weeks, baseline_weeks=baseline_weeks)
-    return _factor(design.treated, power, alpha) * se
 
 
 def ready(first_start: date, weeks: int, lag_days: int) -> date:

@@ -23,7 +23,9 @@ import hashlib
 import json
 import secrets
 import sqlite3
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
@@ -31,7 +33,7 @@ from zoneinfo import ZoneInfo
 
 from brightspots.experiments.config import COMPARISONS, KINDS, OUTCOMES, ExperimentError
 from brightspots.web.appstate import FILE as STATE_FILE
-from brightspots.web.appstate import AppState
+from brightspots.web.appstate import VERSION, AppState
 
 if TYPE_CHECKING:
     from brightspots.workspace import Workspace
@@ -40,6 +42,9 @@ if TYPE_CHECKING:
 MAX_NAME = 80
 #: teams named in one error message at most
 _LISTED = 20
+#: a name in use (names are unique in the workspace, any case): the same words whoever asks,
+#: naming no experiment (the user may not be allowed to see the one that has it)
+_TAKEN = "the name {name!r} is not available: choose another name"
 
 
 @dataclass(frozen=True)
@@ -172,9 +177,57 @@ def today(ws: Workspace) -> date:
 # ---------------------------------------------------------------------------- reading
 
 
+class _Checked(AppState):
+    """App state whose schema is checked without the write lock when it is current: only an
+    older (or new) file is migrated, under ``BEGIN IMMEDIATE``."""
+
+    def _migrate(self, con: sqlite3.Connection) -> None:
+        try:
+            row = con.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
+        except sqlite3.OperationalError:  # no meta table: a new file
+            row = None
+        if row is None or row[0] != str(VERSION):
+            super()._migrate(con)
+
+
+#: the app state of each file this process has opened (its schema checked once), by path and
+#: inode (a file made anew at the same path is checked again)
+_STATES: dict[tuple[str, int, int], AppState] = {}
+_STATES_LOCK = threading.Lock()
+
+
+def _app(ws: Workspace) -> AppState:
+    """The workspace's app state: its schema is checked (and migrated) once per process and
+    file, not at every call (a migration takes the write lock)."""
+    path = ws.root / STATE_FILE
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return _Checked(ws.root)  # the first write makes it (and checks it)
+    key = (str(path.resolve()), st.st_dev, st.st_ino)
+    with _STATES_LOCK:
+        state = _STATES.get(key)
+        if state is None:
+            state = _STATES[key] = _Checked(ws.root)
+    return state
+
+
 def _state(ws: Workspace) -> AppState | None:
     """The workspace's app state, None when there is none (reading never creates it)."""
-    return AppState(ws.root) if (ws.root / STATE_FILE).is_file() else None
+    return _app(ws) if (ws.root / STATE_FILE).is_file() else None
+
+
+@contextmanager
+def _reading(state: AppState) -> Iterator[sqlite3.Connection]:
+    """A read-only transaction: one snapshot of the file, and no write lock taken (WAL: a
+    writer holding ``BEGIN IMMEDIATE`` does not hold it up, nor it the writer)."""
+    with state.read() as con:
+        con.execute("PRAGMA query_only = ON")
+        con.execute("BEGIN")
+        try:
+            yield con
+        finally:
+            con.execute("COMMIT")
 
 
 def _date(v: Any) -> date | None:
@@ -226,7 +279,7 @@ def load(ws: Workspace) -> list[Experiment]:
     state = _state(ws)
     if state is None:
         return []
-    with state.read() as con:
+    with _reading(state) as con:
         return _read(con)
 
 
@@ -250,18 +303,33 @@ def _unknown(name_or_id: str, names: list[str]) -> ExperimentError:
     return ExperimentError(f"no experiment {name_or_id!r}; the experiments are {shown}")
 
 
+def _found(con: sqlite3.Connection, name_or_id: str) -> Experiment:
+    """``_find``, else an error that names the experiments there are."""
+    hit = _find(con, name_or_id)
+    if hit is None:
+        names = [r[0] for r in con.execute("SELECT name FROM experiments ORDER BY name")]
+        raise _unknown(name_or_id, names)
+    return hit
+
+
 def find(ws: Workspace, name_or_id: str) -> Experiment:
     """The experiment with this id or name (any case); an error names those there are."""
     state = _state(ws)
     if state is None:
         raise _unknown(name_or_id, [])
-    with state.read() as con:
-        hit = _find(con, name_or_id)
-        if hit is None:
-            names = [r[0] for r in con.execute("SELECT name FROM experiments ORDER BY name")]
-    if hit is None:
-        raise _unknown(name_or_id, names)
-    return hit
+    with _reading(state) as con:
+        return _found(con, name_or_id)
+
+
+def comparison_teams(experiment: Experiment, plans: Sequence[Plan]) -> tuple[str, ...]:
+    """The teams the experiment is compared with: every wave's plan's comparison teams, by
+    wave, without the experiment's own teams (a comparison team that joined a later wave is
+    compared only until its start, as one of the experiment's teams)."""
+    treated = set(experiment.teams())
+    seen: dict[str, None] = {}
+    for p in sorted(plans, key=lambda p: p.wave):
+        seen.update((t, None) for t in p.comparison_teams if t not in treated)
+    return tuple(seen)
 
 
 def _plan(row: sqlite3.Row) -> Plan:
@@ -280,7 +348,7 @@ def plans(ws: Workspace, experiment_id: str) -> list[Plan]:
     state = _state(ws)
     if state is None:
         return []
-    with state.read() as con:
+    with _reading(state) as con:
         rows = con.execute(
             "SELECT * FROM experiment_plans WHERE experiment_id = ? ORDER BY wave",
             [experiment_id],
@@ -482,7 +550,7 @@ def draft(
     if not given and not rep:
         raise ExperimentError("give the teams that try the practice (--teams) or a rep (--rep)")
     if name_taken(ws, name):
-        raise ExperimentError(f"an experiment named {name!r} exists already: choose another name")
+        raise ExperimentError(_TAKEN.format(name=name))
     pid = practice_id(ws, practice)
     org = _org(ws)
     at = now()
@@ -517,7 +585,7 @@ def name_taken(ws: Workspace, name: str) -> bool:
     state = _state(ws)
     if state is None:
         return False
-    with state.read() as con:
+    with _reading(state) as con:
         return bool(con.execute("SELECT 1 FROM experiments WHERE name = ?", [name]).fetchall())
 
 
@@ -605,12 +673,9 @@ def create(
     _check(experiment)
     if plan is not None:
         _plan_for(plan, experiment.experiment_id, experiment.last_wave)
-    state = AppState(ws.root)
-    with state.write() as con:
+    with _app(ws).write() as con:
         if con.execute("SELECT 1 FROM experiments WHERE name = ?", [experiment.name]).fetchall():
-            raise ExperimentError(
-                f"an experiment named {experiment.name!r} exists already: choose another name"
-            )
+            raise ExperimentError(_TAKEN.format(name=experiment.name))
         e = experiment
         con.execute(
             "INSERT INTO experiments (experiment_id, name, kind, practice_id, outcome, "
@@ -649,12 +714,8 @@ def extend(ws: Workspace, name: str, wave: Wave | Sequence[Wave], plan: Plan | N
         raise ExperimentError("give the teams of the new wave (--teams)")
     if len({(w.wave, w.start_date) for w in waves}) != 1:
         raise ValueError("the teams of one wave share its number and start")
-    state = AppState(ws.root)
-    with state.write() as con:
-        exp = _find(con, name)
-        if exp is None:
-            names = [r[0] for r in con.execute("SELECT name FROM experiments ORDER BY name")]
-            raise _unknown(name, names)
+    with _app(ws).write() as con:
+        exp = _found(con, name)
         _changeable(exp, "take another wave")
         if exp.kind != "team":
             raise ExperimentError(
@@ -690,10 +751,7 @@ def stop(ws: Workspace, name: str, *, end_date: date | None, by: str) -> Experim
         raise _unknown(name, [])
     day = today(ws)
     with state.write() as con:
-        exp = _find(con, name)
-        if exp is None:
-            names = [r[0] for r in con.execute("SELECT name FROM experiments ORDER BY name")]
-            raise _unknown(name, names)
+        exp = _found(con, name)
         _changeable(exp, "be stopped again")
         if end_date is None:  # one stopped before it started ends at its start: nothing counts
             end_date = exp.end_date if exp.end_date is not None and exp.end_date <= day else day

@@ -13,11 +13,36 @@ The rules, first match wins (docs/design/issue12.md, section 7):
   (direction by outcome: a lower response time is better);
 - ``no_effect_yet``: otherwise, with the weeks a change of ``detect`` would still need.
 
-Repeated looks: the verdict is recomputed every week, so before the plan's weeks (its
-``weeks_needed``) "worked" and "worse" need the 99.9% bootstrap-t interval to clear zero
-(Haybittle 1971; Peto et al. 1976): the overall level stays close to 5% however often one looks.
-From then on the 95% interval decides. Warnings (few teams, picked after a dip, registered after
-its start, a wave without comparison, figures read from a run) follow the verdict.
+Repeated looks: the verdict is recomputed every week, for as long as the experiment runs, and
+"worked" or "worse" is said at whichever look first shows it, so the error rate that matters is
+that of any look. The interval that decides (``decisive``) is never the 95% one:
+
+* before the plan's weeks (its ``weeks_needed``, ``Timing.planned_weeks``) the 99.9% interval
+  (Haybittle 1971; Peto et al. 1976), which spends almost none of the error rate;
+* from then on the 98% interval at every look (``did.REPEATED_LEVEL``): one constant, stricter
+  bound at every look, as in Pocock (1977, "Group sequential methods in the design and analysis
+  of clinical trials", Biometrika 64(2)), whose bound for 3 to 4 independent looks it is. The
+  weekly looks after the plan's weeks share their baselines and most of their weeks, so they
+  are far from independent.
+
+Both stricter intervals are at least as wide as a t with G1 - 1 degrees of freedom makes them
+(``did``: with few treated teams the bootstrap's far tail is too light). In simulations of null
+experiments (300 panels of 24 teams, 6 treated in two waves of 3, looked at every week from the
+first mature week to 28 weeks after 12 planned weeks), some look said "worked" or "worse" in:
+
+* 28% with the 95% interval after the plan's weeks (the rule before; 12% already before them,
+  from 3 or 6 teams at 99.9% without the t bound);
+* 3.7% with these rules (about 2% with 99% after the plan's weeks, at a large cost in power).
+
+The price is power: a planted 5-point effect was called "worked" by twice the plan's weeks in
+39% of 150 such panels (about 25% with 99%; 74% with the rule before, which also said "worked"
+or "worse" of 28% of null experiments).
+
+Freezing the verdict at the plan's weeks would keep the error rate too, but then an experiment
+that keeps running could never show what more weeks reveal; with the constant bound, keeping it
+running is a real way to a verdict. The 95% interval is still the figure shown. Warnings (few
+teams, picked after a dip, registered or a wave added after its start, stopped with an end in
+the past, a wave without comparison, figures read from a run) follow the verdict.
 """
 
 from __future__ import annotations
@@ -28,6 +53,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from brightspots.experiments import did
+from brightspots.experiments.panels import treated_from
 
 CODES = (
     "not_started",
@@ -170,7 +196,8 @@ def _teams(n: int) -> str:
 @dataclass(frozen=True)
 class MeasureFit:
     """One measure's fit as the verdict reads it (``MeasureFit.of`` a ``did.Fit``). Estimates
-    are in the outcome's own scale (a share, or hours); ``strict_*`` is the 99.9% interval."""
+    are in the outcome's own scale (a share, or hours); ``strict_*`` is the 99.9% interval and
+    ``repeated_*`` the 98% one (``did.STRICT_LEVEL``, ``did.REPEATED_LEVEL``)."""
 
     estimate: float | None = None
     ci_low: float | None = None
@@ -178,13 +205,16 @@ class MeasureFit:
     strict_low: float | None = None
     strict_high: float | None = None
     n_treated: int = 0  # teams in the estimate
-    n_control: int = 0  # teams compared with, in the estimate
+    n_control: int = 0  # comparison teams (never treated) compared with, in the estimate
     treated: int = 0  # experiment teams with data before their start
     comparison: int = 0  # the most teams a wave could be compared with at its start
     post_weeks: int = 0  # mature weeks since the first start
     pretrend: did.Pretrend | None = None
     levels: did.Levels | None = None
     waves_without_controls: tuple[date, ...] = ()
+    repeated_low: float | None = None
+    repeated_high: float | None = None
+    n_later: int = 0  # the experiment's own later teams compared with before they started
 
     @classmethod
     def of(
@@ -196,7 +226,7 @@ class MeasureFit:
         min_controls: int = 2,
     ) -> MeasureFit:
         """From a fit of the panel whose weeks are ``weeks``."""
-        o, s = fit.overall, fit.strict
+        o, s, r = fit.overall, fit.strict, fit.repeated
         alone = tuple(weeks[w.g] for w in fit.waves if w.units > 0 and w.controls < min_controls)
         return cls(
             estimate=None if o is None else o.estimate,
@@ -205,13 +235,16 @@ class MeasureFit:
             strict_low=None if s is None else s.ci_low,
             strict_high=None if s is None else s.ci_high,
             n_treated=0 if o is None else o.n_treated,
-            n_control=0 if o is None else o.n_control,
+            n_control=0 if o is None else fit.n_comparison,
             treated=fit.treated,
             comparison=fit.comparison,
             post_weeks=fit.post_weeks,
             pretrend=fit.pretrend,
             levels=levels,
             waves_without_controls=alone,
+            repeated_low=None if r is None else r.ci_low,
+            repeated_high=None if r is None else r.ci_high,
+            n_later=0 if o is None else fit.n_later,
         )
 
 
@@ -221,7 +254,12 @@ class Timing:
     to be mature (outcome: the horizon for win rate; adoption: ``landmark_days``), the plan's
     weeks (early looks until then) and the weeks needed with the experiment's own noise, when
     it was registered, whether the teams were picked after a dip, and the run the outcome's
-    figures are read from (impact and response)."""
+    figures are read from (impact and response).
+
+    ``waves`` is (start, added on) per wave, ``end`` the end date and ``stopped_on`` the day a
+    stop that set that end was recorded (None: not stopped, or its end was chosen before); each
+    is warned about when the date lies before the day it was recorded. Recorded days are local
+    (the workspace's time zone), as the start and end dates are."""
 
     starts: tuple[date, ...]
     as_of: date
@@ -232,15 +270,49 @@ class Timing:
     created: date | None = None
     dip: bool = False
     figures_run: str | None = None
+    waves: tuple[tuple[date, date], ...] = ()
+    end: date | None = None
+    stopped_on: date | None = None
 
     @property
     def first_start(self) -> date:
         return min(self.starts)
 
     def ready(self, weeks: int, lag_days: int | None = None) -> date:
-        """The day the first ``weeks`` weeks from the first start are mature."""
+        """The day the first ``weeks`` weeks of new deals are mature, counted as the measures
+        and the plan count them: from the Monday the first start is counted from
+        (``panels.treated_from``: a mid-week start's own week counts as neither)."""
         lag = self.lag_days if lag_days is None else lag_days
-        return self.first_start + timedelta(weeks=weeks, days=lag)
+        return treated_from(self.first_start) + timedelta(weeks=weeks, days=lag)
+
+
+@dataclass(frozen=True)
+class Decisive:
+    """The interval that decides "worked" and "worse" at this look: its level, its ends, and
+    whether the look is an early one (before the plan's weeks)."""
+
+    level: float
+    low: float
+    high: float
+    early: bool
+
+
+def decisive(fit: MeasureFit, timing: Timing) -> Decisive | None:
+    """The interval that decides (see the module docstring): before the plan's weeks the 99.9%
+    one, from then on the 98% one; a fit without them (made by hand) falls back to the stricter
+    one it has, else the 95% one. None when the fit has no interval."""
+    early = _early(fit, timing)
+    choices = [
+        (did.STRICT_LEVEL, fit.strict_low, fit.strict_high),
+        (did.REPEATED_LEVEL, fit.repeated_low, fit.repeated_high),
+        (0.95, fit.ci_low, fit.ci_high),
+    ]
+    if not early:
+        choices[0], choices[1] = choices[1], choices[0]
+    for level, low, high in choices:
+        if low is not None and high is not None:
+            return Decisive(level, low, high, early)
+    return None
 
 
 @dataclass(frozen=True)
@@ -282,22 +354,31 @@ def _change(outcome: str, fit: MeasureFit, better: bool) -> str:
     )
 
 
-def _share(x: float, binary: bool) -> str:
+#: practice kinds whose values are shares (0..1 a deal), written as percentages and points
+PERCENT_KINDS = ("binary", "share")
+
+
+def _level_text(x: float, kind: str) -> str:
     if not math.isfinite(x):
         return "–"
-    return f"{100 * x:.0f}%" if binary else f"{x:.1f}"
+    return f"{100 * x:.0f}%" if kind in PERCENT_KINDS else f"{x:.1f}"
 
 
-def _adoption_levels(fit: MeasureFit, binary: bool) -> str | None:
+def _adoption_levels(fit: MeasureFit, kind: str) -> str | None:
     lv = fit.levels
     if lv is None:
         return None
-    b, s = _share(lv.before, binary), _share(lv.since, binary)
-    cb, cs = _share(lv.comparison_before, binary), _share(lv.comparison_since, binary)
+    b, s = _level_text(lv.before, kind), _level_text(lv.since, kind)
+    cb, cs = _level_text(lv.comparison_before, kind), _level_text(lv.comparison_since, kind)
     n = _teams(fit.n_treated or fit.treated)
-    if binary:
+    if kind == "binary":
         return (
             f"the {n} did it on {b} of new deals before and {s} since; "
+            f"the comparison teams {cb} and {cs}"
+        )
+    if kind == "share":
+        return (
+            f"the {n} averaged {b} on their new deals before and {s} since; "
             f"the comparison teams {cb} and {cs}"
         )
     return (
@@ -305,16 +386,31 @@ def _adoption_levels(fit: MeasureFit, binary: bool) -> str | None:
     )
 
 
-def _adoption_line(fit: MeasureFit, binary: bool) -> str | None:
+def _adoption_change(fit: MeasureFit, kind: str) -> tuple[str, str]:
+    """(+27.0 points, (95% CI 20.0 to 34.0)) in points for shares, else in the practice's own
+    units."""
+    assert fit.estimate is not None and fit.ci_low is not None and fit.ci_high is not None
+    scale = 100.0 if kind in PERCENT_KINDS else 1.0
+    unit = " points" if kind in PERCENT_KINDS else ""
+    figure = f"{'+' if fit.estimate >= 0 else MINUS}{abs(fit.estimate) * scale:.1f}{unit}"
+    ci = f"(95% CI {_number(fit.ci_low * scale)} to {_number(fit.ci_high * scale)})"
+    return figure, ci
+
+
+def _adoption_line(fit: MeasureFit, kind: str) -> str | None:
     if fit.estimate is None or fit.ci_low is None or fit.ci_high is None:
         return None
-    scale = 100.0 if binary else 1.0
-    unit = "points" if binary else ""
-    figure = f"{'+' if fit.estimate >= 0 else MINUS}{abs(fit.estimate) * scale:.1f}"
-    ci = f"(95% CI {_number(fit.ci_low * scale)} to {_number(fit.ci_high * scale)})"
-    text = f"Adoption: {figure}{' ' + unit if unit else ''} {ci} against the comparison teams"
-    levels = _adoption_levels(fit, binary)
+    figure, ci = _adoption_change(fit, kind)
+    text = f"Adoption: {figure} {ci} against the comparison teams"
+    levels = _adoption_levels(fit, kind)
     return f"{text}: {levels}." if levels else f"{text}."
+
+
+def _uptake(fit: MeasureFit, higher: bool) -> tuple[float, float]:
+    """Adoption's interval in the practice's good direction (a lower-is-better practice is
+    taken up when its measure falls)."""
+    assert fit.ci_low is not None and fit.ci_high is not None
+    return (fit.ci_low, fit.ci_high) if higher else (-fit.ci_high, -fit.ci_low)
 
 
 def _too_early(
@@ -352,7 +448,17 @@ def _more_weeks(outcome: str, fit: MeasureFit, timing: Timing, detect: float) ->
         )
     more = timing.weeks_needed - fit.post_weeks
     if more <= 0:
-        return f"{change} would most likely have shown by now, so a change that large is unlikely."
+        assert fit.ci_low is not None and fit.ci_high is not None
+        best = fit.ci_high if words.higher_is_better else -fit.ci_low  # the better end
+        if best < detect:
+            return (
+                f"{change} would most likely have shown by now, and the interval stops short "
+                "of it, so a change that large is unlikely."
+            )
+        return (
+            f"The interval still includes a {size(outcome, detect)} {words.better_noun}: add "
+            "teams, or keep it running to narrow it."
+        )
     return (
         f"{change} would be detectable after about {more} more weeks of {words.volume} "
         f"(about {day(timing.ready(timing.weeks_needed))})."
@@ -371,13 +477,20 @@ def verdict(
     min_teams: int = 4,
     min_controls: int = 2,
     adoption_binary: bool = True,
+    adoption_kind: str | None = None,
+    adoption_higher: bool = True,
 ) -> Verdict:
     """The verdict of ``outcome`` (see the module docstring). ``adoption`` is None when the
     practice's use cannot be measured; ``detect`` is the change worth detecting in the
-    outcome's scale; ``min_uptake`` the least rise in adoption that counts as adopted."""
+    outcome's scale; ``min_uptake`` the least change in adoption, in the practice's good
+    direction, that counts as adopted. ``adoption_kind`` is the practice's kind (binary,
+    count, rate, share, hours; default: binary when ``adoption_binary``, else count) and
+    ``adoption_higher`` its ``higher_is_better``: a lower-is-better practice is taken up when
+    its measure falls."""
     words = outcome_words(outcome)
     first = timing.first_start
     lines: list[str] = []
+    kind = adoption_kind or ("binary" if adoption_binary else "count")
 
     def done(code: str, headline: str) -> Verdict:
         return Verdict(code, headline, tuple(lines), _warnings())
@@ -399,6 +512,19 @@ def verdict(
             out.append(
                 f"It was registered on {day(timing.created)}, after its start on {day(first)}: "
                 "a start chosen after seeing the first weeks can flatter the result."
+            )
+        for start, added in sorted(set(timing.waves)):
+            if added <= start or (start == first and added == timing.created):
+                continue  # on time, or the first wave (its registration is said above)
+            out.append(
+                f"The teams that started on {day(start)} were added on {day(added)}, after "
+                "that start: a start chosen after seeing the first weeks can flatter the result."
+            )
+        end, stopped = timing.end, timing.stopped_on
+        if end is not None and stopped is not None and stopped > end:
+            out.append(
+                f"It was stopped on {day(stopped)} with its end on {day(end)}, before the stop "
+                "was recorded: an end chosen after seeing the first weeks can flatter the result."
             )
         for d in fit.waves_without_controls:
             out.append(
@@ -436,7 +562,7 @@ def verdict(
             )
         return Verdict("too_few_teams", text)
 
-    adoption_line = None if adoption is None else _adoption_line(adoption, adoption_binary)
+    adoption_line = None if adoption is None else _adoption_line(adoption, kind)
     if adoption_line:
         lines.append(adoption_line)
     early_text = _too_early(outcome, fit, adoption, timing)
@@ -445,18 +571,14 @@ def verdict(
     assert fit.estimate is not None and fit.ci_low is not None and fit.ci_high is not None
 
     if adoption is not None and adoption.estimate is not None:
-        assert adoption.ci_low is not None and adoption.ci_high is not None
-        low_use = adoption.ci_high < min_uptake
-        unclear = adoption.post_weeks >= ADOPTION_WEEKS and adoption.ci_low <= 0
+        low, high = _uptake(adoption, adoption_higher)
+        low_use = high < min_uptake
+        unclear = adoption.post_weeks >= ADOPTION_WEEKS and low <= 0
         if low_use or unclear:
-            levels = _adoption_levels(adoption, adoption_binary)
+            levels = _adoption_levels(adoption, kind)
             if levels is None:
-                s = 100.0 if adoption_binary else 1.0
-                levels = (
-                    f"its use changed {_number(adoption.estimate * s)} "
-                    f"{'points ' if adoption_binary else ''}against the comparison teams "
-                    f"(95% CI {_number(adoption.ci_low * s)} to {_number(adoption.ci_high * s)})"
-                )
+                figure, ci = _adoption_change(adoption, kind)
+                levels = f"its use changed {figure} against the comparison teams {ci}"
             lines.append(_outcome_line(outcome, fit, horizon_days))
             return done("not_adopted", f"Practice not adopted, so no test: {levels}.")
 
@@ -475,42 +597,65 @@ def verdict(
             f"{_unit(outcome)} a week (p = {pre.p:.2f}): a fair comparison."
         )
 
-    early = _early(fit, timing)
-    until = (
-        f"until {day(timing.ready(timing.planned_weeks))} "
-        if timing.planned_weeks is not None
-        else ""
-    )
     usual = _clears(outcome, fit.ci_low, fit.ci_high)
-    if early and fit.strict_low is not None and fit.strict_high is not None:
-        decisive = _clears(outcome, fit.strict_low, fit.strict_high)
-    else:
-        decisive = usual
-    team_words = (
-        f"against {_teams(fit.n_control).replace('team', 'comparison team')}, over "
-        f"{fit.post_weeks} weeks of {words.volume} in {_teams(fit.n_treated)}"
+    rule = decisive(fit, timing)
+    stricter = rule is not None and rule.level > 0.95
+    verdict_sign = usual if rule is None else _clears(outcome, rule.low, rule.high)
+    team_words = f"{_against(fit)}, over {fit.post_weeks} weeks of {words.volume} in " + _teams(
+        fit.n_treated
     )
-    if decisive != 0:
-        if early and fit.strict_low is not None and fit.strict_high is not None:
+    if verdict_sign != 0:
+        if rule is not None and stricter:
             lines.append(
-                f"It is checked every week, so {until}a stronger result is needed: the "
-                f"99.9% interval ({_number(fit.strict_low * _scale(outcome))} to "
-                f"{_number(fit.strict_high * _scale(outcome))}) clears zero too."
+                f"{_why_stricter(rule, timing)}: the {_level(rule.level)} interval "
+                f"({_number(rule.low * _scale(outcome))} to "
+                f"{_number(rule.high * _scale(outcome))}) clears zero too."
             )
-        if decisive > 0:
+        if verdict_sign > 0:
             return done("worked", f"It worked: {_change(outcome, fit, True)} {team_words}.")
         return done("worse", f"It made things worse: {_change(outcome, fit, False)} {team_words}.")
 
     figure = f"{signed(outcome, fit.estimate)} {interval(outcome, fit.ci_low, fit.ci_high)}"
-    if usual != 0 and fit.strict_low is not None and fit.strict_high is not None:
+    if usual != 0 and rule is not None and stricter:
         figure += (
-            f", but it is checked every week, so {until}a stronger result is needed "
-            f"{interval(outcome, fit.strict_low, fit.strict_high, did.STRICT_LEVEL)}"
+            f", but {_lower_first(_why_stricter(rule, timing))} "
+            f"{interval(outcome, rule.low, rule.high, rule.level)}"
         )
     return done(
         "no_effect_yet",
         f"No detectable effect yet: {figure}. {_more_weeks(outcome, fit, timing, detect)}",
     )
+
+
+def _why_stricter(rule: Decisive, timing: Timing) -> str:
+    """Why an interval stricter than 95% decides at this look."""
+    if rule.early:
+        until = (
+            f"until {day(timing.ready(timing.planned_weeks))} "
+            if timing.planned_weeks is not None
+            else ""
+        )
+        return f"It is checked every week, so {until}a stronger result is needed"
+    return (
+        f"It is checked every week, so the {_level(rule.level)} interval decides, not the 95% "
+        "one, which read week after week would too often show an effect that is not there"
+    )
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+def _against(fit: MeasureFit) -> str:
+    """against 12 comparison teams (and 3 of its own later teams before they started): the
+    frozen comparison teams apart from the experiment's own later waves."""
+    comparison = _teams(fit.n_control).replace("team", "comparison team")
+    if not fit.n_later:
+        return f"against {comparison}"
+    later = f"{fit.n_later} of its own later {'team' if fit.n_later == 1 else 'teams'}"
+    if not fit.n_control:
+        return f"against {later} before they started"
+    return f"against {comparison} and {later} before they started"
 
 
 def _outcome_line(outcome: str, fit: MeasureFit, horizon_days: int) -> str:
@@ -519,7 +664,6 @@ def _outcome_line(outcome: str, fit: MeasureFit, horizon_days: int) -> str:
     name = described(outcome, horizon_days)
     return (
         f"{name[0].upper()}{name[1:]}: {signed(outcome, fit.estimate)} "
-        f"{interval(outcome, fit.ci_low, fit.ci_high)} against "
-        f"{_teams(fit.n_control).replace('team', 'comparison team')}, over {fit.post_weeks} "
+        f"{interval(outcome, fit.ci_low, fit.ci_high)} {_against(fit)}, over {fit.post_weeks} "
         f"weeks of {words.volume} in {_teams(fit.n_treated)}."
     )

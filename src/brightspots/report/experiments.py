@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -26,6 +26,10 @@ from markupsafe import Markup
 
 from brightspots.experiments import words as xw
 from brightspots.experiments.config import EFFECT_COLUMNS, STATUS_COLUMNS
+from brightspots.experiments.did import REPEATED_LEVEL, STRICT_LEVEL
+from brightspots.experiments.model import Measure
+from brightspots.experiments.panels import planned_weeks, stop_week, treated_from
+from brightspots.experiments.store import Plan
 from brightspots.report import charts
 from brightspots.report.tables import ReportError
 
@@ -84,7 +88,9 @@ def _date(v: Any) -> date | None:
         return None
 
 
-def _float(v: Any) -> float | None:
+def finite(v: Any) -> float | None:
+    """A finite float of a stored value (None for a missing, non-numeric or non-finite one);
+    the web pages read stored figures with it too."""
     try:
         x = float(v)
     except (TypeError, ValueError):
@@ -92,9 +98,123 @@ def _float(v: Any) -> float | None:
     return x if math.isfinite(x) else None
 
 
+def plans_of(definition: Mapping[str, Any]) -> list[Plan]:
+    """The plans a stored definition carries (``ExperimentResult.figures``), by wave."""
+    out = []
+    for p in definition.get("plans") or ():
+        if isinstance(p, Mapping) and p.get("wave") is not None:
+            out.append(
+                Plan(
+                    experiment_id=str(p.get("experiment_id") or ""),
+                    wave=int(p["wave"]),
+                    made_at=str(p.get("made_at") or ""),
+                    data_as_of=p.get("data_as_of"),
+                    comparison_teams=tuple(str(t) for t in p.get("comparison_teams") or ()),
+                    plan=p.get("plan") if isinstance(p.get("plan"), dict) else {},
+                )
+            )
+    return sorted(out, key=lambda p: p.wave)
+
+
+def lag_of(figures: Mapping[str, Any]) -> int | None:
+    """The days a week of new deals needs to be settled (mature), as stored: ``lag_days``, else
+    the horizon for the win rate; None when not known (another outcome's settling time comes
+    from the workspace's settings)."""
+    definition = figures.get("definition") or {}
+    lag = finite(figures.get("lag_days"))
+    if lag is None and (figures.get("outcome") or definition.get("outcome")) == "win_rate":
+        lag = finite(definition.get("horizon_days"))
+    return None if lag is None else int(lag)
+
+
+def mature_weeks(
+    first: date, as_of: date, *, lag_days: int, end: date | None
+) -> tuple[int, date | None]:
+    """How many weeks of new deals from the first start are mature at ``as_of`` (weeks from the
+    start's first full week, ``treated_from``; a week is mature once its last day's deals have
+    had ``lag_days``; the week holding ``end`` and later ones never count), and the day the
+    next one will be (None: no more to come)."""
+    monday = treated_from(first)
+    lag = timedelta(days=lag_days)
+    done = max(0, (as_of - monday - lag).days // 7)
+    stop = stop_week(end)
+    weeks = None if stop is None else max(0, (stop - monday).days // 7)
+    if weeks is not None and done >= weeks:
+        return weeks, None
+    return done, monday + timedelta(weeks=done + 1) + lag
+
+
+def progress_words(
+    first: date,
+    as_of: date,
+    *,
+    lag_days: int | None,
+    end: date | None,
+    planned: int | None,
+    counted: int = 0,
+    upcoming: bool = True,
+    day: Callable[[date], str] = lambda d: xw.short_day(d, year=True),
+) -> str:
+    """How far an experiment is, in the plan's terms (weeks of new deals that have had the
+    horizon, ``mature_weeks``): '9 weeks of new deals planned; 3 mature so far, the next on 4
+    May 2026', 'starts on 2 March 2026', with 'ended 4 Jun 2026; ' once its end has passed.
+    Without ``lag_days`` (not stored) the run's ``counted`` mature weeks stand in, with no next
+    day. ``upcoming``: with the next week's day; ``day``: how a day is written."""
+    if as_of < first:
+        return f"starts on {xw.day(first)}"
+    if lag_days is None:
+        done, following = counted, None
+    else:
+        done, following = mature_weeks(first, as_of, lag_days=lag_days, end=end)
+    if planned is not None:
+        text = f"{xw.count(planned, 'week')} of new deals planned; "
+        text += f"{done} mature so far" if done else "none mature yet"
+    else:
+        text = (
+            f"{xw.count(done, 'week')} of new deals mature so far"
+            if done
+            else "no week of new deals mature yet"
+        )
+    if upcoming and following is not None:
+        text += f", the {'next' if done else 'first'} on {day(following)}"
+    if end is not None and end <= as_of:
+        text = f"ended {day(end)}; {text}"
+    return text
+
+
+def stop_words(end: date) -> str:
+    """What a stop means for the figures: 'weeks from 1 Jun 2026 on no longer count'; the week
+    holding a mid-week end is the first left out, so it is named (``panels.stop_week``)."""
+    week = stop_week(end)
+    assert week is not None
+    text = f"weeks from {xw.short_day(week, year=True)} on no longer count"
+    if week != end:
+        text += f" (the week holding the end, {xw.short_day(end, year=True)}, is left out whole)"
+    return text
+
+
+def strict_until(figures: Mapping[str, Any]) -> date | None:
+    """The day the early looks end: the plan's weeks from the first start have had the
+    outcome's settling time (the verdict's ``Timing.ready``); None when not known. The
+    measure's own ``strict_until`` when stored; else the first start's Monday + the plan's
+    weeks + the settling time (``lag_of``)."""
+    measure = (figures.get("measures") or {}).get("outcome") or {}
+    given = _date(measure.get("strict_until")) if isinstance(measure, Mapping) else None
+    if given is not None:
+        return given
+    planned = planned_weeks(plans_of(figures.get("definition") or {}))
+    starts = [d for v in (figures.get("starts") or {}).values() if (d := _date(v))]
+    lag = lag_of(figures)
+    if planned is None or not starts or lag is None:
+        return None
+    return treated_from(min(starts)) + timedelta(weeks=planned, days=lag)
+
+
 @dataclass(frozen=True)
 class StoredMeasure:
-    """One measure's figures as stored (``model.Measure.figures``)."""
+    """One measure's figures as stored (``model.Measure.figures``). ``strict_*`` is the
+    stricter interval that decides while ``early`` (before the plan's weeks), until
+    ``until``."""
 
     name: str  # the outcome (win_rate, ...) or "adoption"
     estimate: float | None
@@ -108,23 +228,81 @@ class StoredMeasure:
     weeks_mature: int
     first_figures: date | None
     pretrend: dict[str, Any] | None
+    strict_low: float | None = None
+    strict_high: float | None = None
+    early: bool = False
+    until: date | None = None
+    repeated_low: float | None = None
+    repeated_high: float | None = None
 
     @classmethod
-    def of(cls, name: str, f: Mapping[str, Any]) -> StoredMeasure:
+    def of(
+        cls, name: str, f: Mapping[str, Any], *, figures: Mapping[str, Any] | None = None
+    ) -> StoredMeasure:
+        """From a measure's stored figures ``f``; ``figures`` (the whole status row's) gives
+        the day the early looks end."""
         return cls(
             name=name,
-            estimate=_float(f.get("estimate")),
-            ci_low=_float(f.get("ci_low")),
-            ci_high=_float(f.get("ci_high")),
-            level=_float(f.get("level")) or 0.95,
-            treated_before=_float(f.get("treated_before")),
-            treated_after=_float(f.get("treated_after")),
-            comparison_before=_float(f.get("comparison_before")),
-            comparison_after=_float(f.get("comparison_after")),
+            estimate=finite(f.get("estimate")),
+            ci_low=finite(f.get("ci_low")),
+            ci_high=finite(f.get("ci_high")),
+            level=finite(f.get("level")) or 0.95,
+            treated_before=finite(f.get("treated_before")),
+            treated_after=finite(f.get("treated_after")),
+            comparison_before=finite(f.get("comparison_before")),
+            comparison_after=finite(f.get("comparison_after")),
             weeks_mature=int(f.get("weeks_mature") or 0),
             first_figures=_date(f.get("first_figures")),
             pretrend=f.get("pretrend") if isinstance(f.get("pretrend"), dict) else None,
+            strict_low=finite(f.get("strict_low")),
+            strict_high=finite(f.get("strict_high")),
+            early=bool(f.get("early")),
+            until=strict_until(figures) if figures is not None else None,
+            repeated_low=finite(f.get("repeated_low")),
+            repeated_high=finite(f.get("repeated_high")),
         )
+
+    def decisive(self) -> tuple[float, float | None, float | None]:
+        """(level, low, high) of the interval that decided "worked" or "worse" at this look, by
+        the verdict's own rule (``model.Measure.decisive``: 99.9% during the early looks, 98%
+        from the plan's weeks on; ``did.STRICT_LEVEL``, ``did.REPEATED_LEVEL``)."""
+        return Measure(
+            self.name,
+            True,
+            strict_low=self.strict_low,
+            strict_high=self.strict_high,
+            repeated_low=self.repeated_low,
+            repeated_high=self.repeated_high,
+            early=self.early,
+        ).decisive()
+
+
+def _clears(low: float | None, high: float | None) -> bool:
+    return low is not None and high is not None and (low > 0 or high < 0)
+
+
+def stronger_needed(m: StoredMeasure, outcome: str) -> str:
+    """'; a stronger result is needed until 2 May 2027 (99.9% CI -0.4 to 12.6)': the verdict
+    is read every week, so a stricter interval than the 95% one shown decides (``decisive``:
+    99.9% during the early looks, until the plan's weeks are mature; 98% from then on). A 95%
+    interval that clears zero while that one does not says why it is not called; else "".
+    Adoption is read at 95%."""
+    if m.name == "adoption" or not _clears(m.ci_low, m.ci_high):
+        return ""
+    level, low, high = m.decisive()
+    if low is None or high is None or _clears(low, high):
+        return ""  # not stored (an older run), or it clears the stricter bar too: called
+    strict = xw.interval(low, high, outcome, level)
+    if m.early:
+        until = f" until {xw.short_day(m.until, year=True)}" if m.until else ""
+        return f"; a stronger result is needed{until} ({strict})"
+    return f"; as it is checked every week, a stronger result is needed ({strict})"
+
+
+def interval_words(m: StoredMeasure, outcome: str) -> str:
+    """The measure's interval as the report, the brief and the web pages show it: '95% CI 1.8
+    to 10.4', with ``stronger_needed``."""
+    return xw.interval(m.ci_low, m.ci_high, outcome, m.level) + stronger_needed(m, outcome)
 
 
 @dataclass(frozen=True)
@@ -153,20 +331,36 @@ class Stored:
     measures: dict[str, StoredMeasure] = field(default_factory=dict)
     effects: pd.DataFrame | None = None
     stopped_on: date | None = None  # its end date, else the day it was stopped
+    end_date: date | None = None  # its end (planned, or where it was stopped)
+    planned: int | None = None  # the weeks of new deals its plan needs
+    lag_days: int | None = None  # the days a week of new deals takes to be mature
 
     @property
     def first_start(self) -> date | None:
         return min(self.starts.values(), default=None)
 
-    def week(self) -> int:
-        """The experiment's week at the data's as-of time (1 = its first full week; 0: not
-        started yet)."""
+    def started(self) -> bool:
+        """Whether its first full week had begun at the data's as-of time."""
         first = self.first_start
         if first is None or self.data_as_of is None:
-            return 0
-        monday = first + timedelta(days=(7 - first.weekday()) % 7)
-        days = (self.data_as_of.date() - monday).days
-        return days // 7 + 1 if days >= 0 else 0
+            return False
+        return self.data_as_of.date() >= treated_from(first)
+
+    def progress(self, **kw: Any) -> str:
+        """``progress_words`` at the data's as-of time ("" when not known); ``kw`` goes to it."""
+        first = self.first_start
+        if first is None or self.data_as_of is None:
+            return ""
+        outcome = self.measures.get("outcome")
+        return progress_words(
+            first,
+            self.data_as_of.date(),
+            lag_days=self.lag_days,
+            end=self.end_date,
+            planned=self.planned,
+            counted=outcome.weeks_mature if outcome is not None else 0,
+            **kw,
+        )
 
     def event(self, measure: str = "outcome") -> pd.DataFrame:
         """The event study of a measure: e, estimate, ci_low, ci_high, by e (finite e only)."""
@@ -192,7 +386,9 @@ def stored(status: pd.DataFrame | None, effects: pd.DataFrame | None = None) -> 
         starts = {str(t): d for t, v in (figures.get("starts") or {}).items() if (d := _date(v))}
         measures = {
             k: StoredMeasure.of(
-                "adoption" if k == "adoption" else str(figures.get("outcome") or ""), v or {}
+                "adoption" if k == "adoption" else str(figures.get("outcome") or ""),
+                v or {},
+                figures=figures,
             )
             for k, v in (figures.get("measures") or {}).items()
         }
@@ -222,6 +418,9 @@ def stored(status: pd.DataFrame | None, effects: pd.DataFrame | None = None) -> 
                 measures=measures,
                 effects=mine,
                 stopped_on=_date(definition.get("end_date")) or _date(definition.get("stopped_at")),
+                end_date=_date(definition.get("end_date")),
+                planned=planned_weeks(plans_of(definition)),
+                lag_days=lag_of(figures),
             )
         )
     return sorted(out, key=lambda s: (s.name.lower(), s.experiment_id))
@@ -317,14 +516,21 @@ def legend_entries() -> list[tuple[Markup, str]]:
 
 @dataclass(frozen=True)
 class MeasureRow:
+    """One measure, the teams in it against the comparison teams as a group, in words (the
+    report's and the web page's table; the API returns these rows as they are)."""
+
     measure: str  # "adoption", "win rate"
     treated_before: str
     treated_after: str
     comparison_before: str
     comparison_after: str
     change: str  # the difference in change
-    interval: str
-    weeks: str  # mature weeks since the start
+    interval: str  # with ``stronger_needed``
+    mature_weeks: int  # mature weeks since the start
+
+    @property
+    def weeks(self) -> str:
+        return str(self.mature_weeks)
 
 
 @dataclass(frozen=True)
@@ -373,8 +579,8 @@ def _what(s: Stored, names: Mapping[str, str]) -> str:
     else:
         when = ""
     verb = "tries" if len(s.treated) == 1 else "try"
-    week = s.week()
-    at = f" (week {week} at the data's latest day)" if week else ""
+    progress = s.progress() if s.started() else ""
+    at = f" (by the data's latest day: {progress})" if progress else ""
     horizon = s.horizon_days if s.outcome == "win_rate" else None
     stopped = "; stopped" if s.status == "stopped" else ""
     return (
@@ -383,7 +589,9 @@ def _what(s: Stored, names: Mapping[str, str]) -> str:
     ).replace("  ", " ")
 
 
-def _row(m: StoredMeasure, kind: str) -> MeasureRow:
+def measure_row(m: StoredMeasure) -> MeasureRow:
+    """The row of a measure (its ``name``: the outcome or "adoption")."""
+    kind = m.name
     return MeasureRow(
         measure=xw.short_name(kind),
         treated_before=xw.level(m.treated_before, kind),
@@ -391,18 +599,18 @@ def _row(m: StoredMeasure, kind: str) -> MeasureRow:
         comparison_before=xw.level(m.comparison_before, kind),
         comparison_after=xw.level(m.comparison_after, kind),
         change=xw.change(m.estimate, kind) if m.estimate is not None else "not known",
-        interval=xw.interval(m.ci_low, m.ci_high, kind, m.level) if m.estimate is not None else "",
-        weeks=str(m.weeks_mature),
+        interval=interval_words(m, kind) if m.estimate is not None else "",
+        mature_weeks=m.weeks_mature,
     )
 
 
 def pretrend_sentence(m: StoredMeasure | None, outcome: str) -> str:
     """What the weeks before the start say about the comparison, in one sentence."""
     trend = m.pretrend if m is not None else None
-    slope = _float((trend or {}).get("slope"))
+    slope = finite((trend or {}).get("slope"))
     if slope is None:
         return "Too few weeks before the start to check that the teams moved together."
-    p = _float(trend.get("p"))
+    p = finite(trend.get("p"))
     gap = xw.change(slope, outcome).removeprefix("+")
     p_text = "" if p is None else " (p < 0.01)" if p < 0.005 else f" (p = {p:.2f})"
     if trend.get("flagged"):
@@ -420,11 +628,11 @@ def pretrend_sentence(m: StoredMeasure | None, outcome: str) -> str:
 def _card(s: Stored, names: Mapping[str, str]) -> ExperimentCard:
     outcome = s.measures.get("outcome")
     rows = []
-    for key, kind in (("adoption", "adoption"), ("outcome", s.outcome)):
+    for key in ("adoption", "outcome"):
         m = s.measures.get(key)
         shown = (m.treated_before, m.treated_after, m.estimate) if m is not None else ()
         if any(v is not None for v in shown):
-            rows.append(_row(m, kind))
+            rows.append(measure_row(m))
     event = s.event("outcome")
     svg, caption = Markup(""), ""
     if len(event) and event["estimate"].notna().any():
@@ -487,8 +695,10 @@ def how_measured(baseline_weeks: int, horizon_days: tuple[int, ...]) -> tuple[st
         "different times and the effect grows.",
         "Intervals come from a wild cluster bootstrap over teams (Webb weights, studentised), so "
         "they allow for each team's own luck and for a team's weeks moving together. The result "
-        "is checked every week, so until the planned number of weeks a stronger (99.9%) "
-        "interval is needed to call it.",
+        "is checked every week, so a stronger interval than the 95% one shown is needed to "
+        f"call it: {100 * STRICT_LEVEL:g}% until the planned number of weeks, "
+        f"{100 * REPEATED_LEVEL:g}% from then on (a 95% interval read week after week would "
+        "too often show an effect that is not there).",
     )
 
 

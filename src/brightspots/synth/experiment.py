@@ -19,12 +19,19 @@ effect=default,shape=constant``:
   because of the experiment; ``default`` is the practice's true effect (``PRACTICE_EFFECT``),
   ``0`` a null experiment (adopted, no effect);
 * ``shape`` (default ``constant``): ``grow`` multiplies the effect by min(1, (e + 1) / 8),
-  ``fade`` by max(0.25, 1 - e / 16), e = whole weeks since the team's start.
+  ``fade`` by max(0.25, 1 - e / 16), e = whole weeks since the team's start;
+* ``spill`` (default ``0``: none): ``14d`` or ``2w``, the days before a team's start whose new
+  deals take the practice up too, as a team told to use it from a date also does on the deals
+  it has just opened (a practice is measured over a deal's first ``[practices] landmark_days``,
+  14 by default, so those deals can still show it). Spilled deals flip like treated ones (the
+  same adoption uniform, the effect at e = 0) but are not treated: they sit in the weeks before
+  the start, which is what the analysis' anticipation weeks leave out of the baseline.
 
 **Where it acts** (``Assignment.apply``, called by ``make_opportunities`` between the practice
 draws and the win odds): a base deal is *treated* when its owner's team is in a wave and it was
-created on or after the team's start; it is *flipped* when treated, without the practice and
-its adoption uniform is below ``adoption``. Flipped deals get the practice (and so its traces
+created on or after the team's start (*spilled* when created in the ``spill`` days before it);
+it is *flipped* when treated or spilled, without the practice and its adoption uniform is below
+``adoption``. Flipped deals get the practice (and so its traces
 in the activity rows) and ``effect * shape(e)`` on their log-odds. Every random draw keeps its
 size and the outcome reuses the same uniform (``won = u < p_win``), so untreated deals keep
 every column, and a treated deal's outcome changes only as its win probability does. The
@@ -35,11 +42,14 @@ into the team choice and one adoption uniform per base deal.
 ids, the treated and flipped deal counts, and ``att_win_rate_90d``: the true effect on the
 share of new deals won within 90 days of creation, aggregated as the default analysis does
 (weekly UTC panels from 26 weeks before the first start to the end of the window, weeks mature
-90 days after their end, a 12-week baseline, every other team and not-yet-treated team compared,
-team weights = mean weekly new deals over those 26 weeks; ``did.linear_weights``). A treated
+90 days after their end, a 12-week baseline before 2 anticipation weeks, every other team and
+not-yet-treated team compared, team weights = mean weekly new deals over those 26 weeks;
+``did.linear_weights``). A treated
 deal's true effect on "won within H days" is (p_win - exp_p0) * 1(close_if_won - created <= H):
 the outcome uniform is the only draw the practice changes, and the close the deal would have
-had if won follows from its other draws. The hidden arrays ``exp_p0`` (NaN when untreated) and
+had if won follows from its other draws. A spilled deal's change is not part of it (it is not
+a new deal since the start): the estimand stays the effect on the deals created since the start.
+The hidden arrays ``exp_p0`` (NaN when untreated, spilled deals included) and
 ``close_if_won`` go in ``truth_opportunities.parquet``; ``brightspots.evaluate.experiment_truth``
 aggregates them with an analysis' own cells and team weights.
 
@@ -65,13 +75,17 @@ from brightspots.synth.model import PRACTICE_EFFECT, PRACTICES
 if TYPE_CHECKING:
     from brightspots.synth.calendar import Calendar
 
-KEYS = ("practice", "teams", "start", "waves", "every", "adoption", "effect", "shape")
+KEYS = ("practice", "teams", "start", "waves", "every", "adoption", "effect", "shape", "spill")
 SHAPES = ("constant", "grow", "fade")
-#: the default analysis of the truth: horizon (days), baseline weeks, history weeks
+#: the default analysis of the truth: horizon (days), baseline weeks, history weeks and the
+#: anticipation weeks before each start (ceil of the default 14 landmark days / 7)
 HORIZON_DAYS = 90
 BASELINE_WEEKS = 12
 HISTORY_WEEKS = 26
+ANTICIPATION_WEEKS = 2
 MAX_EFFECT = 5.0
+#: the most days of spill before a start
+MAX_SPILL_DAYS = 91
 _EVERY = re.compile(r"^(\d+)\s*([wd])$")
 _DAY = 86400
 
@@ -99,7 +113,7 @@ def shape_factor(shape: str, e: np.ndarray) -> np.ndarray:
 class Plant:
     """A planted experiment (see the module docstring). ``teams`` is a count to draw or team
     ids; ``effect`` None is the practice's own true effect; ``every_days`` the days between
-    waves' starts."""
+    waves' starts; ``spill_days`` the days before a start whose new deals take it up too."""
 
     practice: str
     start: date
@@ -109,6 +123,7 @@ class Plant:
     adoption: float = 0.5
     effect: float | None = None
     shape: str = "constant"
+    spill_days: int = 0
 
     @property
     def index(self) -> int:
@@ -135,14 +150,13 @@ class Plant:
     def spec(self) -> str:
         """The ``--experiment`` text of this plant (``parse_spec`` reads it back)."""
         teams = str(self.teams) if isinstance(self.teams, int) else ";".join(self.teams)
-        days = self.every_days
-        every = f"{days // 7}w" if days % 7 == 0 else f"{days}d"
         effect = "default" if self.effect is None else f"{self.effect:g}"
-        return (
+        text = (
             f"practice={self.practice},teams={teams},start={self.start.isoformat()},"
-            f"waves={self.waves},every={every},adoption={self.adoption:g},effect={effect},"
-            f"shape={self.shape}"
+            f"waves={self.waves},every={_span(self.every_days)},adoption={self.adoption:g},"
+            f"effect={effect},shape={self.shape}"
         )
+        return text + (f",spill={_span(self.spill_days)}" if self.spill_days else "")
 
     def check(self) -> None:
         """Raise ``SynthError`` for an impossible plant (the org's teams and window are checked
@@ -182,6 +196,10 @@ class Plant:
             )
         if self.shape not in SHAPES:
             raise SynthError(f"experiment: unknown shape {self.shape!r}; use {', '.join(SHAPES)}")
+        if not 0 <= self.spill_days <= MAX_SPILL_DAYS:
+            raise SynthError(
+                f"experiment: spill must be from 0 to {MAX_SPILL_DAYS} days, got {self.spill_days}"
+            )
 
     def check_window(self, first: date, last: date) -> None:
         """Every wave starts after the window's first day ``first`` and by its last ``last``."""
@@ -237,14 +255,10 @@ def parse_spec(text: str) -> Plant:
                 raise SynthError(
                     f"experiment: teams must be a count or ids like TM-002;TM-005, got {raw!r}"
                 )
-    every = 28
-    if "every" in values:
-        m = _EVERY.match(values["every"].lower())
-        if not m:
-            raise SynthError(
-                f"experiment: every must be weeks or days like 4w or 28d, got {values['every']!r}"
-            )
-        every = int(m.group(1)) * (7 if m.group(2) == "w" else 1)
+    every = _days("every", values["every"], "4w or 28d") if "every" in values else 28
+    spill = 0
+    if values.get("spill", "0") != "0":
+        spill = _days("spill", values["spill"], "14d or 2w")
     effect: float | None = None
     if values.get("effect", "default").lower() != "default":
         effect = _number("effect", values["effect"])
@@ -257,9 +271,23 @@ def parse_spec(text: str) -> Plant:
         adoption=_number("adoption", values["adoption"]) if "adoption" in values else 0.5,
         effect=effect,
         shape=values.get("shape", "constant").lower(),
+        spill_days=spill,
     )
     plant.check()
     return plant
+
+
+def _days(key: str, text: str, example: str) -> int:
+    """Days of a ``4w`` or ``28d`` text."""
+    m = _EVERY.match(text.lower())
+    if not m:
+        raise SynthError(f"experiment: {key} must be weeks or days like {example}, got {text!r}")
+    return int(m.group(1)) * (7 if m.group(2) == "w" else 1)
+
+
+def _span(days: int) -> str:
+    """``4w`` for whole weeks, else ``10d``."""
+    return f"{days // 7}w" if days % 7 == 0 else f"{days}d"
 
 
 def _number(key: str, text: str, whole: bool = False) -> float:
@@ -303,7 +331,8 @@ class Assignment:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(practice, eta, treated, flipped) of the base deals with the plant: ``team`` is each
         deal's team index, ``practice`` its (n, 3) indicators and ``eta`` its win log-odds
-        without the plant. Draws one uniform per deal, whichever are treated."""
+        without the plant. Draws one uniform per deal, whichever are treated. A spilled deal
+        (created in the ``spill_days`` before its team's start) can be flipped, not treated."""
         p = self.plant
         n = len(team)
         u = self.adopt.random(n)
@@ -311,10 +340,14 @@ class Assignment:
         in_plant = start_day >= 0
         start_b = cal.b_of_day(np.where(in_plant, start_day, 0))
         treated = in_plant & (b_created >= start_b)
+        exposed = treated
+        if p.spill_days:
+            spill_b = cal.b_of_day(np.where(in_plant, start_day - p.spill_days, 0))
+            exposed = treated | (in_plant & (b_created >= spill_b))
         k = p.index
-        flipped = treated & ~practice[:, k] & (u < p.adoption)
+        flipped = exposed & ~practice[:, k] & (u < p.adoption)
         day = cal.days[np.clip(np.floor(b_created).astype(np.int64), 0, len(cal.days) - 1)]
-        weeks = np.where(treated, (day - start_day) // 7, 0)
+        weeks = np.where(treated, (day - start_day) // 7, 0)  # spilled deals: as in week 0
         out = practice.copy()
         out[:, k] |= flipped
         lift = p.log_odds * shape_factor(p.shape, weeks)
@@ -412,15 +445,18 @@ def truth_block(
         "adoption": p.adoption,
         "effect": p.log_odds,
         "shape": p.shape,
+        "spill_days": p.spill_days,
         "treated_deals": int(planted.treated.sum()),
         "flipped_deals": int(planted.flipped.sum()),
+        "spilled_deals": int((planted.flipped & ~planted.treated).sum()),
         "att_win_rate_90d": None if att is None else round(float(att), 6),
         "estimand": "The true change in the share of new deals won within 90 days of creation, "
         "over the default analysis' post cells (UTC weeks, weeks mature 90 days after their end "
-        "by the window's end, a 12-week baseline, every other team and not-yet-treated team "
-        "compared, team weights the mean weekly new deals over the 26 weeks before the first "
-        "start). A treated deal adds (p_win - exp_p0) if its close had it been won "
-        "(close_if_won) is within 90 days of its creation (truth_opportunities.parquet).",
+        "by the window's end, a 12-week baseline before 2 anticipation weeks, every other team "
+        "and not-yet-treated team compared, team weights the mean weekly new deals over the 26 "
+        "weeks before the first start). A treated deal adds (p_win - exp_p0) if its close had it "
+        "been won (close_if_won) is within 90 days of its creation "
+        "(truth_opportunities.parquet).",
     }
 
 
@@ -483,7 +519,7 @@ def _default_att(
         stop=np.full(len(units), n_weeks),
         weight=weight[units],
     )
-    c = did.linear_weights(panel, baseline_weeks=BASELINE_WEEKS)
+    c = did.linear_weights(panel, baseline_weeks=BASELINE_WEEKS, anticipation=ANTICIPATION_WEEKS)
     if not np.any(c):
         return None
     have = np.isfinite(panel.y)

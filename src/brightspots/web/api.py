@@ -234,20 +234,6 @@ class ExperimentSummaryOut(BaseModel):
     made: str
 
 
-class MeasureOut(BaseModel):
-    """One measure, the teams in it against the comparison teams as a group (in words, as the
-    page shows them)."""
-
-    measure: str
-    treated_before: str
-    treated_after: str
-    comparison_before: str
-    comparison_after: str
-    change: str
-    interval: str
-    mature_weeks: int
-
-
 class EventOut(BaseModel):
     e: int  # weeks since the start (negative: before it)
     estimate: float | None  # shares for rates, hours for response time
@@ -272,7 +258,7 @@ class ExperimentOut(ExperimentSummaryOut):
     comparison: str
     reason: str
     power: str
-    measures: list[MeasureOut]
+    measures: list[web_experiments.MeasureRow]
     event: list[EventOut]
     pretrend: str
     personal: list[PersonalRowOut]
@@ -534,19 +520,7 @@ def experiment(request: Request, experiment_id: str, session: Login, ws: WS) -> 
         comparison=p.comparison,
         reason=p.reason,
         power=p.power,
-        measures=[
-            MeasureOut(
-                measure=m.name,
-                treated_before=m.treated_before,
-                treated_after=m.treated_after,
-                comparison_before=m.comparison_before,
-                comparison_after=m.comparison_after,
-                change=m.change,
-                interval=m.interval,
-                mature_weeks=m.weeks,
-            )
-            for m in p.measures
-        ],
+        measures=list(p.measures),
         event=[EventOut(**e) for e in p.event],
         pretrend=p.pretrend,
         personal=[PersonalRowOut(what=r.what, before=r.before, after=r.after) for r in p.personal],

@@ -13,7 +13,9 @@ generation and the old anchor is closed; requests still reading the old one fini
 A practice experiment's result (``experiment_figures``) is the latest run's stored row when
 that run computed this very definition (its ``definition_digest``), else it is computed on the
 generation's data; either is kept per generation and definition, so a wave or a stop made in
-the app shows at the next request, and the statistics run once.
+the app shows at the next request, and the statistics run once. Lists (the experiments page,
+team pages, meters) read only the stored row (``stored_figures``): computing runs a few
+queries and two bootstraps, so only an experiment's own page does it.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import duckdb
 import pandas as pd
 
 from brightspots import generations
+from brightspots.errors import BrightspotsError
 from brightspots.web.access import Org
 from brightspots.workspace import Run, Workspace, WorkspaceError
 
@@ -38,6 +41,11 @@ if TYPE_CHECKING:
     from brightspots.experiments.store import Experiment
 
 CACHE_ITEMS = 512
+#: why an experiment's live result failed, when the error is not one of ours (an engine's text
+#: can name tables and queries: it goes to the log)
+UNEXPLAINED = (
+    "the server could not compute them now (its log says why); reload the page to try again"
+)
 
 
 @dataclass(frozen=True)
@@ -252,7 +260,9 @@ def _live(ws: Workspace, snap: Snapshot, experiment: Experiment) -> ExperimentFi
         logging.getLogger(__name__).warning(
             "experiment %s failed: %s", experiment.experiment_id, e, exc_info=True
         )
-        result = evaluate.failed(experiment, str(e))
+        # our own errors are sentences for the user; an engine's text stays in the log
+        why = str(e) if isinstance(e, BrightspotsError) else UNEXPLAINED
+        result = evaluate.failed(experiment, why)
     rows = result.rows()
     effects = rows["experiment_effects"].drop(columns=["experiment_id"])
     return ExperimentFigures(
@@ -267,25 +277,55 @@ def _live(ws: Workspace, snap: Snapshot, experiment: Experiment) -> ExperimentFi
     )
 
 
-def experiment_figures(
+def stored_figures(
     snapshots: Snapshots, ws: Workspace, snap: Snapshot, experiment: Experiment
-) -> ExperimentFigures:
-    """The experiment's result: the latest run's stored row when that run computed it on this
-    very definition (``definition_digest``), else computed live; kept per generation and
-    definition, so creating, extending or stopping it shows at once."""
+) -> ExperimentFigures | None:
+    """The latest run's stored result of this very definition (``definition_digest``); None
+    when that run has none (it ran before the experiment was made, extended or stopped): the
+    lists show that without computing anything."""
     digest = experiment.digest()
 
-    def make() -> ExperimentFigures:
+    def make() -> ExperimentFigures | None:
         status = snapshots.cached(ws, ("experiment_status",), lambda: _stored_status(ws, snap))
         mine = status[
             (status["experiment_id"] == experiment.experiment_id)
             & (status["definition_digest"] == digest)
         ]
-        if len(mine):
-            return _from_row(ws, snap, mine.iloc[0])
-        return _live(ws, snap, experiment)
+        return _from_row(ws, snap, mine.iloc[0]) if len(mine) else None
 
-    return snapshots.cached(ws, ("experiment", experiment.experiment_id, digest), make)
+    return snapshots.cached(ws, ("experiment-stored", experiment.experiment_id, digest), make)
+
+
+class _Failed(Exception):
+    """A live result that failed: shown once, not kept (the next request tries again)."""
+
+    def __init__(self, figures: ExperimentFigures) -> None:
+        super().__init__(figures.headline)
+        self.figures = figures
+
+
+def experiment_figures(
+    snapshots: Snapshots, ws: Workspace, snap: Snapshot, experiment: Experiment
+) -> ExperimentFigures:
+    """The experiment's result: the latest run's stored row when that run computed it on this
+    very definition (``stored_figures``), else computed live (an experiment's own page only:
+    it runs the statistics); kept per generation and definition, so creating, extending or
+    stopping it shows at once. A live result that failed is not kept."""
+    found = stored_figures(snapshots, ws, snap, experiment)
+    if found is not None:
+        return found
+
+    def make() -> ExperimentFigures:
+        figures = _live(ws, snap, experiment)
+        if figures.verdict == "failed":
+            raise _Failed(figures)
+        return figures
+
+    key = ("experiment-live", experiment.experiment_id, experiment.digest())
+    try:
+        return snapshots.cached(ws, key, make)
+    except _Failed as e:
+        return e.figures
 
 
 __all__ = [
@@ -295,4 +335,5 @@ __all__ = [
     "WorkspaceError",
     "experiment_figures",
     "load_snapshot",
+    "stored_figures",
 ]

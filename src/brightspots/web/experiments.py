@@ -23,14 +23,23 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-import altair as alt
 import pandas as pd
 from markupsafe import Markup
 
 from brightspots.experiments import words
-from brightspots.experiments.store import Experiment, Plan
+from brightspots.experiments.panels import planned_weeks
+from brightspots.experiments.store import Experiment, Plan, comparison_teams
 from brightspots.report import charts
-from brightspots.report.experiments import StoredMeasure, pretrend_sentence
+from brightspots.report.experiments import (
+    MeasureRow,
+    StoredMeasure,
+    event_chart,
+    finite,
+    legend_entries,
+    measure_row,
+    pretrend_sentence,
+    progress_words,
+)
 from brightspots.teams import below
 from brightspots.web import access
 from brightspots.web.access import Org
@@ -40,6 +49,9 @@ from brightspots.web.users import User
 #: verdicts the pages mark as good news, bad news or neither
 GOOD = ("worked",)
 BAD = ("worse", "failed")
+#: what a list says of an experiment the latest analysis run has no figures of (it ran before
+#: the experiment was made, extended or stopped): lists never compute them
+PENDING = "Figures at the next analysis run."
 
 # ----------------------------------------------------------------------------- who may do what
 
@@ -80,6 +92,12 @@ def may_change(user: User, exp: Experiment, org: Org) -> bool:
     if exp.kind == "personal":
         return user.role in ("manager", "admin") or user.rep_id == exp.rep_id
     return may_make(user, exp.teams(), org)
+
+
+def may_know_who(user: User) -> bool:
+    """Whether ``user`` is told who made or stopped an experiment ("web:ana@example.com",
+    "cli:<login name>"): managers and admins, not reps."""
+    return not user.disabled and user.role in ("manager", "admin")
 
 
 def visible(user: User, experiments: Iterable[Experiment], org: Org) -> list[Experiment]:
@@ -155,26 +173,14 @@ class Line:
     who: str  # the teams (or "Ana's own") in words
     teams: list[TeamStart]
     status: str  # active | stopped
-    progress: str  # 'week 5; the plan needs about 9 weeks of new deals'
+    progress: str  # '9 weeks of new deals planned; 3 mature so far, the next on 4 May 2026'
     verdict: str
     headline: str
-    made: str  # 'made 3 Nov 2026 by web:ana@example.com'
+    made: str  # 'made 3 Nov 2026 by web:ana@example.com' (who: managers and admins only)
 
     @property
     def tone(self) -> str:
         return "good" if self.verdict in GOOD else "bad" if self.verdict in BAD else ""
-
-
-@dataclass(frozen=True)
-class MeasureRow:
-    name: str  # 'adoption', 'win rate'
-    treated_before: str
-    treated_after: str
-    comparison_before: str
-    comparison_after: str
-    change: str
-    interval: str
-    weeks: int
 
 
 @dataclass(frozen=True)
@@ -197,6 +203,7 @@ class Page:
     power: str
     measures: list[MeasureRow]
     event_svg: Markup
+    event_legend: list[tuple[Markup, str]]  # (symbol, text) beside the chart
     event: list[dict[str, Any]]  # e, estimate, ci_low, ci_high, n_treated, n_control
     pretrend: str
     personal: list[PersonalRow]
@@ -216,15 +223,6 @@ def _day(iso: str | None) -> str:
         return iso[:10]
 
 
-def planned_weeks(plans: Sequence[Plan]) -> int | None:
-    """The weeks of new deals the latest plan needs (None: not known or not within two years)."""
-    for p in sorted(plans, key=lambda p: p.wave, reverse=True):
-        power = (p.plan or {}).get("power")
-        if isinstance(power, dict) and power.get("weeks_needed") is not None:
-            return int(power["weeks_needed"])
-    return None
-
-
 def as_of_date(figs: ExperimentFigures | None, today: date) -> date:
     """The day the figures are of (the data's as-of time), else ``today``."""
     if figs is not None and isinstance(figs.data_as_of, datetime):
@@ -232,23 +230,25 @@ def as_of_date(figs: ExperimentFigures | None, today: date) -> date:
     return today
 
 
-def progress(exp: Experiment, as_of: date, planned: int | None) -> str:
-    """How far the experiment is: 'starts on ...', or the week since its first start, and the
-    weeks of new deals its plan needs."""
-    from brightspots.experiments.panels import treated_from
-
-    first = exp.first_start()
-    if as_of < first:
-        return f"starts on {words.day(first)}"
-    end = exp.end_date if exp.end_date is not None and exp.end_date <= as_of else None
-    upto = end or as_of
-    week = max(1, (upto - treated_from(first)).days // 7 + 1)
-    text = f"week {week} since {words.short_day(first, year=True)}"
-    if end is not None:
-        text = f"ended {words.short_day(end, year=True)} after {words.count(week, 'week')}"
-    if planned is not None and exp.kind == "team":
-        text += f"; the plan needs about {words.count(planned, 'week')} of new deals"
-    return text
+def progress(
+    exp: Experiment,
+    figs: ExperimentFigures | None,
+    plans: Sequence[Plan],
+    today: date,
+    lag_days: int | None,
+) -> str:
+    """How far the experiment is at the figures' as-of day (else ``today``), as the report and
+    the brief say it (``progress_words``): its weeks of new deals that have had the horizon
+    against the weeks its plan needs. ``lag_days`` None: the figures' own count stands in."""
+    outcome = ((figs.figures if figs else None) or {}).get("measures", {}).get("outcome") or {}
+    return progress_words(
+        exp.first_start(),
+        as_of_date(figs, today),
+        lag_days=lag_days,
+        end=exp.end_date,
+        planned=planned_weeks(plans) if exp.kind == "team" else None,
+        counted=int(outcome.get("weeks_mature") or 0),
+    )
 
 
 def line(
@@ -258,8 +258,13 @@ def line(
     plans: Sequence[Plan],
     names: dict[str, str],
     today: date,
+    *,
+    lag_days: int | None = None,
+    show_who: bool = False,
 ) -> Line:
-    """An experiment in a list. ``names``: practice id -> name."""
+    """An experiment in a list. ``names``: practice id -> name; ``lag_days``: the days a week
+    of new deals takes to be mature (``compare.lag_days``); ``show_who``: name who made it
+    (``may_know_who``)."""
     if exp.kind == "personal":
         who = f"{snap.rep_name(exp.rep_id or '')}’s own"
     else:
@@ -279,19 +284,11 @@ def line(
         who=who,
         teams=teams,
         status=exp.status,
-        progress=progress(exp, as_of_date(figs, today), planned_weeks(plans)),
+        progress=progress(exp, figs, plans, today, lag_days),
         verdict=figs.verdict if figs else "",
-        headline=figs.headline if figs else "",
-        made=f"made {_day(exp.created_at)} by {exp.created_by}",
+        headline=figs.headline if figs else PENDING,
+        made=f"made {_day(exp.created_at)}" + (f" by {exp.created_by}" if show_who else ""),
     )
-
-
-def _num(x: Any) -> float | None:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
 
 
 def event_rows(figs: ExperimentFigures, measure: str = "outcome") -> list[dict[str, Any]]:
@@ -302,16 +299,16 @@ def event_rows(figs: ExperimentFigures, measure: str = "outcome") -> list[dict[s
     ev = ef[(ef["measure"] == measure) & (ef["aggregation"] == "event")].sort_values("e")
     out = []
     for r in ev.itertuples(index=False):
-        e = _num(r.e)
+        e = finite(r.e)
         if e is None:
             continue
-        nt, nc = _num(r.n_treated), _num(r.n_control)
+        nt, nc = finite(r.n_treated), finite(r.n_control)
         out.append(
             {
                 "e": int(e),
-                "estimate": _num(r.estimate),
-                "ci_low": _num(r.ci_low),
-                "ci_high": _num(r.ci_high),
+                "estimate": finite(r.estimate),
+                "ci_low": finite(r.ci_low),
+                "ci_high": finite(r.ci_high),
                 "n_treated": None if nt is None else int(nt),
                 "n_control": None if nc is None else int(nc),
             }
@@ -320,77 +317,27 @@ def event_rows(figs: ExperimentFigures, measure: str = "outcome") -> list[dict[s
 
 
 def event_svg(rows: list[dict[str, Any]], outcome: str, name: str) -> Markup:
-    """The week-by-week effect with its 95% intervals: weeks before the start grey, after it
-    blue; a rule at zero and at the start."""
-    data = pd.DataFrame([r for r in rows if r["estimate"] is not None])
+    """The week-by-week effect with its 95% intervals, drawn as the report draws it
+    (``report.experiments.event_chart``; its legend: ``legend_entries``)."""
+    data = pd.DataFrame(
+        [r for r in rows if r["estimate"] is not None],
+        columns=["e", "estimate", "ci_low", "ci_high"],
+    )
     if data.empty:
         return Markup("")
-    scale = 100.0 if outcome in words.SHARES else 1.0
-    unit = "points" if outcome in words.SHARES else "hours"
-    data = data.assign(
-        effect=data["estimate"] * scale,
-        low=data["ci_low"].fillna(data["estimate"]) * scale,
-        high=data["ci_high"].fillna(data["estimate"]) * scale,
-        when=["before the start" if e < 0 else "since the start" for e in data["e"]],
+    description = (
+        f"{name}: the effect on {words.short_name(outcome)} week by week against the "
+        "comparison teams, with 95% intervals; weeks before the start in grey (they should "
+        "sit around zero), weeks since in blue."
     )
-    colour = alt.Color(
-        "when:N",
-        scale=alt.Scale(
-            domain=["before the start", "since the start"], range=["#9aa5b1", "#0b5cad"]
-        ),
-        legend=alt.Legend(title=None, orient="top"),
-    )
-    x = alt.X("e:Q", title="Weeks since the start", axis=alt.Axis(tickMinStep=1))
-    y_title = f"Effect on {words.short_name(outcome)} ({unit})"
-    bars = (
-        alt.Chart(data)
-        .mark_rule(strokeWidth=2)
-        .encode(x=x, y=alt.Y("low:Q", title=y_title), y2="high:Q", color=colour)
-    )
-    dots = (
-        alt.Chart(data)
-        .mark_point(filled=True, size=40, opacity=1)
-        .encode(x=x, y="effect:Q", color=colour)
-    )
-    zero = alt.Chart(pd.DataFrame({"y": [0.0]})).mark_rule(color="#52606d").encode(y="y:Q")
-    start = (
-        alt.Chart(pd.DataFrame({"x": [-0.5]}))
-        .mark_rule(color="#52606d", strokeDash=[4, 3])
-        .encode(x="x:Q")
-    )
-    chart = alt.layer(zero, start, bars, dots).properties(
-        width=640,
-        height=220,
-        description=(
-            f"{name}: the effect on {words.short_name(outcome)} week by week against the "
-            "comparison teams, with 95% intervals; weeks before the start in grey (they should "
-            "sit around zero), weeks since in blue."
-        ),
-    )
-    return Markup(charts.to_svg(charts.base_config(chart)))
-
-
-def _measure_row(name: str, m: dict[str, Any]) -> MeasureRow:
-    kind = "adoption" if name == "adoption" else name
-    est = _num(m.get("estimate"))
-    return MeasureRow(
-        name=words.short_name(kind),
-        treated_before=words.level(_num(m.get("treated_before")), kind),
-        treated_after=words.level(_num(m.get("treated_after")), kind),
-        comparison_before=words.level(_num(m.get("comparison_before")), kind),
-        comparison_after=words.level(_num(m.get("comparison_after")), kind),
-        change=words.change(est, kind) if est is not None else "not known",
-        interval=words.interval(
-            _num(m.get("ci_low")), _num(m.get("ci_high")), kind, float(m.get("level") or 0.95)
-        ),
-        weeks=int(m.get("weeks_mature") or 0),
-    )
+    chart = event_chart(data, outcome, description=description, width=640, height=220)
+    return Markup(charts.to_svg(chart))
 
 
 def _pretrend(m: dict[str, Any] | None, outcome: str) -> str:
     """The report's pre-trend sentence (one wording everywhere), or "" without a slope."""
     trend = (m or {}).get("pretrend") or {}
-    if _num(trend.get("slope")) is None:
+    if finite(trend.get("slope")) is None:
         return ""
     return pretrend_sentence(StoredMeasure.of(outcome, m or {}), outcome)
 
@@ -399,7 +346,7 @@ def _personal_rows(p: dict[str, Any], outcome: str, horizon: int) -> list[Person
     unit = str(p.get("unit") or "deals")
 
     def of(x: Any, n: Any, kind: str) -> str:
-        v = _num(x)
+        v = finite(x)
         return "not known" if v is None else f"{words.level(v, kind)} of {int(n or 0):,} {unit}"
 
     name = words.short_name(outcome)
@@ -421,35 +368,50 @@ def _personal_rows(p: dict[str, Any], outcome: str, horizon: int) -> list[Person
         rows.append(
             PersonalRow(
                 f"Your {int(p['peers'])} peers’ {name} (as a group)",
-                words.level(_num(p.get("peers_before")), outcome),
-                words.level(_num(p.get("peers_after")), outcome),
+                words.level(finite(p.get("peers_before")), outcome),
+                words.level(finite(p.get("peers_after")), outcome),
             )
         )
     return rows
 
 
+def _source(figs: ExperimentFigures | None) -> str:
+    if figs is None:
+        return ""  # the headline says it: PENDING
+    if figs.stored:
+        return f"Figures stored by analysis run {figs.run_id}."
+    return "Figures computed on the current data (the next analysis run stores them)."
+
+
 def page(
     exp: Experiment,
     snap: Snapshot,
-    figs: ExperimentFigures,
+    figs: ExperimentFigures | None,
     plans: Sequence[Plan],
     names: dict[str, str],
     today: date,
     *,
     chart: bool = True,
+    lag_days: int | None = None,
+    show_who: bool = False,
 ) -> Page:
     """An experiment's page (the caller checked ``may_see``); ``chart``: with the event study
-    drawn (the API has the figures only)."""
-    f = figs.figures or {}
+    drawn (the API has the figures only). ``figs`` None: the latest run has none (PENDING).
+    ``lag_days`` and ``show_who`` as for ``line``."""
+    f = (figs.figures if figs else None) or {}
     measures = f.get("measures") or {}
     rows = [
-        _measure_row("adoption" if key == "adoption" else exp.outcome, measures[key])
+        measure_row(
+            StoredMeasure.of(
+                "adoption" if key == "adoption" else exp.outcome, measures[key], figures=f
+            )
+        )
         for key in ("adoption", "outcome")
         if isinstance(measures.get(key), dict)
     ]
     comparison = [t for t in f.get("comparison") or () if t]
-    if not comparison and plans:
-        comparison = list(plans[-1].comparison_teams)
+    if not comparison:  # no figures yet: every wave's plan's, as the analysis will use them
+        comparison = list(comparison_teams(exp, plans))
     reason = ""
     if plans:
         reason = str((plans[-1].plan or {}).get("reason") or "")
@@ -463,20 +425,20 @@ def page(
         )
     else:
         group = "Compared with the experiment's own later teams until each starts."
-    event = event_rows(figs)
+    event = event_rows(figs) if figs else []
+    svg = event_svg(event, exp.outcome, exp.name) if chart and exp.kind == "team" else Markup("")
     personal = f.get("personal")
     return Page(
-        line=line(exp, snap, figs, plans, names, today),
+        line=line(exp, snap, figs, plans, names, today, lag_days=lag_days, show_who=show_who),
         experiment=exp,
-        lines=figs.lines,
-        warnings=figs.warnings,
+        lines=figs.lines if figs else (),
+        warnings=figs.warnings if figs else (),
         comparison=group,
         reason=reason,
         power=str(f.get("power") or ""),
         measures=rows,
-        event_svg=(
-            event_svg(event, exp.outcome, exp.name) if chart and exp.kind == "team" else Markup("")
-        ),
+        event_svg=svg,
+        event_legend=legend_entries() if svg else [],
         event=event,
         pretrend=_pretrend(measures.get("outcome"), exp.outcome),
         personal=(
@@ -484,15 +446,11 @@ def page(
             if isinstance(personal, dict)
             else []
         ),
-        source=(
-            f"Figures stored by analysis run {figs.run_id}."
-            if figs.stored
-            else "Figures computed on the current data (the next analysis run stores them)."
-        ),
-        run_id=figs.run_id,
-        data_as_of=figs.data_as_of.isoformat() if figs.data_as_of else None,
+        source=_source(figs),
+        run_id=figs.run_id if figs else None,
+        data_as_of=figs.data_as_of.isoformat() if figs and figs.data_as_of else None,
         stopped=(
-            f"Stopped {_day(exp.stopped_at)} by {exp.stopped_by}."
+            f"Stopped {_day(exp.stopped_at)}" + (f" by {exp.stopped_by}." if show_who else ".")
             if exp.status == "stopped"
             else ""
         ),
@@ -506,11 +464,13 @@ def next_monday(today: date) -> date:
 
 __all__ = [
     "Line",
+    "MeasureRow",
     "Page",
     "PracticeChoice",
     "event_rows",
     "line",
     "may_change",
+    "may_know_who",
     "may_make",
     "may_see",
     "page",

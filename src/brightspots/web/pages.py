@@ -46,7 +46,7 @@ from brightspots.errors import BrightspotsError
 from brightspots.teams import below
 from brightspots.web import access, accounts, auth, sessions, stories, users, views
 from brightspots.web import experiments as web_experiments
-from brightspots.web.data import Snapshot, experiment_figures
+from brightspots.web.data import Snapshot, experiment_figures, stored_figures
 from brightspots.web.sessions import Session
 from brightspots.workspace import Workspace
 
@@ -105,7 +105,12 @@ def _nav(session: Session, snap: Snapshot) -> list[tuple[str, str]]:
 
 
 def page(request: Request, name: str, session: Session, snap: Snapshot, **ctx: Any):
-    return render(request, name, session, nav=_nav(session, snap), snap=snap, **ctx)
+    """A page with the top bar; one made with ``failed=True`` (a form sent back with why it
+    was refused) answers 400."""
+    response = render(request, name, session, nav=_nav(session, snap), snap=snap, **ctx)
+    if ctx.get("failed"):
+        response.status_code = 400
+    return response
 
 
 def _manageable_teams(user: users.User, snap: Snapshot) -> list[tuple[str, str]]:
@@ -246,7 +251,7 @@ def _rep_page(
         request, ws, session, lambda e: e.kind == "personal" and e.rep_id == rep_id
     )
     can_try = own and session.user.role == "rep"
-    response = page(
+    return page(
         request,
         "meter.html.j2",
         session,
@@ -263,9 +268,6 @@ def _rep_page(
         message=message[:300],
         failed=failed,
     )
-    if failed:
-        response.status_code = 400
-    return response
 
 
 @router.get("/reps/{rep_id}/accounts", response_class=HTMLResponse)
@@ -535,7 +537,7 @@ def _stories_page(
         choices = request.app.state.snapshots.cached(
             ws, ("story-choices", rep), lambda: stories.choices(ws, rep)
         )
-    response = page(
+    return page(
         request,
         "stories.html.j2",
         session,
@@ -551,9 +553,6 @@ def _stories_page(
         message=message[:300],
         failed=failed,
     )
-    if failed:
-        response.status_code = 400
-    return response
 
 
 @router.get("/stories", response_class=HTMLResponse)
@@ -693,6 +692,47 @@ def _figures(request: Request, ws: Workspace, snap: Snapshot, experiment: Any):
     return experiment_figures(request.app.state.snapshots, ws, snap, experiment)
 
 
+def _shown(
+    request: Request,
+    ws: Workspace,
+    session: Session,
+    keep: Callable[[Any], bool] | None,
+    make: Callable[..., Any],
+) -> list[Any]:
+    """``make(experiment, snap, figures, plans, names, today)`` of each experiment ``session``
+    may see (and ``keep`` keeps), with the latest run's stored figures (None: it has none of
+    this definition): a list never runs an experiment's statistics."""
+    snap = snap_of(request, ws)
+    shown = web_experiments.visible(session.user, _experiments_of(ws), snap.org)
+    names, today = _names(request, ws, snap), _today(ws)
+    snapshots = request.app.state.snapshots
+    return [
+        make(
+            e,
+            snap,
+            stored_figures(snapshots, ws, snap, e),
+            _plans(ws, e.experiment_id),
+            names,
+            today,
+            **_told(request, ws, session, e),
+        )
+        for e in shown
+        if keep is None or keep(e)
+    ]
+
+
+def _told(request: Request, ws: Workspace, session: Session, experiment: Any) -> dict[str, Any]:
+    """What ``line`` and ``page`` need beside the experiment: the days a week of its new deals
+    takes to be mature, and whether ``session`` is told who made it."""
+    from brightspots.experiments.compare import lag_days
+
+    key = ("experiment-lag", experiment.outcome, experiment.horizon_days)
+    lag = request.app.state.snapshots.cached(
+        ws, key, lambda: lag_days(ws, experiment.outcome, experiment.horizon_days)
+    )
+    return {"lag_days": lag, "show_who": web_experiments.may_know_who(session.user)}
+
+
 def experiment_lines(
     request: Request,
     ws: Workspace,
@@ -700,32 +740,14 @@ def experiment_lines(
     keep: Callable[[Any], bool] | None = None,
 ) -> list[web_experiments.Line]:
     """The experiments ``session`` may see (and ``keep`` keeps), with their results."""
-    snap = snap_of(request, ws)
-    shown = web_experiments.visible(session.user, _experiments_of(ws), snap.org)
-    names, today = _names(request, ws, snap), _today(ws)
-    return [
-        web_experiments.line(
-            e, snap, _figures(request, ws, snap, e), _plans(ws, e.experiment_id), names, today
-        )
-        for e in shown
-        if keep is None or keep(e)
-    ]
+    return _shown(request, ws, session, keep, web_experiments.line)
 
 
 def experiment_pages(
     request: Request, ws: Workspace, session: Session, keep: Callable[[Any], bool]
 ) -> list[web_experiments.Page]:
     """The pages of the experiments ``session`` may see that ``keep`` keeps."""
-    snap = snap_of(request, ws)
-    shown = web_experiments.visible(session.user, _experiments_of(ws), snap.org)
-    names, today = _names(request, ws, snap), _today(ws)
-    return [
-        web_experiments.page(
-            e, snap, _figures(request, ws, snap, e), _plans(ws, e.experiment_id), names, today
-        )
-        for e in shown
-        if keep(e)
-    ]
+    return _shown(request, ws, session, keep, web_experiments.page)
 
 
 def find_experiment(request: Request, ws: Workspace, session: Session, experiment_id: str):
@@ -751,7 +773,19 @@ def experiment_page(
         _names(request, ws, snap),
         _today(ws),
         chart=chart,
+        **_told(request, ws, session, exp),
     )
+
+
+def _submit(act: Callable[[], tuple[str, str]], failed: Callable[[str], Response]) -> Response:
+    """A form's change: ``act()`` does it and says where to go and what to say there (a path
+    and a message); a ``BrightspotsError`` gives ``failed(why)`` instead (the form again,
+    filled in, 400)."""
+    try:
+        path, message = act()
+    except BrightspotsError as e:
+        return failed(_sentence(e))
+    return RedirectResponse(f"{path}?message={quote(message)}", status_code=303)
 
 
 def _sentence(e: Exception) -> str:
@@ -810,7 +844,7 @@ def _experiments_page(
     snap = snap_of(request, ws)
     user = session.user
     offer = web_experiments.teams_to_offer(user, snap)
-    response = page(
+    return page(
         request,
         "experiments.html.j2",
         session,
@@ -824,9 +858,6 @@ def _experiments_page(
         message=message[:300],
         failed=failed,
     )
-    if failed:
-        response.status_code = 400
-    return response
 
 
 @router.get("/experiments", response_class=HTMLResponse)
@@ -890,7 +921,8 @@ def make_experiment(
         "comparison": comparison,
         "horizon": horizon,
     }
-    try:
+
+    def act() -> tuple[str, str]:
         settings = ExperimentSettings.of(ws.config)
         exp = store.draft(
             ws,
@@ -910,13 +942,13 @@ def make_experiment(
         )
         plan = compare.plan(ws, exp, exp.last_wave, settings=settings)
         store.create(ws, exp, plan, user_id=user.user_id)
-    except BrightspotsError as e:
-        return _experiments_page(
-            request, session, ws, message=_sentence(e), form=typed, failed=True
+        return f"/experiments/{quote(exp.experiment_id)}", (
+            f"Experiment “{exp.name}” made: its plan is below."
         )
-    msg = f"Experiment “{exp.name}” made: its plan is below."
-    return RedirectResponse(
-        f"/experiments/{quote(exp.experiment_id)}?message={quote(msg)}", status_code=303
+
+    return _submit(
+        act,
+        lambda why: _experiments_page(request, session, ws, message=why, form=typed, failed=True),
     )
 
 
@@ -939,7 +971,7 @@ def _experiment_response(
         offer = [
             t for t in web_experiments.teams_to_offer(session.user, snap) if t[0] not in exp.teams()
         ]
-    response = page(
+    return page(
         request,
         "experiment.html.j2",
         session,
@@ -956,9 +988,6 @@ def _experiment_response(
         message=message[:300],
         failed=failed,
     )
-    if failed:
-        response.status_code = 400
-    return response
 
 
 @router.get("/experiments/{experiment_id}", response_class=HTMLResponse)
@@ -974,6 +1003,19 @@ def _changeable(request: Request, ws: Workspace, session: Session, experiment_id
     if not web_experiments.may_change(session.user, exp, snap.org):
         raise NotFound()
     return snap, exp
+
+
+def _changed_badly(
+    request: Request,
+    session: Session,
+    ws: Workspace,
+    experiment_id: str,
+    form: dict[str, Any] | None = None,
+) -> Callable[[str], Response]:
+    """The experiment's page again with why a change was refused (400), ``form`` filled in."""
+    return lambda why: _experiment_response(
+        request, session, ws, experiment_id, message=why, form=form, failed=True
+    )
 
 
 @router.post("/experiments/{experiment_id}/extend", response_class=HTMLResponse)
@@ -999,7 +1041,8 @@ def extend_experiment(
         session.user, chosen, snap.org
     ):
         raise NotFound()
-    try:
+
+    def act() -> tuple[str, str]:
         settings = ExperimentSettings.of(ws.config)
         waves = store.new_wave(
             ws, exp, chosen, _date(start, "the start"), f"web:{session.user.email}"
@@ -1007,14 +1050,11 @@ def extend_experiment(
         grown = dataclasses.replace(exp, waves=exp.waves + waves)
         plan = compare.plan(ws, grown, waves[0].wave, settings=settings)
         store.extend(ws, exp.experiment_id, waves, plan)
-    except BrightspotsError as e:
-        typed = {"teams": chosen, "start": start}
-        return _experiment_response(
-            request, session, ws, experiment_id, message=_sentence(e), form=typed, failed=True
-        )
-    msg = f"Wave {waves[0].wave} added: {len(waves)} more team{'s' if len(waves) != 1 else ''}."
-    return RedirectResponse(
-        f"/experiments/{quote(exp.experiment_id)}?message={quote(msg)}", status_code=303
+        more = f"{len(waves)} more team{'s' if len(waves) != 1 else ''}"
+        return f"/experiments/{quote(exp.experiment_id)}", f"Wave {waves[0].wave} added: {more}."
+
+    return _submit(
+        act, _changed_badly(request, session, ws, experiment_id, {"teams": chosen, "start": start})
     )
 
 
@@ -1027,26 +1067,24 @@ def stop_experiment(
     end: Annotated[str, Form()] = "",
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
-    """Stop an experiment: weeks from its end on no longer count."""
+    """Stop an experiment: weeks from the one holding its end on no longer count."""
     from brightspots.experiments import store
+    from brightspots.report.experiments import stop_words
 
     auth.check_csrf(request, session, csrf)
     _, exp = _changeable(request, ws, session, experiment_id)
-    try:
+
+    def act() -> tuple[str, str]:
         done = store.stop(
             ws,
             exp.experiment_id,
             end_date=_date(end, "the end", required=False),
             by=f"web:{session.user.email}",
         )
-    except BrightspotsError as e:
-        return _experiment_response(
-            request, session, ws, experiment_id, message=_sentence(e), failed=True
-        )
-    msg = f"Stopped: weeks from {done.end_date} on no longer count."
-    return RedirectResponse(
-        f"/experiments/{quote(exp.experiment_id)}?message={quote(msg)}", status_code=303
-    )
+        assert done.end_date is not None
+        return f"/experiments/{quote(exp.experiment_id)}", f"Stopped: {stop_words(done.end_date)}."
+
+    return _submit(act, _changed_badly(request, session, ws, experiment_id))
 
 
 @router.post("/reps/{rep_id}/experiments", response_class=HTMLResponse)
@@ -1075,7 +1113,8 @@ def try_practice(
         or rep_id not in snap.org.rep_team
     ):
         raise NotFound()
-    try:
+
+    def act() -> tuple[str, str]:
         settings = ExperimentSettings.of(ws.config)
         exp = store.draft(
             ws,
@@ -1089,14 +1128,14 @@ def try_practice(
         )
         plan = compare.plan(ws, exp, exp.last_wave, settings=settings)
         store.create(ws, exp, plan, user_id=user.user_id)
-    except BrightspotsError as e:
-        typed = {"name": name, "practice": practice, "start": start, "outcome": outcome}
-        return _rep_page(
-            request, rep_id, session, ws, message=_sentence(e), form=typed, failed=True
+        return f"/experiments/{quote(exp.experiment_id)}", (
+            f"You are trying “{exp.name}”: your figures are below (your meter lists it)."
         )
-    msg = f"You are trying “{exp.name}”: your figures are below."
-    return RedirectResponse(
-        f"/reps/{quote(rep_id)}?message={quote(msg)}#experiments", status_code=303
+
+    typed = {"name": name, "practice": practice, "start": start, "outcome": outcome}
+    return _submit(
+        act,
+        lambda why: _rep_page(request, rep_id, session, ws, message=why, form=typed, failed=True),
     )
 
 
