@@ -137,10 +137,10 @@ def _one(seed: int, effect: str) -> Seen:
         adoption, baseline_weeks=BASELINE_WEEKS, draws=DRAWS, seed=0, anticipation=ANTICIPATION
     )
 
-    # experiment_cells reads which treated units have a baseline: the same with or without
-    # anticipation on these orgs (every team has data every week), as the equality with the
-    # truth.json figure below checks
-    cells = evaluate.experiment_cells(fit, outcome, baseline_weeks=BASELINE_WEEKS)
+    # experiment_cells reads which treated units have a baseline over the fit's own window
+    cells = evaluate.experiment_cells(
+        fit, outcome, baseline_weeks=BASELINE_WEEKS, anticipation=ANTICIPATION
+    )
     deals = evaluate.experiment_deals(
         org.tables["opportunities"].to_pandas(),
         org.tables["reps"].to_pandas(),

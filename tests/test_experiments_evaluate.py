@@ -163,7 +163,8 @@ def test_the_plan_picks_the_comparison_and_says_how_long(ws) -> None:
     body = plan.plan
     assert body["k"] == 4 and body["treated"] == list(TREATED)
     assert body["history"] == {"from": "2025-09-01", "to": "2026-03-01"}
-    assert "most like them" in body["reason"]
+    assert "most like them over weeks 26 to 13 before the start" in body["reason"]
+    assert "(not the trend;" in body["reason"] and body["matched"]["to"] == "2025-12-07"
     assert set(body["distances"]) == {"T5", "T6", "T7", "T8"}
     power = body["power"]
     assert power["weeks_needed"] is not None and 1 <= power["weeks_needed"] <= 104

@@ -368,7 +368,7 @@ def test_peers_are_shown_only_when_five_have_figures_before_and_after(ws, monkey
 
 
 def test_the_personal_words() -> None:
-    text = words.personal_sentence(
+    shown = dict(
         since=date(2026, 11, 2),
         practice_after=0.62,
         practice_before=0.30,
@@ -384,14 +384,24 @@ def test_the_personal_words() -> None:
         peers_after=0.29,
         more_needed=60,
     )
+    text = words.personal_sentence(**shown)
     assert text == (
         "You did it on 62% of your new deals since 2 Nov (was 30% of 48): that is yours, "
         "counted on your own deals. Win rate within 90 days: 35% of 17, was 28% of 48. One "
         "person's numbers cannot show that the practice did this: 17 deals can swing 20 points "
         "by luck alone, and seasons and deal mix move them too (your peers went from 27% to 29% "
-        "over the same weeks). After about 60 more deals a 10-point change would show; your "
-        "team's experiments answer sooner."
+        "over the same weeks). After about 60 more deals a 10-point change would be detectable "
+        "4 times out of 5; your team's experiments answer sooner."
     )
+    # no number of deals after the start is enough when those before are too few
+    few = words.personal_sentence(**{**shown, "more_needed": None})
+    assert few.endswith(
+        "Your 48 deals before the start are too few for a 10-point change to be detectable 4 "
+        "times out of 5, however many come after."
+    )
+    # no level before: nothing said about how many more
+    none = words.personal_sentence(**{**shown, "more_needed": None, "outcome_before": None})
+    assert none.endswith("over the same weeks).")
 
 
 def _personal(rep: str, start: date, outcome: str = "win_rate") -> Experiment:

@@ -85,19 +85,27 @@ NOISE = power.Noise(between=0.0003, within=0.2, rho=0.1)
 def test_weeks_needed_falls_with_more_teams_and_larger_changes() -> None:
     k = 12
     by_teams = [power.weeks_needed(_design(t), NOISE, 0.06, baseline_weeks=k) for t in (6, 8, 12)]
-    assert by_teams == [17, 10, 6]
+    assert by_teams == [66, 18, 9]
     by_delta = [
         power.weeks_needed(_design(8), NOISE, d, baseline_weeks=k) for d in (0.05, 0.06, 0.1)
     ]
-    assert by_delta == [19, 10, 4]
+    assert by_delta == [59, 18, 5]
     more_power = power.weeks_needed(_design(8), NOISE, 0.06, baseline_weeks=k, power=0.9)
-    assert more_power is not None and more_power > 10
+    assert more_power is not None and more_power > 18
     # the least such week: enough at P, not at P - 1
-    assert power.weeks_needed(_design(8), NOISE, 0.06, baseline_weeks=k, limit=10) == 10
-    assert power.weeks_needed(_design(8), NOISE, 0.06, baseline_weeks=k, limit=9) is None
-    factor = stats.t.ppf(0.975, 7) + stats.t.ppf(0.8, 7)  # 8 teams: 7 degrees of freedom
-    assert factor * power.se_after(_design(8), NOISE, 10, baseline_weeks=k) <= 0.06
-    assert factor * power.se_after(_design(8), NOISE, 9, baseline_weeks=k) > 0.06
+    assert power.weeks_needed(_design(8), NOISE, 0.06, baseline_weeks=k, limit=18) == 18
+    assert power.weeks_needed(_design(8), NOISE, 0.06, baseline_weeks=k, limit=17) is None
+    # at the level of the interval that decides at the weekly looks (98%), not a single 5% look
+    assert power.ALPHA == pytest.approx(1 - did.REPEATED_LEVEL) == pytest.approx(0.02)
+    factor = stats.t.ppf(0.99, 7) + stats.t.ppf(0.8, 7)  # 8 teams: 7 degrees of freedom
+    assert factor * power.se_after(_design(8), NOISE, 18, baseline_weeks=k) <= 0.06
+    assert factor * power.se_after(_design(8), NOISE, 17, baseline_weeks=k) > 0.06
+    # a single look at 5% would promise far fewer weeks (6 teams: 17, not 66)
+    single = [
+        power.weeks_needed(_design(t), NOISE, 0.06, baseline_weeks=k, alpha=0.05)
+        for t in (6, 8, 12)
+    ]
+    assert single == [17, 10, 6]
     # the baseline sets a floor: 6 teams never see 4 points, one team never anything
     assert power.weeks_needed(_design(6), NOISE, 0.04, baseline_weeks=k) is None
     assert power.weeks_needed(_design(1), NOISE, 0.5, baseline_weeks=k) is None
@@ -125,10 +133,10 @@ def test_anticipation_weeks_in_the_design() -> None:
         power.se_after(design, sticky, 10, baseline_weeks=k)
     )
     weeks = power.weeks_needed(design, sticky, 0.08, baseline_weeks=k, anticipation=2)
-    assert weeks == 15 and power.weeks_needed(design, sticky, 0.08, baseline_weeks=k) == 13
+    assert weeks == 36 and power.weeks_needed(design, sticky, 0.08, baseline_weeks=k) == 32
     # the least such week
     assert (
-        power.weeks_needed(design, sticky, 0.08, baseline_weeks=k, anticipation=2, limit=14) is None
+        power.weeks_needed(design, sticky, 0.08, baseline_weeks=k, anticipation=2, limit=35) is None
     )
 
 
@@ -161,14 +169,14 @@ def test_sentence() -> None:
         "With these 6 teams against 12 similar teams and your volumes (about 15 new deals a "
         "team a week), a 5-point rise in win rate (deals won within 90 days) is detectable after "
         "about 9 weeks of new deals: from about 4 Apr 2027, once the deals of those weeks have "
-        "had their 90 days (80% power, 5% level)."
+        "had their 90 days (80% power; it is checked every week, so it asks for a 98% interval)."
     )
     words.update(teams=3, comparison="all", comparison_teams=6)
     assert power.sentence(weeks=None, larger=(0.1, 11), **words) == (
         "With these 3 teams against 6 other teams and your volumes (about 15 new deals a team a "
         "week), a 5-point rise in win rate (deals won within 90 days) is not detectable within "
         "two years with 3 teams: add teams, or look for a 10-point rise (about 11 weeks) "
-        "(80% power, 5% level)."
+        "(80% power; it is checked every week, so it asks for a 98% interval)."
     )
     hours = power.sentence(
         outcome="response_hours",
@@ -185,4 +193,7 @@ def test_sentence() -> None:
     )
     assert "a 2-hour drop in response time (median hours to answer a buyer)" in hours
     assert "about 40 buyer messages a team a week" in hours
-    assert "from about 21 Dec 2026" in hours and "(90% power, 5% level)" in hours
+    assert (
+        "from about 21 Dec 2026" in hours
+        and "(90% power; it is checked every week, so it asks for a 98% interval)" in hours
+    )

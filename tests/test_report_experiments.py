@@ -28,8 +28,9 @@ from brightspots.report.tables import ReportError
 from conftest import load_sibling
 
 #: how far the experiment of ``tables`` is at the data's latest day, 31 July 2026 (its frozen
-#: plan needs 4 weeks; from Monday 2 March, 17 weeks have had the 30 days)
-PROGRESS = "4 weeks of new deals planned; 17 mature so far, the next on 5 Aug 2026"
+#: plan needs 8 weeks at the 98% interval of the weekly looks, 4 at a single 5% look; from
+#: Monday 2 March, 17 weeks have had the 30 days)
+PROGRESS = "8 weeks of new deals planned; 17 mature so far, the next on 5 Aug 2026"
 base = load_sibling("test_report.py")
 ev = load_sibling("test_experiments_evaluate.py")
 
@@ -189,6 +190,13 @@ def test_how_this_is_measured(page) -> None:
     assert "mean of its 8 weeks before its start" in how  # the run's baseline_weeks
     for words in ("Callaway and Sant&#39;Anna", "wild cluster bootstrap", "comparison teams"):
         assert words in how
+    # open deals at the start, the weeks left out before it, how comparison teams are kept
+    assert "if anything the figure is an underestimate" in how
+    assert "The 2 weeks just before each start are left out of the baseline and of" in how
+    assert "over weeks 26 to 9 before the start" in how  # the run's baseline_weeks of 8
+    assert "never include teams in another experiment of the same practice" in how
+    assert "stops counting from its start there" in how
+    assert "The planned number of weeks is sized for the 98% interval." in how
     # the section comes after the practices
     assert page.index('<section id="practices"') < page.index('<section id="experiments"')
 

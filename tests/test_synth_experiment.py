@@ -449,9 +449,32 @@ def test_spill_is_recovered_with_anticipation_and_attenuated_without(pair):
     got = {}
     for a in (0, 2):
         fit = did.fit(panel, baseline_weeks=12, draws=99, seed=0, anticipation=a)
-        cells = evaluate.experiment_cells(fit, panel, baseline_weeks=12)
+        cells = evaluate.experiment_cells(fit, panel, baseline_weeks=12, anticipation=a)
         got[a] = (fit.overall.estimate, evaluate.experiment_truth(deals, cells, 90))
     estimate, truth = got[2]
     assert 0.01 < truth and estimate == pytest.approx(truth, rel=1e-9)
     estimate, truth = got[0]
     assert estimate < 0.9 * truth, got
+
+
+def test_experiment_cells_read_the_baseline_before_the_anticipation_weeks():
+    """A treated team with figures only from 7 weeks before its start has no baseline when
+    the 2 weeks before the start are anticipation weeks (5 of the 12 weeks before them, fewer
+    than half): the fit leaves it out, and so must ``experiment_cells`` given the fit's
+    anticipation; read without it, the cells hold that team and disagree with the fit."""
+    import experiment_sim as sim
+    from brightspots.experiments import did
+
+    rng = np.random.default_rng(5)
+    units, weeks, k, a = 10, 24, 12, 2
+    start = np.full(units, -1)
+    start[:4] = k + a
+    y = rng.normal(0.3, 0.02, (units, weeks))
+    y[0, :7] = np.nan  # figures from week 7 only: weeks 7-11 of the baseline 0-11
+    panel = sim.make_panel(y, np.full((units, weeks), 20.0), start)
+    fit = did.fit(panel, baseline_weeks=k, draws=99, seed=0, anticipation=a)
+    cells = evaluate.experiment_cells(fit, panel, baseline_weeks=k, anticipation=a)
+    assert len(cells) and "U00" not in set(cells["team_id"])
+    assert set(cells["team_id"]) == {"U01", "U02", "U03"}
+    with pytest.raises(ValueError, match="anticipation differs"):
+        evaluate.experiment_cells(fit, panel, baseline_weeks=k)

@@ -145,10 +145,13 @@ def synth(
         typer.Option(
             "--experiment",
             help='Plant a practice experiment, e.g. "practice=multi_threading,teams=6,'
-            'start=2026-03-02,waves=2,every=4w,adoption=0.5,effect=default,shape=constant": '
+            "start=2026-03-02,waves=2,every=4w,adoption=0.5,effect=default,shape=constant,"
+            'spill=14d": '
             "the teams (a count to draw, or ids TM-002;TM-005) take the practice up from their "
             "wave's start on that share of their new deals without it, with that win log-odds "
-            "(default: the practice's own; 0: a null experiment; shape constant, grow or fade). "
+            "(default: the practice's own; 0: a null experiment; shape constant, grow or fade); "
+            "spill (14d or 2w, default 0: none) has the deals they open in those days before "
+            "their start take it up too, as teams do on deals just opened. "
             "Listed in truth.json. Off by default.",
         ),
     ] = None,

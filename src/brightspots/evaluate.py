@@ -458,13 +458,16 @@ def experiment_deals(
     return o[EXPERIMENT_DEAL_COLUMNS].reset_index(drop=True)
 
 
-def experiment_cells(fit: Any, panel: Any, *, baseline_weeks: int) -> pd.DataFrame:
+def experiment_cells(
+    fit: Any, panel: Any, *, baseline_weeks: int, anticipation: int = 0
+) -> pd.DataFrame:
     """The post cells of a ``did.fit`` of ``panel`` as ``experiment_truth`` reads them
     (``EXPERIMENT_CELL_COLUMNS``): one row per cell and treated team in it (g and t the Mondays
     of its wave's start and of its week), with the team's weight w_i and the cell's W_c. A cell's
-    treated teams are its wave's teams with a baseline (``baseline_weeks``: at least half of
-    those weeks with data) and a figure that week, as the fit's; their weights must add up to
-    the cell's (``ValueError`` otherwise)."""
+    treated teams are its wave's teams with a baseline (the ``baseline_weeks`` before the
+    ``anticipation`` weeks before the start, at least half of them with data) and a figure that
+    week, as the fit's (pass the fit's own ``anticipation``); their weights must add up to the
+    cell's (``ValueError`` otherwise)."""
     import math
 
     import numpy as np
@@ -476,14 +479,15 @@ def experiment_cells(fit: Any, panel: Any, *, baseline_weeks: int) -> pd.DataFra
     for c in fit.cells:
         if c.t < c.g:
             continue
-        window = np.isfinite(y[:, max(0, c.g - baseline_weeks) : c.g])
+        end = c.g - anticipation  # the baseline: the K weeks before the anticipation weeks
+        window = np.isfinite(y[:, max(0, end - baseline_weeks) : max(0, end)])
         based = window.sum(axis=1) >= math.ceil(baseline_weeks / 2)
         units = np.flatnonzero((start == c.g) & based & np.isfinite(y[:, c.t]))
         if len(units) != c.n_treated or not math.isclose(w[units].sum(), c.weight, rel_tol=1e-9):
             raise ValueError(
                 f"cell (g={c.g}, t={c.t}): {len(units)} treated units of weight "
                 f"{w[units].sum():g}, the fit has {c.n_treated} of {c.weight:g} (baseline_weeks "
-                "differs from the fit's?)"
+                "or anticipation differs from the fit's?)"
             )
         for i in units:
             rows.append(

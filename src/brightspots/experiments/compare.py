@@ -386,7 +386,7 @@ def _team_plan(
     )
     body: dict[str, Any] = {
         "reason": words.comparison_reason(
-            experiment.comparison, treated, chosen, settings.history_weeks
+            experiment.comparison, treated, chosen, _weeks_before(experiment.first_start(), match)
         )
         + reason_extra,
         "left_out": left_out,
@@ -405,6 +405,12 @@ def _team_plan(
         },
     }
     return Plan(experiment.experiment_id, wave, made, _iso(utc), tuple(chosen), body)
+
+
+def _weeks_before(first_start: date, weeks: Sequence[date]) -> tuple[int, int]:
+    """(first, last) of ``weeks`` in weeks before the first fully treated week: (26, 13)."""
+    first = panels.treated_from(first_start)
+    return (first - weeks[0]).days // 7, (first - weeks[-1]).days // 7
 
 
 def _span(weeks: Sequence[date]) -> dict[str, str]:

@@ -173,8 +173,10 @@ class PersonalResult:
       for response hours);
     * their resource peers' outcome over the same weeks (``peers_*``), as a group only;
     * ``swing``: how far luck alone can move their after figure (half the 95% interval);
-      ``more_needed``: how many more deals (touches) until a 10-point change would show (None:
-      not within reach, or response hours).
+      ``more_needed``: how many more deals (touches) until a 10-point change would be
+      detectable 4 times out of 5 (``personal.more_needed``: after against before, 5% two-sided,
+      80% power); None for response hours, without a figure before the start, or when the
+      deals before the start are too few for any number after to do (the words say so).
 
     ``text`` says it in words; ``panel`` has ``PANEL_FIELDS`` (roles rep and peers: peers as
     one pooled group, ``unit_id`` "peers")."""

@@ -18,7 +18,10 @@ error of the overall effect after P weeks of new deals, and the weeks needed to 
    the variance falls like 1/P + 1/K.
 3. ``weeks_needed``: the least P <= 104 with (t_{1 - alpha/2} + t_{power}) SE(P) <= delta, t with
    G1 - 1 degrees of freedom (G1 treated teams, the clusters that limit the interval); None when
-   two years are not enough.
+   two years are not enough. ``alpha`` is ``ALPHA`` = 1 - ``did.REPEATED_LEVEL``: from the plan's
+   weeks on the verdict decides with that interval at every weekly look (``verdict``), so the
+   plan's "detectable after about P weeks" holds under the rule that decides, not at a single 5%
+   look (with 6 of 18 teams in the test design: 66 weeks at 2%, 17 at 5%).
 
 ``anticipation`` (weeks, as in ``did.fit``) leaves the weeks just before each start out of the
 baseline, as the fit will.
@@ -42,6 +45,9 @@ from brightspots.experiments import did
 LIMIT_WEEKS = 104
 _RHO_MAX = 0.8
 _ORIGIN = date(2001, 1, 1)  # a Monday: the design panel's weeks only need to be consecutive
+#: the level the weeks needed are computed at: that of the interval that decides at the weekly
+#: looks from the plan's weeks on (``did.REPEATED_LEVEL``, the one source of it)
+ALPHA = 1.0 - did.REPEATED_LEVEL
 
 
 @dataclass(frozen=True)
@@ -212,13 +218,14 @@ def weeks_needed(
     *,
     baseline_weeks: int,
     power: float = 0.8,
-    alpha: float = 0.05,
+    alpha: float = ALPHA,
     anticipation: int = 0,
     limit: int = LIMIT_WEEKS,
 ) -> int | None:
     """The least number of weeks of new deals (from the first start) after which a change of
-    ``delta`` is detected with ``power`` at level ``alpha``, (t + t) SE(weeks) <= delta; None if
-    not within ``limit`` (so ``limit=P - 1`` asks whether fewer than P weeks would do)."""
+    ``delta`` is detected with ``power`` at level ``alpha`` (two-sided; by default that of the
+    interval that decides at the weekly looks), (t + t) SE(weeks) <= delta; None if not within
+    ``limit`` (so ``limit=P - 1`` asks whether fewer than P weeks would do)."""
     if design.treated < 2 or delta <= 0:
         return None
     factor = _factor(design.treated, power, alpha)
@@ -260,14 +267,14 @@ def sentence(
     first_start: date,
     lag_days: int,
     power: float = 0.8,
-    alpha: float = 0.05,
     larger: tuple[float, int | None] | None = None,
 ) -> str:
     """The plan's words, e.g. "With these 6 teams against 12 similar teams and your volumes
     (about 15 new deals a team a week), a 5-point rise in win rate (deals won within 90 days)
     is detectable after about 9 weeks of new deals: from about 14 Apr 2027, once the deals of
-    those weeks have had their 90 days (80% power, 5% level)." ``larger`` is (a larger change,
-    its weeks), offered when ``weeks`` is None."""
+    those weeks have had their 90 days (80% power; it is checked every week, so it asks for a
+    98% interval)." ``weeks`` are those of ``weeks_needed`` at ``ALPHA``; ``larger`` is (a
+    larger change, its weeks), offered when ``weeks`` is None."""
     from brightspots.experiments.verdict import day, described, outcome_words, size
 
     words = outcome_words(outcome)
@@ -280,7 +287,10 @@ def sentence(
         f"(about {_round_volume(volume)} {words.volume} a team a week), "
         f"a {size(outcome, delta)} {words.better_noun} in {described(outcome, horizon_days)}"
     )
-    tail = f"({round(100 * power)}% power, {_percent(alpha)} level)"
+    tail = (
+        f"({round(100 * power)}% power; it is checked every week, so it asks for a "
+        f"{_percent(did.REPEATED_LEVEL)} interval)"
+    )
     if weeks is not None:
         return (
             f"{head} is detectable after about {weeks} weeks of new {words.items}: from about "
@@ -302,5 +312,5 @@ def _round_volume(volume: float) -> str:
     return str(max(1, round(volume))) if volume >= 1 else f"{volume:.1f}"
 
 
-def _percent(alpha: float) -> str:
-    return f"{100 * alpha:g}%"
+def _percent(level: float) -> str:
+    return f"{round(100 * level, 6):g}%"

@@ -11,7 +11,8 @@ The rules, first match wins (docs/design/issue12.md, section 7):
 - ``unfair_comparison``: the pre-trend check is flagged (``did.Pretrend.flagged``);
 - ``worked`` / ``worse``: the outcome's interval is entirely better / worse than no change
   (direction by outcome: a lower response time is better);
-- ``no_effect_yet``: otherwise, with the weeks a change of ``detect`` would still need.
+- ``no_effect_yet``: otherwise, with the weeks a change of ``detect`` would still need (sized,
+  as the plan's, for the 98% interval that decides at the weekly looks: ``power.ALPHA``).
 
 Repeated looks: the verdict is recomputed every week, for as long as the experiment runs, and
 "worked" or "worse" is said at whichever look first shows it, so the error rate that matters is

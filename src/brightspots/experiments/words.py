@@ -129,9 +129,14 @@ def interval(lo: float | None, hi: float | None, outcome: str, level_: float = 0
 
 
 def comparison_reason(
-    comparison: str, treated: Sequence[str], chosen: Sequence[str], history_weeks: int
+    comparison: str,
+    treated: Sequence[str],
+    chosen: Sequence[str],
+    matched: tuple[int, int],
 ) -> str:
-    """Why these comparison teams, in words."""
+    """Why these comparison teams, in words; ``matched`` is (first, last) of the weeks similar
+    teams are matched on, in weeks before the first start (``compare.matching_weeks``: (26, 13)
+    with the defaults)."""
     if comparison == "all":
         return (
             f"Compared with every other team ({count(len(chosen), 'team')}), and with the "
@@ -139,9 +144,10 @@ def comparison_reason(
         )
     return (
         f"Compared with the {count(len(chosen), 'team')} most like "
-        f"{'it' if len(treated) == 1 else 'them'} over the {history_weeks} weeks before the "
-        "start: the outcome's level and trend, volume, how often the practice was already "
-        "used and the deal mix. Teams are never chosen on what happened after the start."
+        f"{'it' if len(treated) == 1 else 'them'} over weeks {matched[0]} to "
+        f"{matched[1]} before the start: the outcome's level, volume, how often the "
+        "practice was already used and the deal mix (not the trend; the weeks just before are "
+        "left for the pre-trend check). Teams are never chosen on what happened after the start."
     )
 
 
@@ -213,12 +219,19 @@ def personal_sentence(
     )
     if more_needed is not None and more_needed > 0:
         parts.append(
-            f"After about {more_needed:,} more {unit} a 10-point change would show; your team's "
-            "experiments answer sooner."
+            f"After about {more_needed:,} more {unit} a 10-point change would be detectable 4 "
+            "times out of 5; your team's experiments answer sooner."
         )
     elif more_needed is not None:
         parts.append(
-            f"A 10-point change would show on the {unit} so far; your team's experiments answer "
-            "more surely, against teams that did not change."
+            f"A 10-point change would be detectable 4 times out of 5 on the {unit} so far; your "
+            "team's experiments answer more surely, against teams that did not change."
+        )
+    elif outcome in SHARES and outcome_before is not None and n_before > 0:
+        # ``personal.more_needed`` is None with a level before: the before sample is too small
+        parts.append(
+            f"Your {n_before:,} {unit if n_before != 1 else unit[:-1]} before the start "
+            f"{'are' if n_before != 1 else 'is'} too few for a 10-point change to be "
+            "detectable 4 times out of 5, however many come after."
         )
     return " ".join(parts)

@@ -674,31 +674,51 @@ def _card(s: Stored, names: Mapping[str, str]) -> ExperimentCard:
     )
 
 
-def how_measured(baseline_weeks: int, horizon_days: tuple[int, ...]) -> tuple[str, ...]:
-    """'How this is measured', in plain words."""
+def how_measured(
+    baseline_weeks: int,
+    horizon_days: tuple[int, ...],
+    *,
+    history_weeks: int = 26,
+    landmark_days: int = 14,
+) -> tuple[str, ...]:
+    """'How this is measured', in plain words. ``landmark_days`` ([practices]) sets the weeks
+    left out just before each start: ceil(landmark_days / 7), as ``panels.anticipation_weeks``;
+    similar teams are matched over weeks ``history_weeks`` to ``baseline_weeks`` + 1 before the
+    start (``compare.matching_weeks``)."""
     horizon = xw.listing([f"{h} days" for h in sorted(set(horizon_days))]) or "90 days"
+    gap = math.ceil(landmark_days / 7)
     return (
         "Win rate is counted on cohorts: the deals a team created in a week, and the share of "
         f"them won within {horizon} of creation. Deals lost, still open or won later all count "
         "as not won, so the figure never waits on how deals close, which the practice may "
-        "change. A week counts only once all its deals have had that long.",
+        "change. A week counts only once all its deals have had that long. Deals a team "
+        "opened before its start and still open then stay in its baseline: the figure is the "
+        "effect on new deals, and if the practice helped those open deals too, their rise "
+        "lifts the baseline, so if anything the figure is an underestimate.",
         "Adoption is how often the teams' new deals used the practice, counted on deals old "
         "enough for it to be measured. A practice nobody took up cannot be tested.",
         "The comparison teams are chosen when the experiment is made and then kept: the teams "
-        "most like the experiment's over the weeks before the start (the outcome's level and "
-        "trend, volume, how often the practice was already used and the deal mix), or every "
-        "other team. Teams that start later count as comparison until they start.",
+        f"most like the experiment's over weeks {history_weeks} to {baseline_weeks + 1} before "
+        "the start (the outcome's level, volume, how often the practice was already used and "
+        "the deal mix; not the trend, which the pre-trend check reads from the weeks after "
+        "those), or every other team. They never include teams in another experiment of the "
+        "same practice, and one that joins such an experiment later stops counting from its "
+        "start there. Teams that start later count as comparison until they start.",
         "The effect is a difference in differences (Callaway and Sant'Anna): each team's change "
         f"from the mean of its {baseline_weeks} weeks before its start, minus the comparison "
-        "teams' change over the same weeks, pooled over the start dates by volume. Unlike a "
-        "plain before-and-after or a two-way regression, it stays right when teams start at "
-        "different times and the effect grows.",
+        "teams' change over the same weeks, pooled over the start dates by volume. The "
+        f"{xw.count(gap, 'week')} just before each start are left out of the baseline and of "
+        "the pre-trend check (did the teams move together before it?): the practice is measured "
+        f"over a deal's first {landmark_days} days, so deals opened then may already carry it. "
+        "Unlike a plain before-and-after or a two-way regression, it stays right when teams "
+        "start at different times and the effect grows.",
         "Intervals come from a wild cluster bootstrap over teams (Webb weights, studentised), so "
         "they allow for each team's own luck and for a team's weeks moving together. The result "
         "is checked every week, so a stronger interval than the 95% one shown is needed to "
         f"call it: {100 * STRICT_LEVEL:g}% until the planned number of weeks, "
         f"{100 * REPEATED_LEVEL:g}% from then on (a 95% interval read week after week would "
-        "too often show an effect that is not there).",
+        "too often show an effect that is not there). The planned number of weeks is sized for "
+        f"the {100 * REPEATED_LEVEL:g}% interval.",
     )
 
 
@@ -732,13 +752,22 @@ def experiments_section(ctx: ReportContext) -> ExperimentsSection:
     settings = ctx.experiment_settings or {}
     baseline = settings.get("baseline_weeks", 12)
     baseline = baseline if isinstance(baseline, int) and baseline > 0 else 12
+    history = settings.get("history_weeks", 26)
+    history = history if isinstance(history, int) and history > baseline else 26
+    notes = ctx.diagnostics.practices
+    landmark = notes.landmark_days if notes is not None and notes.landmark_days > 0 else 14
     return ExperimentsSection(
         present=True,
         intro=intro,
         cards=tuple(_card(s, names) for s in team),
         personal=count,
         legend=legend_entries() if team else [],
-        how=how_measured(baseline, tuple(s.horizon_days for s in team if s.horizon_days))
+        how=how_measured(
+            baseline,
+            tuple(s.horizon_days for s in team if s.horizon_days),
+            history_weeks=history,
+            landmark_days=landmark,
+        )
         if team
         else (),
     )
