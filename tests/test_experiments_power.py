@@ -85,27 +85,29 @@ NOISE = power.Noise(between=0.0003, within=0.2, rho=0.1)
 def test_weeks_needed_falls_with_more_teams_and_larger_changes() -> None:
     k = 12
     by_teams = [power.weeks_needed(_design(t), NOISE, 0.06, baseline_weeks=k) for t in (6, 8, 12)]
-    assert by_teams == [66, 18, 9]
+    assert by_teams == [None, 22, 11]  # 6 teams: not within two years
     by_delta = [
         power.weeks_needed(_design(8), NOISE, d, baseline_weeks=k) for d in (0.05, 0.06, 0.1)
     ]
-    assert by_delta == [59, 18, 5]
+    assert by_delta == [None, 22, 6]
     more_power = power.weeks_needed(_design(8), NOISE, 0.06, baseline_weeks=k, power=0.9)
-    assert more_power is not None and more_power > 18
+    assert more_power is not None and more_power > 22
     # the least such week: enough at P, not at P - 1
-    assert power.weeks_needed(_design(8), NOISE, 0.06, baseline_weeks=k, limit=18) == 18
-    assert power.weeks_needed(_design(8), NOISE, 0.06, baseline_weeks=k, limit=17) is None
+    assert power.weeks_needed(_design(8), NOISE, 0.06, baseline_weeks=k, limit=22) == 22
+    assert power.weeks_needed(_design(8), NOISE, 0.06, baseline_weeks=k, limit=21) is None
     # at the level of the interval that decides at the weekly looks (98%), not a single 5% look
     assert power.ALPHA == pytest.approx(1 - did.REPEATED_LEVEL) == pytest.approx(0.02)
-    factor = stats.t.ppf(0.99, 7) + stats.t.ppf(0.8, 7)  # 8 teams: 7 degrees of freedom
-    assert factor * power.se_after(_design(8), NOISE, 18, baseline_weeks=k) <= 0.06
-    assert factor * power.se_after(_design(8), NOISE, 17, baseline_weeks=k) > 0.06
-    # a single look at 5% would promise far fewer weeks (6 teams: 17, not 66)
+    # planned for 0.8 / 0.95 so that 80% are called "worked" after the pre-trend check's 5%
+    assert power.gated(0.8) == pytest.approx(0.8 / (1 - did.PRETREND_ALPHA))
+    factor = stats.t.ppf(0.99, 7) + stats.t.ppf(power.gated(0.8), 7)  # 8 teams: 7 dof
+    assert factor * power.se_after(_design(8), NOISE, 22, baseline_weeks=k) <= 0.06
+    assert factor * power.se_after(_design(8), NOISE, 21, baseline_weeks=k) > 0.06
+    # a single look at 5% would promise far fewer weeks (6 teams: 22, not over two years)
     single = [
         power.weeks_needed(_design(t), NOISE, 0.06, baseline_weeks=k, alpha=0.05)
         for t in (6, 8, 12)
     ]
-    assert single == [17, 10, 6]
+    assert single == [22, 12, 7]
     # the baseline sets a floor: 6 teams never see 4 points, one team never anything
     assert power.weeks_needed(_design(6), NOISE, 0.04, baseline_weeks=k) is None
     assert power.weeks_needed(_design(1), NOISE, 0.5, baseline_weeks=k) is None
@@ -133,10 +135,10 @@ def test_anticipation_weeks_in_the_design() -> None:
         power.se_after(design, sticky, 10, baseline_weeks=k)
     )
     weeks = power.weeks_needed(design, sticky, 0.08, baseline_weeks=k, anticipation=2)
-    assert weeks == 36 and power.weeks_needed(design, sticky, 0.08, baseline_weeks=k) == 32
+    assert weeks == 53 and power.weeks_needed(design, sticky, 0.08, baseline_weeks=k) == 47
     # the least such week
     assert (
-        power.weeks_needed(design, sticky, 0.08, baseline_weeks=k, anticipation=2, limit=35) is None
+        power.weeks_needed(design, sticky, 0.08, baseline_weeks=k, anticipation=2, limit=52) is None
     )
 
 

@@ -206,6 +206,13 @@ def se_after(
     return float(math.sqrt(max(float(np.dot(var_unit, quad)), 0.0)))
 
 
+def gated(power: float) -> float:
+    """The power to plan for so that ``power`` of experiments are called "worked": a fair
+    comparison is still flagged by the pre-trend check (``did.PRETREND_ALPHA``) in up to that
+    share of them (measured 2.6-4.5% on simulated panels), and a flagged one gets no verdict."""
+    return min(0.99, power / (1.0 - did.PRETREND_ALPHA))
+
+
 def _factor(treated: int, power: float, alpha: float) -> float:
     dof = treated - 1
     return float(stats.t.ppf(1 - alpha / 2, dof) + stats.t.ppf(power, dof))
@@ -228,7 +235,7 @@ def weeks_needed(
     ``limit`` (so ``limit=P - 1`` asks whether fewer than P weeks would do)."""
     if design.treated < 2 or delta <= 0:
         return None
-    factor = _factor(design.treated, power, alpha)
+    factor = _factor(design.treated, gated(power), alpha)
 
     def enough(weeks: int) -> bool:
         se = se_after(
