@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import glob
 import importlib.util
 import os
@@ -71,7 +72,9 @@ def require_browser() -> None:
     )
 
 
-def require_spark() -> None:
+def require_spark():
+    """pyspark and Java, or a skip (a failure in CI); then the test session's one Spark driver
+    (``spark_session``), which every engine "spark" workspace of the session reuses."""
     try:
         import pyspark  # noqa: F401
 
@@ -80,6 +83,41 @@ def require_spark() -> None:
         has_pyspark = False
     require("pyspark", has_pyspark, "pip install 'brightspots[spark]'")
     require("Java", shutil.which("java") is not None, "apt-get install default-jre-headless")
+    return spark_session()
+
+
+#: the test driver's JVM: the Spark tests run a few hundred small queries in a JVM that lives a
+#: few minutes, where the C2 compiler spends more CPU compiling Catalyst than its code saves (C1
+#: alone: about a third less JVM CPU for an analysis of ``small_ws``); C1-compiled code needs a
+#: code cache above C1's 48 MB default, or the compiler stops and the rest runs interpreted
+SPARK_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=256m -XX:+UseSerialGC"
+
+
+@functools.cache
+def spark_session():
+    """The session's Spark, started once with the settings a workspace's engine "spark" asks
+    for (its default ``[spark]`` master, driver memory and shuffle partitions, UTC, no UI) and
+    the test JVM options above; ``Workspace``'s own ``getOrCreate`` then reuses it and sets its
+    SQL settings as it does on a fresh one. The first test to start Spark no longer decides the
+    master for the others (local[1] before, when test_care_responses ran first)."""
+    from pyspark.sql import SparkSession
+
+    from brightspots.workspace import DEFAULT_CONFIG
+
+    scfg = DEFAULT_CONFIG["spark"]
+    session = (
+        SparkSession.builder.appName("brightspots-tests")
+        .master(scfg["master"])
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.driver.memory", scfg["driver_memory"])
+        .config("spark.driver.extraJavaOptions", SPARK_JAVA_OPTIONS)
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", str(scfg["shuffle_partitions"]))
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    return session
 
 
 def _initdb() -> str | None:
@@ -188,8 +226,8 @@ def in_processes(fn, *iterables) -> list:
     independent, CPU-bound cases of one test (e.g. one synthetic org per seed) that the single
     pytest process would run one after another. ``fn`` and its arguments must pickle (a module
     function, not a test's closure). The workers are spawned (no forked DuckDB or thread state)
-    once per session, and run each case under the caller's warning filters, so a warning there
-    fails the test as it would here."""
+    once per session, with OpenBLAS on one thread each, and run each case under the caller's
+    warning filters, so a warning there fails the test as it would here."""
     import multiprocessing
     import warnings
     from concurrent.futures import ProcessPoolExecutor
@@ -199,7 +237,9 @@ def in_processes(fn, *iterables) -> list:
     if _POOL is None:
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
         _POOL = ProcessPoolExecutor(
-            max(1, min(cores or 1, 4)), mp_context=multiprocessing.get_context("spawn")
+            max(1, min(cores or 1, 4)),
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_one_blas_thread,
         )
     args = [list(it) for it in iterables]
     n = len(args[0]) if args else 0
@@ -209,6 +249,17 @@ def in_processes(fn, *iterables) -> list:
     except BrokenProcessPool:
         _POOL = None  # a worker died: the next call starts new ones
         raise
+
+
+def _one_blas_thread() -> None:
+    """Each worker's OpenBLAS on one thread for good: the workers already take a core each, and
+    OpenBLAS's threads of one product wait for each other's core (see ``brightspots.blas``; the
+    key account plan's fits, outside ``one_blas_thread``, took several times as long with two
+    threads in each of two workers on two cores)."""
+    from brightspots import blas
+
+    for _, put in blas._openblas():
+        put(1)
 
 
 def _warned(filters: list, fn, *args):

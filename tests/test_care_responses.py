@@ -251,16 +251,7 @@ def test_no_care_answers_gives_no_span():
 
 @pytest.mark.spark
 def test_spark_gives_the_same_sums():
-    require_spark()
-    from pyspark.sql import SparkSession
-
-    session = (
-        SparkSession.builder.master("local[1]")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.shuffle.partitions", "2")
-        .getOrCreate()
-    )
+    session = require_spark()  # the session's one Spark, in UTC
     rows = [
         answer("1", "q1", 5, who="C1", subject=None, account="A1"),
         answer("2", "q2", 2, lo=None, hi=5.0, who="C1", subject=None, account="A1"),

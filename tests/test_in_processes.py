@@ -30,3 +30,15 @@ def test_each_call_runs_under_the_callers_filters_of_the_moment():
         assert in_processes(warnings.warn, ["boom"]) == [None]
     with pytest.raises(UserWarning, match="boom"):  # the same workers, the config's filters
         in_processes(warnings.warn, ["boom"])
+
+
+def _blas_threads(case: int) -> list[int]:
+    from brightspots import blas
+
+    return [get() for get, _ in blas._openblas()]
+
+
+def test_each_worker_runs_openblas_on_one_thread():
+    # the workers take a core each: more BLAS threads would wait for each other's core
+    for counts in in_processes(_blas_threads, range(4)):
+        assert counts and all(n == 1 for n in counts), counts

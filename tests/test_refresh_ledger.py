@@ -164,8 +164,12 @@ def workspace(tmp_path_factory):
     return Workspace.open(root)
 
 
+# 5 random orgs and changes (8 before: about 7 s each on a quiet machine): the same property,
+# incremental equals full, is checked deterministically on a synthetic org by
+# test_refresh_equality (new days, edits in the past, snapshot deletes, a revived record,
+# owner, team and contact changes)
 @settings(
-    max_examples=8,
+    max_examples=5,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
