@@ -136,6 +136,12 @@ def test_not_adopted() -> None:
         "Win rate (deals won within 90 days): +6.1 points (95% CI 1.8 to 10.4) against 12 "
         "comparison teams, over 11 weeks of new deals in 6 teams."
     )
+    # every team treated in the end (comparison all): no never-treated levels to show
+    alone = _verdict(adoption=replace(low, levels=did.Levels(0.34, 0.36, np.nan, np.nan)))
+    assert alone.headline == (
+        "Practice not adopted, so no test: the 6 teams did it on 34% of new deals before and "
+        "36% since."
+    )
     unclear = replace(ADOPTION, estimate=0.06, ci_low=-0.01, ci_high=0.13)
     assert _verdict(adoption=unclear).code == "not_adopted"  # 15 weeks and it does not clear 0
     assert _verdict(adoption=replace(unclear, post_weeks=3)).code == "worked"  # too soon to say

@@ -370,21 +370,19 @@ def _adoption_levels(fit: MeasureFit, kind: str) -> str | None:
     if lv is None:
         return None
     b, s = _level_text(lv.before, kind), _level_text(lv.since, kind)
+    # no never-treated team with figures both before and since (every team treated in the
+    # end, the controls then being later waves): no comparison levels to print, not "- and -"
+    compared = all(
+        x is not None and math.isfinite(x) for x in (lv.comparison_before, lv.comparison_since)
+    )
     cb, cs = _level_text(lv.comparison_before, kind), _level_text(lv.comparison_since, kind)
+    tail = f"; the comparison teams {cb} and {cs}" if compared else ""
     n = _teams(fit.n_treated or fit.treated)
     if kind == "binary":
-        return (
-            f"the {n} did it on {b} of new deals before and {s} since; "
-            f"the comparison teams {cb} and {cs}"
-        )
+        return f"the {n} did it on {b} of new deals before and {s} since{tail}"
     if kind == "share":
-        return (
-            f"the {n} averaged {b} on their new deals before and {s} since; "
-            f"the comparison teams {cb} and {cs}"
-        )
-    return (
-        f"the {n} averaged {b} a new deal before and {s} since; the comparison teams {cb} and {cs}"
-    )
+        return f"the {n} averaged {b} on their new deals before and {s} since{tail}"
+    return f"the {n} averaged {b} a new deal before and {s} since{tail}"
 
 
 def _adoption_change(fit: MeasureFit, kind: str) -> tuple[str, str]:
