@@ -23,7 +23,9 @@ from brightspots.practices.effects import (
     PracticeEffectsError,
     estimate_effects,
     estimate_grouped_effects,
+    logit,
 )
+from brightspots.practices.effects import designs as designs_module
 from brightspots.practices.effects.logit import fit_clustered, marginal_effect
 from brightspots.practices.effects.weights import quantile
 from brightspots.practices.registry import Practice, PracticeConfigError
@@ -288,11 +290,15 @@ def compare(per_deal: pd.DataFrame, grouped: pd.DataFrame, exact: list[str]) -> 
     return worst
 
 
-@pytest.mark.parametrize("seed", [1, 2])
-def test_exact_cells_give_the_per_deal_effects(seed):
+@pytest.mark.parametrize(("seed", "made"), [(1, False), (2, False), (1, True)])
+def test_exact_cells_give_the_per_deal_effects(monkeypatch, seed, made):
     frame, bright, peers = simulate(seed)
     kw = dict(covariates=COVARIATES, bright=bright, peers=peers, seed=seed, n_boot=200)
     a, seg_a = estimate_effects(frame, PRACTICES, **kw)
+    if made:  # the grouped designs made a block at a time (as above DENSE_VALUES), in blocks
+        # that do not divide the cells evenly: the same numbers
+        monkeypatch.setattr(designs_module, "DENSE_VALUES", 0)
+        monkeypatch.setattr(logit, "BLOCK_ROWS", 257)
     b, seg_b = estimate_grouped_effects(pandas_cells(frame), PRACTICES, **kw)
     compare(a, b, exact=[p.id for p in PRACTICES])  # every value its own cell: all exact
     assert list(a["practice"]) == list(b["practice"])  # the same ranking

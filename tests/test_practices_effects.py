@@ -276,6 +276,38 @@ def test_newton_fit_matches_statsmodels_glm(seed):
     assert (fit.n, fit.n_clusters) == (n, 40)
 
 
+@pytest.mark.parametrize("weighted", [False, True])
+def test_fits_in_blocks_of_rows_equal_the_fit_in_one(monkeypatch, weighted):
+    # the weighted design of X'WX and the marginal effect's counterfactual design are held for
+    # BLOCK_ROWS rows at a time (memory of a block, not of a copy of the design): the same
+    # numbers as one block, to rounding, with blocks that do not divide the rows evenly
+    from brightspots.practices.effects import logit
+
+    rng = np.random.default_rng(5)
+    n, k = 2503, 6
+    X = np.asfortranarray(
+        np.column_stack([np.ones(n), rng.normal(size=(n, k - 2)), rng.integers(0, 2, n)])
+    )
+    y = (rng.random(n) < expit(X @ rng.normal(scale=0.5, size=k))).astype(float)
+    groups = rng.integers(0, 30, n)
+    w = rng.integers(1, 5, n).astype(float) if weighted else None
+
+    def run():
+        fit = logit.fit_clustered(y, X, groups, w)
+        return fit, logit.marginal_effect_at(fit, X, [k - 1], np.ones(1), np.zeros(1), weights=w)
+
+    one_fit, one_pp = run()
+    monkeypatch.setattr(logit, "BLOCK_ROWS", 512)
+    fit, pp = run()
+    assert len(logit._blocks(n)) == 5
+    assert fit.params == pytest.approx(one_fit.params, rel=1e-10, abs=1e-12)
+    assert fit.cov == pytest.approx(one_fit.cov, rel=1e-9, abs=1e-15)
+    assert pp == pytest.approx(one_pp, rel=1e-10)
+    # and X'WX in blocks is X'WX
+    v = rng.random(n)
+    assert logit._information(X, v) == pytest.approx(X.T @ (X * v[:, None]), rel=1e-12)
+
+
 def test_newton_fit_refuses_separation():
     # a column that splits the outcome perfectly has no finite estimate: either the fit or the
     # contrast check says so (never a silent huge odds ratio)

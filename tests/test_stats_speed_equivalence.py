@@ -72,6 +72,42 @@ def test_designs_are_the_nuisance_design_bit_for_bit_and_kept(seed):
     )
 
 
+@pytest.mark.parametrize("seed", [1, 2])
+def test_designs_made_a_block_at_a_time_are_the_matrix(monkeypatch, seed):
+    # above DENSE_VALUES a design is not held as a matrix: its rows are made a block at a time
+    # from the covariates' codes (BuiltRows). Every block, column selection and row subset is
+    # the matrix's, bit for bit, and a fit on it is the fit on the matrix (to rounding: BLAS may
+    # sum a view of the matrix's rows and a block made apart in different orders)
+    from brightspots.practices.effects import designs as designs_module
+
+    frame = deals(seed)
+    rng = np.random.default_rng(seed)
+    sub = frame[rng.random(len(frame)) < 0.7]
+    terms = (rng.normal(size=len(sub)), rng.normal(size=(len(sub), 2)))
+    dense = Designs(frame, pool_min_cases=30).stacked(sub, COVARIATES, *terms).copy()
+    monkeypatch.setattr(designs_module, "DENSE_VALUES", 0)
+    monkeypatch.setattr(logit, "BLOCK_ROWS", 512)
+    built = Designs(frame, pool_min_cases=30).stacked(sub, COVARIATES, *terms)
+    assert isinstance(built, designs_module.BuiltRows)
+    assert built.shape == dense.shape
+    assert np.array_equal(np.vstack([b for _, _, b in logit._each_block(built)]), dense)
+    keep = [0, 2, 3, dense.shape[1] - 1]
+    assert np.array_equal(built.columns(keep).block(100, 900), dense[100:900, keep])
+    mask = rng.random(len(sub)) < 0.5
+    assert np.array_equal(
+        logit.take_rows(built, mask).columns(keep).block(0, 50), dense[mask][:50, keep]
+    )
+    y = sub["y"].to_numpy(float)
+    groups = rng.integers(0, 25, len(sub))
+    got, expected = logit.fit_clustered(y, built, groups), logit.fit_clustered(y, dense, groups)
+    assert got.params == pytest.approx(expected.params, rel=1e-12, abs=1e-14)
+    assert got.cov == pytest.approx(expected.cov, rel=1e-10, abs=1e-16)
+    at = np.ones(1), np.zeros(1)
+    assert logit.marginal_effect_at(got, built, [dense.shape[1] - 1], *at) == pytest.approx(
+        logit.marginal_effect_at(expected, dense, [dense.shape[1] - 1], *at), rel=1e-12
+    )
+
+
 def test_designs_need_a_default_index():
     frame = deals(3).iloc[::-1]
     with pytest.raises(ValueError, match="default index"):

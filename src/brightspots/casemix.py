@@ -19,7 +19,7 @@ Shape of the computation, so that it scales and runs on any Ibis backend:
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -282,7 +282,25 @@ class CaseMixModel:
         """The design's columns for rows given per covariate: a categorical one as ``Coded``, a
         numeric one as its values. Levels not kept are the pool (``OTHER``), numeric values are
         centred, with a squared term and a missing indicator where the model has them."""
-        cols: dict[str, np.ndarray] = {"const": np.ones(n_rows)}
+        return dict(self.design_terms(columns, n_rows))
+
+    def n_terms(self) -> int:
+        """The number of columns ``design_columns`` gives (the constant included)."""
+        n = 1
+        for name in self.covariates:
+            if COVARIATES[name].kind == "categorical":
+                n += len(self.levels[name]) - 1
+            else:
+                n += 1 + COVARIATES[name].squared + bool(self.has_missing[name])
+        return n
+
+    def design_terms(
+        self, columns: dict[str, Coded | np.ndarray], n_rows: int
+    ) -> Iterator[tuple[str, np.ndarray]]:
+        """``design_columns`` one (name, column) at a time, each made when asked for: a
+        caller copying them into a matrix holds one column more than the matrix, not two
+        matrices."""
+        yield "const", np.ones(n_rows)
         for name in self.covariates:
             cov = COVARIATES[name]
             if cov.kind == "categorical":
@@ -293,18 +311,17 @@ class CaseMixModel:
                 mapped = np.where(pd.Index(coded.values).isin(lv), coded.values, OTHER)
                 for level in lv[1:]:
                     hit = np.append(mapped == level, OTHER == level)
-                    cols[f"{name}[{level}]"] = hit[coded.codes].astype(float)
+                    yield f"{name}[{level}]", hit[coded.codes].astype(float)
             else:
                 v = np.asarray(columns[name], dtype=float)
                 miss = v == NUM_MISSING
                 c = self.centres[name]
                 centred = np.where(miss, 0.0, v - c)
-                cols[name] = centred
+                yield name, centred
                 if cov.squared:
-                    cols[f"{name}^2"] = centred**2
+                    yield f"{name}^2", centred**2
                 if self.has_missing[name]:
-                    cols[f"{name}[missing]"] = miss.astype(float)
-        return cols
+                    yield f"{name}[missing]", miss.astype(float)
 
     def _coef(self, term: str) -> ir.FloatingValue:
         """A coefficient as a typed float literal (engines must not read it as a decimal)."""

@@ -271,17 +271,22 @@ def estimate_grouped_effects(
     done = []
     with one_blas_thread():
         for practice in practices:
-            primary, whole = cells(practice)
             subs = [
                 _validated_cells(frame, practice, f"{variant}__{practice.id}", s.covariates)
-                for frame, variant in ((primary, "primary"), (whole, "whole"))
-            ]
+                for frame, variant in zip(cells(practice), ("primary", "whole"), strict=True)
+            ]  # the cells as given are dropped once validated (copied)
+            # each analysis's design built in place once (its cells are its own) and used by
+            # all its models; one kept at a time, as the practice's cells are
+            primary_designs, whole_designs = (
+                Designs(sub, s.limits.pool_min_cases, keep=1) for sub in subs
+            )
             found = _one(
                 *subs, practice, covariates=s.covariates, bright=s.bright, peers=s.peers,
                 segment=s.segment if s.segment in subs[0].columns else None,
                 most_deals=s.most_deals, n_boot=s.n_boot, rng=_rng(s.seed, practice),
-                limits=s.limits, designs=None,
+                limits=s.limits, designs=primary_designs, whole_designs=whole_designs,
             )  # fmt: skip
+            del subs, primary_designs, whole_designs
             done.append(found)
     return _assembled(done, practices, s.bright)
 
@@ -373,9 +378,14 @@ def _one(
     rng: np.random.Generator,
     limits: Limits,
     designs: Designs | None,
+    whole_designs: Designs | None = None,
 ) -> _Found:
     """Everything estimated for one practice, from its analysed deals in the primary analysis
-    (``sub``) and over the whole deal (``whole_sub``); ``segment``: the segment column, if any."""
+    (``sub``) and over the whole deal (``whole_sub``); ``segment``: the segment column, if any.
+    ``designs`` builds the designs of ``sub``'s rows, ``whole_designs`` (when not ``designs``)
+    those of ``whole_sub``'s."""
+    if whole_designs is None:
+        whole_designs = designs
     primary, whole = f"primary__{practice.id}", f"whole__{practice.id}"
     notes: list[str] = []
     scr = screen(
@@ -386,16 +396,20 @@ def _one(
         notes.append(scr.note)
     est = _try(sub, primary, practice, covariates, limits, notes, "primary", designs)
     why_not = notes[-1].removeprefix("primary: ") if est is None else ""
-    whole_est = _try(whole_sub, whole, practice, covariates, limits, notes, "whole deal", designs)
-    raw_est = _try(whole_sub, whole, practice, [], limits, notes, "raw", designs)
     seg: SegmentResult | None = None
     if segment is not None and est is not None:
         seg = by_segment(
             sub, primary, practice, est.contrast,
             segment=segment, covariates=covariates, limits=limits, designs=designs,
         )  # fmt: skip
-        if seg.note:
-            notes.append(seg.note)
+    if designs is not None and whole_designs is not designs:
+        designs.clear()  # the primary analysis is done: one design held at a time
+    whole_est = _try(
+        whole_sub, whole, practice, covariates, limits, notes, "whole deal", whole_designs
+    )
+    raw_est = _try(whole_sub, whole, practice, [], limits, notes, "raw", whole_designs)
+    if seg is not None and seg.note:
+        notes.append(seg.note)
     row = _row(practice, sub, est, scr, whole_sub, whole_est, seg)
     raw = raw_est.effect if raw_est else None
     row["raw_odds_ratio"] = raw.odds_ratio if raw else NAN
@@ -427,7 +441,7 @@ def _try(
     limits: Limits,
     notes: list[str],
     what: str,
-    designs: Designs,
+    designs: Designs | None,
 ) -> Estimate | None:
     try:
         return estimate(

@@ -8,12 +8,18 @@ Rows may carry frequency weights (``weights``: how many deals a row stands for, 
 of deals with the same covariates, practice value and outcome, all of one rep): the
 log-likelihood, the information, each rep's summed score and the number of deals in the
 small-sample correction are then those of the deals themselves, so the fit and its clustered
-covariance are the per-deal ones (to rounding)."""
+covariance are the per-deal ones (to rounding).
+
+A design is a numpy array or any ``Rows`` (``designs.BuiltRows``): rows made a block of
+``BLOCK_ROWS`` at a time when asked for, so that a fit on millions of rows holds its compact
+inputs and one block of the design, never the whole matrix. Every sum over rows runs block by
+block (for an array too: the blocks are views), so both give the same numbers."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 from scipy import stats
@@ -25,6 +31,28 @@ Z95 = float(stats.norm.ppf(0.975))
 MAX_LOG_OR = 10.0
 #: a standard error beyond this on the log odds scale means the data carry no information
 MAX_SE = 25.0
+
+
+class Rows(Protocol):
+    """A design whose rows are made when asked for (see the module docstring)."""
+
+    @property
+    def shape(self) -> tuple[int, int]: ...
+
+    def block(self, a: int, b: int) -> np.ndarray:
+        """Rows a to b (excluded), all columns: a fresh array the caller may write to."""
+        ...
+
+    def columns(self, keep: list[int]) -> Rows:
+        """The design of the columns ``keep``, in that order."""
+        ...
+
+    def take(self, mask: np.ndarray) -> Rows:
+        """The design of the rows where ``mask`` is true."""
+        ...
+
+
+Design = np.ndarray | Rows
 
 
 class FitFailed(Exception):
@@ -78,11 +106,47 @@ def stack_columns(*blocks: np.ndarray) -> np.ndarray:
     return X
 
 
-def kept_columns(X: np.ndarray, keep: list[int]) -> np.ndarray:
+def kept_columns(X: Design, keep: list[int]) -> Design:
     """``X[:, keep]`` (column-major), without a copy when that is all of a column-major X."""
+    if not isinstance(X, np.ndarray):
+        return X if keep == list(range(X.shape[1])) else X.columns(keep)
     if keep == list(range(X.shape[1])) and X.flags.f_contiguous:
         return X
     return X[:, keep]
+
+
+def take_rows(X: Design, mask: np.ndarray) -> Design:
+    """``X[mask]``: for an array a fresh row-major copy (it may be written to)."""
+    return X[mask] if isinstance(X, np.ndarray) else X.take(mask)
+
+
+#: rows of a design made or weighted at once: the extra memory of a fit is this many rows of the
+#: design (24 MB at 48 columns), never a copy of all of it
+BLOCK_ROWS = 1 << 16
+
+
+def _blocks(n: int) -> range:
+    """The first row of each block of ``BLOCK_ROWS`` rows of an n-row design (one, empty, if
+    n = 0)."""
+    return range(0, max(n, 1), BLOCK_ROWS)
+
+
+def _each_block(X: Design) -> Iterator[tuple[int, int, np.ndarray]]:
+    """(a, b, rows a to b of X) for each block: a view of an array, or the block made."""
+    n = X.shape[0]
+    for a in _blocks(n):
+        b = min(a + BLOCK_ROWS, n)
+        yield a, b, X[a:b] if isinstance(X, np.ndarray) else X.block(a, b)
+
+
+def _times(X: Design, beta: np.ndarray) -> np.ndarray:
+    """X @ beta."""
+    if isinstance(X, np.ndarray):
+        return X @ beta
+    out = np.empty(X.shape[0])
+    for a, b, Xb in _each_block(X):
+        out[a:b] = Xb @ beta
+    return out
 
 
 #: a column is kept when the part of it (scaled to unit length) that the columns before it do not
@@ -92,7 +156,7 @@ INDEPENDENT = 1e-12
 
 
 def independent_columns(
-    X: np.ndarray, protected: list[int], weights: np.ndarray | None = None
+    X: Design, protected: list[int], weights: np.ndarray | None = None
 ) -> list[int]:
     """Indices of the columns to keep: each unprotected column that is a linear combination of
     the columns before it is dropped (unprotected first, then the protected ones). A protected
@@ -103,7 +167,10 @@ def independent_columns(
     QR decomposition of the whole design; the column norms are read off its diagonal.
     ``weights``: each row counted that many times (the cross-product X'WX)."""
     order = [j for j in range(X.shape[1]) if j not in protected] + list(protected)
-    cross = X.T @ X if weights is None else _information(X, weights)
+    if weights is None and isinstance(X, np.ndarray):
+        cross = X.T @ X
+    else:
+        cross = _information(X, np.ones(X.shape[0]) if weights is None else weights)
     norms = np.sqrt(np.diag(cross))
     if any(norms[j] == 0 for j in protected):
         raise FitFailed("the practice does not vary among the analysed deals")
@@ -133,7 +200,7 @@ def independent_columns(
 
 def fit_clustered(
     y: np.ndarray,
-    X: np.ndarray,
+    X: Design,
     groups: np.ndarray,
     weights: np.ndarray | None = None,
     *,
@@ -153,25 +220,25 @@ def fit_clustered(
     ``offset``: a known term added to each row's linear predictor (coefficient fixed at 1), e.g.
     the log odds a case-mix model expects (statsmodels' ``GLM(..., offset=)``)."""
     y = np.asarray(y, dtype=float)
-    X = np.asarray(X, dtype=float)
+    if isinstance(X, np.ndarray):
+        X = np.asarray(X, dtype=float)
     codes = groups if groups.dtype.kind in "iu" else np.unique(groups, return_inverse=True)[1]
-    work = np.empty_like(X)  # the weighted design of every X'WX, written in place
-    params = _newton(y, X, work, weights, offset=offset)
-    eta = X @ params
+    params = _newton(y, X, weights, offset=offset)
+    eta = _times(X, params)
     if offset is not None:
         eta = eta + offset
     p = _expit(eta)
     var = p * (1.0 - p)
-    bread = _inverse(_information(X, var if weights is None else weights * var, work))
+    bread = _inverse(_information(X, var if weights is None else weights * var))
     codes = _compact(codes)
     n_clusters = int(codes.max()) + 1 if len(codes) else 0
     resid = y - p if weights is None else weights * (y - p)
-    scores = np.column_stack(
-        [
-            np.bincount(codes, weights=X[:, j] * resid, minlength=n_clusters)
-            for j in range(X.shape[1])
-        ]
-    )
+    scores = np.zeros((n_clusters, X.shape[1]))
+    for a, b, Xb in _each_block(X):
+        for j in range(X.shape[1]):
+            scores[:, j] += np.bincount(
+                codes[a:b], weights=Xb[:, j] * resid[a:b], minlength=n_clusters
+            )
     n, k = X.shape
     if weights is not None:
         n = int(round(float(weights.sum())))
@@ -243,12 +310,31 @@ def _weighted_deviance(y: np.ndarray, weights: np.ndarray) -> Callable[[np.ndarr
     return deviance
 
 
-def _information(X: np.ndarray, w: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """X'WX, as A'A with A = W^1/2 X (numpy runs A.T @ A as one symmetric product); ``out``,
-    an array shaped like X, holds A (a fresh array of that size each iteration costs more than
-    the product)."""
-    A = np.multiply(X, np.sqrt(w)[:, None], out=out)
-    return A.T @ A
+def _information(X: Design, w: np.ndarray) -> np.ndarray:
+    """X'WX, as the sum over blocks of rows of A'A with A = W^1/2 X (numpy runs A.T @ A as one
+    symmetric product), A held for one block at a time."""
+    H, _ = _information_and_score(X, w)
+    return H
+
+
+def _information_and_score(
+    X: Design, w: np.ndarray, resid: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """X'WX and X'resid (zeros without ``resid``) in one pass over the blocks of rows."""
+    n, k = X.shape
+    H, g = np.zeros((k, k)), np.zeros(k)
+    root = np.sqrt(w)
+    work = np.empty((min(n, BLOCK_ROWS), k), order="F")
+    for a, b, Xb in _each_block(X):
+        if resid is not None:
+            g += Xb.T @ resid[a:b]
+        if isinstance(X, np.ndarray):
+            A = work if b - a == len(work) else np.empty((b - a, k), order="F")
+            np.multiply(Xb, root[a:b, None], out=A)
+        else:  # a block made for this pass: weighted in place
+            A = np.multiply(Xb, root[a:b, None], out=Xb)
+        H += A.T @ A
+    return H, g
 
 
 def _inverse(H: np.ndarray) -> np.ndarray:
@@ -263,16 +349,15 @@ def _inverse(H: np.ndarray) -> np.ndarray:
 
 def _newton(
     y: np.ndarray,
-    X: np.ndarray,
-    work: np.ndarray | None = None,
+    X: Design,
     weights: np.ndarray | None = None,
     *,
     offset: np.ndarray | None = None,
 ) -> np.ndarray:
     """Maximum-likelihood logit coefficients; step halving keeps the deviance from rising.
-    ``work``: an array shaped like X for the weighted design (see ``_information``);
     ``weights``: frequency weights of the rows; ``offset``: a known term of each row's linear
-    predictor."""
+    predictor. Each iteration makes two passes over the rows: X'WX with the score, then X times
+    the step (a halved step moves the linear predictor along the same direction)."""
     deviance = _deviance_of(y, weights)
     beta = np.zeros(X.shape[1])
     base = np.zeros(len(y)) if offset is None else np.asarray(offset, dtype=float)
@@ -284,17 +369,16 @@ def _newton(
         resid = y - p
         if weights is not None:
             w, resid = weights * w, weights * resid
-        H = _information(X, w, work)
+        H, score = _information_and_score(X, w, resid)
         try:
-            step = np.linalg.solve(H, X.T @ resid)
+            step = np.linalg.solve(H, score)
         except np.linalg.LinAlgError:
-            step = np.linalg.lstsq(H, X.T @ resid, rcond=None)[0]
+            step = np.linalg.lstsq(H, score, rcond=None)[0]
+        move = _times(X, step)
         t = 1.0
         while True:
             new_beta = beta + t * step
-            new_eta = X @ new_beta
-            if offset is not None:
-                new_eta = new_eta + base
+            new_eta = eta + t * move
             new_dev = deviance(new_eta)
             if new_dev <= dev + 1e-12 * abs(dev) or t < 1e-6:
                 break
@@ -329,12 +413,14 @@ def marginal_effect(
     ``fit_clustered`` (expit(Z b + offset))."""
     p1, g1 = _response(fit, Z1, weights, offset)
     p0, g0 = _response(fit, Z0, weights, offset)
-    return _marginal(fit, p1, g1, p0, g0, weights)
+    diff = p1 - p0
+    deals, total = (len(diff), diff.sum()) if weights is None else (weights.sum(), weights @ diff)
+    return _marginal(fit, float(total), float(deals), g1 - g0)
 
 
 def marginal_effect_at(
     fit: ClusteredFit,
-    X: np.ndarray,
+    X: Design,
     columns: list[int],
     at1: np.ndarray,
     at0: np.ndarray,
@@ -343,13 +429,22 @@ def marginal_effect_at(
     weights: np.ndarray | None = None,
 ) -> tuple[float, float]:
     """``marginal_effect`` with Z1 (Z0) = X with ``columns`` set to ``at1`` (``at0``); the two are
-    written in turn into one (row-major) copy of X, or into X itself with ``overwrite``."""
-    Z = X if overwrite else X.copy()
-    Z[:, columns] = at1
-    p1, g1 = _response(fit, Z, weights)
-    Z[:, columns] = at0
-    p0, g0 = _response(fit, Z, weights)
-    return _marginal(fit, p1, g1, p0, g0, weights)
+    written in turn into a (row-major) copy of each block of ``BLOCK_ROWS`` rows of an array X,
+    or into X itself with ``overwrite`` (a ``Rows``' blocks are made for this and written to)."""
+    n = X.shape[0]
+    total, grad = 0.0, np.zeros(X.shape[1])
+    for a, b, Xb in _each_block(X):
+        Z = Xb.copy() if isinstance(X, np.ndarray) and not overwrite else Xb
+        w = None if weights is None else weights[a:b]
+        Z[:, columns] = at1
+        p1, g1 = _response(fit, Z, w)
+        Z[:, columns] = at0
+        p0, g0 = _response(fit, Z, w)
+        diff = p1 - p0
+        total += float(diff.sum() if w is None else w @ diff)
+        grad += g1 - g0
+    deals = float(n if weights is None else weights.sum())
+    return _marginal(fit, total, deals, grad)
 
 
 def _response(
@@ -367,22 +462,13 @@ def _response(
 
 
 def _marginal(
-    fit: ClusteredFit,
-    p1: np.ndarray,
-    g1: np.ndarray,
-    p0: np.ndarray,
-    g0: np.ndarray,
-    weights: np.ndarray | None = None,
+    fit: ClusteredFit, total: float, deals: float, grad: np.ndarray
 ) -> tuple[float, float]:
-    if weights is None:
-        est = float(np.mean(p1 - p0))
-        deals = float(len(p1))
-    else:
-        deals = float(weights.sum())
-        est = float(weights @ (p1 - p0)) / deals
-    # mean over rows of Z1 p1(1-p1) - Z0 p0(1-p0), as two matrix-vector products
-    grad = (g1 - g0) / deals
-    var = float(grad @ fit.cov @ grad)
+    """The marginal effect and its standard error from the (weighted) sum over rows of
+    p1 - p0 (``total``) and of Z1 p1(1-p1) - Z0 p0(1-p0) (``grad``) over ``deals``."""
+    est = total / deals
+    g = grad / deals
+    var = float(g @ fit.cov @ g)
     return 100.0 * est, 100.0 * float(np.sqrt(var)) if var > 0 else float("nan")
 
 
@@ -402,7 +488,7 @@ def contrast(
 def contrast_at(
     fit: ClusteredFit,
     c: np.ndarray,
-    X: np.ndarray,
+    X: Design,
     columns: list[int],
     at1: np.ndarray,
     at0: np.ndarray,

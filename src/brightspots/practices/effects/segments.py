@@ -26,6 +26,7 @@ from brightspots.practices.effects.logit import (
     independent_columns,
     kept_columns,
     stack_columns,
+    take_rows,
     wald,
 )
 from brightspots.practices.effects.model import REP_CODE, Limits, check_data
@@ -153,8 +154,9 @@ def by_segment(
             if k:
                 at1[k] = 1.0  # inter[k - 1] is practice_terms[k]
             try:
-                # X[rows] is a fresh row-major copy: Z1 and Z0 are written into it
-                Z = X[rows]
+                # a fresh copy of the rows (or rows made when asked for): Z1 and Z0 are
+                # written into it
+                Z = take_rows(X, rows)
                 out.effects[s] = contrast_at(
                     fit, c, Z, practice_terms, at1, np.zeros(len(practice_terms)),
                     overwrite=True, weights=None if w_part is None else w_part[rows],
