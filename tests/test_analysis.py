@@ -120,6 +120,25 @@ def test_buyer_impact_is_skipped_with_a_warning_without_activities(tmp_path, org
         assert set(ws.run_results("deviance")["outcome"]) == {"win_rate", "won_revenue"}
 
 
+def test_bright_spots_only_leaves_out_the_plan_and_care_and_changes_no_figure(tmp_path, org):
+    # what scoring bright spots needs (evaluate's bright-spots-only runs): the same bright
+    # spots, no key-account plan or care rows, and notes that say why
+    with _workspace(tmp_path, org) as ws:
+        whole = analyze(ws, practices=False)
+        only = analyze(ws, practices=False, accounts_and_care=False)
+        pd.testing.assert_frame_equal(
+            ws.run_results("bright_spots", only.run_id),
+            ws.run_results("bright_spots", whole.run_id),
+        )
+        assert len(ws.run_results("account_plan", whole.run_id)) > 0
+        assert ws.run_results("account_plan", only.run_id).empty
+        assert ws.run_results("effort_allocation", only.run_id).empty
+        for key in ("plan", "care"):
+            assert only.diagnostics[key] == {
+                "note": "not computed: this run was asked for bright spots only"
+            }
+
+
 def test_without_amount_at_creation_the_current_amount_is_used_with_a_warning(tmp_path, org):
     with _workspace(tmp_path, org) as ws:
         with ws.transaction() as con:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from datetime import date
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
@@ -85,12 +86,15 @@ def analyze(
     practices: bool = True,
     since: date | None = None,
     full: bool = False,
+    accounts_and_care: bool = True,
 ) -> Run:
     """Analyse the workspace's current data and store the results as a new run.
 
     ``window`` ("12m", "90d", "all") and ``min_volume`` override the config for this run (reps;
     teams and regions use ``team_window``). ``practices=False`` finds bright spots only: no
-    effort and buyer impact, practices or peer resources (for detection benchmarks).
+    effort and buyer impact, practices or peer resources (for detection benchmarks);
+    ``accounts_and_care=False`` leaves out the key-account plan and the care tables too (their
+    notes say so): what scoring bright spots alone needs.
     On DuckDB the touch ledger and ``effort_impact`` are refreshed incrementally from the last
     run (``refresh``): ``since`` (a local day) counts every row at or after it as changed too,
     ``full`` recomputes everything.
@@ -107,6 +111,7 @@ def analyze(
             practices=practices,
             since=since,
             full=full,
+            accounts_and_care=accounts_and_care,
         )
 
 
@@ -120,6 +125,7 @@ def _analyze(
     practices: bool,
     since: date | None = None,
     full: bool = False,
+    accounts_and_care: bool = True,
 ) -> Run:
     # a bad practice in the config, or a bad cap on the rows they bring back, fails before any
     # work
@@ -350,39 +356,14 @@ def _analyze(
             **found.notes,
         }
 
-    progress("key accounts", 0.88)
-    plan_ledger = ledger
-    if plan_ledger is None:
-        plan_ledger = metrics.ledger(ws, keep=True)
-        cleanup.callback(plan_ledger.release)
-    account_plan, allocation, plan_notes = plan_tables.account_tables(
-        ws,
-        model=model,
-        covariates=covariates,
-        amount=amount or "amount",
-        local=local,
-        as_of=last,
-        outcomes=plan_ledger.outcomes.select("activity_id", "outcome"),
-    )
-    extra.update(account_plan=account_plan, effort_allocation=allocation)
-    adherence = plan_tables.plan_adherence(
-        ws, local=local, as_of=last, outcomes=plan_ledger.outcomes.select("activity_id", "outcome")
-    )
-    if adherence is not None:
-        extra["plan_adherence"] = adherence
-        plan_notes["plans_followed"] = int(adherence["plan_id"].nunique())
-
-    progress("care", 0.89)
-    # every care table has passed through the anonymity rules (care.disclosure) by now
-    care = care_run.care_tables(
-        ws,
-        settings=care_settings,
-        as_of=pd.Timestamp(last),
-        local=local,
-        scored=scored,
-        cache=ws.engine in ("duckdb", "spark"),
-    )
-    extra.update(care.tables)
+    if accounts_and_care:
+        plan_notes, care_notes = _accounts_and_care(
+            ws, cleanup, extra, progress, ledger=ledger, model=model, covariates=covariates,
+            amount=amount, local=local, last=last, scored=scored, care_settings=care_settings,
+        )  # fmt: skip
+    else:
+        left_out = {"note": "not computed: this run was asked for bright spots only"}
+        plan_notes, care_notes = dict(left_out), dict(left_out)
 
     progress("saving the run", 0.9)
     run.diagnostics = {
@@ -425,7 +406,7 @@ def _analyze(
         "timezone": ws.timezone,
         "practices": practice_notes,
         "plan": plan_notes,
-        "care": care.notes,
+        "care": care_notes,
         # the layered tables the run stores (a run without them shows none)
         "layers": ["effort_impact"] if practices else [],
         "refresh": refreshed.notes
@@ -452,6 +433,60 @@ def _analyze(
     _experiments(ws, run, progress)
     progress("done", 1.0)
     return run
+
+
+def _accounts_and_care(
+    ws: Workspace,
+    cleanup: contextlib.ExitStack,
+    extra: dict[str, pd.DataFrame | ir.Table | list[ir.Table]],
+    progress: Progress,
+    *,
+    ledger: metrics.Ledger | None,
+    model: casemix.CaseMixModel,
+    covariates: list[str],
+    amount: str | None,
+    local: Callable[[ir.TimestampValue], ir.TimestampValue],
+    last: pd.Timestamp,
+    scored: ir.Table,
+    care_settings: CareSettings,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The key-account plan (with plan adherence) and the care tables, added to ``extra``; their
+    notes."""
+    progress("key accounts", 0.88)
+    plan_ledger = ledger
+    if plan_ledger is None:
+        plan_ledger = metrics.ledger(ws, keep=True)
+        cleanup.callback(plan_ledger.release)
+    account_plan, allocation, plan_notes = plan_tables.account_tables(
+        ws,
+        model=model,
+        covariates=covariates,
+        amount=amount or "amount",
+        local=local,
+        as_of=last,
+        outcomes=plan_ledger.outcomes.select("activity_id", "outcome"),
+    )
+    extra.update(account_plan=account_plan, effort_allocation=allocation)
+    adherence = plan_tables.plan_adherence(
+        ws, local=local, as_of=last, outcomes=plan_ledger.outcomes.select("activity_id", "outcome")
+    )
+    if adherence is not None:
+        extra["plan_adherence"] = adherence
+        plan_notes["plans_followed"] = int(adherence["plan_id"].nunique())
+
+    progress("care", 0.89)
+    # every care table has passed through the anonymity rules (care.disclosure) by now
+    care = care_run.care_tables(
+        ws,
+        settings=care_settings,
+        as_of=pd.Timestamp(last),
+        local=local,
+        scored=scored,
+        cache=ws.engine in ("duckdb", "spark"),
+    )
+    extra.update(care.tables)
+
+    return plan_notes, care.notes
 
 
 def _experiments(ws: Workspace, run: Run, progress: Progress) -> None:

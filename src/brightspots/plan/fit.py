@@ -46,6 +46,7 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
 
+from brightspots.blas import one_blas_thread
 from brightspots.errors import BrightspotsError
 
 ATTRIBUTES = ("segment", "industry", "size", "region", "first_source")
@@ -245,7 +246,13 @@ def _auc(score: np.ndarray, positive: np.ndarray) -> float:
 def learn(accounts: pd.DataFrame, *, pool_min: int = 30, seed: int = SEED) -> Learned:
     """The learned fit (module docstring). ``accounts`` columns: the attributes' sources
     (segment, industry, employees, region, first_source), ``won_revenue``, ``n_closed``,
-    ``n_won``, ``expansion_won``, ``exposure_years``, ``touches``."""
+    ``n_won``, ``expansion_won``, ``exposure_years``, ``touches``. On one BLAS thread, as the
+    practice models (``blas``): its GLMs are thin products too."""
+    with one_blas_thread():
+        return _learn(accounts, pool_min=pool_min, seed=seed)
+
+
+def _learn(accounts: pd.DataFrame, *, pool_min: int, seed: int) -> Learned:
     n = len(accounts)
     nan = np.full(n, math.nan)
 
