@@ -296,6 +296,25 @@ def test_reading_never_waits_for_a_writer(root, tmp_path, monkeypatch) -> None:
     assert _version(old) == "4"
 
 
+def test_users_and_stories_are_read_without_the_write_lock(root, monkeypatch) -> None:
+    """A fresh ``AppState`` (a CLI command, a new web worker) checks a current schema by
+    reading it: listing users and stories does not wait for a writer holding the lock."""
+    from brightspots.stories.library import _state_rows
+    from brightspots.web import appstate
+    from brightspots.web.users import add_user, users
+
+    monkeypatch.setattr(appstate, "BUSY_MS", 200)  # a blocked read fails fast, not in 5 s
+    add_user(AppState(root), "ana@example.com", "admin", "a long enough password")
+    writer = sqlite3.connect(root / FILE, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        assert [u.email for u in users(AppState(root))] == ["ana@example.com"]
+        assert _state_rows(AppState(root)) == ([], {})
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+
+
 def _version(root: Path) -> str:
     with sqlite3.connect(root / FILE) as db:
         got = db.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()[0]

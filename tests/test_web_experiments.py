@@ -286,6 +286,14 @@ def test_a_manager_makes_one_reps_follow_it_and_others_get_404(web_ws: WebOrg, l
             c = clients[who]
             r = c.post(f"{page}/stop", data={"csrf": csrf_of(c)})
             assert r.status_code == 404, who
+        # an id that is no experiment: 404 for everyone, and no experiment's name in the answer
+        # (the store's own error names them all: it must never reach a page)
+        admin = clients["admin"]
+        for path in ("/experiments/EX-00000000", "/api/v1/experiments/EX-00000000"):
+            r = admin.get(path)
+            assert r.status_code == 404 and "multithreading" not in r.text.lower(), path
+        r = admin.post("/experiments/EX-00000000/stop", data={"csrf": csrf_of(admin)})
+        assert r.status_code == 404 and "multithreading" not in r.text.lower()
         # the team page and the meter: "your team is trying ..."
         team = rep.get(f"/teams/{web_ws.team_id}").text
         assert "Your team is trying a practice" in team and f'href="{page}"' in team

@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 
 from brightspots.experiments.config import COMPARISONS, KINDS, OUTCOMES, ExperimentError
 from brightspots.web.appstate import FILE as STATE_FILE
-from brightspots.web.appstate import VERSION, AppState
+from brightspots.web.appstate import AppState
 
 if TYPE_CHECKING:
     from brightspots.workspace import Workspace
@@ -177,19 +177,6 @@ def today(ws: Workspace) -> date:
 # ---------------------------------------------------------------------------- reading
 
 
-class _Checked(AppState):
-    """App state whose schema is checked without the write lock when it is current: only an
-    older (or new) file is migrated, under ``BEGIN IMMEDIATE``."""
-
-    def _migrate(self, con: sqlite3.Connection) -> None:
-        try:
-            row = con.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
-        except sqlite3.OperationalError:  # no meta table: a new file
-            row = None
-        if row is None or row[0] != str(VERSION):
-            super()._migrate(con)
-
-
 #: the app state of each file this process has opened (its schema checked once), by path and
 #: inode (a file made anew at the same path is checked again)
 _STATES: dict[tuple[str, int, int], AppState] = {}
@@ -203,12 +190,12 @@ def _app(ws: Workspace) -> AppState:
     try:
         st = path.stat()
     except FileNotFoundError:
-        return _Checked(ws.root)  # the first write makes it (and checks it)
+        return AppState(ws.root)  # the first write makes it (and checks it)
     key = (str(path.resolve()), st.st_dev, st.st_ino)
     with _STATES_LOCK:
         state = _STATES.get(key)
         if state is None:
-            state = _STATES[key] = _Checked(ws.root)
+            state = _STATES[key] = AppState(ws.root)
     return state
 
 

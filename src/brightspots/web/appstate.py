@@ -150,6 +150,15 @@ class AppState:
         return con
 
     def _migrate(self, con: sqlite3.Connection) -> None:
+        """The schema made or brought up to ``VERSION``. A current file is only read (no write
+        lock: a reader never waits for a writer); a new, older or newer one is checked and
+        migrated under ``BEGIN IMMEDIATE``."""
+        try:
+            row = con.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
+        except sqlite3.OperationalError:  # no meta table: a new file
+            row = None
+        if row is not None and row[0] == str(VERSION):
+            return
         con.execute("BEGIN IMMEDIATE")
         try:
             for ddl in _SCHEMA:
