@@ -293,7 +293,7 @@ def test_reading_never_waits_for_a_writer(root, tmp_path, monkeypatch) -> None:
     db.close()
     with Workspace.open(old) as ws:
         assert store.load(ws) == [exp]
-    assert _version(old) == "4"
+    assert _version(old) == str(VERSION)
 
 
 def test_users_and_stories_are_read_without_the_write_lock(root, monkeypatch) -> None:
@@ -344,12 +344,52 @@ def test_version_3_app_state_is_migrated_keeping_users_and_stories(root) -> None
         tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         users = [tuple(r) for r in con.execute("SELECT email, role FROM users")]
         stories = [tuple(r) for r in con.execute("SELECT story_id, title, tags FROM stories")]
-    assert VERSION == 4 and version == "4"
+    assert VERSION == 5 and version == "5"
     assert {"experiments", "experiment_waves", "experiment_plans"} <= tables
     assert users == [("a@x.io", "admin")] and stories == [("web-1", "Kept", "care")]
     with Workspace.open(root) as ws:
         exp = _make(ws)  # the migrated file takes experiments
         assert store.load(ws) == [exp]
+
+
+def test_a_stop_that_keeps_the_planned_end_is_not_an_end_chosen_after_the_fact(root) -> None:
+    """An experiment made with an end, stopped without a date once that end has passed, ends on
+    the end it was made with: no warning that its end was chosen after seeing the weeks. A stop
+    that moves the end earlier still gets it."""
+    from brightspots.experiments.evaluate import _recorded
+
+    with Workspace.open(root) as ws:
+        planned = store.create(ws, *_drafted(ws, "Planned", end=date(2026, 6, 1)))
+        assert planned.planned_end == date(2026, 6, 1)
+        kept = store.stop(ws, "Planned", end_date=None, by="cli:alice")
+        assert kept.end_date == date(2026, 6, 1) == store.find(ws, "Planned").planned_end
+        assert _recorded(ws, store.find(ws, "Planned"))["stopped_on"] is None
+        store.create(ws, *_drafted(ws, "Moved", end=date(2026, 6, 1)))
+        store.stop(ws, "Moved", end_date=date(2026, 5, 1), by="cli:alice")
+        assert _recorded(ws, store.find(ws, "Moved"))["stopped_on"] == store.today(ws)
+
+
+def test_version_4_experiments_keep_their_end_as_planned_when_active(root, tmp_path) -> None:
+    with Workspace.open(root) as ws:
+        active = store.create(ws, *_drafted(ws, "Active", end=date(2026, 9, 1)))
+        store.create(ws, *_drafted(ws, "Stopped", end=date(2026, 9, 1)))
+        store.stop(ws, "Stopped", end_date=date(2026, 5, 4), by="cli:alice")
+    root = Path(shutil.copytree(root, tmp_path / "v4"))  # a file this process never read
+    with sqlite3.connect(root / FILE) as db:  # as version 4 wrote it: no planned end
+        db.execute("ALTER TABLE experiments DROP COLUMN planned_end")
+        db.execute("UPDATE meta SET value = '4' WHERE key = 'version'")
+    db.close()
+    with Workspace.open(root) as ws:
+        got = {e.name: e for e in store.load(ws)}
+    assert got["Active"] == active  # its end is still the one it was made with
+    assert got["Stopped"].planned_end is None  # unknown: the stop may have moved it
+    assert _version(root) == "5"
+
+
+def _drafted(ws: Workspace, name: str, **kw) -> tuple[Experiment, Plan]:
+    args = {"practice": "multithreading", "start": START, "by": "cli:alice", "teams": ["TM-1"]}
+    exp = store.draft(ws, name=name, **{**args, **kw})
+    return exp, _plan(exp)
 
 
 def test_the_tables_refuse_what_a_definition_cannot_be(root) -> None:

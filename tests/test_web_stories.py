@@ -76,7 +76,7 @@ def test_a_version_2_file_is_migrated_and_keeps_its_stories_and_reviews(tmp_path
         columns = [r[1] for r in con.execute("PRAGMA table_info(stories)")]
         version = con.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()[0]
         row = dict(con.execute("SELECT * FROM stories").fetchone())
-    assert VERSION == 4 and version == "4"  # version 4 added experiments (its own test)
+    assert VERSION == 5 and version == "5"  # versions 4 and 5: experiments (their own tests)
     assert columns[-3:] == ["account_id", "opportunity_id", "tags"]
     assert row["title"] == "Kept" and row["account_id"] is None and row["tags"] is None
     # the version 2 review still holds for the story it approved

@@ -251,6 +251,8 @@ def _recorded(ws: Workspace, experiment: Experiment) -> dict:
         )
     )
     stopped = experiment.stopped_at if experiment.status == "stopped" else None
+    if experiment.planned_end is not None and experiment.end_date == experiment.planned_end:
+        stopped = None  # it ended on the end it was made with: not chosen after the fact
     return {
         "created": _local_day(ws, experiment.created_at),
         "waves": waves,

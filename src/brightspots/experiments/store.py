@@ -1,4 +1,4 @@
-"""Experiment definitions in app state (``WS/app.sqlite3``, version 4): who tries which practice
+"""Experiment definitions in app state (``WS/app.sqlite3``, version 5): who tries which practice
 from when, and the plan frozen when each wave was added.
 
 Definitions live beside the users and stories, not in the DuckDB generations: the CLI and the web
@@ -77,6 +77,9 @@ class Experiment:
     stopped_at: str | None
     stopped_by: str | None
     waves: tuple[Wave, ...]
+    #: the end it was made with (None: none, or not known: stopped before app state version 5);
+    #: a stop without a date that keeps it did not choose its end after the fact
+    planned_end: date | None = None
 
     def digest(self) -> str:
         """A digest of what the results depend on: the practice, outcome, horizon, comparison,
@@ -112,6 +115,7 @@ class Experiment:
         """The definition as JSON-able values (a run keeps them: ``from_dict`` reads them)."""
         out = dataclasses.asdict(self)
         out["end_date"] = self.end_date.isoformat() if self.end_date else None
+        out["planned_end"] = self.planned_end.isoformat() if self.planned_end else None
         out["waves"] = [
             {**dataclasses.asdict(w), "start_date": w.start_date.isoformat()} for w in self.waves
         ]
@@ -129,12 +133,13 @@ class Experiment:
             )
             for w in d["waves"]
         )
-        end = d.get("end_date")
+        end, planned = d.get("end_date"), d.get("planned_end")
         return cls(
             **{
                 **{f: d.get(f) for f in cls.__dataclass_fields__},
                 "horizon_days": int(d["horizon_days"]),
                 "end_date": date.fromisoformat(end) if end else None,
+                "planned_end": date.fromisoformat(planned) if planned else None,
                 "waves": waves,
             }
         )
@@ -238,6 +243,7 @@ def _experiment(row: sqlite3.Row, waves: list[Wave]) -> Experiment:
         stopped_at=row["stopped_at"],
         stopped_by=row["stopped_by"],
         waves=tuple(sorted(waves, key=_wave_key)),
+        planned_end=_date(row["planned_end"]),
     )
 
 
@@ -563,6 +569,7 @@ def draft(
         stopped_at=None,
         stopped_by=None,
         waves=waves,
+        planned_end=end,
     )
     _check(exp)
     return exp
@@ -666,9 +673,9 @@ def create(
         e = experiment
         con.execute(
             "INSERT INTO experiments (experiment_id, name, kind, practice_id, outcome, "
-            "horizon_days, comparison, rep_id, end_date, status, created_at, created_by, "
-            "created_by_user_id, stopped_at, stopped_by) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "horizon_days, comparison, rep_id, end_date, planned_end, status, created_at, "
+            "created_by, created_by_user_id, stopped_at, stopped_by) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 e.experiment_id,
                 e.name,
@@ -679,6 +686,7 @@ def create(
                 e.comparison,
                 e.rep_id,
                 e.end_date.isoformat() if e.end_date else None,
+                e.planned_end.isoformat() if e.planned_end else None,
                 e.status,
                 e.created_at,
                 e.created_by,

@@ -21,7 +21,7 @@ from brightspots.errors import BrightspotsError
 from brightspots.workspace import CONFIG_FILE
 
 FILE = "app.sqlite3"
-VERSION = 4
+VERSION = 5
 BUSY_MS = 5000
 
 _SCHEMA = (
@@ -71,7 +71,8 @@ _SCHEMA = (
         reviewed_at TEXT NOT NULL
     )""",
     # version 4: practice experiments (``experiments.store``): the definition, each team's start
-    # (one row with team_id '' holds a personal experiment's start) and each wave's frozen plan
+    # (one row with team_id '' holds a personal experiment's start) and each wave's frozen plan;
+    # version 5: the experiment's planned end (``planned_end``) beside the end a stop gives it
     """CREATE TABLE IF NOT EXISTS experiments (
         experiment_id TEXT PRIMARY KEY,
         name TEXT NOT NULL UNIQUE COLLATE NOCASE,
@@ -82,6 +83,7 @@ _SCHEMA = (
         comparison TEXT NOT NULL CHECK (comparison IN ('similar', 'all')),
         rep_id TEXT,
         end_date TEXT,
+        planned_end TEXT,
         status TEXT NOT NULL CHECK (status IN ('active', 'stopped')),
         created_at TEXT NOT NULL,
         created_by TEXT NOT NULL,
@@ -173,6 +175,13 @@ class AppState:
             for column in STORY_COLUMNS_V3:
                 if column not in have:
                     con.execute(f"ALTER TABLE stories ADD COLUMN {column} TEXT")
+            have = {r[1] for r in con.execute("PRAGMA table_info(experiments)").fetchall()}
+            if "planned_end" not in have:
+                # version 5: the end an experiment was made with, kept apart from the end a
+                # stop gives it; an active experiment's end is still the one it was made with
+                # (a stopped one's is unknown)
+                con.execute("ALTER TABLE experiments ADD COLUMN planned_end TEXT")
+                con.execute("UPDATE experiments SET planned_end = end_date WHERE status = 'active'")
             if row is None or int(row[0]) < VERSION:
                 con.execute("INSERT OR REPLACE INTO meta VALUES ('version', ?)", [str(VERSION)])
             con.execute("COMMIT")
