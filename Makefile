@@ -19,8 +19,10 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/brightspots demo --out $(DEMO)
 
+# the tests in a worker per core (at most 2: some tests start processes of their own), a
+# file's tests in one worker (tests/conftest.py)
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --maxprocesses=2 --dist loadgroup
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
