@@ -666,3 +666,32 @@ def test_export_command_line(run_ws, tmp_path):
     assert set(back["unit_id"]) == {"R1", "R2", "R3", "R4"}
     r = CliRunner().invoke(app, [*args, "--grain", "deal"])
     assert r.exit_code != 0 and "unknown grain 'deal'" in str(r.exception)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_median_response_is_the_median_aggregate_bit_for_bit(seed):
+    # effort_impact's median response comes from a window over the sorted responses (which the
+    # engine can spill to disk), not from the median aggregate (which cannot): the same numbers,
+    # for groups of one, two (the mean of both) and more responses, ties included
+    from brightspots.metrics.effort import _medians
+
+    rng = np.random.default_rng(seed)
+    n = 5000
+    frame = pd.DataFrame(
+        {
+            "_unit": rng.integers(0, 900, n).astype(str),
+            "day": rng.integers(0, 4, n),
+            "response_hours": np.round(rng.gamma(1.0, 10.0, n), 1),
+        }
+    )
+    t = ibis.memtable(frame)
+    con = ibis.duckdb.connect()
+    got = con.execute(_medians(t, "day")).sort_values(["m_unit", "m_period"])
+    by = frame.groupby(["_unit", "day"])["response_hours"]
+    assert set(by.size()) >= {1, 2, 3, 4}
+    expected = by.median().sort_index()
+    assert got["median_response_hours"].tolist() == expected.tolist()
+    aggregate = con.execute(
+        t.group_by(m_unit=t._unit, m_period=t.day).agg(m=t.response_hours.median())
+    ).sort_values(["m_unit", "m_period"])
+    assert got["median_response_hours"].tolist() == aggregate["m"].tolist()
