@@ -20,9 +20,9 @@ demo: $(STAMP)
 	$(BIN)/brightspots demo --out $(DEMO)
 
 # the tests in a worker per core (at most 2: some tests start processes of their own), a
-# file's tests in one worker (tests/conftest.py)
+# file's tests in one worker (its module fixtures made once)
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -n auto --maxprocesses=2 --dist loadgroup
+	$(BIN)/python -m pytest -q -n auto --maxprocesses=2 --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -271,24 +271,6 @@ def _warned(filters: list, fn, *args):
         return fn(*args)
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config, items) -> None:
-    """With pytest-xdist's ``--dist loadgroup`` (``make test``), the workers share the tests out
-    by group: a file's tests run in one worker (its module fixtures are made once), every Spark
-    test in one (one JVM for the run), and every test reading the default-size orgs in one
-    (each org analysed once)."""
-    if not config.pluginmanager.hasplugin("xdist") or not config.getvalue("loadgroup"):
-        return
-    for item in items:
-        if item.get_closest_marker("spark"):
-            group = "spark"
-        elif "default_orgs" in getattr(item, "fixturenames", ()):
-            group = "default_orgs"
-        else:
-            group = item.nodeid.split("::")[0]
-        item.add_marker(pytest.mark.xdist_group(group))
-
-
 def pytest_sessionfinish(session, exitstatus) -> None:
     if _POOL is not None:
         _POOL.shutdown(cancel_futures=True)
