@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -202,10 +203,9 @@ class Designs:
         # columns beyond the kept ones are spare
         X = np.empty((len(rows), model.n_terms() + SPARE), order="F")
         k = 0
-        for name, v in model.design_terms(columns, len(rows)):
-            if name == "const" or np.ptp(v) > 0:
-                X[:, k] = v
-                k += 1
+        for _, v in _varying_terms(model, columns, len(rows)):
+            X[:, k] = v
+            k += 1
         return X, k
 
     def clear(self) -> None:
@@ -224,14 +224,20 @@ class Designs:
 def _built_rows(
     model: casemix.CaseMixModel, columns: dict[str, casemix.Coded | np.ndarray], n: int
 ) -> tuple[BuiltRows, int]:
-    """The design as ``BuiltRows``: its terms made once, one at a time, to find those that are
-    not constant."""
-    terms = tuple(
-        i
-        for i, (name, v) in enumerate(model.design_terms(columns, n))
-        if name == "const" or np.ptp(v) > 0
-    )
+    """The design as ``BuiltRows``: its terms made once, one at a time, to find those that vary
+    (``_varying_terms``)."""
+    terms = tuple(i for i, _ in _varying_terms(model, columns, n))
     return BuiltRows(model, columns, n, terms), len(terms)
+
+
+def _varying_terms(
+    model: casemix.CaseMixModel, columns: dict[str, casemix.Coded | np.ndarray], n: int
+) -> Iterator[tuple[int, np.ndarray]]:
+    """(position, column) of the design's terms that a model keeps: the constant, and every
+    term that is not constant over the rows; made one at a time."""
+    for i, (name, v) in enumerate(model.design_terms(columns, n)):
+        if name == "const" or np.ptp(v) > 0:
+            yield i, v
 
 
 def _small(values: np.ndarray) -> np.dtype:
