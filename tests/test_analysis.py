@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -200,3 +201,63 @@ def test_two_runs_on_one_open_workspace(tmp_path, org):
         second = analyze(ws, window="90d")
         assert [r.run_id for r in ws.runs()] == [first.run_id, second.run_id]
         assert second.diagnostics["window"] == "90d"
+
+
+def test_running_out_of_memory_names_the_step_and_setting_and_keeps_the_last_run(tmp_path, org):
+    with _workspace(tmp_path, org) as ws:
+        first = analyze(ws)
+    ws.update_config({"duckdb": {"memory_limit": "4MB", "threads": 1}})
+    with pytest.raises(AnalysisError) as got:
+        analyze(Workspace.open(tmp_path))
+    said = str(got.value)
+    assert "the analysis stopped at its step 'preparing'" in said
+    assert "DuckDB ran out of memory (memory_limit: 4MB)" in said
+    assert f"Raise [duckdb] memory_limit in {tmp_path / 'brightspots.toml'}" in said
+    assert "threads = 1" not in said  # already one thread: nothing to suggest
+    assert "Nothing of this run was stored" in said
+    ws.update_config({"duckdb": {"memory_limit": ""}})
+    assert [r.run_id for r in Workspace.open(tmp_path).runs()] == [first.run_id]
+
+
+def test_a_full_spill_disk_while_saving_is_named_and_nothing_is_stored(tmp_path, org, monkeypatch):
+    with _workspace(tmp_path, org) as ws:
+        first = analyze(ws)
+        ws.update_config({"duckdb": {"temp_directory": "spill"}})
+
+        def full_disk(*args, **kwargs):
+            raise duckdb.IOException(
+                'IO Error: Could not write file "spill/duckdb_temp_storage-0.tmp": '
+                "No space left on device"
+            )
+
+        monkeypatch.setattr(Workspace, "_insert_result", full_disk)
+        with pytest.raises(AnalysisError) as got:
+            analyze(ws)
+        monkeypatch.undo()
+        said = str(got.value)
+        assert "the analysis stopped at its step 'saving the run'" in said
+        assert f"the disk DuckDB spills to ({tmp_path / 'spill'}) is full" in said
+        assert "GiB free now" in said and "No space left on device" in said
+        assert "point [duckdb] temp_directory" in said
+        assert [r.run_id for r in ws.runs()] == [first.run_id]
+
+
+def test_other_engine_errors_pass_through_unchanged(tmp_path, org, monkeypatch):
+    with _workspace(tmp_path, org) as ws:
+
+        def broken(*args, **kwargs):
+            raise duckdb.IOException("IO Error: Cannot open file: permission denied")
+
+        monkeypatch.setattr(Workspace, "_insert_result", broken)
+        with pytest.raises(duckdb.IOException, match="permission denied"):
+            analyze(ws)
+
+
+def test_temp_directory_setting_is_where_duckdb_spills(tmp_path):
+    ws = init_workspace(tmp_path)
+    assert ws.spill_folder() == ws.db_path.with_name(ws.db_path.name + ".tmp")
+    ws.update_config({"duckdb": {"temp_directory": "spill's place"}})
+    ws = Workspace.open(tmp_path)
+    assert ws.spill_folder() == tmp_path / "spill's place"
+    (got,) = ws.duckdb().execute("SELECT current_setting('temp_directory')").fetchone()
+    assert got == str(tmp_path / "spill's place")

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+import duckdb
 import ibis
 import ibis.expr.types as ir
 import numpy as np
@@ -101,18 +102,33 @@ def analyze(
     The run is written as the workspace's one writer (``Workspace.writing``) and committed at
     the end: readers see the previous run until then.
     """
-    with ws.writing(), contextlib.ExitStack() as cleanup:
-        return _analyze(
-            ws,
-            progress,
-            cleanup,
-            window=window,
-            min_volume=min_volume,
-            practices=practices,
-            since=since,
-            full=full,
-            accounts_and_care=accounts_and_care,
-        )
+    step = ["preparing"]
+
+    def tracked(name: str, fraction: float) -> None:
+        step[0] = name
+        (progress or _noop)(name, fraction)
+
+    try:
+        with ws.writing(), contextlib.ExitStack() as cleanup:
+            return _analyze(
+                ws,
+                tracked,
+                cleanup,
+                window=window,
+                min_volume=min_volume,
+                practices=practices,
+                since=since,
+                full=full,
+                accounts_and_care=accounts_and_care,
+            )
+    except duckdb.Error as e:
+        reason = ws.resource_error(e)
+        if reason is None:
+            raise
+        raise AnalysisError(
+            f"the analysis stopped at its step {step[0]!r}: {reason}. Nothing of this run was "
+            "stored: the workspace keeps its last run"
+        ) from e
 
 
 def _analyze(

@@ -236,6 +236,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "duckdb": {
         "memory_limit": "",  # e.g. "4GB"; empty = DuckDB's default
         "threads": 0,  # 0 = DuckDB's default
+        # where DuckDB spills what does not fit in memory_limit (relative: to the workspace);
+        # empty = DuckDB's default, a folder beside the database file
+        "temp_directory": "",
     },
     "spark": {
         # "local[2]", "spark://host:7077", "yarn"; "" leaves it to spark-submit (or SPARK_MASTER)
@@ -472,6 +475,43 @@ class Workspace:
             return generations.path_of(self.root, self._generation)
         return generations.current(self.root)[1]
 
+    def spill_folder(self) -> Path:
+        """Where DuckDB spills what does not fit in its memory limit: ``[duckdb]
+        temp_directory`` (relative to the workspace), else DuckDB's default beside the
+        database file in use."""
+        configured = str(self.config["duckdb"].get("temp_directory") or "")
+        if configured:
+            return self.root / Path(configured).expanduser()
+        return self.db_path.with_name(self.db_path.name + ".tmp")
+
+    def resource_error(self, error: BaseException) -> str | None:
+        """What a DuckDB error that ran out of memory or of disk to spill to means for this
+        workspace and what to change, or None for any other error."""
+        text = str(error).splitlines()[0] if str(error) else type(error).__name__
+        config = self.root / CONFIG_FILE
+        if isinstance(error, duckdb.OutOfMemoryException):
+            dcfg = self.config["duckdb"]
+            limit = dcfg.get("memory_limit") or "DuckDB's default, 80% of RAM"
+            fewer = (
+                ""
+                if int(dcfg.get("threads") or 0) == 1
+                else ", or set [duckdb] threads = 1 there (each thread holds buffers of its own)"
+            )
+            return (
+                f"DuckDB ran out of memory (memory_limit: {limit}) ({text}). Raise [duckdb] "
+                f"memory_limit in {config}{fewer}"
+            )
+        if isinstance(error, duckdb.IOException) and "space left" in str(error).lower():
+            folder = self.spill_folder()
+            probe = next((p for p in (folder, *folder.parents) if p.exists()), self.root)
+            free = shutil.disk_usage(probe).free / 2**30
+            return (
+                f"the disk DuckDB spills to ({folder}) is full: {free:.1f} GiB free now "
+                f"({text}). Free space there, or point [duckdb] temp_directory in {config} at "
+                "a bigger disk"
+            )
+        return None
+
     @property
     def generation(self) -> str:
         """The generation this workspace reads ("000042"; "legacy" for a one-file workspace)."""
@@ -499,6 +539,9 @@ class Workspace:
                 con.execute(f"SET memory_limit = '{dcfg['memory_limit']}'")
             if int(dcfg.get("threads") or 0) > 0:
                 con.execute(f"SET threads = {int(dcfg['threads'])}")
+            if dcfg.get("temp_directory"):
+                folder = str(self.spill_folder()).replace("'", "''")
+                con.execute(f"SET temp_directory = '{folder}'")
             con.execute("SET TimeZone = 'UTC'")
             con.execute("SET enable_progress_bar = false")  # our own Rich bars report progress
             _create_storage(con, read_only=self._draft is None)
