@@ -7,6 +7,7 @@ text in the test.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -756,6 +757,31 @@ def test_errors_stop_the_import_and_change_nothing(ws, tmp_path, case):
     assert message in str(err.value)
     assert "\n" not in str(err.value)
     assert state(ws) == before
+
+
+@pytest.mark.parametrize("limit", ["4MB", "8MB"])
+def test_running_out_of_memory_is_named_as_such_and_changes_nothing(ws, tmp_path, limit):
+    # 4MB: a file's checks run out; 8MB: DuckDB's CSV reader cannot get its buffer for the big file.
+    # Either is the machine's limit, not bad data: never "not valid CSV"
+    import_path(ws, base_folder(tmp_path / "first"))
+    before = state(ws)
+    folder = base_folder(tmp_path / "second")
+    with (folder / "activities.csv").open("w") as f:
+        f.write("activity_id,rep_id,account_id,occurred_at,type\n")
+        f.writelines(f"X{i},R1,A1,2023-02-0{1 + i % 9},call{'_' * 40}\n" for i in range(250_000))
+    ws.update_config({"duckdb": {"memory_limit": limit, "threads": 1}})
+    with pytest.raises(IngestError) as err:
+        import_path(Workspace.open(ws.root), folder)
+    said = str(err.value)
+    step = "checking [a-z]+.csv" if limit == "4MB" else "reading activities.csv"
+    assert re.search(
+        f"the import of {re.escape(str(folder))} stopped while {step}: DuckDB ran out of memory",
+        said,
+    )
+    assert f"(memory_limit: {limit})" in said and "not valid CSV" not in said
+    assert "Nothing of this import was stored" in said and "\n" not in said
+    ws.update_config({"duckdb": {"memory_limit": ""}})
+    assert state(Workspace.open(ws.root)) == before
 
 
 def test_missing_required_file_is_an_error_only_for_an_empty_workspace(ws, tmp_path):

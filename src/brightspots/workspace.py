@@ -272,6 +272,14 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def exhausted(error: BaseException) -> bool:
+    """Whether a DuckDB error is the engine running out of memory or of disk to spill to (the
+    machine's limits, not the data's fault: ``Workspace.resource_error`` says what to change)."""
+    if isinstance(error, duckdb.OutOfMemoryException):
+        return True
+    return isinstance(error, duckdb.IOException) and "space left" in str(error).lower()
+
+
 def init_workspace(path: str | Path, *, engine: str = "duckdb", force: bool = False) -> Workspace:
     """Create a new workspace folder with a default config and an empty database."""
     root = Path(path)
@@ -487,6 +495,8 @@ class Workspace:
     def resource_error(self, error: BaseException) -> str | None:
         """What a DuckDB error that ran out of memory or of disk to spill to means for this
         workspace and what to change, or None for any other error."""
+        if not exhausted(error):
+            return None
         text = str(error).splitlines()[0] if str(error) else type(error).__name__
         config = self.root / CONFIG_FILE
         if isinstance(error, duckdb.OutOfMemoryException):
@@ -501,16 +511,14 @@ class Workspace:
                 f"DuckDB ran out of memory (memory_limit: {limit}) ({text}). Raise [duckdb] "
                 f"memory_limit in {config}{fewer}"
             )
-        if isinstance(error, duckdb.IOException) and "space left" in str(error).lower():
-            folder = self.spill_folder()
-            probe = next((p for p in (folder, *folder.parents) if p.exists()), self.root)
-            free = shutil.disk_usage(probe).free / 2**30
-            return (
-                f"the disk DuckDB spills to ({folder}) is full: {free:.1f} GiB free now "
-                f"({text}). Free space there, or point [duckdb] temp_directory in {config} at "
-                "a bigger disk"
-            )
-        return None
+        folder = self.spill_folder()
+        probe = next((p for p in (folder, *folder.parents) if p.exists()), self.root)
+        free = shutil.disk_usage(probe).free / 2**30
+        return (
+            f"the disk DuckDB spills to ({folder}) is full: {free:.1f} GiB free now "
+            f"({text}). Free space there, or point [duckdb] temp_directory in {config} at "
+            "a bigger disk"
+        )
 
     @property
     def generation(self) -> str:

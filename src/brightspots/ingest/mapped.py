@@ -42,6 +42,7 @@ from brightspots.ingest.sql import ident, lit, normalized
 from brightspots.ingest.stage import Staged, stage
 from brightspots.ingest.tables import FILE, MAPPED, NAMED, SRC, drop_temps
 from brightspots.schema import ColumnType
+from brightspots.workspace import exhausted
 
 #: non-ISO dates: d/m/y or m/d/y with /, . or - and a 2- or 4-digit year, an optional time
 _LOCAL_DATE = r"^\s*[0-9]{1,2}[/.-][0-9]{1,2}[/.-][0-9]{2,4}([ T].*)?$"
@@ -377,6 +378,8 @@ def apply(
             + " ".join(comp.joins)
         )
     except duckdb.Error as e:
+        if exhausted(e):
+            raise  # the machine's limit, not the mapping's fault: the import names it
         first = str(e).strip().splitlines()[0]
         raise mapping.fail(
             tm.where, f"{staged.source.label}: the mapping fails ({first})"

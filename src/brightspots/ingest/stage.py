@@ -33,6 +33,7 @@ from brightspots.ingest.footer import footer_at, without_footer
 from brightspots.ingest.lines import blank_offsets, count_lines, scan_lines
 from brightspots.ingest.sql import ident, lit
 from brightspots.ingest.tables import BLANKS, LINES, RAW, SRC, drop_temps
+from brightspots.workspace import exhausted
 
 DELIMITERS = (",", ";", "\t", "|")
 
@@ -156,6 +157,8 @@ def _stage_utf8_csv(con: duckdb.DuckDBPyConnection, source: Source) -> list[str]
                 [str(source.path), delim],
             )
         except duckdb.Error as e:
+            if exhausted(e):
+                raise  # the machine's limit, not the file's fault: the import names it
             raise _csv_error(source.label, e) from None
         # rows keep the file's order; row ids are consecutive from a base that is not 0
         # inside a transaction, so the row number is rowid - base
@@ -216,6 +219,8 @@ def _stage_parquet(con: duckdb.DuckDBPyConnection, source: Source) -> list[str]:
             [path],
         )
     except duckdb.Error as e:
+        if exhausted(e):
+            raise
         first = str(e).splitlines()[0]
         raise IngestError(f"{source.label}: not a readable Parquet file ({first})") from None
     names = ", ".join(Staged.cell(i) for i in range(len(header)))
