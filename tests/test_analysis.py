@@ -210,11 +210,11 @@ def test_running_out_of_memory_names_the_step_and_setting_and_keeps_the_last_run
     with pytest.raises(AnalysisError) as got:
         analyze(Workspace.open(tmp_path))
     said = str(got.value)
-    assert "the analysis stopped at its step 'preparing'" in said
+    assert "the analysis stopped at step 'preparing'" in said
     assert "DuckDB ran out of memory (memory_limit: 4MB)" in said
     assert f"Raise [duckdb] memory_limit in {tmp_path / 'brightspots.toml'}" in said
     assert "threads = 1" not in said  # already one thread: nothing to suggest
-    assert "Nothing of this run was stored" in said
+    assert "Nothing of it was stored: the workspace is as it was before it" in said
     ws.update_config({"duckdb": {"memory_limit": ""}})
     assert [r.run_id for r in Workspace.open(tmp_path).runs()] == [first.run_id]
 
@@ -235,10 +235,10 @@ def test_a_full_spill_disk_while_saving_is_named_and_nothing_is_stored(tmp_path,
             analyze(ws)
         monkeypatch.undo()
         said = str(got.value)
-        assert "the analysis stopped at its step 'saving the run'" in said
+        assert "the analysis stopped at step 'saving the run'" in said
         assert f"the disk DuckDB spills to ({tmp_path / 'spill'}) is full" in said
         assert "GiB free now" in said and "No space left on device" in said
-        assert "point [duckdb] temp_directory" in said
+        assert "point [duckdb] temp_directory" in said and "Nothing of it was stored" in said
         assert [r.run_id for r in ws.runs()] == [first.run_id]
 
 

@@ -775,11 +775,12 @@ def test_running_out_of_memory_is_named_as_such_and_changes_nothing(ws, tmp_path
     said = str(err.value)
     step = "checking [a-z]+.csv" if limit == "4MB" else "reading activities.csv"
     assert re.search(
-        f"the import of {re.escape(str(folder))} stopped while {step}: DuckDB ran out of memory",
+        f"the import of {re.escape(str(folder))} stopped at step '{step}': DuckDB ran out of "
+        "memory",
         said,
     )
     assert f"(memory_limit: {limit})" in said and "not valid CSV" not in said
-    assert "Nothing of this import was stored" in said and "\n" not in said
+    assert "Nothing of it was stored" in said and "\n" not in said
     ws.update_config({"duckdb": {"memory_limit": ""}})
     assert state(Workspace.open(ws.root)) == before
 

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-import duckdb
 import ibis
 import ibis.expr.types as ir
 import numpy as np
@@ -102,33 +101,22 @@ def analyze(
     The run is written as the workspace's one writer (``Workspace.writing``) and committed at
     the end: readers see the previous run until then.
     """
-    step = ["preparing"]
-
-    def tracked(name: str, fraction: float) -> None:
-        step[0] = name
-        (progress or _noop)(name, fraction)
-
-    try:
-        with ws.writing(), contextlib.ExitStack() as cleanup:
-            return _analyze(
-                ws,
-                tracked,
-                cleanup,
-                window=window,
-                min_volume=min_volume,
-                practices=practices,
-                since=since,
-                full=full,
-                accounts_and_care=accounts_and_care,
-            )
-    except duckdb.Error as e:
-        reason = ws.resource_error(e)
-        if reason is None:
-            raise
-        raise AnalysisError(
-            f"the analysis stopped at its step {step[0]!r}: {reason}. Nothing of this run was "
-            "stored: the workspace keeps its last run"
-        ) from e
+    with (
+        ws.limits_explained("the analysis", AnalysisError, progress, "preparing") as tracked,
+        ws.writing(),
+        contextlib.ExitStack() as cleanup,
+    ):
+        return _analyze(
+            ws,
+            tracked,
+            cleanup,
+            window=window,
+            min_volume=min_volume,
+            practices=practices,
+            since=since,
+            full=full,
+            accounts_and_care=accounts_and_care,
+        )
 
 
 def _analyze(

@@ -23,7 +23,7 @@ import os
 import shutil
 import tomllib
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -491,6 +491,37 @@ class Workspace:
         if configured:
             return self.root / Path(configured).expanduser()
         return self.db_path.with_name(self.db_path.name + ".tmp")
+
+    @contextmanager
+    def limits_explained(
+        self,
+        what: str,
+        error: type[Exception],
+        progress: Callable[[str, float], None] | None,
+        first_step: str,
+    ) -> Iterator[Callable[[str, float], None]]:
+        """Around a write (outside ``writing``, so that it is dropped first): a DuckDB error
+        that ran out of memory or of spill disk becomes ``error`` saying that ``what`` stopped,
+        at which step (the last ``progress`` message of the callback yielded, which passes them
+        on), what to change (``resource_error``), and that nothing of it was stored."""
+        step = first_step
+
+        def tracked(message: str, fraction: float) -> None:
+            nonlocal step
+            step = message
+            if progress is not None:
+                progress(message, fraction)
+
+        try:
+            yield tracked
+        except duckdb.Error as e:
+            reason = self.resource_error(e)
+            if reason is None:
+                raise
+            raise error(
+                f"{what} stopped at step {step!r}: {reason}. Nothing of it was stored: the "
+                "workspace is as it was before it"
+            ) from e
 
     def resource_error(self, error: BaseException) -> str | None:
         """What a DuckDB error that ran out of memory or of disk to spill to means for this

@@ -18,8 +18,6 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-import duckdb
-
 from brightspots import schema
 from brightspots.ingest import database, mapped, presets
 from brightspots.ingest.archive import unpacked
@@ -145,33 +143,20 @@ def import_path(
     source, so its records of the tables imported that they no longer hold are flagged deleted
     (kept, and left out of analysis). The import is one write (``Workspace.writing``): readers
     see all of it or none of it."""
-    step = ["opening the workspace"]
-
-    def tracked(message: str, fraction: float) -> None:
-        step[0] = message
-        if progress is not None:
-            progress(message, fraction)
-
-    try:
-        with ws.writing():
-            return _import_path(
-                ws,
-                path,
-                progress=tracked,
-                mapping=mapping,
-                encoding=encoding,
-                preset=preset,
-                source=source,
-                snapshot=snapshot,
-            )
-    except duckdb.Error as e:
-        reason = ws.resource_error(e)
-        if reason is None:
-            raise
-        raise IngestError(
-            f"the import of {path} stopped while {step[0]}: {reason}. Nothing of this import was "
-            "stored: the workspace is as it was before it"
-        ) from e
+    with (
+        ws.limits_explained(f"the import of {path}", IngestError, progress, "starting") as said,
+        ws.writing(),
+    ):
+        return _import_path(
+            ws,
+            path,
+            progress=said,
+            mapping=mapping,
+            encoding=encoding,
+            preset=preset,
+            source=source,
+            snapshot=snapshot,
+        )
 
 
 def _import_path(
